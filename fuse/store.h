@@ -1,0 +1,165 @@
+/* store.h - the shared store: one site's upper layer kept in Redis (hiredis).
+ *
+ * The overlay above speaks in store inode numbers ("ino", 64-bit, 1 is the site's root
+ * directory) and never builds a key itself; docs/FORMAT.md documents the keys this module
+ * writes.  Every function is safe to call from any thread: each thread gets its own
+ * connection, made on first use and re-made after an error.  Every function returns 0 (or a
+ * documented non-negative value) or a negative errno; a Redis that cannot be reached or does
+ * not answer within the configured timeout gives -EIO quickly, never a hang, and the reason is
+ * logged once per outage. */
+#ifndef PRESSFS_STORE_H
+#define PRESSFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define STORE_FORMAT_VERSION 1
+#define STORE_ROOT_INO 1
+#define STORE_CHUNK_SIZE (1024 * 1024)	/* file offset n*CHUNK lives in chunk n of the list */
+
+struct store;
+
+struct store_config {
+	const char *url;		/* redis://[user:password@]host:port[/db] or unix:///path */
+	const char *site;		/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
+	const char *node;		/* this mount's id, origin of its invalidation messages */
+	unsigned timeout_ms;		/* connect and command timeout (default 2000) */
+	unsigned retry_ms;		/* after a failure, fail at once for this long (default 500) */
+	unsigned pending_ttl_s;		/* uncommitted chunks expire after this (default 3600) */
+	unsigned grace_ms;		/* replaced or freed chunks live on this long (default 60000)
+					 * so that readers holding the old version can finish */
+};
+
+/* Entry types, as stored in a directory. */
+enum store_type {
+	STORE_FILE = 'f',
+	STORE_DIR = 'd',
+	STORE_SYMLINK = 'l',
+	STORE_WHITEOUT = 'w',	/* hides a lower entry of the same name */
+};
+
+struct store_attr {
+	uint64_t ino;
+	char type;		/* enum store_type, never STORE_WHITEOUT */
+	char cls;		/* 's' shared, 'c' cache: which backend holds the content */
+	bool opaque;		/* directory hides the lower directory of the same path */
+	uint32_t mode;		/* full st_mode, type bits included */
+	uint32_t uid, gid;
+	uint64_t size;		/* files: bytes; symlinks: target length; dirs: 0 */
+	int64_t mtime_ns;	/* nanoseconds since the epoch */
+	int64_t ctime_ns;
+	uint64_t version;	/* changes whenever content or attributes change */
+	uint32_t nchunks;	/* files: number of entries in chunks */
+	uint64_t *chunks;	/* files: chunk ids, 0 for a hole; owned by the attr, see below */
+	char *target;		/* symlinks: NUL-terminated target; owned by the attr */
+};
+/* Frees chunks and target (not the struct itself) and zeroes them.  Safe on a zeroed attr. */
+void store_attr_release(struct store_attr *a);
+
+struct store_dirent {
+	char type;		/* enum store_type, STORE_WHITEOUT included */
+	uint64_t ino;		/* 0 for a whiteout */
+	size_t namelen;
+	char *name;		/* not NUL-safe: names are any bytes but '/' and NUL; NUL-terminated too */
+};
+
+/* Connect, check (or, on an empty site, write) the format version and create the root.
+ * -EPROTO when the site holds another format version, -EIO when Redis cannot be reached,
+ * -EINVAL for a bad url or site.  cfg's strings are copied. */
+int store_open(const struct store_config *cfg, struct store **out);
+void store_close(struct store *s);
+/* Last error text seen by this thread, for logs ("connection refused", "timeout", ...). */
+const char *store_strerror(struct store *s);
+
+/* Look NAME up in directory DIR.  Returns the entry type (STORE_FILE ... STORE_WHITEOUT) and,
+ * unless a whiteout, fills *a (release it with store_attr_release).  -ENOENT: no entry;
+ * -ESTALE: DIR itself no longer exists (the caller re-resolves it). */
+int store_lookup(struct store *s, uint64_t dir, const char *name, size_t namelen,
+		 struct store_attr *a);
+/* Walk PATH ("/a/b", "/" is the root) from the root; *ino is the directory's inode, or 0 when
+ * some component is absent, a whiteout or not a directory. */
+int store_resolve_dir(struct store *s, const char *path, size_t len, uint64_t *ino);
+int store_getattr(struct store *s, uint64_t ino, struct store_attr *a);	/* -ENOENT if gone */
+
+/* Create NAME in DIR: a directory (mode has S_IFDIR), a symlink (S_IFLNK, target given) or an
+ * empty file (S_IFREG).  An existing whiteout is replaced (a directory made over a whiteout is
+ * opaque); any other existing entry gives -EEXIST.  cls is 's' or 'c'.  Fills *a. */
+int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		 uint32_t uid, uint32_t gid, char cls, const char *target, struct store_attr *a);
+/* The upper copy of an existing lower directory: returns the inode of NAME in DIR, creating
+ * it with the given attributes when absent.  -EEXIST if NAME is something other than a
+ * directory (a whiteout included). */
+int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen,
+		     uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino);
+
+/* Store chunk data that no file refers to yet (pipelined; ids allocated here).  Such chunks
+ * expire after pending_ttl_s unless a publish below takes them: data of an interrupted write
+ * is reclaimed by Redis itself. */
+int store_put_chunks(struct store *s, size_t n, const void *const *data, const size_t *len,
+		     uint64_t *ids);
+
+/* Publish a file atomically, in one metadata commit: NAME in DIR becomes a new file with the
+ * given content (chunks from store_put_chunks, 0 for holes), replacing an existing file,
+ * symlink or whiteout (a directory gives -EISDIR).  The replaced file's chunks are freed after
+ * grace_ms.  Fills *a with the new file's attributes. */
+int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
+		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
+		      size_t nchunks, const uint64_t *chunks, struct store_attr *a);
+/* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
+ * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
+int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
+		 const uint64_t *chunks, int64_t mtime_ns, struct store_attr *a);
+/* Append LEN bytes at the end of file INO as it is in the store at that moment (O_APPEND
+ * across nodes: concurrent appends never overwrite each other).  Fills *a. */
+int store_append(struct store *s, uint64_t ino, const void *data, size_t len,
+		 int64_t mtime_ns, struct store_attr *a);
+/* Read up to LEN bytes at OFF of chunk ID into BUF; returns bytes read (short at the end of
+ * the chunk), -EIO when the chunk is missing. */
+ssize_t store_read_chunk(struct store *s, uint64_t id, size_t off, size_t len, void *buf);
+
+#define STORE_SET_MODE  (1u << 0)
+#define STORE_SET_UID   (1u << 1)
+#define STORE_SET_GID   (1u << 2)
+#define STORE_SET_MTIME (1u << 3)
+/* Change the attributes selected by MASK (from *in) of INO; fills *out with the result. */
+int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct store_attr *in,
+		  struct store_attr *out);
+
+/* Remove NAME (a file or symlink; a directory gives -EISDIR) from DIR, leaving a whiteout
+ * when WHITEOUT is set.  The inode and its chunks are freed after grace_ms. */
+int store_unlink(struct store *s, uint64_t dir, const char *name, size_t namelen, bool whiteout);
+/* Remove directory NAME from DIR; -ENOTEMPTY if it holds anything but whiteouts, -ENOTDIR if
+ * it is not a directory.  Leaves a whiteout when WHITEOUT is set. */
+int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen, bool whiteout);
+
+#define STORE_RENAME_NOREPLACE   (1u << 0)	/* -EEXIST if the target exists */
+#define STORE_RENAME_WHITEOUT    (1u << 1)	/* leave a whiteout where the source was */
+#define STORE_RENAME_OPAQUE      (1u << 2)	/* a moved directory becomes opaque */
+/* Move SNAME in SDIR to DNAME in DDIR atomically, replacing what DNAME is: a file or symlink
+ * may replace a file, symlink or whiteout; a directory may replace a whiteout or an empty
+ * (whiteouts only) directory, which is removed.  -EISDIR / -ENOTDIR / -ENOTEMPTY as rename(2).
+ * The caller has checked the lower layer and that DDIR is not inside the moved directory. */
+int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen,
+		 uint64_t ddir, const char *dname, size_t dnamelen, unsigned flags);
+
+/* All entries of DIR (whiteouts included, "." never), in no particular order.  *out is an
+ * array of *n entries owned by the caller: free with store_dirents_free.  -ENOENT if DIR is
+ * gone. */
+int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n);
+void store_dirents_free(struct store_dirent *d, size_t n);
+
+/* Invalidation.  Every change above is announced atomically with it, on the site's channel,
+ * as one of (ORIGIN is the node id of the mount that made it):
+ *   entry NAME of DIR changed  -> cb(arg, origin, STORE_INVAL_ENTRY, dir, name, namelen)
+ *   inode INO changed          -> cb(arg, origin, STORE_INVAL_INODE, ino, NULL, 0)
+ * store_listen runs in the calling thread, re-subscribing after errors (and calling cb with
+ * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop. */
+enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL };
+typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what,
+			       uint64_t ino, const char *name, size_t namelen);
+int store_listen(struct store *s, store_inval_cb cb, void *arg);
+void store_listen_stop(struct store *s);
+
+#endif
