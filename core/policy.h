@@ -16,7 +16,7 @@ enum policy_class {
 };
 
 struct policy_rule {
-	char *pattern;		/* as written, e.g. "/wp-content/uploads/**" */
+	char *pattern;		/* as written, escapes kept, e.g. "/wp-content/debug.log" (owned by the policy) */
 	enum policy_class cls;
 	unsigned line;		/* 1-based line in the policy file */
 };

@@ -1,0 +1,1078 @@
+/* policy.c - parses pressfs policy files and answers, path by path, which class takes a write.
+ * A parsed policy is immutable, so any number of threads may query it; matching never allocates. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "path.h"
+#include "policy.h"
+
+/*
+ * How a rule is kept for matching.  A pattern is a list of segments:
+ *   SEG_LIT   a name without wildcards, stored unescaped, compared with memcmp;
+ *   SEG_GLOB  a name with '*' or '?', stored in canonical form: literal '*', '?' and '\' are
+ *             preceded by '\', every other byte stands for itself;
+ *   SEG_ANY   "**": zero or more whole segments.
+ * Matching is iterative (no recursion): '*' inside a segment and '**' across segments each use
+ * the classic single-backtrack-point algorithm, which is exact because every other pattern
+ * element consumes exactly one byte (resp. one segment).  Its cost is bounded by
+ * (path segments x pattern segments) segment tests, whatever the number of '**'.
+ *
+ * Before any of that, a rule is rejected cheaply: rules are grouped by their first segment
+ * (binary search on the path's first name), then the rule's literal prefix (the pattern up to the
+ * first wildcard) and literal suffix are compared with memcmp, and the number of segments is
+ * checked.
+ */
+enum seg_kind {
+	SEG_LIT,
+	SEG_GLOB,
+	SEG_ANY,
+};
+
+struct seg {
+	uint32_t off; /* into crule.code */
+	uint32_t len;
+	enum seg_kind kind;
+};
+
+struct crule {
+	struct seg *segs; /* one allocation holds segs, code, prefix, suffix and canon */
+	uint32_t nsegs;
+	uint32_t first_any; /* index of the first SEG_ANY, nsegs when there is none */
+	uint32_t min_segs;  /* segments a matching path has at least (exactly, without '**') */
+	bool exact;	    /* no wildcard at all: the path must equal prefix */
+	const char *code;
+	const char *prefix; /* literal bytes every matching path starts with */
+	uint32_t prefix_len;
+	const char *suffix; /* literal bytes every matching path ends with */
+	uint32_t suffix_len;
+	const char *canon; /* canonical text of the pattern, for duplicate detection */
+	uint32_t canon_len;
+};
+
+/* The rules that can match a path whose first name is NAME, in policy order. */
+struct bucket {
+	const char *name;
+	uint32_t name_len;
+	uint32_t n;
+	uint32_t *idx;
+};
+
+struct policy {
+	size_t n;
+	struct policy_rule *rules; /* public view, rules[i].pattern owned */
+	struct crule *cr;
+	size_t nbuckets;
+	struct bucket *buckets; /* sorted by name, see name_cmp */
+	struct bucket other;	/* rules whose first segment is not a plain name (or "/" itself) */
+};
+
+static const char *const class_names[] = {
+	[POLICY_NONE] = "none",	  [POLICY_SHARED] = "shared", [POLICY_CACHE] = "cache",
+	[POLICY_LOCAL] = "local", [POLICY_DENY] = "deny",
+};
+
+bool policy_class_writable(enum policy_class c)
+{
+	return c == POLICY_SHARED || c == POLICY_CACHE || c == POLICY_LOCAL;
+}
+
+const char *policy_class_name(enum policy_class c)
+{
+	if ((unsigned)c < sizeof(class_names) / sizeof(class_names[0]))
+		return class_names[c];
+	return "?";
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Matching
+ */
+
+/* One name against a SEG_GLOB segment in canonical form. */
+static bool glob_name(const char *pat, size_t plen, const char *s, size_t slen)
+{
+	size_t p = 0, i = 0, star_p = SIZE_MAX, star_i = 0;
+
+	while (i < slen) {
+		if (p < plen) {
+			char c = pat[p];
+
+			if (c == '*') {
+				star_p = ++p;
+				star_i = i;
+				continue;
+			}
+			if (c == '?') {
+				p++;
+				i++;
+				continue;
+			}
+			if (c == '\\') {
+				if (pat[p + 1] == s[i]) {
+					p += 2;
+					i++;
+					continue;
+				}
+			} else if (c == s[i]) {
+				p++;
+				i++;
+				continue;
+			}
+		}
+		if (star_p == SIZE_MAX)
+			return false;
+		p = star_p;
+		i = ++star_i;
+	}
+	while (p < plen && pat[p] == '*')
+		p++;
+	return p == plen;
+}
+
+static bool seg_match(const struct crule *r, const struct seg *sg, const char *s, size_t slen)
+{
+	if (sg->kind == SEG_LIT)
+		return sg->len == slen && memcmp(r->code + sg->off, s, slen) == 0;
+	return glob_name(r->code + sg->off, sg->len, s, slen);
+}
+
+/*
+ * A path cursor is the index of the '/' in front of the current segment; the segment runs to the
+ * next '/' or to the end.  "/" has no segment at all: its cursor starts at the end.
+ */
+static size_t first_cursor(size_t len)
+{
+	return len == 1 ? 1 : 0;
+}
+
+static size_t seg_end(const char *path, size_t len, size_t pos)
+{
+	const char *e = memchr(path + pos + 1, '/', len - pos - 1);
+
+	return e ? (size_t)(e - path) : len;
+}
+
+static size_t count_segs(const char *path, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t pos = first_cursor(len); pos < len; pos = seg_end(path, len, pos))
+		n++;
+	return n;
+}
+
+/* The whole pattern against the whole path (segment by segment, '**' with backtracking). */
+static bool rule_match(const struct crule *r, const char *path, size_t len)
+{
+	size_t pos = first_cursor(len), mark = 0;
+	uint32_t p = 0, star = UINT32_MAX;
+
+	while (pos < len) {
+		if (p < r->nsegs) {
+			const struct seg *sg = &r->segs[p];
+			size_t end;
+
+			if (sg->kind == SEG_ANY) {
+				star = p++;
+				mark = pos;
+				continue;
+			}
+			end = seg_end(path, len, pos);
+			if (seg_match(r, sg, path + pos + 1, end - pos - 1)) {
+				p++;
+				pos = end;
+				continue;
+			}
+		}
+		if (star == UINT32_MAX)
+			return false;
+		/* let the last '**' take one more segment and retry what follows it */
+		p = star + 1;
+		mark = seg_end(path, len, mark);
+		pos = mark;
+	}
+	while (p < r->nsegs && r->segs[p].kind == SEG_ANY)
+		p++;
+	return p == r->nsegs;
+}
+
+/* The cheap tests first, then the segment walk.  *nsegs caches the path's segment count. */
+static bool rule_test(const struct crule *r, const char *path, size_t len, long *nsegs)
+{
+	if (len < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0)
+		return false;
+	if (r->exact)
+		return len == r->prefix_len;
+	if (len < r->suffix_len || memcmp(path + len - r->suffix_len, r->suffix, r->suffix_len) != 0)
+		return false;
+	if (*nsegs < 0)
+		*nsegs = (long)count_segs(path, len);
+	if (r->first_any == r->nsegs ? (size_t)*nsegs != r->nsegs : (size_t)*nsegs < r->min_segs)
+		return false;
+	return rule_match(r, path, len);
+}
+
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* The bucket for a path (or a directory) by its first name; "/" and unknown names get other. */
+static const struct bucket *bucket_for(const struct policy *p, const char *path, size_t len)
+{
+	size_t lo = 0, hi = p->nbuckets, nlen;
+
+	if (len <= 1)
+		return &p->other;
+	nlen = seg_end(path, len, 0) - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(path + 1, nlen, p->buckets[mid].name, p->buckets[mid].name_len);
+
+		if (c == 0)
+			return &p->buckets[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return &p->other;
+}
+
+static const struct policy_rule *match_in(const struct policy *p, const struct bucket *b,
+					  const char *path, size_t len)
+{
+	long nsegs = -1;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t k = b->idx[i];
+
+		if (rule_test(&p->cr[k], path, len, &nsegs))
+			return &p->rules[k];
+	}
+	return NULL;
+}
+
+/* Accept what callers are told to pass (normalised, starting with '/'); forgive one trailing '/'. */
+static bool path_ok(const char *path, size_t *len)
+{
+	if (!path || *len == 0 || path[0] != '/')
+		return false;
+	if (*len > 1 && path[*len - 1] == '/')
+		(*len)--;
+	return true;
+}
+
+const struct policy_rule *policy_match(const struct policy *p, const char *path, size_t len)
+{
+	if (!p || !path_ok(path, &len))
+		return NULL;
+	return match_in(p, bucket_for(p, path, len), path, len);
+}
+
+enum policy_class policy_class_of(const struct policy *p, const char *path, size_t len)
+{
+	const struct policy_rule *r = policy_match(p, path, len);
+
+	return r ? r->cls : POLICY_NONE;
+}
+
+static bool writable_rule(const struct policy_rule *r)
+{
+	return r && policy_class_writable(r->cls);
+}
+
+/*
+ * Could some writable rule of bucket B match PATH or one of its ancestors below the root?  A
+ * necessary condition, used to answer the common case (code trees) without walking ancestors.
+ */
+static bool writable_candidate(const struct policy *p, const struct bucket *b, const char *path,
+			       size_t len)
+{
+	size_t depth = 0;
+	bool have_depth = false;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct crule *r = &p->cr[b->idx[i]];
+
+		if (!policy_class_writable(p->rules[b->idx[i]].cls) || !r->nsegs)
+			continue; /* the root rule is looked at by the caller */
+		if (len < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0)
+			continue;
+		if (!have_depth) {
+			depth = count_segs(path, len);
+			have_depth = true;
+		}
+		if (depth < r->min_segs)
+			continue;
+		if (r->first_any == r->nsegs) {
+			/* the only ancestor it could match is the one with exactly nsegs names */
+			size_t end = 0;
+
+			for (uint32_t s = 0; s < r->nsegs; s++)
+				end = seg_end(path, len, end);
+			if (!rule_match(r, path, end))
+				continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool policy_may_change(const struct policy *p, const char *path, size_t len)
+{
+	const struct bucket *b;
+
+	if (!p || !path_ok(path, &len))
+		return false;
+	if (writable_rule(match_in(p, &p->other, "/", 1)))
+		return true;
+	if (len == 1)
+		return false;
+	b = bucket_for(p, path, len);
+	if (!writable_candidate(p, b, path, len))
+		return false;
+	for (size_t end = seg_end(path, len, 0);; end = seg_end(path, len, end)) {
+		if (writable_rule(match_in(p, b, path, end)))
+			return true;
+		if (end == len)
+			return false;
+	}
+}
+
+enum below {
+	BELOW_NONE, /* matches nothing strictly below the directory */
+	BELOW_SOME, /* may match something strictly below it */
+	BELOW_ALL,  /* matches everything strictly below it */
+};
+
+/* What rule R can match strictly below directory DIR: walk the pattern's segments up to its first
+ * '**' against DIR's names. */
+static enum below rule_below(const struct crule *r, const char *dir, size_t len)
+{
+	size_t pos = first_cursor(len), cmp = len < r->prefix_len ? len : r->prefix_len;
+	uint32_t i = 0;
+
+	/* below "/" every path qualifies; below "/a" only paths starting "/a/" */
+	if (len > 1 && (memcmp(dir, r->prefix, cmp) != 0 ||
+			(r->prefix_len > len && r->prefix[len] != '/')))
+		return BELOW_NONE;
+	while (pos < len) {
+		size_t end;
+
+		if (i == r->first_any) {
+			if (i == r->nsegs)
+				return BELOW_NONE; /* the pattern ends before DIR does */
+			return i + 1 == r->nsegs ? BELOW_ALL : BELOW_SOME;
+		}
+		end = seg_end(dir, len, pos);
+		if (!seg_match(r, &r->segs[i], dir + pos + 1, end - pos - 1))
+			return BELOW_NONE;
+		i++;
+		pos = end;
+	}
+	if (i == r->nsegs)
+		return BELOW_NONE; /* matches DIR itself at most */
+	return i == r->first_any && i + 1 == r->nsegs ? BELOW_ALL : BELOW_SOME;
+}
+
+bool policy_may_change_below(const struct policy *p, const char *dir, size_t len)
+{
+	const struct bucket *b;
+	size_t n;
+
+	if (!p || !path_ok(dir, &len))
+		return false;
+	if (policy_may_change(p, dir, len))
+		return true;
+	b = len == 1 ? NULL : bucket_for(p, dir, len);
+	n = b ? b->n : p->n;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = b ? b->idx[i] : i;
+		enum below w = rule_below(&p->cr[k], dir, len);
+
+		if (w == BELOW_NONE)
+			continue;
+		if (policy_class_writable(p->rules[k].cls))
+			return true;
+		if (w == BELOW_ALL)
+			return false; /* a read-only rule takes every path below DIR first */
+	}
+	return false;
+}
+
+size_t policy_rule_count(const struct policy *p)
+{
+	return p ? p->n : 0;
+}
+
+const struct policy_rule *policy_rule_at(const struct policy *p, size_t i)
+{
+	return p && i < p->n ? &p->rules[i] : NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Parsing
+ */
+
+struct parser {
+	const char *name;
+	const char *line; /* start of the current line */
+	unsigned lineno;
+	struct policy_error *err;
+	struct policy *p;
+	size_t cap;
+	/* duplicate detection: open addressing over rule indexes + 1 (0 is empty) */
+	uint32_t *hash;
+	size_t hash_cap;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *ps, const char *at,
+						       const char *fmt, ...)
+{
+	va_list ap;
+
+	ps->err->line = ps->lineno;
+	ps->err->column = (unsigned)(at - ps->line) + 1;
+	va_start(ap, fmt);
+	vsnprintf(ps->err->reason, sizeof(ps->err->reason), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static void fail_plain(struct policy_error *err, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail_plain(struct policy_error *err, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = line;
+	err->column = line ? 1 : 0;
+	va_start(ap, fmt);
+	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	va_end(ap);
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Scan one token from *s (not at a space, not at the end); escapes keep spaces inside it. */
+static int scan_token(struct parser *ps, const char **s, const char *e)
+{
+	const char *q = *s;
+
+	while (q < e && !is_space(*q)) {
+		if (*q == '\0')
+			return fail(ps, q, "NUL byte");
+		if (*q == '\\') {
+			if (q + 1 == e)
+				return fail(ps, q, "dangling '\\' at the end of the line");
+			if (q[1] == '\0')
+				return fail(ps, q + 1, "NUL byte");
+			q += 2;
+			continue;
+		}
+		q++;
+	}
+	*s = q;
+	return 0;
+}
+
+static const char *skip_space(const char *s, const char *e)
+{
+	while (s < e && is_space(*s))
+		s++;
+	return s;
+}
+
+/* A comment runs to the end of the line; it may hold anything but NUL. */
+static int check_comment(struct parser *ps, const char *s, const char *e)
+{
+	const char *nul = memchr(s, '\0', (size_t)(e - s));
+
+	return nul ? fail(ps, nul, "NUL byte") : 0;
+}
+
+static bool is_wild(char c)
+{
+	return c == '*' || c == '?' || c == '\\';
+}
+
+/*
+ * Compile pattern token T (n bytes, escapes still in) into R.  Errors point at the byte at fault.
+ * Layout of the one allocation: segs[nsegs], then code, prefix, suffix and canon, each at most
+ * 2n + 2 bytes.
+ */
+static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
+{
+	size_t nsegs = 0, cl = 0, canl = 0, pl = 0;
+	char *code, *prefix, *suffix, *canon;
+	bool wild_seen = false;
+
+	if (t[0] != '/')
+		return fail(ps, t, "pattern must start with '/' (it is relative to the WordPress root)");
+	for (size_t i = 0; i < n; i++)
+		nsegs += t[i] == '/';
+	if (n == 1)
+		nsegs = 0; /* "/": the root itself */
+
+	r->segs = malloc(nsegs * sizeof(struct seg) + 4 * (2 * n + 2));
+	if (!r->segs)
+		return -ENOMEM;
+	code = (char *)(r->segs + nsegs);
+	prefix = code + 2 * n + 2;
+	suffix = prefix + 2 * n + 2;
+	canon = suffix + 2 * n + 2;
+	r->nsegs = 0;
+	r->first_any = UINT32_MAX;
+	r->min_segs = 0;
+
+	for (size_t i = 1; n > 1;) {
+		size_t start = i, min = 0, code_start = cl;
+		const char *run = NULL; /* first '*' of an unescaped "**" inside the segment */
+		bool wild = false, prev_star = false;
+		struct seg *sg = &r->segs[r->nsegs];
+
+		canon[canl++] = '/';
+		while (i < n && t[i] != '/') {
+			if (t[i] == '\\') {
+				if (t[i + 1] == '/')
+					return fail(ps, t + i,
+						    "'/' cannot be escaped: a name never holds '/'");
+				if (is_wild(t[i + 1]))
+					canon[canl++] = '\\';
+				canon[canl++] = t[i + 1];
+				code[cl++] = t[i + 1]; /* re-escaped below if the segment is a glob */
+				min++;
+				i += 2;
+				prev_star = false;
+				continue;
+			}
+			if (t[i] == '*' && prev_star && !run)
+				run = t + i - 1;
+			if (t[i] == '*' || t[i] == '?') {
+				wild = true;
+				min += t[i] == '?';
+			} else {
+				min++;
+			}
+			prev_star = t[i] == '*';
+			canon[canl++] = t[i];
+			code[cl++] = t[i];
+			i++;
+		}
+		if (i == start) {
+			if (i == n)
+				return fail(ps, t + i - 1, "trailing '/'");
+			return fail(ps, t + i, "empty segment ('//')");
+		}
+		if (i - start == 2 && t[start] == '*' && t[start + 1] == '*') {
+			sg->kind = SEG_ANY;
+			cl = code_start;
+		} else if (run) {
+			return fail(ps, run, "'**' must be a whole segment (use '*' within a name)");
+		} else if (!wild) {
+			size_t len = cl - code_start;
+
+			if ((len == 1 || len == 2) && memcmp(code + code_start, "..", len) == 0)
+				return fail(ps, t + start, "'%.*s' segment: paths are normalised",
+					    (int)len, "..");
+			sg->kind = SEG_LIT;
+		} else {
+			/* redo the segment in canonical glob form: escapes only before * ? \ */
+			cl = code_start;
+			for (size_t j = start; j < i; j++) {
+				if (t[j] == '\\') {
+					j++;
+					if (is_wild(t[j]))
+						code[cl++] = '\\';
+				}
+				code[cl++] = t[j];
+			}
+			sg->kind = SEG_GLOB;
+		}
+		if (min > PATH_NAME_MAX)
+			return fail(ps, t + start,
+				    "segment can never match: longer than %d bytes", PATH_NAME_MAX);
+		sg->off = (uint32_t)code_start;
+		sg->len = (uint32_t)(cl - code_start);
+
+		/* literal prefix: whole literal segments, then a glob's bytes up to its wildcard */
+		if (!wild_seen) {
+			if (sg->kind == SEG_LIT) {
+				prefix[pl++] = '/';
+				memcpy(prefix + pl, code + sg->off, sg->len);
+				pl += sg->len;
+			} else if (sg->kind == SEG_GLOB) {
+				prefix[pl++] = '/';
+				for (size_t j = sg->off; j < sg->off + sg->len; j++) {
+					char c = code[j];
+
+					if (c == '*' || c == '?')
+						break;
+					if (c == '\\')
+						c = code[++j];
+					prefix[pl++] = c;
+				}
+			}
+			wild_seen = sg->kind != SEG_LIT;
+		}
+		if (sg->kind == SEG_ANY) {
+			if (r->first_any == UINT32_MAX)
+				r->first_any = r->nsegs;
+		} else {
+			r->min_segs++;
+		}
+		r->nsegs++;
+		if (i == n)
+			break;
+		i++; /* the '/' */
+	}
+	if (n == 1) {
+		prefix[pl++] = '/';
+		canon[canl++] = '/';
+	}
+	if (r->first_any == UINT32_MAX)
+		r->first_any = r->nsegs;
+	r->exact = !wild_seen;
+
+	/* literal suffix: from the last segment */
+	r->suffix_len = 0;
+	if (r->nsegs) {
+		const struct seg *last = &r->segs[r->nsegs - 1];
+
+		if (last->kind == SEG_LIT) {
+			suffix[0] = '/';
+			memcpy(suffix + 1, code + last->off, last->len);
+			r->suffix_len = last->len + 1;
+		} else if (last->kind == SEG_GLOB) {
+			/* bytes after the last unescaped wildcard, unescaped */
+			size_t from = last->off;
+
+			for (size_t j = last->off; j < last->off + last->len; j++) {
+				if (code[j] == '\\')
+					j++;
+				else if (code[j] == '*' || code[j] == '?')
+					from = j + 1;
+			}
+			for (size_t j = from; j < last->off + last->len; j++) {
+				if (code[j] == '\\')
+					j++;
+				suffix[r->suffix_len++] = code[j];
+			}
+		}
+	}
+	r->code = code;
+	r->prefix = prefix;
+	r->prefix_len = (uint32_t)pl;
+	r->suffix = suffix;
+	r->canon = canon;
+	r->canon_len = (uint32_t)canl;
+	return 0;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int hash_grow(struct parser *ps)
+{
+	size_t cap = ps->hash_cap ? ps->hash_cap * 2 : 64;
+	uint32_t *h = calloc(cap, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < ps->hash_cap; i++) {
+		uint32_t v = ps->hash[i];
+		size_t j;
+
+		if (!v)
+			continue;
+		j = hash_bytes(ps->p->cr[v - 1].canon, ps->p->cr[v - 1].canon_len) & (cap - 1);
+		while (h[j])
+			j = (j + 1) & (cap - 1);
+		h[j] = v;
+	}
+	free(ps->hash);
+	ps->hash = h;
+	ps->hash_cap = cap;
+	return 0;
+}
+
+/* Record rule K (already compiled); 0, or the 1-based line of an identical earlier pattern. */
+static unsigned hash_add(struct parser *ps, size_t k)
+{
+	const struct crule *r = &ps->p->cr[k];
+	size_t j = hash_bytes(r->canon, r->canon_len) & (ps->hash_cap - 1);
+
+	while (ps->hash[j]) {
+		const struct crule *o = &ps->p->cr[ps->hash[j] - 1];
+
+		if (o->canon_len == r->canon_len && memcmp(o->canon, r->canon, r->canon_len) == 0)
+			return ps->p->rules[ps->hash[j] - 1].line;
+		j = (j + 1) & (ps->hash_cap - 1);
+	}
+	ps->hash[j] = (uint32_t)k + 1;
+	return 0;
+}
+
+static int grow_rules(struct parser *ps)
+{
+	struct policy *p = ps->p;
+	size_t cap = ps->cap ? ps->cap * 2 : 32;
+	struct policy_rule *rules;
+	struct crule *cr;
+
+	if (cap > UINT32_MAX / 2)
+		return -ENOMEM;
+	rules = realloc(p->rules, cap * sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+	p->rules = rules;
+	cr = realloc(p->cr, cap * sizeof(*cr));
+	if (!cr)
+		return -ENOMEM;
+	p->cr = cr;
+	ps->cap = cap;
+	return 0;
+}
+
+static enum policy_class class_from(const char *s, size_t n)
+{
+	for (int c = POLICY_SHARED; c <= POLICY_DENY; c++)
+		if (strlen(class_names[c]) == n && memcmp(class_names[c], s, n) == 0)
+			return (enum policy_class)c;
+	return POLICY_NONE;
+}
+
+/* Printable rendering of an offending token for a message: at most 40 bytes, others as \xNN. */
+static void quote(char *out, size_t size, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 40) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+}
+
+static int parse_line(struct parser *ps, const char *s, const char *e)
+{
+	struct policy *p = ps->p;
+	const char *pat, *pat_end, *cls, *cls_end;
+	struct crule *r;
+	enum policy_class c;
+	unsigned dup;
+	int ret;
+
+	s = skip_space(s, e);
+	if (s == e || *s == '#')
+		return check_comment(ps, s, e);
+	pat = s;
+	ret = scan_token(ps, &s, e);
+	if (ret)
+		return ret;
+	pat_end = s;
+
+	if (p->n == ps->cap) {
+		ret = grow_rules(ps);
+		if (ret)
+			return ret;
+	}
+	r = &p->cr[p->n];
+	memset(r, 0, sizeof(*r));
+	memset(&p->rules[p->n], 0, sizeof(p->rules[0]));
+	ret = compile(ps, pat, (size_t)(pat_end - pat), r);
+	if (ret)
+		goto err_rule;
+
+	s = skip_space(s, e);
+	if (s == e || *s == '#') {
+		ret = fail(ps, s, "missing class after the pattern (shared, cache, local or deny)");
+		goto err_rule;
+	}
+	cls = s;
+	ret = scan_token(ps, &s, e);
+	if (ret)
+		goto err_rule;
+	cls_end = s;
+	c = class_from(cls, (size_t)(cls_end - cls));
+	if (c == POLICY_NONE) {
+		char q[200];
+
+		quote(q, sizeof(q), cls, (size_t)(cls_end - cls));
+		ret = fail(ps, cls, "unknown class \"%s\" (shared, cache, local or deny)", q);
+		goto err_rule;
+	}
+	s = skip_space(s, e);
+	if (s < e && *s != '#') {
+		ret = fail(ps, s, "extra text after the class (a comment starts with '#')");
+		goto err_rule;
+	}
+	ret = check_comment(ps, s, e);
+	if (ret)
+		goto err_rule;
+
+	if (2 * (p->n + 1) > ps->hash_cap) {
+		ret = hash_grow(ps);
+		if (ret)
+			goto err_rule;
+	}
+	dup = hash_add(ps, p->n);
+	if (dup) {
+		ret = fail(ps, pat, "duplicate of line %u: this rule could never match", dup);
+		goto err_rule;
+	}
+	p->rules[p->n].pattern = strndup(pat, (size_t)(pat_end - pat));
+	if (!p->rules[p->n].pattern) {
+		ret = -ENOMEM;
+		goto err_rule;
+	}
+	p->rules[p->n].cls = c;
+	p->rules[p->n].line = ps->lineno;
+	p->n++;
+	return 0;
+
+err_rule:
+	free(r->segs);
+	r->segs = NULL;
+	return ret;
+}
+
+static int add_to(struct bucket *b, uint32_t k)
+{
+	uint32_t *idx;
+
+	/* grow at powers of two */
+	if ((b->n & (b->n - 1)) == 0) {
+		idx = realloc(b->idx, (b->n ? 2 * b->n : 1) * sizeof(*idx));
+		if (!idx)
+			return -ENOMEM;
+		b->idx = idx;
+	}
+	b->idx[b->n++] = k;
+	return 0;
+}
+
+static int cmp_bucket(const void *a, const void *b)
+{
+	const struct bucket *x = a, *y = b;
+
+	return name_cmp(x->name, x->name_len, y->name, y->name_len);
+}
+
+/* Group rules by their first segment; a rule whose first segment is not a plain name joins
+ * every group (and "other"), in policy order. */
+static int build_buckets(struct policy *p)
+{
+	size_t nb = 0;
+
+	for (size_t k = 0; k < p->n; k++)
+		if (p->cr[k].nsegs && p->cr[k].segs[0].kind == SEG_LIT)
+			nb++;
+	if (nb) {
+		p->buckets = calloc(nb, sizeof(*p->buckets));
+		if (!p->buckets)
+			return -ENOMEM;
+	}
+	for (size_t k = 0; k < p->n; k++) {
+		const struct crule *r = &p->cr[k];
+		size_t j;
+
+		if (!r->nsegs || r->segs[0].kind != SEG_LIT)
+			continue;
+		for (j = 0; j < p->nbuckets; j++)
+			if (name_cmp(p->buckets[j].name, p->buckets[j].name_len, r->code + r->segs[0].off,
+				     r->segs[0].len) == 0)
+				break;
+		if (j == p->nbuckets) {
+			p->buckets[j].name = r->code + r->segs[0].off;
+			p->buckets[j].name_len = r->segs[0].len;
+			p->nbuckets++;
+		}
+	}
+	if (p->nbuckets)
+		qsort(p->buckets, p->nbuckets, sizeof(*p->buckets), cmp_bucket);
+	for (size_t k = 0; k < p->n; k++) {
+		const struct crule *r = &p->cr[k];
+		int ret;
+
+		if (r->nsegs && r->segs[0].kind == SEG_LIT) {
+			const struct bucket key = {.name = r->code + r->segs[0].off,
+						   .name_len = r->segs[0].len};
+			struct bucket *b = bsearch(&key, p->buckets, p->nbuckets,
+						   sizeof(*p->buckets), cmp_bucket);
+
+			ret = add_to(b, (uint32_t)k);
+		} else {
+			ret = add_to(&p->other, (uint32_t)k);
+			for (size_t j = 0; !ret && r->nsegs && j < p->nbuckets; j++)
+				ret = add_to(&p->buckets[j], (uint32_t)k);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t k = 0; k < p->n; k++) {
+		free(p->rules[k].pattern);
+		free(p->cr[k].segs);
+	}
+	for (size_t j = 0; j < p->nbuckets; j++)
+		free(p->buckets[j].idx);
+	free(p->buckets);
+	free(p->other.idx);
+	free(p->rules);
+	free(p->cr);
+	free(p);
+}
+
+int policy_parse(const char *name, const char *buf, size_t len, struct policy **out,
+		 struct policy_error *err)
+{
+	struct policy_error dummy;
+	struct parser ps = {.name = name, .err = err ? err : &dummy};
+	const char *s = buf, *end = buf + len;
+	int ret = 0;
+
+	memset(ps.err, 0, sizeof(*ps.err));
+	ps.err->file = name;
+	*out = NULL;
+	ps.p = calloc(1, sizeof(*ps.p));
+	if (!ps.p) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	while (len && s <= end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *e = nl ? nl : end;
+
+		ps.lineno++;
+		ps.line = s;
+		ret = parse_line(&ps, s, e);
+		if (ret)
+			goto fail;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	ret = build_buckets(ps.p);
+	if (ret)
+		goto fail;
+	free(ps.hash);
+	*out = ps.p;
+	return 0;
+
+fail:
+	if (ret == -ENOMEM)
+		fail_plain(ps.err, 0, "out of memory");
+	free(ps.hash);
+	policy_free(ps.p);
+	return ret;
+}
+
+#define POLICY_MAX_SIZE (16u << 20)
+
+int policy_load(const char *path, struct policy **out, struct policy_error *err)
+{
+	struct policy_error dummy;
+	char *buf = NULL, ebuf[128];
+	size_t len = 0, cap = 0;
+	int fd, ret;
+
+	if (!err)
+		err = &dummy;
+	memset(err, 0, sizeof(*err));
+	err->file = path;
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail_errno;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= POLICY_MAX_SIZE) {
+				close(fd);
+				free(buf);
+				fail_plain(err, 0, "larger than %u bytes: not a policy file",
+					   POLICY_MAX_SIZE);
+				return -EFBIG;
+			}
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				ret = -ENOMEM;
+				close(fd);
+				goto fail_errno;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			close(fd);
+			goto fail_errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	ret = policy_parse(path, buf ? buf : "", len, out, err);
+	free(buf);
+	return ret;
+
+fail_errno:
+	free(buf);
+	fail_plain(err, 0, "%s", strerror_r(-ret, ebuf, sizeof(ebuf)));
+	err->file = path;
+	return ret;
+}
+
+int policy_error_format(const struct policy_error *err, char *buf, size_t size)
+{
+	const char *file = err->file ? err->file : "(policy)";
+
+	if (err->line == 0)
+		return snprintf(buf, size, "%s: %s", file, err->reason);
+	return snprintf(buf, size, "%s:%u:%u: %s", file, err->line, err->column, err->reason);
+}

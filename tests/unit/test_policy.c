@@ -1,0 +1,258 @@
+/* test_policy.c - unit tests for core/policy.c: the grammar and its errors, matching, the
+ * may-change answers the overlay caches by, and the shipped policies/wordpress.policy. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "policy.h"
+#include "tap.h"
+
+static struct policy *parse(const char *text)
+{
+	struct policy *p = NULL;
+	struct policy_error err;
+	int ret = policy_parse("t.policy", text, strlen(text), &p, &err);
+
+	if (ret) {
+		char msg[300];
+
+		policy_error_format(&err, msg, sizeof(msg));
+		printf("# unexpected parse error: %s\n", msg);
+	}
+	return p;
+}
+
+/* Parse TEXT (LEN bytes) and expect a rejection at LINE:COLUMN whose reason contains WHAT. */
+static void bad_len(const char *text, size_t len, unsigned line, unsigned column, const char *what)
+{
+	struct policy *p = (struct policy *)1;
+	struct policy_error err;
+	int ret = policy_parse("t.policy", text, len, &p, &err);
+
+	is_int(ret, -EINVAL, "rejected: %s", what);
+	ok(p == NULL, "rejected policy is not returned (%s)", what);
+	is_int(err.line, line, "%s: line", what);
+	is_int(err.column, column, "%s: column", what);
+	ok(strstr(err.reason, what) != NULL, "reason \"%s\" says \"%s\"", err.reason, what);
+	if (ret == 0)
+		policy_free(p);
+}
+
+static void bad(const char *text, unsigned line, unsigned column, const char *what)
+{
+	bad_len(text, strlen(text), line, column, what);
+}
+
+static enum policy_class cls(const struct policy *p, const char *path)
+{
+	return policy_class_of(p, path, strlen(path));
+}
+
+#define CLASS(p, path, want) is_str(policy_class_name(cls(p, path)), want, "%s is %s", path, want)
+
+static void test_grammar(void)
+{
+	struct policy *p;
+	struct policy_error err;
+	char msg[300];
+
+	p = parse("");
+	ok(p != NULL && policy_rule_count(p) == 0, "an empty policy is valid");
+	CLASS(p, "/", "none");
+	CLASS(p, "/wp-content/uploads/a.jpg", "none");
+	ok(!policy_may_change(p, "/", 1), "empty policy: nothing may change");
+	ok(!policy_may_change_below(p, "/", 1), "empty policy: nothing may change below /");
+	policy_free(p);
+
+	p = parse("\n  \t\n# only a comment\n   # indented comment\r\n");
+	ok(p != NULL && policy_rule_count(p) == 0, "blank lines and comments only");
+	policy_free(p);
+
+	bad("/a shared\n/c local#not-a-comment\n", 2, 4, "unknown class \"local#not-a-comment\"");
+
+	p = parse("/a shared\n\t/b\tcache   # trailing comment\r\n\n# x\n/d#e deny #c\n/f local");
+	ok(p != NULL && policy_rule_count(p) == 4, "four rules, tabs, CRLF, no final newline");
+	if (p) {
+		const struct policy_rule *r = policy_rule_at(p, 2);
+
+		is_str(r->pattern, "/d#e", "'#' inside a pattern is part of it");
+		is_int(r->line, 5, "rule line numbers are kept");
+		is_int(r->cls, POLICY_DENY, "class deny");
+		is_int(policy_rule_at(p, 1)->cls, POLICY_CACHE, "class cache");
+		is_int(policy_rule_at(p, 3)->cls, POLICY_LOCAL, "class local");
+		ok(policy_rule_at(p, 4) == NULL, "rule_at past the end is NULL");
+		CLASS(p, "/d#e", "deny");
+		CLASS(p, "/f", "local");
+	}
+	policy_free(p);
+
+	bad("a shared\n", 1, 1, "must start with '/'");
+	bad("/ok shared\n  *.php deny\n", 2, 3, "must start with '/'");
+	bad("\\/a shared\n", 1, 1, "must start with '/'");
+	bad("/a//b shared\n", 1, 4, "empty segment");
+	bad("//a shared\n", 1, 2, "empty segment");
+	bad("/a/ shared\n", 1, 3, "trailing '/'");
+	bad("/a/b/ shared\n", 1, 5, "trailing '/'");
+	bad("/a/./b shared\n", 1, 4, "'.' segment");
+	bad("/a/.. shared\n", 1, 4, "'..' segment");
+	bad("/. shared\n", 1, 2, "'.' segment");
+	bad("/x/\\.\\. shared\n", 1, 4, "'..' segment");
+	bad("/a/**b shared\n", 1, 4, "'**' must be a whole segment");
+	bad("/a/b** shared\n", 1, 5, "'**' must be a whole segment");
+	bad("/a/*** shared\n", 1, 4, "'**' must be a whole segment");
+	bad("/a/x**y/** shared\n", 1, 5, "'**' must be a whole segment");
+	bad("/a shard\n", 1, 4, "unknown class \"shard\"");
+	bad("/a SHARED\n", 1, 4, "unknown class \"SHARED\"");
+	bad("/a none\n", 1, 4, "unknown class \"none\"");
+	bad("/ok deny\n/a\n", 2, 3, "missing class");
+	bad("/a   # shared\n", 1, 6, "missing class");
+	bad("/a shared deny\n", 1, 11, "extra text after the class");
+	bad("/a shared x # c\n", 1, 11, "extra text after the class");
+	bad("/a\\", 1, 3, "dangling '\\'");
+	bad("/a\\\nshared\n", 1, 3, "dangling '\\'");
+	bad("/a shared\\\n", 1, 10, "dangling '\\'");
+	bad_len("/a\0b shared\n", 12, 1, 3, "NUL byte");
+	bad_len("/a shared # x\0y\n", 16, 1, 14, "NUL byte");
+	bad_len("/ok deny\n\0\n", 11, 2, 1, "NUL byte");
+	bad_len("/a\\\0 shared\n", 12, 1, 4, "NUL byte");
+	bad("/a/\\/b shared\n", 1, 4, "'/' cannot be escaped");
+	bad("/x shared\n/y deny\n/x deny\n", 3, 1, "duplicate of line 1");
+	bad("/a/*.php deny\n\n   /a/*.php shared\n", 3, 4, "duplicate of line 1");
+	bad("/a\\b deny\n/ab shared\n", 2, 1, "duplicate of line 1");
+	bad("/a/\\*x deny\n/a/\\**x shared\n/a/*x shared\n/a/\\*x local\n", 4, 1,
+	    "duplicate of line 1");
+	{
+		char line[400];
+
+		memset(line, 0, sizeof(line));
+		line[0] = '/';
+		memset(line + 1, 'x', 256);
+		strcat(line, " shared\n");
+		bad(line, 1, 2, "longer than 255 bytes");
+		line[256] = '*'; /* 255 literal bytes and a '*': can match a 255-byte name */
+		p = parse(line);
+		ok(p != NULL, "a segment of 255 literal bytes and '*' is accepted");
+		policy_free(p);
+	}
+	/* the first error wins, the whole file is rejected */
+	bad("/a shared\n/b bogus\n/c/ shared\n", 2, 4, "unknown class");
+
+	/* error formatting */
+	ok(policy_parse("x.policy", "/a\n", 3, &p, &err) == -EINVAL, "missing class again");
+	policy_error_format(&err, msg, sizeof(msg));
+	is_str(msg, "x.policy:1:3: missing class after the pattern (shared, cache, local or deny)",
+	       "formatted error");
+	is_int(policy_load("/nonexistent/pressfs.policy", &p, &err), -ENOENT, "load: missing file");
+	ok(p == NULL, "load: no policy on error");
+	is_int(err.line, 0, "load: I/O error has line 0");
+	policy_error_format(&err, msg, sizeof(msg));
+	is_str(msg, "/nonexistent/pressfs.policy: No such file or directory", "load: message");
+}
+
+static void test_matching(void)
+{
+	struct policy *p = parse("/exact/name shared\n"
+				 "/star/*.php deny\n"
+				 "/star/* shared\n"
+				 "/q/a?c cache\n"
+				 "/esc/a\\ b\\#c\\*d\\?e\\\\f local\n"
+				 "/esc/lit\\* deny\n"
+				 "/any/** cache\n"
+				 "/mid/**/x/*.log local\n"
+				 "/two/**/**/z shared\n"
+				 "/first/win deny\n"
+				 "/first/* shared\n"
+				 "/*.txt local\n"
+				 "/ deny\n");
+
+	ok(p != NULL, "matching policy parses");
+	if (!p)
+		return;
+	CLASS(p, "/exact/name", "shared");
+	CLASS(p, "/exact/nam", "none");
+	CLASS(p, "/exact/names", "none");
+	CLASS(p, "/exact/name/x", "none");
+	CLASS(p, "/exact", "none");
+	CLASS(p, "/star/a.php", "deny");
+	CLASS(p, "/star/.php", "deny");
+	CLASS(p, "/star/.x.php", "deny");
+	CLASS(p, "/star/a.phpx", "shared");
+	CLASS(p, "/star/a", "shared");
+	CLASS(p, "/star/a/b", "none");
+	CLASS(p, "/star", "none");
+	CLASS(p, "/q/abc", "cache");
+	CLASS(p, "/q/a/c", "none");
+	CLASS(p, "/q/ac", "none");
+	CLASS(p, "/q/abbc", "none");
+	CLASS(p, "/esc/a b#c*d?e\\f", "local");
+	CLASS(p, "/esc/a b#cXdYe\\f", "none");
+	CLASS(p, "/esc/lit*", "deny");
+	CLASS(p, "/esc/litx", "none");
+	CLASS(p, "/any", "cache");
+	CLASS(p, "/any/", "cache"); /* one trailing '/' is forgiven */
+	CLASS(p, "/any/a", "cache");
+	CLASS(p, "/any/a/b/c", "cache");
+	CLASS(p, "/anyx", "none");
+	CLASS(p, "/mid/x/a.log", "local");
+	CLASS(p, "/mid/a/b/x/a.log", "local");
+	CLASS(p, "/mid/x/x/x/a.log", "local");
+	CLASS(p, "/mid/a/x/b/a.log", "none");
+	CLASS(p, "/mid/x/a.log/x", "none");
+	CLASS(p, "/mid/a.log", "none");
+	CLASS(p, "/two/z", "shared");
+	CLASS(p, "/two/a/b/c/z", "shared");
+	CLASS(p, "/two/z/y", "none");
+	CLASS(p, "/first/win", "deny");
+	CLASS(p, "/first/lose", "shared");
+	CLASS(p, "/a.txt", "local");
+	CLASS(p, "/exact.txt", "local");
+	CLASS(p, "/exact/a.txt", "none");
+	CLASS(p, "/", "deny");
+	CLASS(p, "/nothing", "none");
+	ok(policy_match(p, "", 0) == NULL, "empty path matches nothing");
+	ok(policy_match(p, "exact/name", 10) == NULL, "relative path matches nothing");
+	ok(policy_match(p, "/exact/name/", 11) != NULL, "LEN is honoured");
+	{
+		const struct policy_rule *r = policy_match(p, "/first/win", 10);
+
+		ok(r && r->line == 10 && strcmp(r->pattern, "/first/win") == 0,
+		   "match returns the first matching rule");
+	}
+	policy_free(p);
+}
+
+/* '**' backtracking on adversarial input must stay fast (no exponential blow-up). */
+static void test_adversarial(void)
+{
+	char pat[4096], path[16384];
+	size_t n = 0, m = 0;
+	struct policy *p;
+
+	n += (size_t)snprintf(pat + n, sizeof(pat) - n, "/aaaa");
+	for (int i = 0; i < 200; i++)
+		n += (size_t)snprintf(pat + n, sizeof(pat) - n, "/**/a*a*a");
+	snprintf(pat + n, sizeof(pat) - n, "/b* shared\n"); /* no literal suffix to reject early */
+	p = parse(pat);
+	ok(p != NULL, "pattern with 200 '**' parses");
+	for (int i = 0; i < 2000; i++)
+		m += (size_t)snprintf(path + m, sizeof(path) - m, "/aaaa");
+	if (p) {
+		clock_t t0 = clock();
+
+		ok(policy_match(p, path, m) == NULL, "200 '**' against 2000 segments: no match");
+		ok(clock() - t0 < CLOCKS_PER_SEC, "... within a second (%ld us)",
+		   (long)((clock() - t0) * 1000000 / CLOCKS_PER_SEC));
+		path[m++] = '/';
+		path[m++] = 'b';
+		ok(policy_match(p, path, m) != NULL, "200 '**' against 2000 segments + b: match");
+	}
+	policy_free(p);
+}
+
+int main(void)
+{
+	test_grammar();
+	test_matching();
+	test_adversarial();
+	return tap_done();
+}
