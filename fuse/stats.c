@@ -1,0 +1,151 @@
+/* stats.c - request counters by type, and `pressfs status`, which reads them from a mount
+ * through an extended attribute of its root. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "stats.h"
+
+static const char *const op_names[OP__COUNT] = {
+	"lookup", "forget", "getattr", "setattr", "readlink", "mkdir", "unlink", "rmdir",
+	"symlink", "rename", "link", "open", "read", "write", "flush", "release",
+	"fsync", "opendir", "readdir", "releasedir", "statfs", "getxattr", "listxattr",
+	"create", "access", "other",
+};
+static const char *const ev_names[EV__COUNT] = {
+	"commits", "appends", "copy_ups", "store_errors", "invalidations_received",
+	"kernel_invalidations",
+};
+
+/* The daemon's only counters; one process serves one mount. */
+static _Atomic unsigned long long op_count[OP__COUNT];
+static _Atomic unsigned long long ev_count[EV__COUNT];
+
+void stats_count(enum stat_op op)
+{
+	atomic_fetch_add_explicit(&op_count[op], 1, memory_order_relaxed);
+}
+
+void stats_event(enum stat_event ev)
+{
+	atomic_fetch_add_explicit(&ev_count[ev], 1, memory_order_relaxed);
+}
+
+static void json_str(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t n = *len;
+
+	if (n < size)
+		buf[n] = '"';
+	n++;
+	for (; *s; s++) {
+		char esc[8];
+		size_t k;
+
+		if (*s == '"' || *s == '\\')
+			k = snprintf(esc, sizeof(esc), "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			k = snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)*s);
+		else
+			k = snprintf(esc, sizeof(esc), "%c", *s);
+		for (size_t i = 0; i < k; i++, n++)
+			if (n < size)
+				buf[n] = esc[i];
+	}
+	if (n < size)
+		buf[n] = '"';
+	*len = n + 1;
+}
+
+int stats_json(char *buf, size_t size, const char *site, const char *store_url)
+{
+	size_t len = 0;
+	int k;
+
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		k = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0,           \
+			     __VA_ARGS__);                                                         \
+		len += k;                                                                          \
+	} while (0)
+	ADD("{\"site\": ");
+	json_str(buf, size, &len, site);
+	ADD(", \"store\": ");
+	json_str(buf, size, &len, store_url);
+	ADD(", \"requests\": {");
+	for (int i = 0; i < OP__COUNT; i++)
+		ADD("%s\"%s\": %llu", i ? ", " : "", op_names[i],
+		    (unsigned long long)atomic_load(&op_count[i]));
+	ADD("}, \"events\": {");
+	for (int i = 0; i < EV__COUNT; i++)
+		ADD("%s\"%s\": %llu", i ? ", " : "", ev_names[i],
+		    (unsigned long long)atomic_load(&ev_count[i]));
+	ADD("}}\n");
+#undef ADD
+	if (len >= size)
+		return -ERANGE;
+	return (int)len;
+}
+
+/* Pretty-print the flat JSON the daemon answers with: a "name value" line per non-zero counter. */
+static void print_table(const char *json)
+{
+	char site[256] = "", store[512] = "", name[64];
+	const char *p = strstr(json, "\"requests\"");
+	unsigned long long v;
+	int used;
+
+	if (sscanf(json, "{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\"", site, store) == 2)
+		printf("site   %s\nstore  %s\n", site, store);
+	while (p && *p) {
+		if (sscanf(p, " \"%63[a-z_]\": {%n", name, &used) == 1) {
+			printf("%s:\n", name);
+			p += used;
+		} else if (sscanf(p, " \"%63[a-z_]\": %llu%n", name, &v, &used) == 2) {
+			if (v)
+				printf("  %-24s %llu\n", name, v);
+			p += used;
+		} else {
+			p++;
+		}
+	}
+}
+
+int status_main(int argc, char **argv)
+{
+	const char *mnt = NULL;
+	int json = 0;
+	char buf[8192];
+	ssize_t n;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!mnt && argv[i][0] != '-')
+			mnt = argv[i];
+		else {
+			fprintf(stderr, "usage: pressfs status [--json] MOUNTPOINT\n");
+			return 2;
+		}
+	}
+	if (!mnt) {
+		fprintf(stderr, "usage: pressfs status [--json] MOUNTPOINT\n");
+		return 2;
+	}
+	n = getxattr(mnt, STATUS_XATTR, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		if (errno == ENODATA || errno == ENOTSUP)
+			fprintf(stderr, "pressfs status: %s is not a pressfs mount\n", mnt);
+		else
+			fprintf(stderr, "pressfs status: %s: %s\n", mnt, strerror(errno));
+		return 1;
+	}
+	buf[n] = '\0';
+	if (json)
+		fputs(buf, stdout);
+	else
+		print_table(buf);
+	return 0;
+}
