@@ -1,0 +1,995 @@
+/* file.c - open files: reads from the lower tree or the store, writes staged in a node-local
+ * temporary file and published to the store on close in one atomic commit, and copy-up.
+ *
+ * All handles of one file on this node share one struct ofile, so that what one process
+ * writes another on the same node reads at once; other nodes see it after the close that
+ * commits it (close-to-open).  An O_APPEND-only change is committed as an append at the
+ * store's current end, so appends from several nodes never overwrite each other. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "path.h"
+#include "pressfs.h"
+#include "stats.h"
+
+#define CHUNK STORE_CHUNK_SIZE
+#define UPLOAD_BATCH 8		/* chunks per pipelined upload */
+
+enum chunk_state {
+	CH_BASE = 0,	/* the base (store chunk or lower file) holds it; nothing staged */
+	CH_STAGED,	/* staged copy equals the base: read it locally */
+	CH_DIRTY,	/* staged copy is newer than the base: upload on commit */
+};
+
+struct ofile {
+	pthread_mutex_t lock;
+	int nopen;
+	int fd;			/* staging file (O_TMPFILE), -1 until needed */
+	uint64_t size;		/* the file's size as this node sees it */
+	uint8_t *state;		/* enum chunk_state per chunk */
+	size_t nstate;
+	bool base_lower;	/* base is the lower file: the first commit copies it up */
+	int lower_fd;
+	struct store_attr base;	/* base is this store file (when !base_lower && !pending) */
+	bool pending;		/* created here, not in the store until the first commit */
+	bool dirty;
+	bool append_only;	/* every change since the base was an append at its end */
+	uint64_t base_size;
+	uint32_t mode, uid, gid;
+	int64_t mtime_ns;
+};
+
+struct fh {
+	struct node *n;
+	bool writer;
+	bool append;
+	int lower_fd;			/* reading a lower file: its descriptor, else -1 */
+	struct store_attr snap;		/* reading a store file: the version opened */
+	bool snap_valid;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static size_t nchunks_of(uint64_t size)
+{
+	return (size_t)((size + CHUNK - 1) / CHUNK);
+}
+
+static int lower_open(struct pfs *fs, const char *path)
+{
+	int fd = openat(fs->lower_fd, path[1] ? path + 1 : ".", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* --- the staging state --------------------------------------------------------------- */
+
+static int of_states(struct ofile *of, size_t n)
+{
+	uint8_t *s;
+
+	if (n <= of->nstate)
+		return 0;
+	s = realloc(of->state, n);
+	if (!s)
+		return -ENOMEM;
+	memset(s + of->nstate, CH_BASE, n - of->nstate);
+	of->state = s;
+	of->nstate = n;
+	return 0;
+}
+
+static int of_staging(struct pfs *fs, struct ofile *of)
+{
+	if (of->fd >= 0)
+		return 0;
+	of->fd = openat(fs->staging_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return of->fd < 0 ? -errno : 0;
+}
+
+/* Bytes [off, off+len) of chunk I as the base has them, zero-filled past its data. */
+static ssize_t base_read(struct pfs *fs, struct ofile *of, size_t i, size_t off, size_t len,
+			 char *buf)
+{
+	uint64_t start = (uint64_t)i * CHUNK + off;
+	ssize_t got = 0;
+
+	if (start >= of->base_size || of->pending)
+		got = 0;
+	else if (of->base_lower)
+		got = pread(of->lower_fd, buf, len, (off_t)start);
+	else if (i < of->base.nchunks && of->base.chunks[i])
+		got = store_read_chunk(fs->store, of->base.chunks[i], off, len, buf);
+	if (got < 0)
+		return of->base_lower ? -errno : got;
+	if ((size_t)got < len)
+		memset(buf + got, 0, len - got);
+	return (ssize_t)len;
+}
+
+/* Bring chunk I into the staging file so that it can be written in part. */
+static int stage_chunk(struct pfs *fs, struct ofile *of, size_t i)
+{
+	size_t len;
+	char *buf;
+	ssize_t k;
+	int err;
+
+	if (of->state[i] != CH_BASE)
+		return 0;
+	err = of_staging(fs, of);
+	if (err)
+		return err;
+	if ((uint64_t)i * CHUNK >= of->size) {
+		of->state[i] = CH_STAGED;
+		return 0;
+	}
+	len = (size_t)(of->size - (uint64_t)i * CHUNK < CHUNK ? of->size - (uint64_t)i * CHUNK
+							      : CHUNK);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	k = base_read(fs, of, i, 0, len, buf);
+	if (k >= 0 && pwrite(of->fd, buf, len, (off_t)i * CHUNK) != (ssize_t)len)
+		k = -EIO;
+	free(buf);
+	if (k < 0)
+		return (int)k;
+	of->state[i] = CH_STAGED;
+	return 0;
+}
+
+/* Set the size, keeping the chunks at the old and new end in the staging file so that no
+ * stale byte of the base can reappear past a new end. */
+static int of_resize(struct pfs *fs, struct ofile *of, uint64_t size)
+{
+	size_t need = nchunks_of(size > of->size ? size : of->size) + 1;
+	int err = of_states(of, need);
+
+	if (err)
+		return err;
+	if (of->size % CHUNK && of->size < size)
+		err = stage_chunk(fs, of, (size_t)(of->size / CHUNK));
+	if (!err && size % CHUNK && size < of->size)
+		err = stage_chunk(fs, of, (size_t)(size / CHUNK));
+	if (!err)
+		err = of_staging(fs, of);
+	if (err)
+		return err;
+	if (size < of->size && size % CHUNK)
+		of->state[size / CHUNK] = CH_DIRTY;
+	if (size > of->size && of->size % CHUNK)
+		of->state[of->size / CHUNK] = CH_DIRTY;
+	for (size_t i = nchunks_of(size); i < of->nstate; i++)
+		of->state[i] = CH_BASE;
+	/* Beyond the old end the staging file reads as zeros: those chunks are new. */
+	for (size_t i = nchunks_of(of->size); i < nchunks_of(size); i++)
+		of->state[i] = CH_DIRTY;
+	if (ftruncate(of->fd, (off_t)size) < 0)
+		return -errno;
+	of->size = size;
+	of->dirty = true;
+	of->append_only = false;
+	of->mtime_ns = now_ns();
+	return 0;
+}
+
+static ssize_t of_write(struct pfs *fs, struct ofile *of, const char *buf, size_t len,
+			uint64_t off)
+{
+	uint64_t end = off + len;
+	int err;
+
+	if (end > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	err = of_states(of, nchunks_of(end) + 1);
+	if (!err)
+		err = of_staging(fs, of);
+	if (err)
+		return err;
+	if (off != of->size)
+		of->append_only = false;
+	/* A partly written chunk that the base holds is staged first. */
+	for (size_t i = (size_t)(off / CHUNK); i < nchunks_of(end); i++) {
+		uint64_t cs = (uint64_t)i * CHUNK, ce = cs + CHUNK;
+		bool whole = off <= cs && (end >= ce || end >= of->size);
+
+		if (of->state[i] == CH_BASE && !whole && cs < of->size) {
+			err = stage_chunk(fs, of, i);
+			if (err)
+				return err;
+		}
+	}
+	if (pwrite(of->fd, buf, len, (off_t)off) != (ssize_t)len)
+		return -EIO;
+	for (size_t i = (size_t)(off / CHUNK); i < nchunks_of(end); i++)
+		of->state[i] = CH_DIRTY;
+	if (end > of->size)
+		of->size = end;
+	of->dirty = true;
+	of->mtime_ns = now_ns();
+	return (ssize_t)len;
+}
+
+static ssize_t of_read(struct pfs *fs, struct ofile *of, char *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	if (off >= of->size)
+		return 0;
+	if (len > of->size - off)
+		len = (size_t)(of->size - off);
+	while (done < len) {
+		uint64_t pos = off + done;
+		size_t i = (size_t)(pos / CHUNK), in = (size_t)(pos % CHUNK);
+		size_t n = CHUNK - in < len - done ? CHUNK - in : len - done;
+		ssize_t k;
+
+		if (i < of->nstate && of->state[i] != CH_BASE) {
+			k = pread(of->fd, buf + done, n, (off_t)pos);
+			if (k < 0)
+				return -errno;
+			if ((size_t)k < n)
+				memset(buf + done + k, 0, n - k);
+		} else {
+			k = base_read(fs, of, i, in, n, buf + done);
+			if (k < 0)
+				return k;
+		}
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+/* --- committing ---------------------------------------------------------------------- */
+
+static int put_batch(struct pfs *fs, size_t k, const void *const *data, const size_t *lens,
+		     const size_t *idx, uint64_t *ids)
+{
+	uint64_t got[UPLOAD_BATCH];
+	int err = k ? store_put_chunks(fs->store, k, data, lens, got) : 0;
+
+	for (size_t j = 0; j < k && !err; j++)
+		ids[idx[j]] = got[j];
+	return err;
+}
+
+/* The chunk list of the file as it is now: chunks the base has unchanged are kept, the rest
+ * uploaded (pipelined, UPLOAD_BATCH at a time); never-written chunks of a new file are holes. */
+static int upload(struct pfs *fs, struct ofile *of, size_t nch, uint64_t *ids)
+{
+	bool have_base = !of->base_lower && !of->pending;
+	const void *data[UPLOAD_BATCH];
+	size_t lens[UPLOAD_BATCH], idx[UPLOAD_BATCH], k = 0;
+	char *bufs = malloc((size_t)UPLOAD_BATCH * CHUNK);
+	int err = 0;
+
+	if (!bufs)
+		return -ENOMEM;
+	for (size_t i = 0; i < nch && !err; i++) {
+		uint64_t cs = (uint64_t)i * CHUNK;
+		size_t len = of->size - cs < CHUNK ? (size_t)(of->size - cs) : CHUNK;
+		ssize_t r;
+
+		if (have_base && of->state[i] != CH_DIRTY) {
+			ids[i] = i < of->base.nchunks ? of->base.chunks[i] : 0;
+			continue;
+		}
+		if (of->pending && of->state[i] == CH_BASE) {
+			ids[i] = 0;
+			continue;
+		}
+		r = of_read(fs, of, bufs + k * CHUNK, len, cs);
+		if (r < 0) {
+			err = (int)r;
+			break;
+		}
+		data[k] = bufs + k * CHUNK;
+		lens[k] = len;
+		idx[k++] = i;
+		if (k == UPLOAD_BATCH) {
+			err = put_batch(fs, k, data, lens, idx, ids);
+			k = 0;
+		}
+	}
+	if (!err)
+		err = put_batch(fs, k, data, lens, idx, ids);
+	free(bufs);
+	return err;
+}
+
+/* Publish the node's file.  Caller holds of->lock. */
+static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
+{
+	struct store_attr a = {0};
+	size_t nch = nchunks_of(of->size);
+	uint64_t *ids = NULL;
+	int err;
+
+	if (!of->dirty)
+		return 0;
+	if (n->flags & N_UNLINKED) {
+		of->dirty = false;	/* removed while open: its data goes with it */
+		return 0;
+	}
+	if (of->append_only && !of->pending && !of->base_lower && n->sino &&
+	    of->size > of->base_size) {
+		size_t len = (size_t)(of->size - of->base_size);
+		char *buf = malloc(len);
+		ssize_t r = buf ? of_read(fs, of, buf, len, of->base_size) : -ENOMEM;
+
+		err = r < 0 ? (int)r : store_append(fs->store, n->sino, buf, len, of->mtime_ns, &a);
+		free(buf);
+		if (!err)
+			stats_event(EV_APPEND);
+		goto done;
+	}
+	err = of_states(of, nch + 1);
+	if (err)
+		return err;
+	ids = calloc(nch ? nch : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	err = upload(fs, of, nch, ids);
+	if (err)
+		goto out;
+	if (of->pending || of->base_lower) {
+		uint64_t psino;
+		struct node *parent;
+
+		pthread_mutex_lock(&fs->lock);
+		parent = n->parent;
+		parent->nref++;
+		pthread_mutex_unlock(&fs->lock);
+		err = upper_dir_make(fs, parent, &psino);
+		if (!err)
+			err = store_publish_new(fs->store, psino, n->name, n->namelen, of->mode,
+						of->uid, of->gid, 's', of->size, nch, ids, &a);
+		node_put(fs, parent);
+		if (!err && of->base_lower)
+			stats_event(EV_COPY_UP);
+	} else {
+		err = store_commit(fs->store, n->sino, of->size, nch, ids, of->mtime_ns, &a);
+		if (err == -ENOENT) {
+			log_msg(LOG_LVL_DEBUG, "commit of a file removed elsewhere dropped");
+			of->dirty = false;
+			err = 0;
+			goto out;
+		}
+	}
+done:
+	if (err)
+		goto out;
+	stats_event(EV_COMMIT);
+	pthread_mutex_lock(&fs->lock);
+	node_set_sino(fs, n, a.ino);
+	n->cached_version = a.version;
+	pthread_mutex_unlock(&fs->lock);
+	if (of->base_lower) {
+		close(of->lower_fd);
+		of->lower_fd = -1;
+	}
+	store_attr_release(&of->base);
+	of->base = a;
+	memset(&a, 0, sizeof(a));
+	of->base_lower = of->pending = false;
+	if (of->append_only) {
+		/* Others may have appended too: forget the staged copy, read the store's. */
+		for (size_t i = 0; i < of->nstate; i++)
+			of->state[i] = CH_BASE;
+		if (of->fd >= 0 && ftruncate(of->fd, 0) < 0)
+			err = -errno;
+		of->size = of->base.size;
+	} else {
+		for (size_t i = 0; i < of->nstate; i++)
+			if (of->state[i] == CH_DIRTY)
+				of->state[i] = CH_STAGED;
+	}
+	of->base_size = of->base.size;
+	of->dirty = false;
+	of->append_only = true;
+out:
+	store_attr_release(&a);
+	free(ids);
+	if (err)
+		log_msg(LOG_LVL_WARN, "commit failed: %s (%s)", strerror(-err),
+			err == -EIO ? store_strerror(fs->store) : "");
+	return err;
+}
+
+/* --- ofile lifetime ------------------------------------------------------------------ */
+
+static struct ofile *of_new(void)
+{
+	struct ofile *of = calloc(1, sizeof(*of));
+
+	if (!of)
+		return NULL;
+	pthread_mutex_init(&of->lock, NULL);
+	of->fd = -1;
+	of->lower_fd = -1;
+	of->append_only = true;
+	return of;
+}
+
+static void of_free(struct ofile *of)
+{
+	if (of->fd >= 0)
+		close(of->fd);
+	if (of->lower_fd >= 0)
+		close(of->lower_fd);
+	store_attr_release(&of->base);
+	free(of->state);
+	pthread_mutex_destroy(&of->lock);
+	free(of);
+}
+
+/* The node's shared write state, made from the file as the layers hold it now.  Takes one
+ * open count; drop it with of_put. */
+static int of_get(struct pfs *fs, struct node *n, struct ofile **out)
+{
+	char path[PATH_MAX];
+	struct ofile *of;
+	int len, err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	of = n->of;
+	if (of)
+		of->nopen++;
+	pthread_mutex_unlock(&fs->lock);
+	if (of) {
+		*out = of;
+		return 0;
+	}
+	of = of_new();
+	if (!of)
+		return -ENOMEM;
+	len = node_path(fs, n, path, sizeof(path));
+	if (len < 0) {
+		err = len;
+		goto fail;
+	}
+	if (n->sino) {
+		err = store_getattr(fs->store, n->sino, &of->base);
+		if (err == -ENOENT)
+			err = -ESTALE;
+		if (err)
+			goto fail;
+		of->size = of->base_size = of->base.size;
+	} else {
+		struct stat st;
+
+		of->lower_fd = lower_open(fs, path);
+		if (of->lower_fd < 0) {
+			err = of->lower_fd;
+			goto fail;
+		}
+		if (fstat(of->lower_fd, &st) < 0) {
+			err = -errno;
+			goto fail;
+		}
+		of->base_lower = true;
+		of->size = of->base_size = (uint64_t)st.st_size;
+		of->mode = st.st_mode;
+		of->uid = st.st_uid;
+		of->gid = st.st_gid;
+		of->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	}
+	err = of_states(of, nchunks_of(of->size) + 1);
+	if (err)
+		goto fail;
+	of->nopen = 1;
+	pthread_mutex_lock(&fs->lock);
+	if (n->of) {	/* another thread was quicker */
+		n->of->nopen++;
+		pthread_mutex_unlock(&fs->lock);
+		of_free(of);
+		*out = n->of;
+		return 0;
+	}
+	n->of = of;
+	pthread_mutex_unlock(&fs->lock);
+	*out = of;
+	return 0;
+fail:
+	of_free(of);
+	return err;
+}
+
+/* Drop an open count; the last one commits what is left and frees the state. */
+static int of_put(struct pfs *fs, struct node *n, struct ofile *of)
+{
+	int err = 0, last;
+
+	pthread_mutex_lock(&fs->lock);
+	last = --of->nopen == 0;
+	if (last)
+		n->of = NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (!last)
+		return 0;
+	pthread_mutex_lock(&of->lock);
+	err = of_commit(fs, n, of);
+	pthread_mutex_unlock(&of->lock);
+	if (err)
+		log_msg(LOG_LVL_ERR, "data of %s lost: the last close could not commit it",
+			n->name);
+	of_free(of);
+	return err;
+}
+
+int64_t file_local_size(struct node *n)
+{
+	struct ofile *of = n->of;
+
+	return of ? (int64_t)of->size : -1;
+}
+
+bool file_pending(struct node *n)
+{
+	return n->of && n->of->pending;
+}
+
+int copy_up_file(struct pfs *fs, struct node *n)
+{
+	struct ofile *of;
+	int err = of_get(fs, n, &of);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&of->lock);
+	if (of->base_lower)
+		of->dirty = true;
+	err = of_commit(fs, n, of);
+	pthread_mutex_unlock(&of->lock);
+	of_put(fs, n, of);
+	return err;
+}
+
+int file_commit(struct pfs *fs, struct node *n)
+{
+	struct ofile *of;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	of = n->of;
+	if (of)
+		of->nopen++;
+	pthread_mutex_unlock(&fs->lock);
+	if (!of)
+		return 0;
+	pthread_mutex_lock(&of->lock);
+	err = of_commit(fs, n, of);
+	pthread_mutex_unlock(&of->lock);
+	of_put(fs, n, of);
+	return err;
+}
+
+int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off_t size,
+		  struct stat *st)
+{
+	struct ofile *of;
+	int err = of_get(fs, n, &of);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&of->lock);
+	err = of_resize(fs, of, (uint64_t)size);
+	if (!err && !fi)
+		err = of_commit(fs, n, of);	/* truncate(2): no close will follow */
+	pthread_mutex_unlock(&of->lock);
+	if (!err)
+		err = of_put(fs, n, of);
+	else
+		of_put(fs, n, of);
+	return err;
+}
+
+/* --- handlers ------------------------------------------------------------------------ */
+
+static void fh_free(struct pfs *fs, struct fh *fh)
+{
+	if (fh->lower_fd >= 0)
+		close(fh->lower_fd);
+	store_attr_release(&fh->snap);
+	free(fh);
+}
+
+/* Open N for the handle FI describes; fills what the kernel should keep in FI. */
+static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE;
+	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
+	char path[PATH_MAX];
+	struct fh *fh;
+	int len, err = 0;
+
+	len = node_path(fs, n, path, sizeof(path));
+	if (len < 0)
+		return len;
+	if (writer) {
+		err = policy_check_write(fs, path, len);
+		if (err)
+			return err;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh)
+		return -ENOMEM;
+	fh->n = n;
+	fh->lower_fd = -1;
+	fh->writer = writer;
+	fh->append = writer && (fi->flags & O_APPEND);
+
+	if (n->flags & N_STATIC) {
+		/* Never changes while mounted: the kernel may keep its pages and skip FLUSH. */
+		fh->lower_fd = lower_open(fs, path);
+		if (fh->lower_fd < 0) {
+			err = fh->lower_fd;
+			goto fail;
+		}
+		fi->keep_cache = 1;
+		fi->noflush = 1;
+		goto done;
+	}
+	if (!file_pending(n)) {
+		/* Close-to-open: ask the store which file the name is now. */
+		struct fuse_entry_param e;
+		struct node *again;
+
+		err = overlay_lookup(fs, n->parent, n->name, n->namelen, &e, &again);
+		if (err)
+			goto fail;
+		if (!again) {
+			err = -ENOENT;
+			goto fail;
+		}
+		node_forget(fs, again, 1);
+		if (again != n) {
+			err = -ESTALE;	/* the name is another file now: look it up again */
+			goto fail;
+		}
+	}
+	if (writer) {
+		struct ofile *of;
+
+		err = of_get(fs, n, &of);
+		if (err)
+			goto fail;
+		if (fi->flags & O_TRUNC) {
+			pthread_mutex_lock(&of->lock);
+			err = of_resize(fs, of, 0);
+			pthread_mutex_unlock(&of->lock);
+			if (err) {
+				of_put(fs, n, of);
+				goto fail;
+			}
+		}
+		if (fh->append)
+			fi->direct_io = 1;	/* its offsets are the store's end, not the kernel's */
+	} else if (n->sino) {
+		err = store_getattr(fs->store, n->sino, &fh->snap);
+		if (err)
+			goto fail;
+		fh->snap_valid = true;
+	} else if (!file_pending(n)) {
+		fh->lower_fd = lower_open(fs, path);
+		if (fh->lower_fd < 0) {
+			err = fh->lower_fd;
+			goto fail;
+		}
+	}
+	{
+		uint64_t v = fh->snap_valid ? fh->snap.version : n->sino ? UINT64_MAX - 1 : 0;
+
+		pthread_mutex_lock(&fs->lock);
+		fi->keep_cache = n->cached_version == v;
+		n->cached_version = v;
+		pthread_mutex_unlock(&fs->lock);
+	}
+done:
+	node_hold(fs, n);
+	fi->fh = (uintptr_t)fh;
+	return 0;
+fail:
+	fh_free(fs, fh);
+	return err;
+}
+
+void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	int err;
+
+	stats_count(OP_OPEN);
+	err = open_node(fs, node_get(fs, ino), fi);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_open(req, fi);
+}
+
+void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct node *p = node_get(fs, parent), *n;
+	size_t namelen = strlen(name);
+	struct fuse_entry_param e;
+	char path[PATH_MAX];
+	struct ofile *of;
+	uint64_t psino;
+	int len, err;
+
+	stats_count(OP_CREATE);
+	err = path_check_name(name, namelen);
+	if (err)
+		goto out;
+	len = node_child_path(fs, p, name, namelen, path, sizeof(path));
+	err = len < 0 ? len : policy_check_write(fs, path, len);
+	if (err)
+		goto out;
+	err = overlay_lookup(fs, p, name, namelen, &e, &n);
+	if (err)
+		goto out;
+	if (n) {
+		/* It exists after all (made on another node since the kernel looked). */
+		if (fi->flags & O_EXCL) {
+			node_forget(fs, n, 1);
+			err = -EEXIST;
+			goto out;
+		}
+		err = S_ISDIR(n->type) ? -EISDIR : open_node(fs, n, fi);
+		if (err) {
+			node_forget(fs, n, 1);
+			goto out;
+		}
+		fuse_reply_create(req, &e, fi);
+		return;
+	}
+	/* Make the parent's upper directory now, so that a store outage shows here. */
+	err = upper_dir_make(fs, p, &psino);
+	if (err)
+		goto out;
+	of = of_new();
+	if (!of) {
+		err = -ENOMEM;
+		goto out;
+	}
+	of->pending = true;
+	of->dirty = true;	/* even an empty new file is published on close */
+	of->append_only = false;
+	of->mode = S_IFREG | (mode & 07777);
+	of->uid = ctx->uid;
+	of->gid = ctx->gid;
+	of->mtime_ns = now_ns();
+	of->nopen = 1;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, p, name, namelen);
+	if (n)
+		node_unhash(fs, n);
+	n = node_child(fs, p, name, namelen);
+	if (n) {
+		n->type = S_IFREG;
+		n->flags = node_policy_flags(fs, path, len, &n->cls);
+		node_set_sino(fs, n, 0);
+		n->cached_version = 0;
+		n->of = of;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!n) {
+		of_free(of);
+		err = -ENOMEM;
+		goto out;
+	}
+	{
+		struct fh *fh = calloc(1, sizeof(*fh));
+
+		if (!fh) {
+			of_put(fs, n, of);
+			node_forget(fs, n, 1);
+			err = -ENOMEM;
+			goto out;
+		}
+		fh->n = n;
+		fh->lower_fd = -1;
+		fh->writer = true;
+		fh->append = (fi->flags & O_APPEND) != 0;
+		if (fh->append)
+			fi->direct_io = 1;
+		node_hold(fs, n);
+		fi->fh = (uintptr_t)fh;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = node_id(fs, n);
+	e.generation = n->generation;
+	e.attr.st_ino = (ino_t)(uintptr_t)n | (1ull << 63);
+	e.attr.st_mode = of->mode;
+	e.attr.st_nlink = 1;
+	e.attr.st_uid = of->uid;
+	e.attr.st_gid = of->gid;
+	e.attr.st_blksize = 4096;
+	e.attr.st_mtim.tv_sec = of->mtime_ns / 1000000000;
+	e.attr.st_mtim.tv_nsec = of->mtime_ns % 1000000000;
+	e.attr.st_atim = e.attr.st_ctim = e.attr.st_mtim;
+	e.entry_timeout = entry_timeout_for(n->flags);
+	e.attr_timeout = attr_timeout_for(n);
+	fuse_reply_create(req, &e, fi);
+	return;
+out:
+	fuse_reply_err(req, -err);
+}
+
+int file_attr(struct node *n, struct stat *st)
+{
+	struct ofile *of = n->of;
+
+	if (!of || !of->pending)
+		return -ENOENT;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = (ino_t)(uintptr_t)n | (1ull << 63);
+	st->st_mode = of->mode;
+	st->st_nlink = 1;
+	st->st_uid = of->uid;
+	st->st_gid = of->gid;
+	st->st_size = (off_t)of->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((of->size + 511) / 512);
+	st->st_mtim.tv_sec = of->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = of->mtime_ns % 1000000000;
+	st->st_atim = st->st_ctim = st->st_mtim;
+	return 0;
+}
+
+static ssize_t snap_read(struct pfs *fs, const struct store_attr *a, char *buf, size_t len,
+			 uint64_t off)
+{
+	size_t done = 0;
+
+	if (off >= a->size)
+		return 0;
+	if (len > a->size - off)
+		len = (size_t)(a->size - off);
+	while (done < len) {
+		uint64_t pos = off + done;
+		size_t i = (size_t)(pos / CHUNK), in = (size_t)(pos % CHUNK);
+		size_t n = CHUNK - in < len - done ? CHUNK - in : len - done;
+		ssize_t k = 0;
+
+		if (i < a->nchunks && a->chunks[i]) {
+			k = store_read_chunk(fs->store, a->chunks[i], in, n, buf + done);
+			if (k < 0)
+				return k;
+		}
+		if ((size_t)k < n)
+			memset(buf + done + k, 0, n - k);
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+	struct ofile *of;
+	char *buf;
+	ssize_t got;
+
+	stats_count(OP_READ);
+	if (fh->lower_fd >= 0 && !fh->n->of) {
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fh->lower_fd;
+		bv.buf[0].pos = off;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	of = fh->n->of;
+	if (of)
+		of->nopen++;
+	pthread_mutex_unlock(&fs->lock);
+	if (of) {
+		pthread_mutex_lock(&of->lock);
+		got = of_read(fs, of, buf, size, (uint64_t)off);
+		pthread_mutex_unlock(&of->lock);
+		of_put(fs, fh->n, of);
+	} else if (fh->snap_valid) {
+		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
+	} else if (fh->lower_fd >= 0) {
+		got = pread(fh->lower_fd, buf, size, off);
+		if (got < 0)
+			got = -errno;
+	} else {
+		got = 0;
+	}
+	if (got < 0)
+		fuse_reply_err(req, (int)-got);
+	else
+		fuse_reply_buf(req, buf, (size_t)got);
+	free(buf);
+}
+
+void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+	struct ofile *of = fh->n->of;
+	ssize_t done;
+
+	stats_count(OP_WRITE);
+	if (!fh->writer || !of) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&of->lock);
+	done = of_write(fs, of, buf, size, fh->append ? of->size : (uint64_t)off);
+	pthread_mutex_unlock(&of->lock);
+	if (done < 0)
+		fuse_reply_err(req, (int)-done);
+	else
+		fuse_reply_write(req, (size_t)done);
+}
+
+static int commit_handle(struct pfs *fs, struct fh *fh)
+{
+	struct ofile *of = fh->n->of;
+	int err;
+
+	if (!fh->writer || !of)
+		return 0;
+	pthread_mutex_lock(&of->lock);
+	err = of_commit(fs, fh->n, of);
+	pthread_mutex_unlock(&of->lock);
+	return err;
+}
+
+void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+
+	stats_count(OP_FLUSH);
+	fuse_reply_err(req, -commit_handle(fs, (struct fh *)(uintptr_t)fi->fh));
+}
+
+void pfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+
+	stats_count(OP_FSYNC);
+	fuse_reply_err(req, -commit_handle(fs, (struct fh *)(uintptr_t)fi->fh));
+}
+
+void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+	struct node *n = fh->n;
+
+	stats_count(OP_RELEASE);
+	if (fh->writer && n->of)
+		of_put(fs, n, n->of);
+	fh_free(fs, fh);
+	node_put(fs, n);
+	fuse_reply_err(req, 0);
+}
