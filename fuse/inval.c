@@ -1,0 +1,130 @@
+/* inval.c - keeps this node's kernel caches honest: a dedicated thread listens to the store's
+ * invalidation channel and forwards each change made on another node to the kernel.  Never
+ * called from a request handler, so the kernel can never wait on us while we wait on it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pressfs.h"
+#include "stats.h"
+
+static pthread_t inval_thread;
+static bool inval_running;
+
+struct targets {
+	fuse_ino_t *ids;
+	size_t n, cap;
+	bool entries;	/* ALL: parents[i] + names[i] too */
+	fuse_ino_t *parents;
+	char **names;
+};
+
+static void add_target(struct targets *t, struct pfs *fs, struct node *n)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		fuse_ino_t *ids = realloc(t->ids, cap * sizeof(*ids));
+		fuse_ino_t *par = t->entries ? realloc(t->parents, cap * sizeof(*par)) : NULL;
+		char **names = t->entries ? realloc(t->names, cap * sizeof(*names)) : NULL;
+
+		if (ids)
+			t->ids = ids;
+		if (par)
+			t->parents = par;
+		if (names)
+			t->names = names;
+		if (!ids || (t->entries && (!par || !names)))
+			return;
+		t->cap = cap;
+	}
+	t->ids[t->n] = node_id(fs, n);
+	if (t->entries) {
+		t->parents[t->n] = n == fs->root ? 0 : node_id(fs, n->parent);
+		t->names[t->n] = n == fs->root ? NULL : strdup(n->name);
+	}
+	t->n++;
+}
+
+struct collect {
+	struct targets *t;
+	struct pfs *fs;
+};
+
+static void collect_one(struct node *n, void *arg)
+{
+	struct collect *c = arg;
+
+	add_target(c->t, c->fs, n);
+}
+
+static void collect_changeable(struct node *n, void *arg)
+{
+	struct collect *c = arg;
+
+	if (!(n->flags & N_STATIC) && !(n->flags & N_UNLINKED))
+		add_target(c->t, c->fs, n);
+}
+
+static void on_change(void *arg, const char *origin, enum store_inval what, uint64_t ino,
+		      const char *name, size_t namelen)
+{
+	struct pfs *fs = arg;
+	struct targets t = {0};
+	struct collect c = {&t, fs};
+
+	if (origin && !strcmp(origin, fs->set->node_id))
+		return;	/* our own change: the kernel saw it happen */
+	stats_event(EV_INVAL_RECV);
+	if (what == STORE_INVAL_ALL) {
+		t.entries = true;
+		node_for_each(fs, collect_changeable, &c);
+	} else {
+		node_for_sino(fs, ino, collect_one, &c);
+		if (ino == STORE_ROOT_INO)
+			add_target(&t, fs, fs->root);
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		if (what == STORE_INVAL_ENTRY) {
+			fuse_lowlevel_notify_inval_entry(fs->se, t.ids[i], name, namelen);
+		} else {
+			fuse_lowlevel_notify_inval_inode(fs->se, t.ids[i], 0, 0);
+			if (what == STORE_INVAL_ALL && t.names && t.names[i])
+				fuse_lowlevel_notify_inval_entry(fs->se, t.parents[i], t.names[i],
+								 strlen(t.names[i]));
+		}
+		stats_event(EV_INVAL_SENT_KERNEL);
+	}
+	if (t.names)
+		for (size_t i = 0; i < t.n; i++)
+			free(t.names[i]);
+	free(t.names);
+	free(t.parents);
+	free(t.ids);
+}
+
+static void *listen_main(void *arg)
+{
+	struct pfs *fs = arg;
+
+	store_listen(fs->store, on_change, fs);
+	return NULL;
+}
+
+int inval_start(struct pfs *fs)
+{
+	int err = pthread_create(&inval_thread, NULL, listen_main, fs);
+
+	if (err)
+		return -err;
+	inval_running = true;
+	return 0;
+}
+
+void inval_stop(struct pfs *fs)
+{
+	if (!inval_running)
+		return;
+	store_listen_stop(fs->store);
+	pthread_join(inval_thread, NULL);
+	inval_running = false;
+}

@@ -1,0 +1,72 @@
+/* main.c - the pressfs program: one binary for the mount daemon and the admin commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "policy.h"
+#include "stats.h"
+
+int mount_main(int argc, char **argv);
+
+static int policy_check_main(int argc, char **argv)
+{
+	struct policy_error err;
+	struct policy *p;
+	char msg[512];
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: pressfs policy check POLICY [PATH...]\n");
+		return 2;
+	}
+	if (policy_load(argv[1], &p, &err) < 0) {
+		policy_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "%s\n", msg);
+		return 1;
+	}
+	if (argc == 2)
+		printf("%s: %zu rules, ok\n", argv[1], policy_rule_count(p));
+	for (int i = 2; i < argc; i++) {
+		const struct policy_rule *r = policy_match(p, argv[i], strlen(argv[i]));
+
+		if (r)
+			printf("%s\t%s\tline %u: %s\n", argv[i], policy_class_name(r->cls), r->line,
+			       r->pattern);
+		else
+			printf("%s\t%s\tno rule (read-only)\n", argv[i],
+			       policy_class_name(POLICY_NONE));
+	}
+	policy_free(p);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pressfs COMMAND ...\n\n"
+		   "  mount [-f] [-o OPTIONS] STORE MOUNTPOINT   serve a WordPress tree (see mount --help)\n"
+		   "  status [--json] MOUNTPOINT                 request counters of a mount\n"
+		   "  policy check POLICY [PATH...]              check a policy; show each path's class\n"
+		   "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP audit log\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "mount"))
+		return mount_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return status_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "policy") && argc >= 3 && !strcmp(argv[2], "check"))
+		return policy_check_main(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "audit"))
+		return audit_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "pressfs: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
