@@ -31,6 +31,21 @@ int policy_check_write(struct pfs *fs, const char *path, size_t len)
 {
 	const struct policy_rule *r = policy_match(fs->policy, path, len);
 
+	if (r && r->cls == POLICY_LOCAL) {
+		/* The per-node directory layer is not there yet: never let such a write reach
+		 * the shared store instead. */
+		if (!fs->local_said) {
+			fs->local_said = true;
+			log_msg(LOG_LVL_WARN, "writes to local-class paths (first: %s, rule line %u) "
+				"are refused: this build has no local layer", path, r->line);
+		}
+		return -EROFS;
+	}
+	if (r && r->cls == POLICY_CACHE && !fs->cache_as_shared_said) {
+		fs->cache_as_shared_said = true;
+		log_msg(LOG_LVL_INFO, "cache-class paths are stored as shared: no cache= pool "
+			"given (first: %s)", path);
+	}
 	if (r && policy_class_writable(r->cls))
 		return 0;
 	log_msg(LOG_LVL_DEBUG, "refused write to %s (%s)", path,

@@ -44,7 +44,8 @@ struct pfs {
 	int local_fd;		/* -1 without local= */
 	struct node *root;
 	pthread_mutex_t lock;	/* the node table: parents, names, hash chains */
-	bool cache_as_shared_said;
+	bool cache_as_shared_said;	/* said once in the log */
+	bool local_said;
 };
 
 /* Entry and attribute lifetimes given to the kernel. */
