@@ -56,9 +56,27 @@ $(O)/tests/%: tests/unit/%.c $(O)/libpressfs-core.a $(filter-out $(O)/fuse/main.
 unit: $(UNIT_BIN)
 	prove -v $(UNIT_BIN)
 
+# Integration tests: real redis-server and real mounts of obj/pressfs (tests/integration, pytest).
+# Debian's /usr/bin/python3, not the first python3 on PATH; pytest's exit 5 ("no tests") fails.
+# WordPress (Debian's package) is a lower tree for some tests and for the demo.
+DEB_PKGS += wordpress
+PYTEST := /usr/bin/python3 -m pytest
+PYTEST_ARGS ?=
+integration: $(O)/pressfs
+	@cd tests/integration && timeout -k 10 1200 $(PYTEST) -v $(PYTEST_ARGS); rc=$$?; \
+	 if [ $$rc -eq 5 ]; then echo "integration: pytest collected no tests" >&2; fi; exit $$rc
+
+# A WordPress tree mounted over a throwaway Redis, left running; `make demo-stop` ends it.
+demo: deps
+	$(MAKE) pressfs
+	tests/demo/demo.sh start
+demo-stop:
+	tests/demo/demo.sh stop
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) integration
 
 format:
 	clang-format -i core/*.[ch] fuse/*.[ch] ext/*.[ch]

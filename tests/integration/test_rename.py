@@ -1,0 +1,186 @@
+# test_rename.py - renames as caches, optimizers and purges use them: non-empty directories,
+# temp file + rename, across directories, and rename over a file that readers never see half-made.
+
+import errno
+import hashlib
+import os
+import threading
+
+import pytest
+
+from harness import SYNTHETIC, oserror_errno, read_bytes, tree_digest, wait_for, write_bytes
+
+UP = "wp-content/uploads"
+INVAL = 0.5
+
+
+def _tree(m, rel):
+    """{relative path: content or 'dir'} of a directory seen through a mount."""
+    out = {}
+    top = m / rel
+    for dp, dns, fns in os.walk(top):
+        for d in dns:
+            out[os.path.relpath(os.path.join(dp, d), top)] = "dir"
+        for f in fns:
+            out[os.path.relpath(os.path.join(dp, f), top)] = read_bytes(os.path.join(dp, f))
+    return out
+
+
+def test_rename_non_empty_directory_is_seen_on_b(nodes):
+    """WP Fastest Cache's purge: cache/all -> cache/tmpWpfc/N, then a new cache/all."""
+    a, b = nodes
+    base = UP + "/cache"
+    os.makedirs(a / base + "/all/blog/page/2")
+    files = {"index.html": b"<html>home</html>\n", "blog/index.html": b"<html>blog</html>\n",
+             "blog/page/2/index.html": b"<html>page 2</html>\n"}
+    for rel, data in files.items():
+        write_bytes(a / base + "/all/" + rel, data)
+    want = _tree(a, base + "/all")
+    os.makedirs(a / base + "/tmpWpfc")
+    os.rename(a / base + "/all", a / base + "/tmpWpfc/1")
+    for m in (a, b):
+        wait_for(lambda: not os.path.exists(m / base + "/all"), INVAL,
+                 what="old name gone on " + m.node)
+        assert _tree(m, base + "/tmpWpfc/1") == want
+    # the purged directory is made again and new pages land in it
+    os.makedirs(b / base + "/all")
+    write_bytes(b / base + "/all/index.html", b"<html>fresh</html>\n")
+    assert read_bytes(a / base + "/all/index.html") == b"<html>fresh</html>\n"
+    assert _tree(a, base + "/tmpWpfc/1") == want
+    # and the recursive delete that follows the purge
+    for dp, dns, fns in os.walk(a / base + "/tmpWpfc", topdown=False):
+        for f in fns:
+            os.unlink(os.path.join(dp, f))
+        for d in dns:
+            os.rmdir(os.path.join(dp, d))
+    os.rmdir(a / base + "/tmpWpfc")
+    wait_for(lambda: not os.path.exists(b / base + "/tmpWpfc"), INVAL,
+             what="B to see the recursive delete")
+
+
+def test_rename_non_empty_lower_directory(nodes, lower):
+    a, b = nodes
+    before = tree_digest(lower)
+    os.rename(a / UP + "/2020", a / UP + "/archive-2020")
+    for m in (a, b):
+        wait_for(lambda: not os.path.exists(m / UP + "/2020"), INVAL,
+                 what="2020 gone on " + m.node)
+        for rel, (data, _) in SYNTHETIC.items():
+            if rel.startswith(UP + "/2020/"):
+                moved = rel.replace(UP + "/2020/", UP + "/archive-2020/", 1)
+                assert read_bytes(m / moved) == data, moved
+        assert sorted(os.listdir(m / UP)) == ["archive-2020"]
+    # the moved tree is writable where it is now, and the old name can be made again
+    write_bytes(a / UP + "/archive-2020/01/added.txt", b"added\n")
+    os.makedirs(b / UP + "/2020/01")
+    assert os.listdir(a / UP + "/2020/01") == []
+    assert tree_digest(lower) == before
+
+
+def test_temp_file_then_rename(nodes):
+    """WP Super Cache / WP Rocket: temp file in the same directory, fwrite, rename."""
+    a, b = nodes
+    d = UP + "/cache/supercache/example.org/about"
+    os.makedirs(a / d)
+    page = b"<html>" + b"about us " * 5000 + b"</html>\n"
+    tmp = a / d + "/index.html.tmp-5f2a"
+    write_bytes(tmp, page)
+    os.rename(tmp, a / d + "/index.html")
+    for m in (a, b):
+        assert read_bytes(m / d + "/index.html") == page
+        wait_for(lambda: os.listdir(m / d) == ["index.html"], INVAL,
+                 what="only index.html listed on " + m.node)
+
+
+def test_rename_across_directories(nodes):
+    """W3TC cache/tmp -> config; optimizers' .tmp -> original; no EXDEV inside a writable area."""
+    a, b = nodes
+    os.makedirs(a / UP + "/tmp")
+    os.makedirs(a / UP + "/2024/05")
+    write_bytes(a / UP + "/tmp/x.jpg.tmp", b"optimized bytes\n")
+    os.rename(a / UP + "/tmp/x.jpg.tmp", a / UP + "/2024/05/x.jpg")
+    assert read_bytes(b / UP + "/2024/05/x.jpg") == b"optimized bytes\n"
+    assert os.listdir(b / UP + "/tmp") == []
+    # an optimizer replaces a lower original, keeping a backup copy
+    orig = SYNTHETIC[UP + "/2020/01/photo.jpg"][0]
+    os.rename(a / UP + "/2020/01/photo.jpg", a / UP + "/2020/01/photo.jpg.bak")
+    write_bytes(a / UP + "/tmp/photo.jpg", b"smaller jpeg\n")
+    os.rename(a / UP + "/tmp/photo.jpg", a / UP + "/2020/01/photo.jpg")
+    for m in (a, b):
+        assert read_bytes(m / UP + "/2020/01/photo.jpg") == b"smaller jpeg\n"
+        assert read_bytes(m / UP + "/2020/01/photo.jpg.bak") == orig
+
+
+def test_rename_noreplace_and_errors(nodes):
+    a, _ = nodes
+    os.makedirs(a / UP + "/d1/sub")
+    write_bytes(a / UP + "/f", b"f")
+    assert oserror_errno(os.rename, a / UP + "/d1", a / UP + "/d1/sub/x") == errno.EINVAL
+    assert oserror_errno(os.rename, a / UP + "/f", a / UP + "/d1") == errno.EISDIR
+    assert oserror_errno(os.rename, a / UP + "/d1", a / UP + "/f") == errno.ENOTDIR
+    os.makedirs(a / UP + "/d2")
+    write_bytes(a / UP + "/d2/x", b"x")
+    assert oserror_errno(os.rename, a / UP + "/d1", a / UP + "/d2") in (errno.ENOTEMPTY,
+                                                                          errno.EEXIST)
+    assert oserror_errno(os.rename, a / UP + "/missing", a / UP + "/g") == errno.ENOENT
+
+
+def _version(n):
+    """Content n: a header naming its length and hash, then a body; sizes differ by version."""
+    body = (b"%06d " % n) * (20000 + 37000 * (n % 5))
+    return b"v=%06d len=%d sha=%s\n" % (n, len(body), hashlib.sha256(body).hexdigest().encode()) \
+        + body
+
+
+def _complete(data):
+    head, _, body = data.partition(b"\n")
+    try:
+        fields = dict(f.split(b"=", 1) for f in head.split(b" "))
+        return (int(fields[b"len"]) == len(body)
+                and fields[b"sha"] == hashlib.sha256(body).hexdigest().encode())
+    except (ValueError, KeyError):
+        return False
+
+
+@pytest.mark.limit(150)
+def test_rename_over_file_is_atomic_for_readers(nodes):
+    a, b = nodes
+    d = UP + "/cache/page"
+    os.makedirs(a / d)
+    target = d + "/index.html"
+    write_bytes(a / target, _version(0))
+    stop = threading.Event()
+    problems, seen = [], {"a": set(), "b": set()}
+
+    def reader(m):
+        n = 0
+        while not stop.is_set() and n < 5000:
+            n += 1
+            try:
+                data = read_bytes(m / target)
+            except OSError as e:
+                problems.append("%s: %s" % (m.node, os.strerror(e.errno)))
+                continue
+            if not _complete(data):
+                problems.append("%s: partial or mixed content, %d bytes, head %r"
+                                % (m.node, len(data), data[:40]))
+            else:
+                seen[m.node].add(data[:8])
+
+    threads = [threading.Thread(target=reader, args=(m,)) for m in (a, b)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(1, 61):
+            tmp = a / d + "/.index.html.%d.tmp" % n
+            write_bytes(tmp, _version(n))
+            os.rename(tmp, a / target)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert problems == [], "%d bad reads, first: %s" % (len(problems), problems[:5])
+    assert len(seen["b"]) >= 2, "B only ever saw %s" % seen["b"]
+    wait_for(lambda: read_bytes(b / target) == _version(60), INVAL,
+             what="B to read the last version")
+    wait_for(lambda: os.listdir(b / d) == ["index.html"], INVAL, what="temp names gone on B")
