@@ -249,10 +249,264 @@ static void test_adversarial(void)
 	policy_free(p);
 }
 
+
+#define MC(p, path, want) is_int(policy_may_change(p, path, strlen(path)), want, "may_change(%s)", path)
+#define MCB(p, path, want)                                                                         \
+	is_int(policy_may_change_below(p, path, strlen(path)), want, "may_change_below(%s)", path)
+
+static void test_may_change(void)
+{
+	struct policy *p;
+
+	p = parse("/a/b/** deny\n"
+		  "/a/** shared\n"
+		  "/x/*/y local\n"
+		  "/d/e/** deny\n"
+		  "/d/e/*/c shared\n"
+		  "/f/*/c shared\n"
+		  "/f/g/** deny\n"
+		  "/m?/n* cache\n"
+		  "/sp\\ ace/** shared\n"
+		  "/t/temp-* local\n"
+		  "/u/x deny\n"
+		  "/u/** shared\n");
+	ok(p != NULL, "may-change policy parses");
+	if (!p)
+		return;
+	MC(p, "/", 0);
+	MC(p, "/a", 1);
+	MC(p, "/a/z", 1);
+	MC(p, "/a/b", 1);   /* deny itself, but its parent /a is shared */
+	MC(p, "/a/b/c", 1); /* same */
+	MC(p, "/ab", 0);
+	MC(p, "/x", 0);
+	MC(p, "/x/q", 0);
+	MC(p, "/x/q/y", 1);
+	MC(p, "/x/q/y/z/w", 1);
+	MC(p, "/x/q/z", 0);
+	MC(p, "/d/e/q/c", 0); /* the deny rule above takes it first */
+	MC(p, "/mq/nothing", 1);
+	MC(p, "/mq", 0);
+	MC(p, "/sp ace/f", 1);
+	MC(p, "/sp", 0);
+	MC(p, "/u/x", 1); /* deny, but /u is shared */
+	MC(p, "/unknown/name", 0);
+	MC(p, "/a/", 1); /* a trailing '/' is forgiven */
+	ok(!policy_may_change(p, "a", 1), "may_change: relative path is false");
+	ok(!policy_may_change(p, "", 0), "may_change: empty path is false");
+
+	MCB(p, "/", 1);
+	MCB(p, "/a", 1);
+	MCB(p, "/a/b", 1); /* /a is shared: /a/b may be renamed away */
+	MCB(p, "/x", 1);
+	MCB(p, "/x/q", 1);
+	MCB(p, "/x/q/z", 0);
+	MCB(p, "/x/q/y/z", 1);
+	/* conservative: the walk does not see that the deny rule above shadows the shared one */
+	MCB(p, "/d", 1);
+	MCB(p, "/d/e", 0); /* exact here: the deny rule takes everything below /d/e first */
+	MCB(p, "/d/e/q", 0);
+	MCB(p, "/f", 1); /* the shared rule comes first */
+	MCB(p, "/f/g", 1);
+	MCB(p, "/f/h/i", 0);
+	MCB(p, "/mq", 1);
+	MCB(p, "/mqq", 0);
+	MCB(p, "/m", 0);
+	MCB(p, "/sp ace", 1);
+	MCB(p, "/sp", 0);
+	MCB(p, "/t", 1);
+	MCB(p, "/t/temp", 0); /* "/t/temp-*" can only match /t/temp-..., nothing below /t/temp */
+	MCB(p, "/t/temp-x", 1); /* writable itself */
+	MCB(p, "/t/tem", 0);
+	MCB(p, "/q", 0);
+	MCB(p, "/unknown/name", 0);
+	policy_free(p);
+
+	p = parse("/**/x shared\n");
+	ok(p != NULL, "'/**/x' parses");
+	MC(p, "/x", 1);
+	MC(p, "/a/b", 0);
+	MC(p, "/a/x/b", 1);
+	MCB(p, "/a/b/c", 1);
+	MCB(p, "/", 1);
+	policy_free(p);
+
+	p = parse("/ local\n/a deny\n");
+	ok(p != NULL, "root rule parses");
+	CLASS(p, "/", "local");
+	CLASS(p, "/a", "deny");
+	MC(p, "/a", 1);
+	MC(p, "/a/b/c", 1);
+	MCB(p, "/b", 1);
+	policy_free(p);
+
+	p = parse("/** deny\n/a shared\n");
+	ok(p != NULL, "'/** deny' first parses");
+	CLASS(p, "/a", "deny");
+	MC(p, "/a", 0);
+	MCB(p, "/", 0);
+	MCB(p, "/a", 0);
+	policy_free(p);
+
+	p = parse("/a deny\n/** shared\n");
+	ok(p != NULL, "'/** shared' parses");
+	CLASS(p, "/a", "deny");
+	MC(p, "/", 1);
+	MC(p, "/a", 1);
+	policy_free(p);
+}
+
+static const char *policy_file(void)
+{
+	const char *f = getenv("PRESSFS_POLICY");
+
+	return f ? f : "policies/wordpress.policy";
+}
+
+static void test_default_policy(void)
+{
+	struct policy *p = NULL;
+	struct policy_error err;
+	char msg[300];
+	int ret = policy_load(policy_file(), &p, &err);
+
+	policy_error_format(&err, msg, sizeof(msg));
+	is_int(ret, 0, "%s loads (%s)", policy_file(), ret ? msg : "ok");
+	if (ret)
+		return;
+	ok(policy_rule_count(p) >= 30, "default policy has %zu rules", policy_rule_count(p));
+
+	/* code and static files: never change, cached forever */
+	MC(p, "/wp-includes/x.php", 0);
+	MC(p, "/wp-includes/version.php", 0);
+	MC(p, "/wp-admin/index.php", 0);
+	MC(p, "/index.php", 0);
+	MC(p, "/wp-content/themes/twentytwentythree/style.css", 0);
+	MC(p, "/wp-content/themes/twentytwentythree/theme.json", 0);
+	MC(p, "/wp-content/plugins/akismet/akismet.php", 0);
+	MC(p, "/wp-content/plugins", 0);
+	MC(p, "/wp-content/mu-plugins/x.php", 0);
+	MC(p, "/wp-content/languages/plugins/akismet-de_DE.mo", 0);
+	MC(p, "/wp-config.php", 0);
+	MC(p, "/wp-content", 0);
+	MC(p, "/", 0);
+	MC(p, "/wp-content/index.php", 0);
+	/* writable areas */
+	MC(p, "/wp-content/uploads/2026/11/a.jpg", 1);
+	MC(p, "/wp-content/uploads", 1);
+	MC(p, "/.htaccess", 1);
+	MC(p, "/wp-content/cache/supercache/example.com/index.html", 1);
+	MC(p, "/wp-content/debug.log", 1);
+	MC(p, "/wp-content/wflogs/ips.php", 1);
+	MC(p, "/wp-content/languages/loco/plugins/x-de_DE.po", 1);
+
+	MCB(p, "/", 1);
+	MCB(p, "/wp-content", 1);
+	MCB(p, "/wp-content/uploads", 1);
+	MCB(p, "/wp-content/uploads/2026/11", 1);
+	MCB(p, "/wp-content/cache", 1);
+	MCB(p, "/wp-content/languages", 1);
+	MCB(p, "/wp-includes", 0);
+	MCB(p, "/wp-includes/js", 0);
+	MCB(p, "/wp-admin", 0);
+	MCB(p, "/wp-admin/css", 0);
+	MCB(p, "/wp-content/plugins", 0);
+	MCB(p, "/wp-content/plugins/akismet", 0);
+	MCB(p, "/wp-content/themes", 0);
+	MCB(p, "/wp-content/themes/twentytwentythree/parts", 0);
+	MCB(p, "/wp-content/mu-plugins", 0);
+	MCB(p, "/wp-content/upgrade", 0);
+	MCB(p, "/wp-content/languages/plugins", 0);
+
+	/* the write map, row by row of WRITE-PATTERNS.md */
+	CLASS(p, "/wp-content/uploads/2026/11/x.jpg", "shared");		/* 1 */
+	CLASS(p, "/wp-content/uploads/2026/11/x-300x200.jpg", "shared");	/* 2 */
+	CLASS(p, "/wp-content/uploads/2026/11", "shared");			/* 3 */
+	CLASS(p, "/wp-content/uploads/2026", "shared");
+	CLASS(p, "/wp-content/uploads", "shared");
+	CLASS(p, "/wp-content/temp-write-test-65f1c0a1b2c3d4-12345678", "local"); /* 4 */
+	CLASS(p, "/.htaccess", "shared");					/* 5 */
+	CLASS(p, "/wp-content/cache/supercache/example.com/about/index.html", "cache"); /* 6 */
+	CLASS(p, "/wp-content/cache/supercache/example.com/about/123abc.tmp", "cache");
+	CLASS(p, "/wp-content/cache/wp-rocket/example.com/index-https.html", "cache");
+	CLASS(p, "/wp-content/cache/page_enhanced/example.com/_index_slash_ssl.html", "cache");
+	CLASS(p, "/wp-content/cache/tmp/w3tc-abc", "shared");			/* 7 */
+	CLASS(p, "/wp-content/w3tc-config/master.php", "shared");
+	CLASS(p, "/wp-content/cache/all/index.html", "cache");			/* 8 */
+	CLASS(p, "/wp-content/cache/tmpWpfc/1700000000/index.html", "cache");
+	CLASS(p, "/wp-content/cache/autoptimize/css/autoptimize_abc.css", "shared"); /* 9 */
+	CLASS(p, "/wp-content/uploads/elementor/css/post-12.css", "shared");
+	CLASS(p, "/wp-content/litespeed/css/abc.css", "shared");		/* 10 */
+	CLASS(p, "/wp-content/wflogs/config.php", "shared");
+	CLASS(p, "/wp-content/wflogs/ips.php", "shared");			/* 11 */
+	CLASS(p, "/wp-content/uploads/wc-logs/fatal-errors-2026-11-01-abc.log", "shared"); /* 12 */
+	CLASS(p, "/wp-content/debug.log", "shared");
+	CLASS(p, "/wp-content/updraft/updraftplus-probe.tmp", "shared");	/* 13 */
+	CLASS(p, "/wp-content/themes/twentytwentythree/acf-json/group_1.json", "deny"); /* 14 */
+	CLASS(p, "/wp-content/uploads/woocommerce_uploads/.htaccess", "shared"); /* 15 */
+	CLASS(p, "/wp-content/uploads/gravity_forms/index.html", "shared");
+	CLASS(p, "/wp-content/uploads/wpforms/web.config", "shared");
+	CLASS(p, "/wp-content/advanced-cache.php", "deny");			/* 16 */
+	CLASS(p, "/wp-content/object-cache.php", "deny");
+	CLASS(p, "/wp-content/db.php", "deny");
+	CLASS(p, "/wp-config.php", "deny");					/* 17 */
+	CLASS(p, "/wp-cache-config.php", "none");
+	CLASS(p, "/wp-content/wp-cache-config.php", "shared");			/* 18 */
+	CLASS(p, "/wp-content/wflogs/attack-data.php", "shared");
+	CLASS(p, "/wp-content/wp-rocket-config/example.com.php", "shared");
+	CLASS(p, "/.user.ini", "deny");						/* 19 */
+	CLASS(p, "/wordfence-waf.php", "deny");
+	CLASS(p, "/wp-content/uploads/gravity_forms/tmp/abc_input_3_f.part", "shared"); /* 20 */
+	CLASS(p, "/wp-content/ai1wm-backups/site-20261101.wpress", "shared");
+	CLASS(p, "/wp-content/updraft/backup_2026-11-01_db.gz.zip.tmp", "shared");
+	CLASS(p, "/wp-content/uploads/wpcf7_uploads/1234567/cv.pdf", "local"); /* 21 */
+	CLASS(p, "/wp-content/uploads/wpcf7_uploads", "local");
+	CLASS(p, "/wp-content/uploads/elementor/tmp/kit.zip", "local");
+	CLASS(p, "/wp-content/uploads/2026/11/x.jpg.tmp", "shared");		/* 22 */
+	CLASS(p, "/wp-content/uploads/2026/11/x.jpg.bak", "shared");
+	CLASS(p, "/wp-content/upgrade/akismet-abc.tmp", "deny");		/* 23 */
+	CLASS(p, "/wp-content/upgrade", "deny");
+	CLASS(p, "/wp-content/plugins/akismet/akismet.php", "deny");
+	CLASS(p, "/wp-content/plugins", "deny");
+	CLASS(p, "/.maintenance", "deny");
+	CLASS(p, "/wp-content/languages/loco/plugins/woocommerce-de_DE.po", "shared"); /* 24 */
+	CLASS(p, "/wp-content/languages/plugins/akismet-de_DE.mo", "deny");
+	CLASS(p, "/wp-content/uploads/wp-personal-data-exports/export-abc.zip", "shared"); /* 25 */
+	/* executable code in writable places */
+	CLASS(p, "/wp-content/uploads/2026/11/shell.php", "deny");
+	CLASS(p, "/wp-content/uploads/shell.php", "deny");
+	CLASS(p, "/wp-content/uploads/a/b/c/d/e/.x.php", "deny");
+	CLASS(p, "/wp-content/uploads/x.php5", "deny");
+	CLASS(p, "/wp-content/uploads/x.phtml", "deny");
+	CLASS(p, "/wp-content/uploads/x.phar", "deny");
+	CLASS(p, "/wp-content/uploads/2026/.user.ini", "deny");
+	CLASS(p, "/wp-content/cache/.user.ini", "deny");
+	CLASS(p, "/wp-content/uploads/2026/11/php.jpg", "shared");
+	/* the rest of the map */
+	CLASS(p, "/wp-content/cache/wp_cache_mutex.lock", "local");
+	CLASS(p, "/wp-content/cache/min/1/abc.js", "shared");
+	CLASS(p, "/wp-content/cache/minify/abc.css", "shared");
+	CLASS(p, "/wp-content/cache/object/000/abc", "cache");
+	CLASS(p, "/wp-content/cache/db/000/abc", "cache");
+	CLASS(p, "/wp-content/cache/wp-cache-abcdef.php", "cache");
+	CLASS(p, "/wp-content/cache", "cache");
+	CLASS(p, "/wp-content/download-abc123.tmp", "local");
+	CLASS(p, "/wp-content/uploads/fonts/inter.woff2", "shared");
+	CLASS(p, "/wp-content/uploads/sites/2/2026/11/x.jpg", "shared");
+	CLASS(p, "/wp-includes/version.php", "none");
+	CLASS(p, "/wp-admin/index.php", "none");
+	CLASS(p, "/index.php", "none");
+	CLASS(p, "/wp-content", "none");
+	CLASS(p, "/", "none");
+	policy_free(p);
+}
+
 int main(void)
 {
 	test_grammar();
 	test_matching();
 	test_adversarial();
+	test_may_change();
+	test_default_policy();
 	return tap_done();
 }
