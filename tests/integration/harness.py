@@ -572,9 +572,15 @@ class Mount:
                 raise MountError("pressfs mount -f did not mount %s\nlog:\n%s"
                                  % (self.mnt, tail(self.log)))
         else:
+            # output to a file, not a pipe: a daemon that kept the caller's stdout open would
+            # block a pipe reader (test_lifecycle checks that separately)
+            out = self.mnt.rstrip("/") + ".mount-output"
             try:
-                r = subprocess.run(self.argv(), stdin=subprocess.DEVNULL, capture_output=True,
-                                   timeout=30)
+                with open(out, "w+b") as f:
+                    r = subprocess.run(self.argv(), stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                       timeout=30)
+                    f.seek(0)
+                    r.stderr = f.read()
             except subprocess.TimeoutExpired:
                 self._collect_pids()
                 self.stop()

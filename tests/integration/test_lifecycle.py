@@ -17,8 +17,13 @@ OPS = ("lookup", "getattr", "open", "read", "write", "flush", "release", "readdi
 def test_mount_is_usable_when_the_command_returns(mount, lower):
     m = mount("a", start=False)
     assert not harness.FOREGROUND, "this test checks the daemonizing mode"
-    r = subprocess.run(m.argv(), stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    # pipes, as in `out=$(pressfs mount ...)`: the daemon must not keep them open
     harness.LIVE.add("mounts", m)
+    try:
+        r = subprocess.run(m.argv(), stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("pressfs mount did not return, or its daemon kept the caller's stdout/stderr "
+                    "open (mounted: %s)" % is_mounted(m.mnt))
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     # no waiting: the very next call must see the merged tree
     assert sorted(os.listdir(m.mnt)) == sorted(os.listdir(lower))
