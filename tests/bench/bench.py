@@ -1,0 +1,685 @@
+#!/usr/bin/python3
+"""bench.py - `make bench`: WordPress and file workloads on the native filesystem, kernel
+overlayfs, fuse-overlayfs, pressfs and pressfs with its PHP extension, in one run on one machine;
+writes tests/bench/results/latest.{json,md,png} and prints the table (report.py).
+
+Run as root with Debian's /usr/bin/python3: `make bench`, or directly
+    /usr/bin/python3 tests/bench/bench.py [--rounds N] [--wrk-seconds S] [--quick] [--only W,...]
+Everything it starts (servers, mounts, daemons) runs on 127.0.0.1 in one temp dir and is
+stopped and unmounted at the end, also on failure or Ctrl-C."""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "env"))
+import pressenv  # noqa: E402
+import mounts  # noqa: E402
+import report  # noqa: E402
+
+PY = "/usr/bin/python3"
+FSLOAD = os.path.join(HERE, "fsload.py")
+STORM = os.path.join(HERE, "storm.php")
+RESULTS = os.path.join(HERE, "results")
+
+COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
+WORKLOADS = ["pages", "storm", "small", "uploads", "bigfile", "crossnode", "coldstart"]
+FRONT, ADMIN = "/", "/wp-admin/edit.php"
+BENCH_UPLOADS = "wp-content/uploads/pressfs-bench"  # policy class shared
+BENCH_CACHE = "wp-content/cache/pressfs-bench"      # policy class cache
+LOWER_BIG = "wp-content/pressfs-bench-lower.bin"    # in no writable class: cacheable forever
+
+# Written in front of the default policy, so the bench's directories have a known class.
+BENCH_RULES = f"""# pressfs bench: its own directories first, then the default policy
+/{BENCH_UPLOADS}/** shared
+/{BENCH_CACHE}/** cache
+"""
+# Used when policies/wordpress.policy does not exist yet: the example of docs/DESIGN.md.
+FALLBACK_POLICY = """/wp-content/uploads/**/*.php deny
+/wp-content/uploads/** shared
+/.htaccess shared
+/wp-content/cache/** cache
+/wp-content/plugins/** deny
+"""
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- results ----------------------------------------------------------------------------------
+
+class Results:
+    """Samples per (row, column), failures per cell, notes; saved as JSON for report.py."""
+
+    def __init__(self, args):
+        self.data = {"samples": {}, "failed": {}, "notes": [], "meta": {}, "extra": {}}
+        self.meta = self.data["meta"]
+        self.meta["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        self.meta["args"] = vars(args)
+
+    def add(self, row, col, value):
+        self.data["samples"].setdefault(row, {}).setdefault(col, []).append(value)
+        self.data["failed"].get(row, {}).pop(col, None)
+
+    def fail(self, row, col, reason):
+        if col not in self.data["samples"].get(row, {}):
+            self.data["failed"].setdefault(row, {})[col] = reason
+
+    def note(self, text):
+        if text not in self.data["notes"]:
+            self.data["notes"].append(text)
+            log("note: " + text)
+
+    def extra(self, key, value):
+        self.data["extra"][key] = value
+
+    def save(self, path):
+        with open(path, "w") as f:
+            json.dump(self.data, f, indent=1, sort_keys=True)
+
+
+# --- the columns ------------------------------------------------------------------------------
+
+class Column:
+    """One filesystem (plus, for PHP, its php-fpm pool and nginx site)."""
+
+    def __init__(self, name, fs=None, ext_ini=None):
+        self.name = name
+        self.fs = fs
+        self.ext_ini = ext_ini  # php ini for the extension (pressfs+ext)
+        self.fpm = None
+        self.site = None
+        self.dead = None        # why this column stopped being measured
+
+    @property
+    def root(self):
+        return self.fs.root
+
+    def path(self, rel):
+        return os.path.join(self.fs.root, rel)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.res = Results(args)
+        self.env = None
+        self.cols = {}
+        self.t0 = time.monotonic()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def elapsed(self):
+        return time.monotonic() - self.t0
+
+    def live(self, names, php=False):
+        """Columns in NAMES that exist and still work."""
+        out = []
+        for n in names:
+            c = self.cols.get(n)
+            if c is None or c.dead:
+                continue
+            if php and c.fpm is None:
+                continue
+            out.append(c)
+        return out
+
+    def fs_cols(self):
+        return self.live(["native", "overlayfs", "fuse-overlayfs", "pressfs"])
+
+    def kill_column(self, col, reason):
+        if col.dead:
+            return
+        col.dead = reason
+        self.res.note(f"{col.name}: stopped measuring: {reason}")
+        for other in self.cols.values():  # pressfs+ext shares the pressfs mount
+            if other is not col and other.fs is col.fs and not other.dead:
+                other.dead = f"{col.name} failed: {reason}"
+
+    def fsload(self, col, args, timeout):
+        """Run one fsload.py command against COL; a hang aborts the column's filesystem."""
+        argv = [PY, FSLOAD] + [str(a) for a in args]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            col.fs.abort()
+            self.kill_column(col, f"`fsload {args[0]}` hung for {timeout}s; daemon aborted")
+            raise BenchError(f"{args[0]} timed out")
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["?"])[-1]
+            raise BenchError(f"fsload {args[0]} failed: {last}")
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        if "error" in d:
+            raise BenchError(d["error"])
+        return d
+
+    def cell(self, row, col, fn, pick=None):
+        """Measure one value of ROW for COL with FN() (PICK takes the number out of what FN
+        returns); a failure marks that cell only.  Returns what FN returned, or None."""
+        try:
+            v = fn()
+            if v is not None and not row.startswith("_"):
+                self.res.add(row, col.name, pick(v) if pick else v)
+            return v
+        except Exception as e:
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self.res.fail(row, col.name, msg[:200])
+            log(f"{row} on {col.name} failed: {msg}")
+            if self.args.verbose:
+                traceback.print_exc()
+            return None
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def setup(self):
+        a = self.args
+        env = self.env = pressenv.Env(base=a.tmp, prefix="pressfs-bench-", keep=a.keep)
+        log(f"temp dir {env.dir}")
+        lower = env.path("lower")
+        pressenv.wordpress_tree(lower)
+        for d in ("wp-content/uploads", "wp-content/cache"):
+            os.makedirs(os.path.join(lower, d), exist_ok=True)
+        if "bigfile" in a.only:
+            with open(os.path.join(lower, LOWER_BIG), "wb") as f:
+                block = os.urandom(1 << 20)
+                for _ in range(a.big_mib):
+                    f.write(block)
+        self.lower = lower
+        subprocess.run(["chown", "-R", "root:root", lower], check=True)
+
+        db = env.start(pressenv.MariaDB(env))
+        pressenv.write_wp_config(lower, db.wp_credentials("wordpress"))
+        self.redis = env.start(pressenv.Redis(env))
+        self.policy = self.write_policy()
+
+        # the filesystems
+        self.cols["native"] = Column("native", mounts.Native(env, lower))
+        self.cols["overlayfs"] = Column("overlayfs", mounts.KernelOverlay(env, lower))
+        self.cols["fuse-overlayfs"] = Column("fuse-overlayfs", mounts.FuseOverlayfs(env, lower))
+        self.cols["pressfs"] = Column("pressfs", self.pressfs_fs("a", "bench"))
+        for c in list(self.cols.values()):
+            try:
+                env.start(c.fs)
+                log(f"{c.name}: mounted at {c.root} in {c.fs.mount_seconds * 1000:.1f} ms")
+            except Exception as e:
+                del self.cols[c.name]
+                self.res.data["failed"].setdefault("*", {})[c.name] = f"mount failed: {e}"
+                self.res.note(f"{c.name}: mount failed, column skipped: "
+                              f"{str(e).strip().splitlines()[0][:300]}")
+        so = os.path.abspath(a.ext)
+        if "pressfs" not in self.cols:
+            self.res.data["failed"].setdefault("*", {})["pressfs+ext"] = "skipped: no pressfs"
+        else:
+            if os.path.exists(so):
+                ini = {"extension": so, "pressfs.policy": self.policy,
+                       "pressfs.root": self.cols["pressfs"].root, "pressfs.lower": lower,
+                       "pressfs.mode": "enforce"}
+                self.cols["pressfs+ext"] = Column("pressfs+ext", self.cols["pressfs"].fs, ini)
+            else:
+                self.res.data["failed"].setdefault("*", {})["pressfs+ext"] = "not built"
+                self.res.note(f"pressfs+ext skipped: {os.path.relpath(so, ROOT)} is not built "
+                              "(make ext)")
+        for c in self.fs_cols():
+            try:
+                self.fsload(c, ["mkdir", c.path(BENCH_UPLOADS), c.path(BENCH_CACHE)], 60)
+            except Exception as e:
+                self.kill_column(c, f"cannot make the bench directories: {e}")
+
+        # WordPress: one php-fpm pool per column, one nginx with a site per column
+        if {"pages", "coldstart"} & set(a.only):
+            for c in self.live(COLUMNS):
+                try:
+                    c.fpm = env.start(self.new_fpm(c))
+                except Exception as e:
+                    c.fpm = None
+                    self.kill_column(c, f"php-fpm did not start: {str(e)[:300]}")
+                    continue
+                c.site = pressenv.Site(c.root, c.fpm.address)
+            sites = [c.site for c in self.live(COLUMNS, php=True)]
+            self.nginx = env.start(pressenv.Nginx(env, sites, workers=1))
+            self.wp_password = pressenv.install_wordpress(lower, sites[0].url, posts=10,
+                                                          title="pressfs bench")
+            log("WordPress installed")
+
+    def pressfs_fs(self, node, site):
+        return mounts.Pressfs(self.env, self.lower, self.args.pressfs, self.policy,
+                              self.redis.url, site, name=f"pressfs-{node}-{site}",
+                              node=f"bench-{node}")
+
+    def write_policy(self):
+        default = os.path.join(ROOT, "policies", "wordpress.policy")
+        if os.path.exists(default):
+            with open(default) as f:
+                body = f.read()
+            self.res.meta["policy"] = "policies/wordpress.policy, after the bench's two rules"
+        else:
+            body = FALLBACK_POLICY
+            self.res.meta["policy"] = "DESIGN.md's example (policies/wordpress.policy missing)"
+        p = self.env.path("bench.policy")
+        with open(p, "w") as f:
+            f.write(BENCH_RULES + body)
+        return p
+
+    def new_fpm(self, c, port=None):
+        ini = dict(c.ext_ini or {})
+        return pressenv.PhpFpm(self.env, port=port, workers=self.args.fpm_workers, ini=ini)
+
+    # -- 1. WordPress page views ---------------------------------------------------------------
+
+    def wrk(self, url, cookie, seconds):
+        argv = ["wrk", "-t1", f"-c{self.args.wrk_connections}", f"-d{seconds}s", "--timeout",
+                "10s", "--latency"]
+        if cookie:
+            argv += ["-H", f"Cookie: {cookie}"]
+        r = subprocess.run(argv + [url], capture_output=True, text=True, timeout=seconds + 60)
+        if r.returncode != 0:
+            raise BenchError(f"wrk failed: {r.stderr.strip()}")
+        return parse_wrk(r.stdout)
+
+    def check_page(self, c, path, cookie, marker):
+        status, _, body = pressenv.http_get(c.site.url + path, timeout=60,
+                                            headers={"Cookie": cookie} if cookie else None)
+        if status != 200 or marker not in body:
+            raise BenchError(f"GET {path} gave HTTP {status}: "
+                             f"{body[:200].decode(errors='replace')!r}")
+
+    def run_pages(self):
+        a = self.args
+        cols = self.live(COLUMNS, php=True)
+        cookies = {}
+        for c in cols:
+            try:
+                cookies[c.name] = pressenv.wordpress_login(c.site.url, "admin", self.wp_password)
+                for _ in range(a.warmup_views):
+                    self.check_page(c, FRONT, None, b"Benchmark post 10")
+                    self.check_page(c, ADMIN, cookies[c.name], b"Benchmark post 10")
+            except Exception as e:
+                self.kill_column(c, f"WordPress does not work: {e}")
+        for c in self.live(["pressfs", "pressfs+ext"], php=True):
+            for row, path in (("front_daemon_reqs", FRONT), ("admin_daemon_reqs", ADMIN)):
+                self.cell(row, c, lambda: self.daemon_requests(c, path, cookies[c.name], row))
+        for r in range(a.rounds):
+            for c in self.live(COLUMNS, php=True):
+                for page, path, cookie in (("front", FRONT, None),
+                                           ("admin", ADMIN, cookies.get(c.name))):
+                    w = self.cell(f"{page}_rps", c,
+                                  lambda: self.wrk(c.site.url + path, cookie, a.wrk_seconds),
+                                  pick=lambda w: w["rps"])
+                    if w is None:
+                        continue
+                    self.res.add(f"{page}_p99", c.name, w["p99_ms"])
+                    if w["errors"]:
+                        self.res.note(f"{c.name} {page}: wrk saw {w['errors']} errors or "
+                                      "non-2xx responses in a round")
+            log(f"pages: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    def daemon_requests(self, c, path, cookie, row, views=30):
+        before = c.fs.request_counts()
+        for _ in range(views):
+            status, _, _ = pressenv.http_get(c.site.url + path, timeout=60,
+                                             headers={"Cookie": cookie} if path == ADMIN else None)
+            if status != 200:
+                raise BenchError(f"HTTP {status}")
+        after = c.fs.request_counts()
+        per = {k: (after.get(k, 0) - before.get(k, 0)) / views for k in after}
+        per = {k: v for k, v in per.items() if v}
+        self.res.extra(f"{row}:{c.name}", per)
+        return sum(per.values())
+
+    # -- 2. include/stat storm -----------------------------------------------------------------
+
+    def storm(self, c):
+        argv = ["php", "-d", "opcache.enable_cli=1", "-d", "opcache.validate_timestamps=0",
+                "-d", "memory_limit=512M"]
+        for k, v in (c.ext_ini or {}).items():
+            argv += ["-d", f"{k}={v}"]
+        argv += [STORM, c.root, str(self.args.storm_seconds)]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=self.args.storm_seconds + 120)
+        except subprocess.TimeoutExpired:
+            c.fs.abort()
+            self.kill_column(c, "the storm hung; daemon aborted")
+            raise BenchError("storm timed out")
+        if r.returncode != 0:
+            raise BenchError(f"storm.php: {(r.stderr or r.stdout).strip()[-300:]}")
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        if c.ext_ini and not d.get("pressfs_ext"):
+            raise BenchError("the pressfs extension did not load in PHP CLI")
+        self.res.extra("storm_files_per_pass", d["files_per_pass"])
+        return d["files_per_s"]
+
+    def run_storm(self):
+        for r in range(self.args.rounds):
+            for c in self.live(COLUMNS):
+                self.cell("storm", c, lambda: self.storm(c))
+            log(f"storm: round {r + 1}/{self.args.rounds} done ({self.elapsed():.0f}s)")
+
+    # -- 4. small files and rename-over ----------------------------------------------------------
+
+    def run_small(self):
+        a = self.args
+        for r in range(a.rounds):
+            for c in self.fs_cols():
+                for cls, base in (("shared", BENCH_UPLOADS), ("cache", BENCH_CACHE)):
+                    d = c.path(f"{base}/small-{r}")
+                    res = self.cell(f"small_create_{cls}", c, lambda: self.fsload(
+                        c, ["small", d, a.small_files, 4096], a.small_timeout),
+                        pick=lambda r: r["create_per_s"])
+                    if res:
+                        self.res.add(f"small_read_{cls}", c.name, res["read_per_s"])
+                        if res["mismatches"]:
+                            self.res.note(f"{c.name}: {res['mismatches']} small files read "
+                                          "back wrong")
+                    self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.small_timeout))
+                d = c.path(f"{BENCH_CACHE}/renameover")
+                self.cell("rename_over", c, lambda: self.fsload(
+                    c, ["renameover", d, a.rename_ops, 100], a.small_timeout)["ops_per_s"])
+                self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.small_timeout))
+            log(f"small files: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    # -- 5. uploads against the raw Redis rate ---------------------------------------------------
+
+    def redis_raw(self):
+        n = 256 if not self.args.quick else 32
+        r = subprocess.run(["redis-benchmark", "-h", pressenv.LOOPBACK,
+                            "-p", str(self.redis.port), "-t", "set", "-d", "1048576",
+                            "-P", "8", "-n", str(n), "--csv"],
+                           capture_output=True, text=True, timeout=300)
+        m = re.search(r'"SET","([0-9.]+)"', r.stdout)
+        if not m:
+            raise BenchError(f"redis-benchmark: {r.stdout[-200:]} {r.stderr[-200:]}")
+        self.redis.cli("DEL", "key:__rand_int__")
+        return float(m.group(1)) * 1048576 / 1e6
+
+    def run_uploads(self):
+        a = self.args
+        self.res.meta["redis_benchmark"] = ("redis-benchmark -t set -d 1048576 -P 8 -n 256 "
+                                            "(50 clients) over TCP 127.0.0.1")
+        for r in range(a.rounds):
+            if "pressfs" in self.cols:
+                self.cell("redis_set_raw", self.cols["pressfs"], self.redis_raw)
+            for c in self.fs_cols():
+                for row, mib, count in (("upload_64m", 64, a.upload_64m_count),
+                                        ("upload_1m", 1, a.upload_1m_count)):
+                    d = c.path(f"{BENCH_UPLOADS}/{row}-{r}")
+                    self.cell(row, c, lambda: self.fsload(
+                        c, ["upload", d, mib, count], a.big_timeout)["mb_s"])
+                    self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.big_timeout))
+            log(f"uploads: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    # -- 3. large file -------------------------------------------------------------------------
+
+    def run_bigfile(self):
+        a = self.args
+        for r in range(a.rounds):
+            for c in self.fs_cols():
+                f = c.path(f"{BENCH_UPLOADS}/big-{r}.bin")
+                t = a.big_timeout
+                ok = self.cell("big_write", c, lambda: self.fsload(
+                    c, ["write", f, a.big_mib, "--fsync"], t)["mb_s"])
+                if ok:
+                    self.cell("_prime", c, lambda: self.fsload(c, ["read", f], t) and None)
+                    self.cell("big_read_warm", c,
+                              lambda: self.fsload(c, ["read", f], t)["mb_s"])
+                    self.cell("big_read_cold", c,
+                              lambda: self.fsload(c, ["read", f, "--drop-caches"], t)["mb_s"])
+                self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", f], t))
+                low = c.path(LOWER_BIG)
+                self.cell("_prime", c, lambda: self.fsload(c, ["read", low], t) and None)
+                self.cell("lower_read_warm", c, lambda: self.fsload(c, ["read", low], t)["mb_s"])
+                self.cell("lower_read_cold", c,
+                          lambda: self.fsload(c, ["read", low, "--drop-caches"], t)["mb_s"])
+            log(f"large file: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    # -- 6. cross-node visibility --------------------------------------------------------------
+
+    def run_crossnode(self):
+        a = self.args
+        if "pressfs" not in self.cols or self.cols["pressfs"].dead:
+            return
+        c = self.cols["pressfs"]
+        try:
+            b = self.env.start(self.pressfs_fs("b", "bench"))
+        except Exception as e:
+            self.res.fail("xnode_p99", "pressfs", f"second mount failed: {e}")
+            self.res.note(f"cross-node: the second pressfs mount failed: {str(e)[:300]}")
+            return
+        for r in range(a.rounds):
+            d = f"{BENCH_UPLOADS}/xnode-{r}"
+            res = self.cell("xnode_p50", c, lambda: self.fsload(
+                c, ["crossnode", c.path(d), os.path.join(b.root, d), a.xnode_files],
+                a.xnode_timeout), pick=lambda r: r["p50_ms"])
+            if res:
+                self.res.add("xnode_p99", "pressfs", res["p99_ms"])
+                if res["timeouts"]:
+                    self.res.note(f"cross-node: {res['timeouts']} of {res['samples']} files "
+                                  "were not visible on B within 2 s")
+            self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", c.path(d)], 120))
+        log(f"cross-node: done ({self.elapsed():.0f}s)")
+        self.env.stop(b)
+
+    # -- 7. cold start -------------------------------------------------------------------------
+
+    def first_view(self, c):
+        """Drop caches, start a fresh php-fpm (empty opcache), time the first front page."""
+        port = c.fpm.port
+        self.env.stop(c.fpm)
+        c.fpm = None
+        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
+        c.fpm = self.env.start(self.new_fpm(c, port=port))
+        t = time.perf_counter()
+        self.check_page(c, FRONT, None, b"Benchmark post 10")
+        return (time.perf_counter() - t) * 1000
+
+    def remount(self, c):
+        """Unmount and mount C's filesystem again; returns the mount time in ms."""
+        if c.fpm is not None:
+            self.env.stop(c.fpm)
+        self.env.stop(c.fs)
+        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
+        self.env.start(c.fs)
+        if c.fpm is not None:
+            c.fpm = self.env.start(self.new_fpm(c, port=c.fpm.port))
+        return c.fs.mount_seconds * 1000
+
+    def empty_mount_ms(self, c, r):
+        env = self.env
+        if c.name == "pressfs":
+            fs = self.pressfs_fs(f"e{r}", f"empty{r}")
+        elif c.name == "overlayfs":
+            fs = mounts.KernelOverlay(env, self.lower, name=f"overlayfs-empty{r}")
+        else:
+            fs = mounts.FuseOverlayfs(env, self.lower, name=f"fuse-overlayfs-empty{r}")
+        env.start(fs)
+        ms = fs.mount_seconds * 1000
+        env.stop(fs)
+        return ms
+
+    def run_coldstart(self):
+        a = self.args
+        d = f"{BENCH_UPLOADS}/cold"
+        for c in self.fs_cols():
+            res = self.cell("populate", c, lambda: self.fsload(
+                c, ["populate", c.path(d), a.cold_files, 4, a.populate_seconds],
+                a.populate_seconds + 300), pick=lambda r: r["per_s"])
+            if res:
+                self.res.extra(f"cold_files:{c.name}", res["files"])
+                if res["files"] < a.cold_files:
+                    self.res.note(f"cold start: {c.name} stored only {res['files']} of "
+                                  f"{a.cold_files} files in the {a.populate_seconds:.0f} s "
+                                  f"allowed ({res['per_s']:.0f} files/s)")
+                log(f"cold start: {c.name} holds {res['files']} files "
+                    f"({res['per_s']:.0f}/s, {self.elapsed():.0f}s)")
+        for r in range(a.rounds):
+            for c in self.live(["native", "overlayfs", "fuse-overlayfs", "pressfs"]):
+                if c.name != "native":
+                    self.cell("mount_empty", c, lambda: self.empty_mount_ms(c, r))
+                    if self.cell("mount_100k", c, lambda: self.remount(c)) is None:
+                        self.kill_column(c, "remount failed")
+                        continue
+                if c.fpm is not None:
+                    self.cell("first_view", c, lambda: self.first_view(c))
+            for c in self.live(["pressfs+ext"], php=True):
+                self.cell("first_view", c, lambda: self.first_view(c))
+            log(f"cold start: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def machine(self):
+        m = self.res.meta
+        m["kernel"] = platform.release()
+        m["cpus"] = os.cpu_count()
+        try:
+            with open("/proc/cpuinfo") as f:
+                m["cpu"] = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+        except (OSError, AttributeError):
+            m["cpu"] = "?"
+        with open("/proc/meminfo") as f:
+            m["mem_gib"] = round(int(f.readline().split()[1]) / 1048576, 1)
+        with open("/etc/debian_version") as f:
+            m["debian"] = f.read().strip()
+        m["git"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                  capture_output=True, text=True).stdout.strip()
+        m["load_start"] = os.getloadavg()
+        for tool, argv in (("nginx", ["nginx", "-v"]), ("php", ["php", "-v"]),
+                           ("mariadb", ["mariadbd", "--version"]),
+                           ("redis", ["redis-server", "--version"]),
+                           ("fuse-overlayfs", ["fuse-overlayfs", "--version"]),
+                           ("wrk", ["wrk", "-v"])):
+            try:
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+                m.setdefault("versions", {})[tool] = \
+                    (r.stdout + r.stderr).strip().splitlines()[0][:100]
+            except (OSError, IndexError, subprocess.TimeoutExpired):
+                pass
+
+    def run(self):
+        a = self.args
+        self.machine()
+        self.setup()
+        self.res.meta["columns"] = [n for n in COLUMNS if n in self.cols]
+        steps = [("pages", self.run_pages), ("storm", self.run_storm),
+                 ("small", self.run_small), ("uploads", self.run_uploads),
+                 ("bigfile", self.run_bigfile), ("crossnode", self.run_crossnode),
+                 ("coldstart", self.run_coldstart)]
+        for name, fn in steps:
+            if name not in a.only:
+                continue
+            if self.elapsed() > a.budget:
+                self.res.note(f"{name}: skipped, the run was over its {a.budget}s budget")
+                continue
+            log(f"== {name} ({self.elapsed():.0f}s)")
+            try:
+                fn()
+            except Exception as e:
+                self.res.note(f"{name}: stopped early: {e}")
+                traceback.print_exc()
+        self.res.meta["load_end"] = os.getloadavg()
+        self.res.meta["seconds"] = round(self.elapsed())
+
+    def close(self):
+        if self.env is not None:
+            self.env.close()
+
+
+def parse_wrk(text):
+    def ms(v, unit):
+        return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+    rps = float(re.search(r"Requests/sec:\s*([0-9.]+)", text).group(1))
+    m = re.search(r"99%\s+([0-9.]+)(us|ms|s|m)\b", text)
+    errors = 0
+    m2 = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
+    if m2:
+        errors += int(m2.group(1))
+    m3 = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m3:
+        errors += sum(int(x) for x in m3.groups())
+    return {"rps": rps, "p99_ms": ms(*m.groups()), "errors": errors}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--wrk-seconds", type=int, default=8)
+    p.add_argument("--wrk-connections", type=int, default=4)
+    p.add_argument("--fpm-workers", type=int, default=4)
+    p.add_argument("--warmup-views", type=int, default=15)
+    p.add_argument("--storm-seconds", type=float, default=3)
+    p.add_argument("--small-files", type=int, default=10000)
+    p.add_argument("--rename-ops", type=int, default=2000)
+    p.add_argument("--big-mib", type=int, default=1024)
+    p.add_argument("--upload-64m-count", type=int, default=2)
+    p.add_argument("--upload-1m-count", type=int, default=32)
+    p.add_argument("--xnode-files", type=int, default=1000)
+    p.add_argument("--cold-files", type=int, default=100000)
+    p.add_argument("--populate-seconds", type=float, default=240)
+    p.add_argument("--small-timeout", type=int, default=600)
+    p.add_argument("--big-timeout", type=int, default=300)
+    p.add_argument("--xnode-timeout", type=int, default=600)
+    p.add_argument("--budget", type=int, default=1560,
+                   help="seconds after which remaining workloads are skipped")
+    p.add_argument("--only", default=",".join(WORKLOADS),
+                   help="comma-separated subset of " + ",".join(WORKLOADS))
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness only")
+    p.add_argument("--pressfs", default=os.path.join(ROOT, "obj", "pressfs"))
+    p.add_argument("--ext", default=os.path.join(ROOT, "obj", "ext", "modules", "pressfs.so"))
+    p.add_argument("--tmp", default=None, help="where the temp dir goes (default $TMPDIR)")
+    p.add_argument("--out", default=RESULTS)
+    p.add_argument("--keep", action="store_true", help="keep the temp dir")
+    p.add_argument("--verbose", action="store_true")
+    a = p.parse_args(argv)
+    a.only = [w.strip() for w in a.only.split(",") if w.strip()]
+    for w in a.only:
+        if w not in WORKLOADS:
+            p.error(f"unknown workload {w}")
+    if a.quick:
+        a.rounds, a.wrk_seconds, a.storm_seconds = 1, 2, 1
+        a.small_files, a.rename_ops, a.big_mib = 500, 200, 64
+        a.upload_64m_count, a.upload_1m_count = 1, 4
+        a.xnode_files, a.cold_files, a.warmup_views = 50, 2000, 3
+    return a
+
+
+def main(argv):
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (mounts, drop_caches, php-fpm workers as www-data)")
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    bench = Bench(args)
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        bench.res.note("interrupted")
+        log("interrupted; cleaning up")
+    except Exception as e:
+        bench.res.note(f"the harness failed: {e}")
+        traceback.print_exc()
+    finally:
+        log("stopping servers and unmounting")
+        bench.close()
+    out_json = os.path.join(args.out, "latest.json")
+    bench.res.save(out_json)
+    md = report.write_all(bench.res.data, args.out)
+    print()
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""report.py - turns a `make bench` result (latest.json) into the Markdown table, the goal
+verdicts and the PNG chart (gnuplot).  bench.py calls it; to redo a report by hand:
+    /usr/bin/python3 tests/bench/report.py tests/bench/results/latest.json"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
+HIGHER, LOWER = "higher", "lower"
+# the rows where the PHP extension can make a difference (the rest do not run PHP)
+EXT_ROWS = {"front_rps", "front_p99", "admin_rps", "admin_p99", "front_daemon_reqs",
+            "admin_daemon_reqs", "storm", "first_view"}
+
+
+def rows(meta):
+    a = meta.get("args", {})
+    small = f"{a.get('small_files', 10000):,}"
+    big = f"{a.get('big_mib', 1024) // 1024} GiB" if a.get("big_mib", 1024) >= 1024 \
+        else f"{a.get('big_mib')} MiB"
+    cold = f"{a.get('cold_files', 100000):,}"
+    return [
+        # key, label, unit, which way is better, in the chart
+        ("front_rps", "WordPress front page", "req/s", HIGHER, True),
+        ("front_p99", "WordPress front page, p99 latency", "ms", LOWER, True),
+        ("admin_rps", "WordPress admin page (Posts list)", "req/s", HIGHER, True),
+        ("admin_p99", "WordPress admin page, p99 latency", "ms", LOWER, True),
+        ("front_daemon_reqs", "daemon requests per warm front-page view", "requests", LOWER,
+         False),
+        ("admin_daemon_reqs", "daemon requests per warm admin-page view", "requests", LOWER,
+         False),
+        ("storm", "include/stat/read storm (PHP CLI, opcache)", "files/s", HIGHER, True),
+        ("lower_read_warm", f"{big} file of the lower tree: read, warm", "MB/s", HIGHER, True),
+        ("lower_read_cold", f"{big} file of the lower tree: read, cold", "MB/s", HIGHER, True),
+        ("big_write", f"{big} sequential write + fsync, uploads/ (shared)", "MB/s", HIGHER,
+         True),
+        ("big_read_warm", f"{big} written file: read back, warm", "MB/s", HIGHER, True),
+        ("big_read_cold", f"{big} written file: read back, cold", "MB/s", HIGHER, True),
+        ("small_create_shared", f"{small} × 4 KiB create+write+close, uploads/ (shared)",
+         "files/s", HIGHER, True),
+        ("small_read_shared", f"{small} × 4 KiB read back, uploads/ (shared)", "files/s",
+         HIGHER, True),
+        ("small_create_cache", f"{small} × 4 KiB create+write+close, cache/ (cache)",
+         "files/s", HIGHER, True),
+        ("small_read_cache", f"{small} × 4 KiB read back, cache/ (cache)", "files/s", HIGHER,
+         True),
+        ("rename_over", "write temp + rename over a page, cache/", "ops/s", HIGHER, True),
+        ("upload_64m", "upload: 64 MiB file into uploads/", "MB/s", HIGHER, True),
+        ("upload_1m", "upload: 1 MiB files into uploads/", "MB/s", HIGHER, True),
+        ("redis_set_raw", "raw Redis SET of 1 MiB values (redis-benchmark -P 8)", "MB/s",
+         HIGHER, False),
+        ("xnode_p50", "cross-node visibility, close on A → new content on B, p50", "ms",
+         LOWER, False),
+        ("xnode_p99", "cross-node visibility, p99", "ms", LOWER, False),
+        ("populate", f"storing the {cold} cold-start files (4 threads)", "files/s", HIGHER,
+         True),
+        ("mount_empty", "mount time, nothing stored", "ms", LOWER, False),
+        ("mount_100k", f"mount time, {cold} files stored", "ms", LOWER, False),
+        ("first_view", "first front page after mount (caches dropped, fresh php-fpm)", "ms",
+         LOWER, True),
+    ]
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def median(samples):
+    return statistics.median(samples) if samples else None
+
+
+def cell_text(samples, failed):
+    if not samples:
+        return "failed" if failed else "—"
+    m = median(samples)
+    if len(samples) > 1 and m:
+        spread = (max(samples) - min(samples)) / 2 / abs(m) * 100
+        return f"{fmt(m)} ±{spread:.0f}%"
+    return fmt(m)
+
+
+def ratio(data, key, col, base="native"):
+    s = data["samples"].get(key, {})
+    a, b = median(s.get(col, [])), median(s.get(base, []))
+    if a is None or not b:
+        return None
+    return a / b
+
+
+# --- goals ------------------------------------------------------------------------------------
+
+def goals(data):
+    """[(goal, target, {col: (value text, met)})] for pressfs and pressfs+ext."""
+    S = data["samples"]
+    out = []
+
+    def per_col(fn):
+        d = {}
+        for col in ("pressfs", "pressfs+ext"):
+            try:
+                r = fn(col)
+            except (TypeError, ZeroDivisionError):
+                r = None
+            if r is not None:
+                d[col] = r
+        return d
+
+    def vs_native(key, op, target):
+        def fn(col):
+            r = ratio(data, key, col)
+            if r is None:
+                return None
+            return (f"{r:.2f}×", r >= target if op == ">=" else r <= target)
+        return per_col(fn)
+
+    out.append(("front page req/s vs native", "≥ 0.97×", vs_native("front_rps", ">=", 0.97)))
+    out.append(("front page p99 vs native", "≤ 1.05×", vs_native("front_p99", "<=", 1.05)))
+    out.append(("admin page req/s vs native", "≥ 0.97×", vs_native("admin_rps", ">=", 0.97)))
+    out.append(("admin page p99 vs native", "≤ 1.05×", vs_native("admin_p99", "<=", 1.05)))
+
+    def reqs(col):
+        m = median(S.get("front_daemon_reqs", {}).get(col, []))
+        return None if m is None else (f"{fmt(m)}", m < 1)
+    out.append(("daemon requests per warm front-page view", "< 1 (with the extension)",
+                per_col(reqs)))
+    out.append(("include/stat storm vs native", "≥ 0.9×", vs_native("storm", ">=", 0.9)))
+    out.append(("warm read of a large lower file vs native", "≥ 0.95×",
+                vs_native("lower_read_warm", ">=", 0.95)))
+    out.append(("warm read of a large written file vs native", "≥ 0.95×",
+                vs_native("big_read_warm", ">=", 0.95)))
+
+    def upload(key):
+        def fn(col):
+            if col != "pressfs":
+                return None
+            u = median(S.get(key, {}).get(col, []))
+            raw = median(S.get("redis_set_raw", {}).get("pressfs", []))
+            return None if u is None or not raw else (f"{u / raw:.2f}×", u / raw >= 0.5)
+        return per_col(fn)
+    out.append(("64 MiB upload vs raw Redis SET rate", "≥ 0.5×", upload("upload_64m")))
+    out.append(("1 MiB uploads vs raw Redis SET rate", "≥ 0.5×", upload("upload_1m")))
+
+    def xnode(col):
+        if col != "pressfs":
+            return None
+        m = median(S.get("xnode_p99", {}).get(col, []))
+        return None if m is None else (f"{fmt(m)} ms", m < 50)
+    out.append(("cross-node visibility p99", "< 50 ms", per_col(xnode)))
+
+    def flat(col):
+        if col != "pressfs":
+            return None
+        e = median(S.get("mount_empty", {}).get(col, []))
+        f = median(S.get("mount_100k", {}).get(col, []))
+        if e is None or f is None:
+            return None
+        return (f"{fmt(e)} → {fmt(f)} ms", f <= max(1.2 * e, e + 20))
+    out.append(("mount time flat in the number of stored files", "≤ 1.2× or +20 ms",
+                per_col(flat)))
+    return out
+
+
+# --- the report -------------------------------------------------------------------------------
+
+def table(data):
+    meta = data["meta"]
+    cols = [c for c in COLUMNS if c in meta.get("columns", COLUMNS) or c in
+            data.get("failed", {}).get("*", {})]
+    head = ["workload", "unit"] + cols + ["pressfs ÷ native", "+ext ÷ native"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    failed_all = data.get("failed", {}).get("*", {})
+    for key, label, unit, better, _ in rows(meta):
+        s = data["samples"].get(key, {})
+        f = data.get("failed", {}).get(key, {})
+        if not s and not f:
+            continue
+        cells = []
+        for c in cols:
+            if c in failed_all:
+                cells.append("failed" if "failed" in failed_all[c] else "skipped")
+            elif c == "pressfs+ext" and key not in EXT_ROWS:
+                cells.append("")
+            else:
+                cells.append(cell_text(s.get(c), c in f))
+        rs = []
+        for c in ("pressfs", "pressfs+ext"):
+            r = ratio(data, key, c)
+            rs.append(f"{r:.2f}" if r is not None else "—")
+        arrow = "↑" if better == HIGHER else "↓"
+        lines.append(f"| {label} | {unit} {arrow} | " + " | ".join(cells + rs) + " |")
+    return "\n".join(lines)
+
+
+def goal_table(data):
+    lines = ["| goal | target | pressfs | pressfs + extension |", "|---|---|---|---|"]
+    for goal, target, res in goals(data):
+        cells = []
+        for col in ("pressfs", "pressfs+ext"):
+            if col in res:
+                text, met = res[col]
+                cells.append(f"{text} {'**met**' if met else '**missed**'}")
+            else:
+                cells.append("—")
+        lines.append(f"| {goal} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def daemon_breakdown(data):
+    ex = data.get("extra", {})
+    lines = []
+    for key in sorted(ex):
+        if not key.startswith(("front_daemon_reqs:", "admin_daemon_reqs:")):
+            continue
+        row, col = key.split(":", 1)
+        ops = sorted(ex[key].items(), key=lambda kv: -kv[1])
+        page = "front page" if row.startswith("front") else "admin page"
+        txt = ", ".join(f"{k} {v:.1f}" for k, v in ops[:10]) or "none"
+        lines.append(f"- {col}, {page}: {txt}")
+    return "\n".join(lines)
+
+
+def markdown(data, chart_name=None):
+    m = data["meta"]
+    a = m.get("args", {})
+    load = lambda t: " / ".join(f"{x:.2f}" for x in t) if t else "?"  # noqa: E731
+    out = [f"## pressfs benchmark, {m.get('started', '?')}", ""]
+    out.append(f"Machine: {m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, "
+               f"{m.get('mem_gib', '?')} GiB, Linux {m.get('kernel', '?')}, Debian "
+               f"{m.get('debian', '?')}; pressfs at {m.get('git', '?')}. Load average (1/5/15 "
+               f"min) at the start {load(m.get('load_start'))}, at the end "
+               f"{load(m.get('load_end'))}. The run took {m.get('seconds', '?')} s.")
+    out.append("")
+    out.append(f"Each cell: median of {a.get('rounds', '?')} rounds ± half the range between "
+               f"the slowest and the fastest round. Page views: wrk, 1 thread, "
+               f"{a.get('wrk_connections', '?')} connections, {a.get('wrk_seconds', '?')} s "
+               f"per round and page, against nginx + php-fpm ({a.get('fpm_workers', '?')} "
+               "workers, opcache, validate_timestamps=0) serving the tree from each "
+               "filesystem. ↑ higher is better, ↓ lower is better. Policy: "
+               f"{m.get('policy', '?')}.")
+    out.append("")
+    out.append(table(data))
+    out.append("")
+    out.append("### Goals")
+    out.append("")
+    out.append(goal_table(data))
+    bd = daemon_breakdown(data)
+    if bd:
+        out += ["", "### Daemon requests per warm page view, by type", "", bd]
+    notes = data.get("notes", [])
+    if notes:
+        out += ["", "### Notes", ""] + [f"- {n}" for n in notes]
+    if chart_name:
+        out += ["", f"![speed relative to native]({chart_name})"]
+    return "\n".join(out) + "\n"
+
+
+def chart(data, png):
+    """Clustered bars: each filesystem's speed relative to native (log scale)."""
+    meta = data["meta"]
+    others = [c for c in COLUMNS[1:] if c in meta.get("columns", [])]
+    if not others:
+        return False
+    dat = png[:-4] + ".dat"
+    lines = []
+    for key, label, unit, better, in_chart in rows(meta):
+        if not in_chart:
+            continue
+        vals = []
+        for c in others:
+            r = ratio(data, key, c)
+            if r is not None and better == LOWER:
+                r = 1 / r if r else None
+            vals.append(f"{r:.4f}" if r else "NaN")
+        if all(v == "NaN" for v in vals):
+            continue
+        short = label.replace('"', "'")
+        if len(short) > 46:
+            short = short[:44] + "…"
+        lines.append(f'"{short}" ' + " ".join(vals))
+    if not lines:
+        return False
+    with open(dat, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    plots = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{c}'" if i == 0 else
+                      f"'' using {i + 2} title '{c}'" for i, c in enumerate(others))
+    script = f"""set terminal pngcairo size 1400,{420 + 26 * len(lines)} font 'DejaVu Sans,10'
+set output '{png}'
+set title 'Speed relative to native (1 = native; higher is better; latencies inverted)'
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [0.01:*]
+set grid ytics
+set xtics rotate by 40 right
+set key top right
+set bmargin 14
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb 'black'
+plot {plots}
+"""
+    r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    os.unlink(dat)
+    if r.returncode != 0:
+        print(f"report: gnuplot failed: {r.stderr}", file=sys.stderr)
+        return False
+    return True
+
+
+def write_all(data, outdir, name="latest"):
+    png = os.path.join(outdir, f"{name}.png")
+    have_chart = chart(data, png)
+    md = markdown(data, f"{name}.png" if have_chart else None)
+    with open(os.path.join(outdir, f"{name}.md"), "w") as f:
+        f.write(md)
+    return md
+
+
+if __name__ == "__main__":
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
+                                                              "results", "latest.json")
+    with open(path) as f:
+        d = json.load(f)
+    print(write_all(d, os.path.dirname(os.path.abspath(path))))
