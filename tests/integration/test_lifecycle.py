@@ -17,6 +17,7 @@ OPS = ("lookup", "getattr", "open", "read", "write", "flush", "release", "readdi
 def test_mount_is_usable_when_the_command_returns(mount, lower):
     m = mount("a", start=False)
     assert not harness.FOREGROUND, "this test checks the daemonizing mode"
+    os.makedirs(m.mnt)
     # pipes, as in `out=$(pressfs mount ...)`: the daemon must not keep them open
     harness.LIVE.add("mounts", m)
     try:
@@ -37,7 +38,7 @@ def test_unmount_leaves_no_process_and_no_stale_mount_point(mount):
     m = mount("a")
     pids = m.all_pids()
     assert pids, "no daemon process found for the mount"
-    write_bytes(m / UP + "/x.txt", b"x\n")
+    assert read_bytes(m / UP + "/2020/01/notes.txt")
     os.listdir(m / UP)
     r = m.unmount()
     assert r.returncode == 0, r.stderr.decode(errors="replace")
