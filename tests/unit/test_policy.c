@@ -501,6 +501,155 @@ static void test_default_policy(void)
 	policy_free(p);
 }
 
+/*
+ * Differential test: random policies and paths against a naive recursive reference matcher that
+ * follows the grammar's definition word for word, and may_change against its definition.
+ */
+static unsigned long rnd_state = 88172645463325252UL;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+static bool ref_name(const char *p, const char *pe, const char *s, const char *se)
+{
+	if (p == pe)
+		return s == se;
+	if (*p == '*')
+		return ref_name(p + 1, pe, s, se) || (s < se && ref_name(p, pe, s + 1, se));
+	if (*p == '?')
+		return s < se && ref_name(p + 1, pe, s + 1, se);
+	if (*p == '\\')
+		p++;
+	return s < se && *s == *p && ref_name(p + 1, pe, s + 1, se);
+}
+
+/* pattern and path as arrays of segments (text without '/') */
+static bool ref_segs(char **ps, int np, char **ss, int ns)
+{
+	if (np == 0)
+		return ns == 0;
+	if (strcmp(ps[0], "**") == 0)
+		return ref_segs(ps + 1, np - 1, ss, ns) || (ns > 0 && ref_segs(ps, np, ss + 1, ns - 1));
+	return ns > 0 && ref_name(ps[0], ps[0] + strlen(ps[0]), ss[0], ss[0] + strlen(ss[0])) &&
+	       ref_segs(ps + 1, np - 1, ss + 1, ns - 1);
+}
+
+static const char *const pat_segs[] = {"a", "b", "*", "?", "a*", "*b", "**", "a?b", "\\*",
+				       "x.php", "*.php", "*a*", "b*a"};
+static const char *const path_segs[] = {"a", "b", "ab", "ba", "aab", "*", "x.php", "a.php", "bba"};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+struct rpolicy {
+	int n;
+	int np[5];
+	char *ps[5][6];
+	enum policy_class c[5];
+};
+
+static enum policy_class ref_class(const struct rpolicy *rp, char **ss, int ns)
+{
+	for (int i = 0; i < rp->n; i++)
+		if (ref_segs((char **)rp->ps[i], rp->np[i], ss, ns))
+			return rp->c[i];
+	return POLICY_NONE;
+}
+
+static bool ref_may_change(const struct rpolicy *rp, char **ss, int ns)
+{
+	for (int k = 0; k <= ns; k++)
+		if (policy_class_writable(ref_class(rp, ss, k)))
+			return true;
+	return false;
+}
+
+static int join(char *buf, char **ss, int ns)
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < ns; i++)
+		n += sprintf(buf + n, "/%s", ss[i]);
+	if (ns == 0)
+		n = sprintf(buf, "/");
+	return n;
+}
+
+static void test_differential(void)
+{
+	int policies = 0, match_bad = 0, mc_bad = 0, mcb_unsafe = 0, mcb_loose = 0, mcb_total = 0;
+	char text[512], path[128], first[1024] = "";
+
+	for (int iter = 0; iter < 3000; iter++) {
+		struct rpolicy rp = {.n = 1 + (int)rnd(4)};
+		struct policy *p = NULL;
+		struct policy_error err;
+		int t = 0;
+
+		for (int i = 0; i < rp.n; i++) {
+			rp.np[i] = (int)rnd(5) + (i == 0); /* "/" alone now and then */
+			rp.c[i] = (enum policy_class)(1 + rnd(4));
+			for (int j = 0; j < rp.np[i]; j++)
+				rp.ps[i][j] = (char *)pat_segs[rnd(NELEM(pat_segs))];
+			t += join(text + t, rp.ps[i], rp.np[i]);
+			t += sprintf(text + t, " %s\n", policy_class_name(rp.c[i]));
+		}
+		if (policy_parse("r", text, (size_t)t, &p, &err) != 0)
+			continue; /* a duplicate pattern: fine */
+		policies++;
+		for (int q = 0; q < 40; q++) {
+			char *ss[6];
+			int ns = (int)rnd(6), n;
+			enum policy_class want, got;
+
+			for (int j = 0; j < ns; j++)
+				ss[j] = (char *)path_segs[rnd(NELEM(path_segs))];
+			n = join(path, ss, ns);
+			want = ref_class(&rp, ss, ns);
+			got = policy_class_of(p, path, (size_t)n);
+			if (got != want && !match_bad++)
+				snprintf(first, sizeof(first), "class_of(%s) = %s, want %s in:\n%s", path,
+					 policy_class_name(got), policy_class_name(want), text);
+			if (policy_may_change(p, path, (size_t)n) != ref_may_change(&rp, ss, ns) &&
+			    !mc_bad++)
+				snprintf(first, sizeof(first), "may_change(%s) wrong in:\n%s", path, text);
+
+			/* may_change_below must be true when some path below (depth <= 2) may change */
+			if (ns <= 3) {
+				bool below = false, got_b = policy_may_change_below(p, path, (size_t)n);
+
+				for (unsigned a = 0; a < NELEM(path_segs) && !below; a++) {
+					ss[ns] = (char *)path_segs[a];
+					below = ref_may_change(&rp, ss, ns + 1);
+					for (unsigned b = 0; b < NELEM(path_segs) && !below; b++) {
+						ss[ns + 1] = (char *)path_segs[b];
+						below = ref_may_change(&rp, ss, ns + 2);
+					}
+				}
+				below = below || ref_may_change(&rp, ss, ns);
+				mcb_total++;
+				if (below && !got_b && !mcb_unsafe++)
+					snprintf(first, sizeof(first), "may_change_below(%s) false in:\n%s",
+						 path, text);
+				mcb_loose += !below && got_b;
+			}
+		}
+		policy_free(p);
+	}
+	ok(policies > 2000, "%d random policies parsed", policies);
+	is_int(match_bad, 0, "class_of agrees with the reference matcher");
+	is_int(mc_bad, 0, "may_change agrees with its definition");
+	is_int(mcb_unsafe, 0, "may_change_below is never false where a write can land below");
+	printf("# may_change_below said true without a writable path within two levels: %d of %d\n",
+	       mcb_loose, mcb_total);
+	if (first[0])
+		printf("# first mismatch: %s", first);
+}
+
 int main(void)
 {
 	test_grammar();
@@ -508,5 +657,6 @@ int main(void)
 	test_adversarial();
 	test_may_change();
 	test_default_policy();
+	test_differential();
 	return tap_done();
 }
