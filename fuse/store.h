@@ -21,6 +21,11 @@
 
 struct store;
 
+/* Where the store's messages go (outages, refused replies, format problems): LEVEL is a
+ * syslog priority (LOG_ERR, LOG_WARNING, LOG_NOTICE), MSG one line without a newline, valid
+ * only during the call.  Called from any thread.  NULL means stderr. */
+typedef void (*store_log_fn)(void *arg, int level, const char *msg);
+
 struct store_config {
 	const char *url;		/* redis://[user:password@]host:port[/db] or unix:///path */
 	const char *site;		/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
@@ -30,6 +35,8 @@ struct store_config {
 	unsigned pending_ttl_s;		/* uncommitted chunks expire after this (default 3600) */
 	unsigned grace_ms;		/* replaced or freed chunks live on this long (default 60000)
 					 * so that readers holding the old version can finish */
+	store_log_fn log;		/* used from store_open on; NULL: stderr */
+	void *log_arg;
 };
 
 /* Entry types, as stored in a directory. */
@@ -54,6 +61,8 @@ struct store_attr {
 	uint32_t nchunks;	/* files: number of entries in chunks */
 	uint64_t *chunks;	/* files: chunk ids, 0 for a hole; owned by the attr, see below */
 	char *target;		/* symlinks: NUL-terminated target; owned by the attr */
+	bool unlinked;		/* removed from its directory, freed after grace_ms: only
+				 * getattr still finds it (st_nlink 0 for files kept open) */
 };
 /* Frees chunks and target (not the struct itself) and zeroes them.  Safe on a zeroed attr. */
 void store_attr_release(struct store_attr *a);
@@ -70,6 +79,8 @@ struct store_dirent {
  * -EINVAL for a bad url or site.  cfg's strings are copied. */
 int store_open(const struct store_config *cfg, struct store **out);
 void store_close(struct store *s);
+/* Replace the logger given in the config; call it before other threads use the store. */
+void store_set_logger(struct store *s, store_log_fn log, void *arg);
 /* Last error text seen by this thread, for logs ("connection refused", "timeout", ...). */
 const char *store_strerror(struct store *s);
 
@@ -128,10 +139,14 @@ int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct sto
 		  struct store_attr *out);
 
 /* Remove NAME (a file or symlink; a directory gives -EISDIR) from DIR, leaving a whiteout
- * when WHITEOUT is set.  The inode and its chunks are freed after grace_ms. */
+ * when WHITEOUT is set.  The inode and its chunks are freed after grace_ms.
+ * With WHITEOUT set and no entry of that name in the store, the whiteout alone is written
+ * (hiding a lower entry); an existing whiteout gives -ENOENT.  Mutations whose DIR is gone
+ * give -ENOENT (only lookup tells -ESTALE). */
 int store_unlink(struct store *s, uint64_t dir, const char *name, size_t namelen, bool whiteout);
 /* Remove directory NAME from DIR; -ENOTEMPTY if it holds anything but whiteouts, -ENOTDIR if
- * it is not a directory.  Leaves a whiteout when WHITEOUT is set. */
+ * it is not a directory.  Leaves a whiteout when WHITEOUT is set (and, as for unlink, writes
+ * just the whiteout when the store has no entry NAME). */
 int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen, bool whiteout);
 
 #define STORE_RENAME_NOREPLACE   (1u << 0)	/* -EEXIST if the target exists */

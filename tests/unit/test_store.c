@@ -1,0 +1,594 @@
+/* test_store.c - the shared store (fuse/store.c) against a real, throwaway redis-server: the
+ * documented format, atomic publishing, O_APPEND across nodes, invalidation, and what
+ * happens when Redis goes away and comes back. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redis_fixture.h"
+#include "store.h"
+#include "tap.h"
+
+#define MiB (1024 * 1024)
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Log lines are collected, not printed: TAP owns stdout. */
+static char last_log[512];
+static int log_count;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static void test_log(void *arg, int level, const char *msg)
+{
+	pthread_mutex_lock(&log_lock);
+	snprintf(last_log, sizeof last_log, "%s", msg);
+	log_count++;
+	pthread_mutex_unlock(&log_lock);
+	fprintf(stderr, "# log(%d): %s\n", level, msg);
+}
+
+static struct store *open_site(const char *site, const char *node, unsigned timeout_ms)
+{
+	struct store_config cfg = {.url = fx.url,
+				   .site = site,
+				   .node = node,
+				   .timeout_ms = timeout_ms,
+				   .retry_ms = 200,
+				   .pending_ttl_s = 600,
+				   .grace_ms = 30000,
+				   .log = test_log};
+	struct store *s = NULL;
+	int rc = store_open(&cfg, &s);
+
+	if (rc)
+		printf("# store_open(%s): %d\n", site, rc);
+	return s;
+}
+
+static int open_rc(const char *url, const char *site)
+{
+	struct store_config cfg = {.url = url, .site = site, .node = "t", .log = test_log};
+	struct store *s = NULL;
+	int rc = store_open(&cfg, &s);
+
+	store_close(s);
+	return rc;
+}
+
+static char *str_reply(const char *key)
+{
+	redisReply *r = fx_cmd("GET %s", key);
+	char *v = NULL;
+
+	if (r && r->type == REDIS_REPLY_STRING)
+		v = strndup(r->str, r->len);
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+/* Read LEN bytes of file A at OFF the way the overlay does: chunk by chunk, zero-filling
+ * holes and the part of a chunk past its stored end. */
+static int read_file(struct store *s, const struct store_attr *a, uint64_t off, size_t len,
+		     char *buf)
+{
+	if (off + len > a->size)
+		return -EINVAL;
+	memset(buf, 0, len);
+	while (len) {
+		uint64_t n = off / STORE_CHUNK_SIZE;
+		size_t in = off % STORE_CHUNK_SIZE, take = STORE_CHUNK_SIZE - in;
+
+		if (take > len)
+			take = len;
+		if (n < a->nchunks && a->chunks[n]) {
+			ssize_t got = store_read_chunk(s, a->chunks[n], in, take, buf);
+			if (got < 0)
+				return (int)got;
+		}
+		buf += take;
+		off += take;
+		len -= take;
+	}
+	return 0;
+}
+
+static void fill(char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)((i * 131 + seed * 7 + (i >> 11)) & 0xff);
+}
+
+/* ---- open and format ---- */
+
+static void test_open(void)
+{
+	struct store *s;
+	struct store_attr a = {0};
+	char *v;
+	redisReply *r;
+
+	is_int(open_rc("http://127.0.0.1:1", "x"), -EINVAL, "url: unknown scheme refused");
+	is_int(open_rc("redis://127.0.0.1", "x"), -EINVAL, "url: missing port refused");
+	is_int(open_rc("redis://127.0.0.1:0", "x"), -EINVAL, "url: port 0 refused");
+	is_int(open_rc("redis://127.0.0.1:99999", "x"), -EINVAL, "url: port > 65535 refused");
+	is_int(open_rc("redis://127.0.0.1:6379/x", "x"), -EINVAL, "url: non-numeric db refused");
+	is_int(open_rc("redis://user@127.0.0.1:6379", "x"), -EINVAL,
+	       "url: user without password refused");
+	is_int(open_rc("redis://a:b%zz@127.0.0.1:6379", "x"), -EINVAL, "url: bad %%-escape refused");
+	is_int(open_rc("unix://relative/path", "x"), -EINVAL, "url: relative unix path refused");
+	is_int(open_rc(NULL, "x"), -EINVAL, "url: none refused");
+	is_int(open_rc(fx.url, "a:b"), -EINVAL, "site with ':' refused");
+	is_int(open_rc(fx.url, "{x}"), -EINVAL, "site with braces refused");
+	is_int(open_rc(fx.url, ""), -EINVAL, "empty site refused");
+	ok(strstr(last_log, "site") != NULL, "a refused site is logged clearly (%s)", last_log);
+
+	s = open_site("main", "n1", 2000);
+	ok(s != NULL, "store_open on an empty site");
+	v = str_reply("pressfs:{main}:format");
+	is_str(v, "1", "format key written");
+	free(v);
+	is_int(fx_int("HEXISTS pressfs:{main}:d:1 ."), 1, "root directory has its sentinel");
+	is_int(store_getattr(s, STORE_ROOT_INO, &a), 0, "getattr of the root");
+	is_int(a.type, STORE_DIR, "root is a directory");
+	ok(S_ISDIR(a.mode), "root mode has S_IFDIR (%o)", a.mode);
+	store_attr_release(&a);
+	store_close(s);
+	s = open_site("main", "n1", 2000);
+	ok(s != NULL, "store_open again on an existing site");
+	store_close(s);
+
+	r = fx_cmd("SET pressfs:{future}:format 2");
+	freeReplyObject(r);
+	is_int(open_rc(fx.url, "future"), -EPROTO, "another format version gives -EPROTO");
+	r = fx_cmd("SET pressfs:{nofmt}:next 77");
+	freeReplyObject(r);
+	is_int(open_rc(fx.url, "nofmt"), -EPROTO, "keys without a format marker give -EPROTO");
+	is_int(fx_int("EXISTS pressfs:{nofmt}:format"), 0, "and nothing is written there");
+	is_int(open_rc("redis://127.0.0.1:1", "x"), -EIO, "unreachable Redis gives -EIO");
+
+	{
+		char url[160];
+
+		snprintf(url, sizeof url, "unix://%s", fx.sock);
+		is_int(open_rc(url, "unixsite"), 0, "unix:// socket URL works");
+		snprintf(url, sizeof url, "%s/0", fx.url);
+		is_int(open_rc(url, "db0"), 0, "redis://host:port/db works");
+	}
+}
+
+/* ---- names, entries, whiteouts ---- */
+
+static void test_entries(struct store *s)
+{
+	struct store_attr a = {0}, b = {0};
+	uint64_t dino, ino;
+	int rc;
+
+	rc = store_create(s, 1, "file", 4, S_IFREG | 0640, 33, 44, 's', NULL, &a);
+	is_int(rc, 0, "create file");
+	is_int(a.type, STORE_FILE, "file type");
+	is_int(a.mode, S_IFREG | 0640, "file mode");
+	is_int(a.uid, 33, "file uid");
+	is_int(a.gid, 44, "file gid");
+	is_int(a.size, 0, "new file is empty");
+	is_int(a.cls, 's', "file class");
+	ok(a.ino > 1, "file ino above the root (%llu)", (unsigned long long)a.ino);
+	ok(a.mtime_ns > 1600000000LL * 1000000000LL, "mtime set in ns");
+	ino = a.ino;
+	store_attr_release(&a);
+
+	is_int(store_lookup(s, 1, "file", 4, &a), STORE_FILE, "lookup file");
+	is_int(a.ino, ino, "lookup gives the same ino");
+	is_int(a.mode, S_IFREG | 0640, "lookup returns attributes too");
+	store_attr_release(&a);
+	is_int(store_getattr(s, ino, &a), 0, "getattr file");
+	is_int(a.gid, 44, "getattr gid");
+	store_attr_release(&a);
+	is_int(store_create(s, 1, "file", 4, S_IFREG | 0600, 0, 0, 's', NULL, &a), -EEXIST,
+	       "create over an existing file: -EEXIST");
+
+	is_int(store_create(s, 1, "dir", 3, S_IFDIR | 0755, 0, 0, 's', NULL, &a), 0, "mkdir");
+	is_int(a.type, STORE_DIR, "dir type");
+	ok(!a.opaque, "new dir over nothing is not opaque");
+	dino = a.ino;
+	store_attr_release(&a);
+	is_int(store_create(s, 1, "link", 4, S_IFLNK | 0777, 0, 0, 's', "dir/../file", &a), 0,
+	       "symlink");
+	is_int(a.type, STORE_SYMLINK, "symlink type");
+	is_str(a.target, "dir/../file", "symlink target");
+	is_int(a.size, 11, "symlink size is the target length");
+	store_attr_release(&a);
+	is_int(store_lookup(s, 1, "link", 4, &a), STORE_SYMLINK, "lookup symlink");
+	is_str(a.target, "dir/../file", "lookup symlink target");
+	store_attr_release(&a);
+	is_int(store_create(s, 1, "l2", 2, S_IFLNK | 0777, 0, 0, 's', NULL, &a), -EINVAL,
+	       "symlink without a target: -EINVAL");
+	is_int(store_create(s, 1, "fifo", 4, S_IFIFO | 0777, 0, 0, 's', NULL, &a), -EINVAL,
+	       "fifo: -EINVAL");
+	is_int(store_create(s, 1, "x", 1, S_IFREG | 0644, 0, 0, 'q', NULL, &a), -EINVAL,
+	       "unknown class: -EINVAL");
+
+	is_int(store_lookup(s, 1, "nothing", 7, &a), -ENOENT, "lookup of nothing: -ENOENT");
+	is_int(store_lookup(s, 987654, "x", 1, &a), -ESTALE, "lookup in a missing dir: -ESTALE");
+	is_int(store_create(s, 987654, "x", 1, S_IFREG | 0644, 0, 0, 's', NULL, &a), -ENOENT,
+	       "create in a missing dir: -ENOENT");
+	is_int(store_lookup(s, 1, "a/b", 3, &a), -EINVAL, "name with '/': -EINVAL");
+	is_int(store_lookup(s, 1, "..", 2, &a), -EINVAL, "'..': -EINVAL");
+	is_int(store_lookup(s, 1, ".", 1, &a), -EINVAL, "'.' (the sentinel field): -EINVAL");
+	is_int(store_lookup(s, 1, "", 0, &a), -EINVAL, "empty name: -EINVAL");
+	is_int(store_lookup(s, 1, "a\0b", 3, &a), -EINVAL, "name with NUL: -EINVAL");
+
+	/* whiteouts */
+	is_int(store_unlink(s, dino, "lowerfile", 9, true), 0,
+	       "whiteout for a lower-only file (no store entry)");
+	is_int(store_lookup(s, dino, "lowerfile", 9, &a), STORE_WHITEOUT, "lookup sees whiteout");
+	is_int(store_unlink(s, dino, "lowerfile", 9, true), -ENOENT, "unlink of a whiteout: -ENOENT");
+	is_int(store_unlink(s, dino, "nothing", 7, false), -ENOENT, "unlink of nothing: -ENOENT");
+	is_int(store_create(s, dino, "lowerfile", 9, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "create over a whiteout");
+	store_attr_release(&a);
+	is_int(store_lookup(s, dino, "lowerfile", 9, &a), STORE_FILE, "whiteout replaced by file");
+	store_attr_release(&a);
+	is_int(store_rmdir(s, dino, "lowerdir", 8, true), 0, "whiteout for a lower-only dir");
+	is_int(store_create(s, dino, "lowerdir", 8, S_IFDIR | 0755, 0, 0, 's', NULL, &a), 0,
+	       "mkdir over a whiteout");
+	ok(a.opaque, "a directory made over a whiteout is opaque");
+	store_attr_release(&a);
+
+	/* unlink */
+	is_int(store_unlink(s, 1, "dir", 3, false), -EISDIR, "unlink of a dir: -EISDIR");
+	is_int(store_unlink(s, 1, "file", 4, true), 0, "unlink file leaving a whiteout");
+	is_int(store_lookup(s, 1, "file", 4, &a), STORE_WHITEOUT, "a whiteout is left");
+	is_int(store_getattr(s, ino, &b), 0, "unlinked inode still readable during grace");
+	ok(b.unlinked, "and marked unlinked");
+	store_attr_release(&b);
+	ok(fx_int("PTTL pressfs:{test}:i:%llu", (unsigned long long)ino) > 0,
+	   "unlinked inode expires");
+	is_int(store_unlink(s, 1, "link", 4, false), 0, "unlink symlink, no whiteout");
+	is_int(store_lookup(s, 1, "link", 4, &a), -ENOENT, "nothing left");
+
+	/* copy-up of a lower directory, resolve */
+	is_int(store_copyup_dir(s, 1, "wp-content", 10, 0755, 33, 33, 1234567890LL, &dino), 0,
+	       "copyup_dir creates");
+	is_int(store_copyup_dir(s, 1, "wp-content", 10, 0700, 0, 0, 1, &ino), 0,
+	       "copyup_dir again");
+	is_int(ino, dino, "copyup_dir returns the existing directory");
+	is_int(store_getattr(s, dino, &a), 0, "getattr of a copied-up dir");
+	is_int(a.mtime_ns, 1234567890LL, "copied-up dir keeps the lower mtime");
+	is_int(a.mode, S_IFDIR | 0755, "and mode");
+	ok(!a.opaque, "and is not opaque");
+	store_attr_release(&a);
+	is_int(store_copyup_dir(s, 1, "file", 4, 0755, 0, 0, 1, &ino), -EEXIST,
+	       "copyup_dir over a whiteout: -EEXIST");
+	is_int(store_copyup_dir(s, dino, "uploads", 7, 0755, 33, 33, 1, &ino), 0, "nested copyup");
+	is_int(store_resolve_dir(s, "/wp-content/uploads", 19, &b.ino), 0, "resolve_dir");
+	is_int(b.ino, ino, "resolve_dir finds the nested dir");
+	is_int(store_resolve_dir(s, "/", 1, &b.ino), 0, "resolve_dir /");
+	is_int(b.ino, 1, "resolve_dir / is the root");
+	is_int(store_resolve_dir(s, "/wp-content/nothing", 19, &b.ino), 0, "resolve_dir absent");
+	is_int(b.ino, 0, "absent component gives 0");
+	is_int(store_resolve_dir(s, "/file", 5, &b.ino), 0, "resolve_dir through a whiteout");
+	is_int(b.ino, 0, "whiteout gives 0");
+	is_int(store_resolve_dir(s, "//x", 3, &b.ino), -EINVAL, "resolve_dir of '//x': -EINVAL");
+
+	/* setattr */
+	a.mode = 0604;
+	a.uid = 7;
+	a.mtime_ns = 42;
+	is_int(store_setattr(s, dino, STORE_SET_MODE | STORE_SET_UID | STORE_SET_MTIME, &a, &b), 0,
+	       "setattr");
+	is_int(b.mode, S_IFDIR | 0604, "setattr mode keeps the type bits");
+	is_int(b.uid, 7, "setattr uid");
+	is_int(b.gid, 33, "setattr leaves gid alone");
+	is_int(b.mtime_ns, 42, "setattr mtime");
+	store_attr_release(&b);
+	is_int(store_setattr(s, 999999, STORE_SET_UID, &a, &b), -ENOENT, "setattr of nothing");
+}
+
+/* ---- readdir ---- */
+
+static int find_ent(struct store_dirent *d, size_t n, const char *name, size_t len)
+{
+	int found = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (d[i].namelen == len && memcmp(d[i].name, name, len) == 0)
+			found = found < 0 ? (int)i : -2;
+	return found;
+}
+
+static void test_readdir(struct store *s)
+{
+	struct store_attr a = {0};
+	struct store_dirent *d;
+	char n255[256], n256[257];
+	uint64_t dir;
+	size_t n;
+	int i;
+
+	memset(n255, 'x', 255);
+	n255[255] = '\0';
+	memset(n256, 'y', 256);
+	n256[256] = '\0';
+	is_int(store_create(s, 1, "rd", 2, S_IFDIR | 0755, 0, 0, 's', NULL, &a), 0, "mkdir rd");
+	dir = a.ino;
+	store_attr_release(&a);
+	is_int(store_readdir(s, dir, &d, &n), 0, "readdir of an empty dir");
+	is_int(n, 0, "empty dir has no entries ('.' hidden)");
+	store_dirents_free(d, n);
+
+	is_int(store_create(s, dir, "with space", 10, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "name with a space");
+	store_attr_release(&a);
+	is_int(store_create(s, dir, "new\nline", 8, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "name with a newline");
+	store_attr_release(&a);
+	is_int(store_create(s, dir, "\xff\x01 bin", 6, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "name with high and control bytes");
+	store_attr_release(&a);
+	is_int(store_create(s, dir, n255, 255, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "255-byte name");
+	store_attr_release(&a);
+	is_int(store_create(s, dir, n256, 256, S_IFREG | 0644, 0, 0, 's', NULL, &a), -ENAMETOOLONG,
+	       "256-byte name: -ENAMETOOLONG");
+	is_int(store_create(s, dir, "sub", 3, S_IFDIR | 0755, 0, 0, 's', NULL, &a), 0, "subdir");
+	store_attr_release(&a);
+	is_int(store_unlink(s, dir, "gone", 4, true), 0, "a whiteout");
+
+	is_int(store_readdir(s, dir, &d, &n), 0, "readdir");
+	is_int(n, 6, "all entries, whiteout included");
+	i = find_ent(d, n, "with space", 10);
+	ok(i >= 0 && d[i].type == STORE_FILE && d[i].ino > 1, "entry with a space");
+	ok(find_ent(d, n, "new\nline", 8) >= 0, "entry with a newline");
+	ok(find_ent(d, n, "\xff\x01 bin", 6) >= 0, "entry with binary bytes");
+	i = find_ent(d, n, n255, 255);
+	ok(i >= 0 && d[i].name[255] == '\0', "255-byte entry, NUL-terminated");
+	i = find_ent(d, n, "sub", 3);
+	ok(i >= 0 && d[i].type == STORE_DIR, "subdir entry");
+	i = find_ent(d, n, "gone", 4);
+	ok(i >= 0 && d[i].type == STORE_WHITEOUT && d[i].ino == 0, "whiteout entry, ino 0");
+	store_dirents_free(d, n);
+	is_int(store_readdir(s, 999999, &d, &n), -ENOENT, "readdir of a missing dir: -ENOENT");
+}
+
+/* ---- removing and renaming ---- */
+
+static uint64_t mk(struct store *s, uint64_t dir, const char *name, uint32_t mode)
+{
+	struct store_attr a = {0};
+	uint64_t ino = 0;
+
+	if (store_create(s, dir, name, strlen(name), mode, 0, 0, 's',
+			 S_ISLNK(mode) ? "target" : NULL, &a) == 0)
+		ino = a.ino;
+	store_attr_release(&a);
+	return ino;
+}
+
+static void test_rename(struct store *s)
+{
+	struct store_attr a = {0};
+	uint64_t top, d1, d2, f1, f2, sub;
+
+	top = mk(s, 1, "rn", S_IFDIR | 0755);
+	d1 = mk(s, top, "d1", S_IFDIR | 0755);
+	d2 = mk(s, top, "d2", S_IFDIR | 0755);
+	f1 = mk(s, top, "f1", S_IFREG | 0644);
+	f2 = mk(s, top, "f2", S_IFREG | 0644);
+	ok(top && d1 && d2 && f1 && f2, "rename fixtures");
+
+	is_int(store_rename(s, top, "f1", 2, top, "f2", 2, STORE_RENAME_NOREPLACE), -EEXIST,
+	       "NOREPLACE over a file: -EEXIST");
+	is_int(store_rename(s, top, "f1", 2, top, "f2", 2, 0), 0, "rename file over file");
+	is_int(store_lookup(s, top, "f2", 2, &a), STORE_FILE, "target exists");
+	is_int(a.ino, f1, "target is the moved inode");
+	store_attr_release(&a);
+	is_int(store_lookup(s, top, "f1", 2, &a), -ENOENT, "source is gone");
+	is_int(store_getattr(s, f2, &a), 0, "replaced inode still readable during grace");
+	ok(a.unlinked, "replaced inode is unlinked");
+	store_attr_release(&a);
+
+	is_int(store_rename(s, top, "d1", 2, d2, "moved", 5, 0), 0, "rename dir into another dir");
+	is_int(store_lookup(s, d2, "moved", 5, &a), STORE_DIR, "dir arrived");
+	is_int(a.ino, d1, "same inode");
+	store_attr_release(&a);
+	is_int(store_lookup(s, top, "d1", 2, &a), -ENOENT, "dir left the old parent");
+
+	is_int(store_rename(s, top, "f2", 2, top, "d2", 2, 0), -EISDIR, "file over dir: -EISDIR");
+	is_int(store_rename(s, top, "d2", 2, top, "f2", 2, 0), -ENOTDIR, "dir over file: -ENOTDIR");
+	sub = mk(s, top, "d3", S_IFDIR | 0755);
+	is_int(store_rename(s, top, "d3", 2, top, "d2", 2, 0), -ENOTEMPTY,
+	       "dir over a non-empty dir: -ENOTEMPTY");
+	is_int(store_rename(s, top, "nothing", 7, top, "x", 1, 0), -ENOENT, "missing source");
+	is_int(store_unlink(s, top, "wh", 2, true), 0, "a whiteout");
+	is_int(store_rename(s, top, "wh", 2, top, "x", 1, 0), -ENOENT, "whiteout as source");
+	is_int(store_rename(s, top, "f2", 2, top, "wh", 2, STORE_RENAME_NOREPLACE), 0,
+	       "NOREPLACE over a whiteout is allowed");
+	is_int(store_rename(s, top, "wh", 2, top, "f2", 2, STORE_RENAME_WHITEOUT), 0,
+	       "rename leaving a whiteout");
+	is_int(store_lookup(s, top, "wh", 2, &a), STORE_WHITEOUT, "the whiteout is there");
+	is_int(store_lookup(s, top, "f2", 2, &a), STORE_FILE, "and the file moved");
+	store_attr_release(&a);
+
+	/* a dir with only whiteouts may be replaced, and rmdir'ed */
+	is_int(store_unlink(s, d2, "hidden", 6, true), 0, "whiteout inside d2");
+	is_int(store_rename(s, d2, "moved", 5, top, "back", 4, 0), 0, "move dir back");
+	is_int(store_rename(s, top, "d3", 2, top, "d2", 2, STORE_RENAME_OPAQUE), 0,
+	       "dir over a dir holding only whiteouts");
+	is_int(store_lookup(s, top, "d2", 2, &a), STORE_DIR, "replaced");
+	is_int(a.ino, sub, "by the moved dir");
+	ok(a.opaque, "OPAQUE made it opaque");
+	store_attr_release(&a);
+	is_int(store_lookup(s, d2, "hidden", 6, &a), -ESTALE, "the replaced dir is gone: -ESTALE");
+	is_int(store_rename(s, top, "back", 4, top, "back", 4, 0), 0, "rename onto itself: no-op");
+	is_int(store_lookup(s, top, "back", 4, &a), STORE_DIR, "still there");
+	store_attr_release(&a);
+
+	/* rmdir */
+	mk(s, sub, "child", S_IFREG | 0644);
+	is_int(store_rmdir(s, top, "d2", 2, false), -ENOTEMPTY, "rmdir of a non-empty dir");
+	is_int(store_unlink(s, sub, "child", 5, true), 0, "unlink its child, leaving a whiteout");
+	is_int(store_rmdir(s, top, "d2", 2, true), 0, "rmdir of a dir with only whiteouts");
+	is_int(store_lookup(s, top, "d2", 2, &a), STORE_WHITEOUT, "rmdir left a whiteout");
+	is_int(fx_int("EXISTS pressfs:{test}:d:%llu", (unsigned long long)sub), 0,
+	       "the removed dir's entries are deleted");
+	is_int(store_rmdir(s, top, "f2", 2, false), -ENOTDIR, "rmdir of a file: -ENOTDIR");
+	is_int(store_rmdir(s, top, "nothing", 7, false), -ENOENT, "rmdir of nothing: -ENOENT");
+	is_int(store_rename(s, 999999, "a", 1, top, "b", 1, 0), -ENOENT, "missing source dir");
+	is_int(store_rename(s, top, "f2", 2, top, "b", 1, 1u << 7), -EINVAL, "unknown flag");
+}
+
+/* ---- file content ---- */
+
+static void test_content(struct store *s)
+{
+	struct store_attr a = {0}, b = {0};
+	size_t size = 3 * MiB - 1000, half = MiB / 2;
+	char *want = calloc(1, size), *got = malloc(size);
+	const void *data[2];
+	size_t len[2];
+	uint64_t ids[2], list[3], old[1], ino;
+	long long ttl;
+	char small[100], *v;
+
+	/* chunk 0 full, chunk 1 a hole, chunk 2 stored shorter than its logical part */
+	fill(want, MiB, 1);
+	fill(want + 2 * MiB, half, 2);
+	data[0] = want;
+	len[0] = MiB;
+	data[1] = want + 2 * MiB;
+	len[1] = half;
+	is_int(store_put_chunks(s, 2, data, len, ids), 0, "put_chunks of two chunks");
+	ok(ids[0] > 1 && ids[1] > 1 && ids[0] != ids[1], "distinct chunk ids");
+	ttl = fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[0]);
+	ok(ttl > 0 && ttl <= 600000, "an uncommitted chunk has a TTL (%lld ms)", ttl);
+	list[0] = ids[0];
+	list[1] = 0;
+	list[2] = ids[1];
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, &a), 0,
+	       "publish_new of a 3 MiB file with a hole");
+	is_int(a.size, size, "size");
+	is_int(a.nchunks, 3, "three chunks listed");
+	ok(a.nchunks == 3 && a.chunks[0] == ids[0] && a.chunks[1] == 0 && a.chunks[2] == ids[1],
+	   "chunk list as published");
+	is_int(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[0]), -1,
+	       "a committed chunk has no TTL");
+	is_int(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[1]), -1,
+	       "neither has the short one");
+	is_int(read_file(s, &a, 0, size, got), 0, "read back the whole file");
+	ok(memcmp(got, want, size) == 0, "byte-identical, hole and short chunk zero-filled");
+	is_int(read_file(s, &a, MiB - 10, 20, got), 0, "read across the chunk 0/1 boundary");
+	ok(memcmp(got, want + MiB - 10, 20) == 0, "across 0/1 identical");
+	is_int(read_file(s, &a, 2 * MiB - 5, 10, got), 0, "read across the hole/chunk 2 boundary");
+	ok(memcmp(got, want + 2 * MiB - 5, 10) == 0, "across 1/2 identical");
+	is_int(store_read_chunk(s, ids[1], half - 10, 100, got), 10, "short read at a chunk's end");
+	is_int(store_read_chunk(s, ids[1], half + 10, 100, got), 0, "read past the stored end: 0");
+	is_int(store_read_chunk(s, 999999999, 0, 100, got), -EIO, "missing chunk: -EIO");
+	ino = a.ino;
+	store_attr_release(&a);
+
+	/* publish_new over the file: the old chunks get the grace TTL */
+	memset(small, 'n', sizeof small);
+	data[0] = small;
+	len[0] = sizeof small;
+	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a small chunk");
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, &a), 0,
+	       "publish_new replacing the file");
+	ok(a.ino != ino, "a new inode");
+	is_int(store_lookup(s, 1, "big", 3, &b), STORE_FILE, "lookup sees the new file");
+	is_int(b.ino, a.ino, "the new inode");
+	is_int(b.size, 100, "new size");
+	store_attr_release(&b);
+	ttl = fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)list[0]);
+	ok(ttl > 0 && ttl <= 30000, "replaced chunks expire after grace (%lld ms)", ttl);
+	is_int(store_getattr(s, ino, &b), 0, "replaced inode readable during grace");
+	ok(b.unlinked && b.size == size, "with its old content description");
+	is_int(read_file(s, &b, 0, size, got), 0, "a reader holding the old list can finish");
+	ok(memcmp(got, want, size) == 0, "and reads the old bytes");
+	store_attr_release(&b);
+	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, &b),
+	       -EISDIR, "publish_new over a directory: -EISDIR");
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, &b),
+	       -EINVAL, "publish_new with a chunk that belongs to a file: -EINVAL");
+	is_int(store_publish_new(s, 1, "x", 1, S_IFREG | 0600, 0, 0, 's', 100, 2, list, &b),
+	       -EINVAL, "more chunks than the size needs: -EINVAL");
+
+	/* commit: content replaced in place, dropped chunks expire, kept ones do not */
+	old[0] = a.chunks[0];
+	fill(want, MiB, 3);
+	data[0] = want;
+	len[0] = MiB;
+	data[1] = small;
+	len[1] = 50;
+	is_int(store_put_chunks(s, 2, data, len, ids), 0, "put two chunks");
+	list[0] = ids[0];
+	list[1] = ids[1];
+	is_int(store_commit(s, a.ino, MiB + 50, 2, list, 777, &b), 0, "commit");
+	is_int(b.size, MiB + 50, "committed size");
+	is_int(b.mtime_ns, 777, "committed mtime");
+	ok(b.version > a.version, "version bumped (%llu > %llu)", (unsigned long long)b.version,
+	   (unsigned long long)a.version);
+	ttl = fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)old[0]);
+	ok(ttl > 0 && ttl <= 30000, "the dropped chunk expires (%lld ms)", ttl);
+	store_attr_release(&b);
+	list[0] = ids[0];
+	is_int(store_commit(s, a.ino, MiB, 1, list, 778, &b), 0, "commit a truncation keeping chunk 0");
+	is_int(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[0]), -1,
+	       "the kept chunk stays");
+	ok(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[1]) > 0,
+	   "the dropped one expires");
+	store_attr_release(&b);
+	fx_int("DEL pressfs:{test}:c:%llu", (unsigned long long)ids[1]);
+	list[1] = ids[1];
+	is_int(store_commit(s, a.ino, MiB + 50, 2, list, 779, &b), -EIO,
+	       "commit of a chunk that expired: -EIO");
+	is_int(store_getattr(s, a.ino, &b), 0, "getattr after the refused commit");
+	is_int(b.size, MiB, "the refused commit changed nothing");
+	store_attr_release(&b);
+	is_int(store_commit(s, 999999, 0, 0, NULL, 1, &b), -ENOENT, "commit of nothing: -ENOENT");
+	is_int(store_commit(s, 1, 0, 0, NULL, 1, &b), -EISDIR, "commit of a directory: -EISDIR");
+	is_int(store_commit(s, ino, 0, 0, NULL, 1, &b), -ENOENT,
+	       "commit of an unlinked inode: -ENOENT (its chunks would leak)");
+	v = NULL;
+	is_int(store_read_chunk(s, ids[0], 0, 10, got), 10, "read of the kept chunk");
+	ok(memcmp(got, want, 10) == 0, "kept chunk content");
+	free(v);
+	store_attr_release(&a);
+	free(want);
+	free(got);
+}
+
+int main(void)
+{
+	struct store *s;
+	int rc;
+
+	rc = fx_start();
+	if (rc) {
+		printf("Bail out! cannot start redis-server: %d\n", rc);
+		return 1;
+	}
+	test_open();
+	s = open_site("test", "nodeA", 2000);
+	if (!s) {
+		printf("Bail out! store_open\n");
+		return 1;
+	}
+	test_entries(s);
+	test_readdir(s);
+	test_rename(s);
+	test_content(s);
+	store_close(s);
+	return tap_done();
+}
