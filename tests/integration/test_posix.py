@@ -125,7 +125,8 @@ def test_names_any_bytes_up_to_255(nodes):
 
 def test_flock_conflicts_on_one_node_and_never_hangs(nodes):
     a, _ = nodes
-    p = UP + "/wflogs-config.php"
+    p = "wp-content/wflogs/config.php"          # Wordfence: r+ and flock on every request
+    os.mkdir(a / "wp-content/wflogs")
     write_bytes(a / p, b"<?php exit('Access denied'); __halt_compiler(); ?>")
     f1 = os.open(a / p, os.O_RDWR)
     f2 = os.open(a / p, os.O_RDWR)

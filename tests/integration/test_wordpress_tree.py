@@ -17,10 +17,12 @@ def _walk(top):
             p = os.path.join(dp, n)
             st = os.lstat(p)
             rel = os.path.relpath(p, top)
+            # read-only paths may show their write bits cleared; nothing else may differ
+            mode = stat.S_IMODE(st.st_mode) & ~0o222
             if stat.S_ISREG(st.st_mode):
-                out[rel] = ("f", st.st_size, stat.S_IMODE(st.st_mode), sha256_file(p))
+                out[rel] = ("f", st.st_size, mode, sha256_file(p))
             elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ("d", stat.S_IMODE(st.st_mode))
+                out[rel] = ("d", mode)
             else:
                 out[rel] = ("other", os.readlink(p) if stat.S_ISLNK(st.st_mode) else "")
     return out

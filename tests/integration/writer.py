@@ -41,17 +41,18 @@ def rewrite(method, path, data):
 def main():
     method = sys.argv[1]
     files = [(int(a.split(":", 1)[0]), a.split(":", 1)[1]) for a in sys.argv[2:]]
-    passes = 0
+    passes, where = 0, ""
     try:
         while passes < 100000:
             for tag in ("new", "old"):
                 for i, path in files:
+                    where = "pass %d, %s %s -> %s" % (passes, method, os.path.basename(path), tag)
                     rewrite(method, path, versioned_content(i, tag))
             passes += 1
             if passes == 1:
                 print("ready", flush=True)
     except OSError as e:
-        print("stopped %s" % (os.strerror(e.errno)), flush=True)
+        print("stopped %s (%s)" % (os.strerror(e.errno), where), flush=True)
 
 
 if __name__ == "__main__":
