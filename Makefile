@@ -109,4 +109,17 @@ format-check:
 clean:
 	rm -rf $(O)
 
+# --- fuzzing the policy parser (owner: core/policy; libFuzzer needs clang) ---
+# New inputs go to obj/fuzz/corpus; tests/fuzz/seeds is only read.  FUZZ_TIME in seconds.
+FUZZ_TIME ?= 60
+.PHONY: fuzz
+fuzz: $(O)/fuzz/fuzz_policy
+	@mkdir -p $(O)/fuzz/corpus
+	$(O)/fuzz/fuzz_policy -max_total_time=$(FUZZ_TIME) $(O)/fuzz/corpus tests/fuzz/seeds
+$(O)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c core/policy.c core/path.c core/policy.h core/path.h
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Icore \
+	      -o $@ tests/fuzz/fuzz_policy.c core/policy.c core/path.c
+# --- end of fuzzing ---
+
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
