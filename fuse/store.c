@@ -90,6 +90,7 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock;		/* conns */
 	struct conn *conns;
+	bool ready;			/* store_open has succeeded: an empty site is data loss */
 	atomic_bool down;		/* an outage has been logged and not yet its end */
 	atomic_llong last_err_log;	/* second of the last logged error reply */
 
@@ -199,8 +200,7 @@ static void note_down(struct store *s, const char *why)
 {
 	if (!atomic_exchange(&s->down, true))
 		slog(s, LOG_ERR,
-		     "store: Redis at %s unreachable (%s); shared writes fail with EIO until it "
-		     "is back",
+		     "store: Redis at %s not available (%s); shared files give EIO until it is",
 		     s->where, why);
 }
 
@@ -350,11 +350,11 @@ static int conn_connect(struct store *s, struct conn *k)
 				s->prefix, STORE_FORMAT_VERSION);
 			rc = -EPROTO;
 			goto fail;
-		} else if (r->integer == 2) {
+		} else if (r->integer == 2 || (r->integer == 1 && s->ready)) {
 			slog(s, LOG_WARNING,
-			     "store: site %s had lost its root directory (Redis lost its data?); "
-			     "re-created it empty",
-			     s->prefix);
+			     "store: site %s had lost its %s (Redis lost its data?); re-created it "
+			     "empty",
+			     s->prefix, r->integer == 2 ? "root directory" : "keys");
 		}
 		freeReplyObject(r);
 		r = NULL;
@@ -953,6 +953,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 	rc = conn_get(s, &k);
 	if (rc)
 		goto fail_key;
+	s->ready = true;
 	*out = s;
 	return 0;
 fail_key:

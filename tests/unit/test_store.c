@@ -3,6 +3,7 @@
  * happens when Redis goes away and comes back. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,17 +25,43 @@ static int64_t ms_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Log lines are collected, not printed: TAP owns stdout. */
-static char last_log[512];
+/* Log lines are kept (all of them, the listener thread logs too) and echoed as TAP comments. */
+static char log_all[65536], last_log[512];
+static size_t log_len;
 static int log_count;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static void test_log(void *arg, int level, const char *msg)
 {
 	pthread_mutex_lock(&log_lock);
 	snprintf(last_log, sizeof last_log, "%s", msg);
+	if (log_len < sizeof log_all - 1)
+		log_len += (size_t)snprintf(log_all + log_len, sizeof log_all - log_len, "%s\n", msg);
+	if (log_len > sizeof log_all - 1)
+		log_len = sizeof log_all - 1;
 	log_count++;
 	pthread_mutex_unlock(&log_lock);
 	fprintf(stderr, "# log(%d): %s\n", level, msg);
+}
+
+/* Where the log is now, and whether NEEDLE was logged since MARK. */
+static size_t log_mark(void)
+{
+	size_t m;
+
+	pthread_mutex_lock(&log_lock);
+	m = log_len;
+	pthread_mutex_unlock(&log_lock);
+	return m;
+}
+
+static bool logged_since(size_t mark, const char *needle)
+{
+	bool found;
+
+	pthread_mutex_lock(&log_lock);
+	found = strstr(log_all + mark, needle) != NULL;
+	pthread_mutex_unlock(&log_lock);
+	return found;
 }
 
 static struct store *open_site(const char *site, const char *node, unsigned timeout_ms)
@@ -569,6 +596,512 @@ static void test_content(struct store *s)
 	free(got);
 }
 
+/* ---- O_APPEND ---- */
+
+static void test_append(struct store *s)
+{
+	struct store_attr a = {0}, b = {0};
+	size_t big = MiB + MiB / 2;
+	char *want = malloc(3 * MiB), *got = malloc(3 * MiB);
+	const void *data[1];
+	size_t len[1];
+	uint64_t ids[1], list[2], first;
+	long long ttl;
+
+	is_int(store_create(s, 1, "log", 3, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0, "create log");
+	store_attr_release(&a);
+	is_int(store_lookup(s, 1, "log", 3, &a), STORE_FILE, "lookup log");
+	is_int(store_append(s, a.ino, "hello", 5, 10, &b), 0, "append to an empty file");
+	is_int(b.size, 5, "size 5");
+	is_int(b.nchunks, 1, "one chunk");
+	first = b.nchunks ? b.chunks[0] : 0;
+	store_attr_release(&b);
+	is_int(store_append(s, a.ino, " world", 6, 11, &b), 0, "append again");
+	ok(b.nchunks == 1 && b.chunks[0] == first, "filled the last chunk in place");
+	is_int(b.mtime_ns, 11, "append sets mtime");
+	is_int(read_file(s, &b, 0, 11, got), 0, "read");
+	ok(memcmp(got, "hello world", 11) == 0, "content");
+	store_attr_release(&b);
+
+	fill(want, big, 9);
+	memcpy(got, "hello world", 11);
+	is_int(store_append(s, a.ino, want, big, 12, &b), 0, "append 1.5 MiB");
+	is_int(b.size, 11 + big, "size");
+	is_int(b.nchunks, 2, "spilled into a second chunk");
+	memcpy(want + 3 * MiB - 11 - big, want, 0);
+	{
+		char *exp = malloc(11 + big);
+
+		memcpy(exp, "hello world", 11);
+		memcpy(exp + 11, want, big);
+		is_int(read_file(s, &b, 0, 11 + big, got), 0, "read across the boundary");
+		ok(memcmp(got, exp, 11 + big) == 0, "content across the chunk boundary");
+		free(exp);
+	}
+	store_attr_release(&b);
+
+	/* a last chunk stored shorter than its logical length is copied, never appended to */
+	memset(want, 'A', 50);
+	data[0] = want;
+	len[0] = 50;
+	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a 50-byte chunk");
+	list[0] = 0;
+	list[1] = ids[0];
+	is_int(store_commit(s, a.ino, MiB + 100, 2, list, 13, &b), 0,
+	       "commit: hole, then 100 bytes of which 50 stored");
+	store_attr_release(&b);
+	is_int(store_append(s, a.ino, "XYZ", 3, 14, &b), 0, "append after a short chunk");
+	is_int(b.size, MiB + 103, "size");
+	ok(b.nchunks == 2 && b.chunks[1] != ids[0], "the short chunk was copied");
+	ttl = fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[0]);
+	ok(ttl > 0, "and the original expires after grace (%lld)", ttl);
+	is_int(read_file(s, &b, MiB, 103, got), 0, "read the tail");
+	memset(want, 'A', 50);
+	memset(want + 50, 0, 50);
+	memcpy(want + 100, "XYZ", 3);
+	ok(memcmp(got, want, 103) == 0, "tail is A*50, 50 zeros, XYZ");
+	is_int(read_file(s, &b, 0, 10, got), 0, "read the hole");
+	ok(memcmp(got, "\0\0\0\0\0\0\0\0\0\0", 10) == 0, "the hole reads as zeros");
+	store_attr_release(&b);
+
+	/* appending past a trailing hole */
+	is_int(store_commit(s, a.ino, 2 * MiB + 10, 0, NULL, 15, &b), 0, "commit: all hole");
+	store_attr_release(&b);
+	is_int(store_append(s, a.ino, "end", 3, 16, &b), 0, "append after a trailing hole");
+	is_int(b.nchunks, 3, "list grown to the append");
+	ok(b.nchunks == 3 && b.chunks[0] == 0 && b.chunks[1] == 0 && b.chunks[2] != 0,
+	   "holes kept explicit");
+	is_int(read_file(s, &b, 2 * MiB, 13, got), 0, "read the end");
+	ok(memcmp(got, "\0\0\0\0\0\0\0\0\0\0end", 13) == 0, "zeros then the appended bytes");
+	store_attr_release(&b);
+
+	is_int(store_append(s, 1, "x", 1, 1, &b), -EISDIR, "append to a dir: -EISDIR");
+	is_int(store_append(s, 999999, "x", 1, 1, &b), -ENOENT, "append to nothing: -ENOENT");
+	store_attr_release(&a);
+	free(want);
+	free(got);
+}
+
+#define APPENDERS 4
+#define APPENDS 200
+#define LINE_PAD 3000
+
+struct appender {
+	int id;
+	uint64_t ino;
+	int failures;
+};
+
+static void *append_thread(void *p)
+{
+	struct appender *ap = p;
+	struct store_attr a = {0};
+	char node[16], line[LINE_PAD + 64];
+	struct store *s;
+
+	snprintf(node, sizeof node, "appender%d", ap->id);
+	s = open_site("test", node, 5000);
+	if (!s) {
+		ap->failures = APPENDS;
+		return NULL;
+	}
+	for (int i = 0; i < APPENDS; i++) {
+		/* lines of varying length, so the 1 MiB boundary falls inside one */
+		int pad = (ap->id * 37 + i * 13) % LINE_PAD;
+		int n = snprintf(line, sizeof line, "T%d L%03d ", ap->id, i);
+
+		memset(line + n, 'a' + ap->id, (size_t)pad);
+		n += pad;
+		line[n++] = '\n';
+		if (store_append(s, ap->ino, line, (size_t)n, i, &a))
+			ap->failures++;
+		store_attr_release(&a);
+	}
+	store_close(s);
+	return NULL;
+}
+
+static void test_append_concurrency(struct store *s)
+{
+	struct appender ap[APPENDERS];
+	pthread_t th[APPENDERS];
+	struct store_attr a = {0};
+	int seen[APPENDERS][APPENDS] = {{0}}, bad = 0, dup = 0, missing = 0, failures = 0;
+	char *buf, *p, *end;
+
+	is_int(store_create(s, 1, "shared.log", 10, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "create the shared log");
+	for (int i = 0; i < APPENDERS; i++) {
+		ap[i] = (struct appender){.id = i, .ino = a.ino};
+		pthread_create(&th[i], NULL, append_thread, &ap[i]);
+	}
+	for (int i = 0; i < APPENDERS; i++) {
+		pthread_join(th[i], NULL);
+		failures += ap[i].failures;
+	}
+	is_int(failures, 0, "%d nodes x %d appends all succeeded", APPENDERS, APPENDS);
+	store_attr_release(&a);
+	is_int(store_lookup(s, 1, "shared.log", 10, &a), STORE_FILE, "lookup the log");
+	ok(a.size > MiB, "the log crossed a chunk boundary (%llu bytes)",
+	   (unsigned long long)a.size);
+	buf = malloc(a.size + 1);
+	is_int(read_file(s, &a, 0, a.size, buf), 0, "read the log");
+	buf[a.size] = '\0';
+	for (p = buf, end = buf + a.size; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		int t, l, off = 0;
+
+		if (!nl || sscanf(p, "T%d L%d%n", &t, &l, &off) != 2 || p[off++] != ' ' || t < 0 ||
+		    t >= APPENDERS || l < 0 || l >= APPENDS) {
+			bad++;
+			break;
+		}
+		for (char *q = p + off; q < nl; q++)
+			if (*q != 'a' + t)
+				bad++;
+		if (nl - (p + off) != (t * 37 + l * 13) % LINE_PAD)
+			bad++;
+		if (seen[t][l]++)
+			dup++;
+		p = nl + 1;
+	}
+	for (int t = 0; t < APPENDERS; t++)
+		for (int l = 0; l < APPENDS; l++)
+			missing += !seen[t][l];
+	is_int(bad, 0, "no line torn or interleaved");
+	is_int(dup, 0, "no line twice");
+	is_int(missing, 0, "no line lost");
+	free(buf);
+	store_attr_release(&a);
+}
+
+/* ---- invalidation ---- */
+
+struct event {
+	char origin[64];
+	enum store_inval what;
+	uint64_t ino;
+	char name[300];
+	size_t namelen;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct event ev[256];
+	int n;
+} evq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static void on_inval(void *arg, const char *origin, enum store_inval what, uint64_t ino,
+		     const char *name, size_t namelen)
+{
+	pthread_mutex_lock(&evq.lock);
+	if (evq.n < 256) {
+		struct event *e = &evq.ev[evq.n++];
+
+		snprintf(e->origin, sizeof e->origin, "%s", origin);
+		e->what = what;
+		e->ino = ino;
+		e->namelen = namelen < sizeof e->name ? namelen : sizeof e->name;
+		if (name)
+			memcpy(e->name, name, e->namelen);
+	}
+	pthread_cond_broadcast(&evq.cond);
+	pthread_mutex_unlock(&evq.lock);
+}
+
+/* Wait (up to MS) for an event matching WHAT/INO (and NAME when given); its index or -1. */
+static int wait_event(enum store_inval what, uint64_t ino, const char *name, size_t namelen,
+		      int ms)
+{
+	int64_t until = ms_now() + ms;
+	int found = -1;
+
+	pthread_mutex_lock(&evq.lock);
+	for (;;) {
+		for (int i = 0; i < evq.n && found < 0; i++)
+			if (evq.ev[i].what == what && evq.ev[i].ino == ino &&
+			    (!name || (evq.ev[i].namelen == namelen &&
+				       memcmp(evq.ev[i].name, name, namelen) == 0)))
+				found = i;
+		if (found >= 0 || ms_now() >= until)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&evq.cond, &evq.lock, &ts);
+	}
+	pthread_mutex_unlock(&evq.lock);
+	return found;
+}
+
+static void clear_events(void)
+{
+	pthread_mutex_lock(&evq.lock);
+	evq.n = 0;
+	pthread_mutex_unlock(&evq.lock);
+}
+
+static long long subscribers(const char *site)
+{
+	char chan[96];
+	redisReply *r;
+	long long n = -1;
+
+	snprintf(chan, sizeof chan, "pressfs:{%s}:inval", site);
+	r = fx_cmd("PUBSUB NUMSUB %s", chan);
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER)
+		n = r->element[1]->integer;
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+static int wait_subscribed(const char *site, long long n)
+{
+	for (int i = 0; i < 500; i++) {
+		if (subscribers(site) == n)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+struct listener {
+	struct store *s;
+	pthread_t th;
+	int rc;
+};
+
+static void *listen_thread(void *p)
+{
+	struct listener *l = p;
+
+	l->rc = store_listen(l->s, on_inval, NULL);
+	return NULL;
+}
+
+static void test_inval(struct store *s)
+{
+	struct listener l = {.rc = 99};
+	struct store_attr a = {0}, b = {0};
+	const char name[] = "inv\n a m e";
+	size_t nl = sizeof name - 1;
+	int64_t t0;
+	int i;
+
+	l.s = open_site("test", "nodeL", 2000);
+	ok(l.s != NULL, "listener's store");
+	pthread_create(&l.th, NULL, listen_thread, &l);
+	ok(wait_subscribed("test", 1), "listener subscribed");
+
+	is_int(store_create(s, 1, name, nl, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "create a file with a newline and spaces in its name");
+	i = wait_event(STORE_INVAL_ENTRY, 1, name, nl, 2000);
+	ok(i >= 0, "entry event for (root, name) arrived, name binary-safe");
+	if (i >= 0)
+		is_str(evq.ev[i].origin, "nodeA", "origin is the changing node");
+	is_int(store_commit(s, a.ino, 0, 0, NULL, 5, &b), 0, "commit");
+	store_attr_release(&b);
+	i = wait_event(STORE_INVAL_INODE, a.ino, NULL, 0, 2000);
+	ok(i >= 0, "inode event for the committed file");
+	if (i >= 0)
+		ok(evq.ev[i].namelen == 0, "inode events carry no name");
+	is_int(store_rename(s, 1, name, nl, 1, "renamed", 7, 0), 0, "rename");
+	ok(wait_event(STORE_INVAL_ENTRY, 1, "renamed", 7, 2000) >= 0, "entry event for the target");
+	is_int(store_setattr(s, a.ino, STORE_SET_MODE, &a, &b), 0, "setattr");
+	store_attr_release(&b);
+	ok(wait_event(STORE_INVAL_INODE, a.ino, NULL, 0, 2000) >= 0, "inode event for setattr");
+
+	/* the subscription is cut: the listener reconnects and says "forget everything" */
+	clear_events();
+	fx_int("CLIENT KILL TYPE pubsub");
+	ok(wait_event(STORE_INVAL_ALL, 0, NULL, 0, 3000) >= 0, "STORE_INVAL_ALL after a reconnect");
+	ok(wait_subscribed("test", 1), "listener subscribed again");
+	is_int(store_unlink(s, 1, "renamed", 7, false), 0, "unlink");
+	ok(wait_event(STORE_INVAL_ENTRY, 1, "renamed", 7, 2000) >= 0,
+	   "events flow again after the reconnect");
+
+	t0 = ms_now();
+	store_listen_stop(l.s);
+	pthread_join(l.th, NULL);
+	ok(ms_now() - t0 < 1000, "store_listen_stop returns promptly (%lld ms)",
+	   (long long)(ms_now() - t0));
+	is_int(l.rc, 0, "store_listen returned 0");
+	store_close(l.s);
+	store_attr_release(&a);
+}
+
+/* ---- isolation with ACLs ---- */
+
+static void test_acl(void)
+{
+	struct store_attr a = {0};
+	struct store *s;
+	char url[128];
+	redisReply *r;
+	size_t mark;
+
+	/* the rule documented in docs/FORMAT.md */
+	r = fx_cmd("ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
+		   "&pressfs:{acl}:* -@all +ping +select +script|load +eval +evalsha +get +set "
+		   "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
+		   "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
+	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER (%s)",
+	   r && r->type == REDIS_REPLY_ERROR ? r->str : "ok");
+	if (r)
+		freeReplyObject(r);
+	snprintf(url, sizeof url, "redis://site-acl:s3cret%%3Apw@127.0.0.1:%d", fx.port);
+	{
+		struct store_config cfg = {.url = url, .site = "acl", .node = "acl-node",
+					   .log = test_log};
+
+		is_int(store_open(&cfg, &s), 0, "the site's user opens its own site");
+		if (s) {
+			is_int(store_create(s, 1, "f", 1, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+			       "and writes to it");
+			store_attr_release(&a);
+			is_int(store_lookup(s, 1, "f", 1, &a), STORE_FILE, "and reads it");
+			store_attr_release(&a);
+			store_close(s);
+		}
+		cfg.site = "main";
+		mark = log_mark();
+		is_int(store_open(&cfg, &s), -EIO, "but cannot open another site");
+		ok(logged_since(mark, "NOPERM"), "the refusal is logged");
+	}
+	snprintf(url, sizeof url, "redis://site-acl:wrong@127.0.0.1:%d", fx.port);
+	mark = log_mark();
+	is_int(open_rc(url, "acl"), -EIO, "a wrong password gives -EIO");
+	ok(logged_since(mark, "AUTH refused"), "and says AUTH failed");
+}
+
+/* ---- Redis going away and coming back ---- */
+
+static void test_outage(void)
+{
+	struct store_attr a = {0}, b = {0};
+	struct listener l = {.rc = 99};
+	const unsigned timeout = 300;
+	struct store *s;
+	int64_t t0, dt;
+	int rc, fails;
+	size_t mark;
+	uint64_t ino;
+
+	s = open_site("outage", "nodeO", timeout);
+	ok(s != NULL, "store with a 300 ms timeout");
+	if (!s)
+		return;
+	l.s = open_site("outage", "nodeOL", timeout);
+	pthread_create(&l.th, NULL, listen_thread, &l);
+	ok(wait_subscribed("outage", 1), "listener subscribed");
+	is_int(store_create(s, 1, "kept", 4, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0, "create");
+	ino = a.ino;
+	store_attr_release(&a);
+	is_int(store_append(s, ino, "durable", 7, 1, &a), 0, "append");
+	store_attr_release(&a);
+	is_int(fx_int("EXISTS pressfs:{outage}:format"), 1, "site exists");
+	{
+		redisReply *r = fx_cmd("SAVE");
+		ok(r && r->type == REDIS_REPLY_STATUS, "SAVE a snapshot for the restart");
+		if (r)
+			freeReplyObject(r);
+	}
+
+	/* a hung server: the call times out, it does not hang */
+	fx_pause(1);
+	t0 = ms_now();
+	rc = store_getattr(s, ino, &a);
+	dt = ms_now() - t0;
+	is_int(rc, -EIO, "hung Redis: -EIO");
+	ok(dt >= timeout - 50 && dt < timeout + 700, "after the timeout (%lld ms)", (long long)dt);
+	ok(strlen(store_strerror(s)) > 0, "store_strerror says why (%s)", store_strerror(s));
+	t0 = ms_now();
+	rc = store_lookup(s, 1, "kept", 4, &a);
+	dt = ms_now() - t0;
+	is_int(rc, -EIO, "within retry_ms: -EIO");
+	ok(dt < 50, "at once (%lld ms)", (long long)dt);
+	usleep(250000);
+	t0 = ms_now();
+	rc = store_getattr(s, ino, &a);
+	dt = ms_now() - t0;
+	is_int(rc, -EIO, "reconnect to a hung Redis: -EIO");
+	ok(dt < 2 * timeout + 700, "bounded by the timeouts (%lld ms)", (long long)dt);
+	fx_pause(0);
+	usleep(250000);
+	is_int(store_getattr(s, ino, &a), 0, "Redis answers again: the call succeeds");
+	store_attr_release(&a);
+
+	/* killed: fail fast, log once */
+	fx_stop(SIGKILL);
+	mark = log_mark();
+	fails = 0;
+	t0 = ms_now();
+	for (int i = 0; i < 20; i++)
+		fails += store_getattr(s, ino, &a) == -EIO;
+	dt = ms_now() - t0;
+	is_int(fails, 20, "killed Redis: every call -EIO");
+	ok(dt < 200, "20 calls fail fast (%lld ms)", (long long)dt);
+	usleep(250000);
+	t0 = ms_now();
+	rc = store_create(s, 1, "x", 1, S_IFREG | 0644, 0, 0, 's', NULL, &a);
+	dt = ms_now() - t0;
+	is_int(rc, -EIO, "a retry after retry_ms: -EIO");
+	ok(dt < 100, "refused at once (%lld ms)", (long long)dt);
+	pthread_mutex_lock(&log_lock);
+	{
+		int n = 0;
+
+		for (char *p = log_all + mark; (p = strstr(p, "shared files give EIO")); p++)
+			n++;
+		is_int(n, 1, "the outage is logged once");
+	}
+	pthread_mutex_unlock(&log_lock);
+	mark = log_mark();
+
+	/* restarted on the same port, with the snapshot: the same handle works again */
+	clear_events();
+	is_int(fx_start(), 0, "restart redis-server on the same port");
+	usleep(250000);
+	is_int(store_lookup(s, 1, "kept", 4, &a), STORE_FILE, "lookup works without reopening");
+	is_int(a.ino, ino, "same file");
+	is_int(read_file(s, &a, 0, 7, (char[8]){0}), 0, "content readable");
+	store_attr_release(&a);
+	ok(logged_since(mark, "reachable again"), "recovery logged");
+	ok(wait_event(STORE_INVAL_ALL, 0, NULL, 0, 3000) >= 0,
+	   "the listener reconnected and sent STORE_INVAL_ALL");
+
+	/* the restarted server has no scripts: EVALSHA falls back to EVAL */
+	fx_int("SCRIPT FLUSH");
+	is_int(store_lookup(s, 1, "kept", 4, &a), STORE_FILE, "scripts reload after SCRIPT FLUSH");
+	store_attr_release(&a);
+	is_int(store_append(s, ino, "!", 1, 2, &a), 0, "mutations too");
+	is_int(a.size, 8, "append after restart");
+	store_attr_release(&a);
+
+	/* restarted empty (no snapshot): the site is re-created, loudly */
+	fx_stop(SIGKILL);
+	unlink(fx.rdb);
+	mark = log_mark();
+	is_int(fx_start(), 0, "restart redis-server empty");
+	usleep(250000);
+	is_int(store_getattr(s, STORE_ROOT_INO, &b), 0, "root re-created after data loss");
+	store_attr_release(&b);
+	ok(logged_since(mark, "lost its keys"), "data loss logged");
+	is_int(store_lookup(s, 1, "kept", 4, &a), -ENOENT, "the lost file is gone");
+
+	store_listen_stop(l.s);
+	pthread_join(l.th, NULL);
+	store_close(l.s);
+	store_close(s);
+}
+
 int main(void)
 {
 	struct store *s;
@@ -589,6 +1122,11 @@ int main(void)
 	test_readdir(s);
 	test_rename(s);
 	test_content(s);
+	test_append(s);
+	test_append_concurrency(s);
+	test_inval(s);
 	store_close(s);
+	test_acl();
+	test_outage();
 	return tap_done();
 }
