@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -400,8 +402,8 @@ static int conn_fail(struct store *s, struct conn *k)
 	char why[160];
 
 	if (k->c) {
-		io_reason(k->c, s->timeout_ms, why, sizeof why);
-		set_err(k, "%s", why);
+		if (k->c->err)	/* else the caller has set k->err */
+			set_err(k, "%s", io_reason(k->c, s->timeout_ms, why, sizeof why));
 		redisFree(k->c);
 		k->c = NULL;
 	}
@@ -1194,14 +1196,51 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	return rc;
 }
 
+/* Send "SET KEY DATA EX TTL" straight from the caller's buffer, sparing hiredis's two copies
+ * of each MiB (its output buffer is empty between commands).  -1 with K's error set. */
+static int send_set(struct store *s, struct conn *k, const char *key, size_t keylen,
+		    const void *data, size_t len, const char *ttl)
+{
+	char head[192], tail[64];
+	int hl = snprintf(head, sizeof head, "*5\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n", keylen,
+			  key, len);
+	int tl = snprintf(tail, sizeof tail, "\r\n$2\r\nEX\r\n$%zu\r\n%s\r\n", strlen(ttl), ttl);
+	struct iovec iov[3] = {{head, (size_t)hl}, {(void *)data, len}, {tail, (size_t)tl}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 3};
+
+	while (msg.msg_iovlen) {
+		ssize_t w = sendmsg(k->c->fd, &msg, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				set_err(k, "no answer within %u ms", s->timeout_ms);
+			else
+				set_err(k, "%s", strerror(errno));
+			return -1;
+		}
+		while (msg.msg_iovlen && (size_t)w >= msg.msg_iov->iov_len) {
+			w -= (ssize_t)msg.msg_iov->iov_len;
+			msg.msg_iov++;
+			msg.msg_iovlen--;
+		}
+		if (msg.msg_iovlen) {
+			msg.msg_iov->iov_base = (char *)msg.msg_iov->iov_base + w;
+			msg.msg_iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
 int store_put_chunks(struct store *s, size_t n, const void *const *data, const size_t *len,
 		     uint64_t *ids)
 {
 	char key[128], ttl[24];
 	struct conn *k;
 	uint64_t first = 0;
-	size_t got;
-	int rc, done;
+	size_t got, keylen;
+	int rc;
 
 	for (size_t i = 0; i < n; i++)
 		if (len[i] > STORE_CHUNK_SIZE || (len[i] && !data[i]))
@@ -1218,17 +1257,10 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 	/* Each SET goes out as soon as it is formatted, the "+OK"s are read at the end: the
 	 * upload runs at the socket's pace, one round trip in all. */
 	for (size_t i = 0; i < n; i++) {
-		const char *argv[5] = {"SET", key, data[i] ? data[i] : "", "EX", ttl};
-		size_t lens[5] = {3, 0, len[i], 2, strlen(ttl)};
-
 		ids[i] = first + i;
-		lens[1] = (size_t)snprintf(key, sizeof key, "%sc:%" PRIu64, s->prefix, ids[i]);
-		if (redisAppendCommandArgv(k->c, 5, argv, lens) != REDIS_OK)
+		keylen = (size_t)snprintf(key, sizeof key, "%sc:%" PRIu64, s->prefix, ids[i]);
+		if (send_set(s, k, key, keylen, data[i], len[i], ttl))
 			return conn_fail(s, k);
-		do {
-			if (redisBufferWrite(k->c, &done) != REDIS_OK)
-				return conn_fail(s, k);
-		} while (!done);
 	}
 	rc = 0;
 	for (got = 0; got < n; got++) {
