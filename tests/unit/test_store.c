@@ -584,6 +584,23 @@ static void test_content(struct store *s)
 	is_int(b.size, MiB, "the refused commit changed nothing");
 	store_attr_release(&b);
 	is_int(store_commit(s, 999999, 0, 0, NULL, 1, &b), -ENOENT, "commit of nothing: -ENOENT");
+
+	/* truncate keeping a chunk, then grow again keeping it: the cut bytes must not return */
+	memset(small, 'T', sizeof small);
+	data[0] = small;
+	len[0] = 100;
+	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put 100 bytes");
+	is_int(store_commit(s, a.ino, 100, 1, ids, 780, &b), 0, "commit 100 bytes");
+	store_attr_release(&b);
+	is_int(store_commit(s, a.ino, 40, 1, ids, 781, &b), 0, "truncate to 40 keeping the chunk");
+	store_attr_release(&b);
+	is_int(store_commit(s, a.ino, 100, 1, ids, 782, &b), 0, "grow to 100 keeping the chunk");
+	is_int(read_file(s, &b, 0, 100, got), 0, "read the grown file");
+	memset(want, 'T', 40);
+	memset(want + 40, 0, 60);
+	ok(memcmp(got, want, 100) == 0, "bytes past the truncation read as zeros");
+	ok(b.nchunks == 1 && b.chunks[0] != ids[0], "the chunk was replaced by its kept part");
+	store_attr_release(&b);
 	is_int(store_commit(s, 1, 0, 0, NULL, 1, &b), -EISDIR, "commit of a directory: -EISDIR");
 	is_int(store_commit(s, ino, 0, 0, NULL, 1, &b), -ENOENT,
 	       "commit of an unlinked inode: -ENOENT (its chunks would leak)");
@@ -790,7 +807,7 @@ static struct {
 	pthread_cond_t cond;
 	struct event ev[256];
 	int n;
-} evq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} evq = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void on_inval(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 		     const char *name, size_t namelen)
