@@ -418,7 +418,7 @@ static bool conn_stale(const struct conn *k)
 {
 	struct pollfd p = {.fd = k->c->fd, .events = POLLIN};
 
-	return poll(&p, 1, 0) != 0;
+	return poll(&p, 1, 0) > 0;
 }
 
 /* The calling thread's connection, connected.  -EIO while Redis is down. */

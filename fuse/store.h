@@ -6,7 +6,8 @@
  * connection, made on first use and re-made after an error.  Every function returns 0 (or a
  * documented non-negative value) or a negative errno; a Redis that cannot be reached or does
  * not answer within the configured timeout gives -EIO quickly, never a hang, and the reason is
- * logged once per outage. */
+ * logged once per outage.  Writing to a connection the server has closed raises SIGPIPE: the
+ * process must ignore it (fuse_set_signal_handlers does). */
 #ifndef PRESSFS_STORE_H
 #define PRESSFS_STORE_H
 
