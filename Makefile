@@ -31,9 +31,24 @@ $(O)/%.o: %.c $(wildcard core/*.h fuse/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -MMD -c -o $@ $<
 
-# --- the PHP extension (see ext/README section in the extension's own rules below) ---
-ext:
-	@true
+# --- the PHP extension: obj/ext/modules/pressfs.so ---
+# phpize writes configure, build/ and run-tests.php at the root (ignored by git); configure runs
+# in obj/ext, so the Makefile it generates never replaces this one.
+PHP_CONFIG ?= php-config8.2
+PHPIZE     ?= phpize8.2
+PHP_BIN    ?= /usr/bin/php8.2
+EXT_SO     := $(O)/ext/modules/pressfs.so
+ext: $(EXT_SO)
+configure: config.m4
+	$(PHPIZE) >/dev/null
+$(O)/ext/Makefile: configure
+	@mkdir -p $(O)/ext
+	cd $(O)/ext && $(CURDIR)/configure --enable-pressfs --with-php-config=$(PHP_CONFIG) \
+	    >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
+$(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h
+	$(MAKE) -C $(O)/ext
+	@touch $@
+.PHONY: bench-ext phpt-valgrind
 
 # --- Debian packages: installed only when missing, so a fresh machine and CI behave alike ---
 DEB_PKGS := build-essential pkg-config libfuse3-dev fuse3 libhiredis-dev libmemcached-dev \
@@ -56,6 +71,24 @@ $(O)/tests/%: tests/unit/%.c $(O)/libpressfs-core.a $(filter-out $(O)/fuse/main.
 unit: $(UNIT_BIN)
 	prove -v $(UNIT_BIN)
 
+# phpt tests of the extension (php-tests/), through PHP's run-tests.php against the built module,
+# without php.ini (-n) so that only what a test asks for is loaded.  Fails when a test fails.
+DEB_PKGS += php8.2-cgi php8.2-gd valgrind
+RUN_TESTS  = $(shell $(PHP_CONFIG) --extension-dir)/build/run-tests.php
+PHPT_ARGS ?=
+PHPT = TEST_PHP_CGI_EXECUTABLE=/usr/bin/php-cgi8.2 NO_INTERACTION=1 REPORT_EXIT_STATUS=1 \
+       $(PHP_BIN) -n $(RUN_TESTS) -n -p $(PHP_BIN) -q --show-diff \
+       -d extension=$(CURDIR)/$(EXT_SO) $(PHPT_ARGS)
+phpt: ext
+	$(PHPT) php-tests
+# The same suite under valgrind (memcheck, USE_ZEND_ALLOC=0 set by run-tests -m).
+phpt-valgrind: ext
+	$(PHPT) -m php-tests
+
+# Micro-benchmark of the extension's cost: the same PHP script with and without pressfs.so.
+bench-ext: ext
+	$(PHP_BIN) -n tests/bench/ext_bench.php --php=$(PHP_BIN) --ext=$(CURDIR)/$(EXT_SO)
+
 # Integration tests: real redis-server and real mounts of obj/pressfs (tests/integration, pytest).
 # Debian's /usr/bin/python3, not the first python3 on PATH; pytest's exit 5 ("no tests") fails.
 # WordPress (Debian's package) is a lower tree for some tests and for the demo.
@@ -76,6 +109,7 @@ demo-stop:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) phpt
 	$(MAKE) integration
 
 # --- benchmarks: `make bench` (tests/bench/, docs/PERFORMANCE.md); not part of `make test` ---

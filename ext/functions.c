@@ -1,0 +1,528 @@
+/* functions.c - PHP functions that touch files without the stream wrapper (access checks,
+ * chmod and friends, move_uploaded_file, glob, realpath, tempnam, links, disk space): their
+ * handlers are saved, replaced by ones that judge or route the path, and restored at shutdown. */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "php.h"
+#include "SAPI.h"
+#include "ext/standard/php_filestat.h"
+
+#include "php_pressfs.h"
+#include "record.h"
+#include "route.h"
+
+#define MSG_SIZE (3 * MAXPATHLEN)
+
+enum hook_id {
+	H_FILE_EXISTS,
+	H_IS_READABLE,
+	H_IS_EXECUTABLE,
+	H_IS_WRITABLE,
+	H_IS_WRITEABLE,
+	H_TOUCH,
+	H_CHMOD,
+	H_CHOWN,
+	H_CHGRP,
+	H_LCHOWN,
+	H_LCHGRP,
+	H_MOVE_UPLOADED_FILE,
+	H_GLOB,
+	H_REALPATH,
+	H_TEMPNAM,
+	H_SYMLINK,
+	H_LINK,
+	H_READLINK,
+	H_LINKINFO,
+	H_DISK_FREE_SPACE,
+	H_DISKFREESPACE,
+	H_DISK_TOTAL_SPACE,
+	H_COUNT
+};
+
+struct hook {
+	const char *name;
+	zif_handler mine;
+	zif_handler orig; /* NULL when the function is not there (or not hooked yet) */
+	zend_internal_function *fn;
+};
+
+static struct hook hooks[H_COUNT];
+
+#define ORIG(id) hooks[id].orig(INTERNAL_FUNCTION_PARAM_PASSTHRU)
+
+static bool idle(void)
+{
+	return !PFS_G(active) || PFS_G(busy);
+}
+
+/* ---- arguments ---- */
+
+/* The plain path S names ("file://" stripped), or NULL for another wrapper's URL. */
+static const char *plain_path(const char *s)
+{
+	const char *p = s;
+
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	if (*p == ':' && p - s > 1) {
+		if (p[1] == '/' && p[2] == '/')
+			return p - s == 4 && strncasecmp(s, "file", 4) == 0 ? p + 3 : NULL;
+		if (p - s == 4 && strncasecmp(s, "data", 4) == 0)
+			return NULL;
+	}
+	return s;
+}
+
+/* Argument N as a plain path, or NULL when it is missing, not a string, holds a NUL byte or
+ * names another wrapper: the original then runs untouched (and complains as it should). */
+static const char *path_arg(zend_execute_data *execute_data, uint32_t n)
+{
+	zval *arg;
+
+	if (ZEND_CALL_NUM_ARGS(execute_data) < n)
+		return NULL;
+	arg = ZEND_CALL_ARG(execute_data, n);
+	if (Z_TYPE_P(arg) != IS_STRING || !Z_STRLEN_P(arg) ||
+	    strlen(Z_STRVAL_P(arg)) != Z_STRLEN_P(arg))
+		return NULL;
+	return plain_path(Z_STRVAL_P(arg));
+}
+
+/* For writes: argument N coerced to a string the way the original would (a Stringable, a
+ * number), so that no spelling of a path skips the policy.  *TMP, when set, is released by
+ * the caller.  NULL: leave it to the original. */
+static const char *write_path_arg(zend_execute_data *execute_data, uint32_t n, zend_string **tmp)
+{
+	zval *arg;
+
+	*tmp = NULL;
+	if (ZEND_CALL_NUM_ARGS(execute_data) < n)
+		return NULL;
+	arg = ZEND_CALL_ARG(execute_data, n);
+	if (Z_TYPE_P(arg) == IS_OBJECT || Z_TYPE_P(arg) == IS_LONG || Z_TYPE_P(arg) == IS_DOUBLE) {
+		*tmp = zval_try_get_string(arg);
+		if (!*tmp || strlen(ZSTR_VAL(*tmp)) != ZSTR_LEN(*tmp))
+			return NULL;
+		return plain_path(ZSTR_VAL(*tmp));
+	}
+	return path_arg(execute_data, n);
+}
+
+/* Run the original with argument N replaced by S (and M by T when M is not 0), then put the
+ * script's arguments back. */
+static void call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n, const char *s,
+		      uint32_t m, const char *t)
+{
+	zval *a = ZEND_CALL_ARG(execute_data, n), *b = m ? ZEND_CALL_ARG(execute_data, m) : NULL;
+	zval saved_a, saved_b;
+
+	ZVAL_COPY_VALUE(&saved_a, a);
+	ZVAL_STRING(a, s);
+	if (b) {
+		ZVAL_COPY_VALUE(&saved_b, b);
+		ZVAL_STRING(b, t);
+	}
+	PFS_G(busy)++;
+	ORIG(id);
+	PFS_G(busy)--;
+	zval_ptr_dtor(a);
+	ZVAL_COPY_VALUE(a, &saved_a);
+	if (b) {
+		zval_ptr_dtor(b);
+		ZVAL_COPY_VALUE(b, &saved_b);
+	}
+}
+
+static void call_orig(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
+{
+	PFS_G(busy)++;
+	ORIG(id);
+	PFS_G(busy)--;
+}
+
+/* ---- reads: routed to pressfs.mount or pressfs.lower ---- */
+
+static void read_routed(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, bool mount_only)
+{
+	struct pfs_path p;
+	char where[MAXPATHLEN];
+	const char *path;
+	enum pfs_where w;
+
+	if (idle() || !PFS_G(route_reads) || !(path = path_arg(execute_data, 1))) {
+		ORIG(id);
+		return;
+	}
+	w = pfs_route_read(path, false, &p, where);
+	if (w == PFS_NATIVE || (mount_only && w != PFS_MOUNT)) {
+		ORIG(id);
+		return;
+	}
+	call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, 1, where, 0, NULL);
+}
+
+#define READ_HOOK(fn, id, mount_only)                                                              \
+	static ZEND_FUNCTION(fn)                                                                   \
+	{                                                                                          \
+		read_routed(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, mount_only);                     \
+	}
+
+READ_HOOK(pfs_file_exists, H_FILE_EXISTS, false)
+READ_HOOK(pfs_is_readable, H_IS_READABLE, false)
+READ_HOOK(pfs_is_executable, H_IS_EXECUTABLE, false)
+READ_HOOK(pfs_readlink, H_READLINK, false)
+READ_HOOK(pfs_linkinfo, H_LINKINFO, false)
+/* the lower tree's file system says nothing about the mount's free space */
+READ_HOOK(pfs_disk_free_space, H_DISK_FREE_SPACE, true)
+READ_HOOK(pfs_diskfreespace, H_DISKFREESPACE, true)
+READ_HOOK(pfs_disk_total_space, H_DISK_TOTAL_SPACE, true)
+
+/* realpath() of a redirected path resolves it in the mount and answers with the root's name. */
+static ZEND_FUNCTION(pfs_realpath)
+{
+	struct pfs_path p;
+	char where[MAXPATHLEN], back[MAXPATHLEN];
+	const char *path;
+	size_t n;
+
+	if (idle() || !PFS_G(mount).len || !(path = path_arg(execute_data, 1)) ||
+	    pfs_route_read(path, false, &p, where) != PFS_MOUNT) {
+		ORIG(H_REALPATH);
+		return;
+	}
+	call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_REALPATH, 1, where, 0, NULL);
+	if (Z_TYPE_P(return_value) == IS_STRING &&
+	    (n = pfs_unroute(Z_STRVAL_P(return_value), Z_STRLEN_P(return_value), back,
+			     sizeof(back))) != 0) {
+		zval_ptr_dtor(return_value);
+		RETVAL_STRINGL(back, n);
+	}
+}
+
+/* glob() of a directory served elsewhere runs there; the names come back as the script wrote
+ * the pattern. */
+static ZEND_FUNCTION(pfs_glob)
+{
+	struct pfs_path p;
+	char where[MAXPATHLEN], pattern[MAXPATHLEN + 2], dir[MAXPATHLEN];
+	const char *pat, *wild, *slash;
+	size_t dlen, wlen;
+	zval *entry;
+
+	if (idle() || !PFS_G(route_reads) || !(pat = path_arg(execute_data, 1))) {
+		ORIG(H_GLOB);
+		return;
+	}
+	/* the literal directory the pattern starts with */
+	wild = strpbrk(pat, "*?[{\\");
+	if (!wild)
+		wild = pat + strlen(pat);
+	for (slash = wild; slash > pat && slash[-1] != '/'; slash--)
+		;
+	dlen = (size_t)(slash - pat);
+	if (dlen == 0 || dlen >= sizeof(dir)) {
+		ORIG(H_GLOB);
+		return;
+	}
+	memcpy(dir, pat, dlen);
+	dir[dlen] = '\0';
+	if (pfs_route_read(dir, true, &p, where) == PFS_NATIVE) {
+		ORIG(H_GLOB);
+		return;
+	}
+	wlen = strlen(where);
+	if (snprintf(pattern, sizeof(pattern), "%s/%s", where, pat + dlen) >= (int)sizeof(pattern)) {
+		ORIG(H_GLOB);
+		return;
+	}
+	call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_GLOB, 1, pattern, 0, NULL);
+	if (Z_TYPE_P(return_value) != IS_ARRAY)
+		return;
+	ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(return_value), entry)
+	{
+		zend_string *name;
+
+		if (Z_TYPE_P(entry) != IS_STRING || Z_STRLEN_P(entry) <= wlen ||
+		    memcmp(Z_STRVAL_P(entry), where, wlen) != 0 || Z_STRVAL_P(entry)[wlen] != '/')
+			continue;
+		name = zend_string_concat2(dir, dlen, Z_STRVAL_P(entry) + wlen + 1,
+					   Z_STRLEN_P(entry) - wlen - 1);
+		zval_ptr_dtor(entry);
+		ZVAL_STR(entry, name);
+	}
+	ZEND_HASH_FOREACH_END();
+}
+
+/* ---- is_writable: false where the policy refuses writes ---- */
+
+static void is_writable_impl(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
+{
+	struct pfs_verdict v;
+	const char *path;
+
+	if (idle() || !(path = path_arg(execute_data, 1))) {
+		ORIG(id);
+		return;
+	}
+	pfs_judge_write(&v, path, PFS_FOLLOW);
+	if (v.governed && !v.allowed && PFS_G(mode) == PFS_MODE_ENFORCE)
+		RETURN_FALSE;
+	if (v.redirected)
+		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, 1, v.target, 0, NULL);
+	else
+		ORIG(id);
+}
+
+static ZEND_FUNCTION(pfs_is_writable)
+{
+	is_writable_impl(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_IS_WRITABLE);
+}
+
+static ZEND_FUNCTION(pfs_is_writeable)
+{
+	is_writable_impl(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_IS_WRITEABLE);
+}
+
+/* ---- writes ---- */
+
+/* Judge argument N as a write of OP and run the original accordingly.  Returns true when the
+ * original ran, with V describing the write. */
+static bool write_hooked(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, const char *op,
+			 uint32_t n, unsigned flags, struct pfs_verdict *v)
+{
+	char msg[MSG_SIZE];
+	zend_string *tmp;
+	const char *path;
+
+	if (idle() || !(path = write_path_arg(execute_data, n, &tmp))) {
+		if (!EG(exception))
+			ORIG(id);
+		if (tmp)
+			zend_string_release(tmp);
+		return false;
+	}
+	pfs_judge_write(v, path, flags);
+	switch (pfs_write_begin(v, op, msg, sizeof(msg))) {
+	case PFS_GO_AS_IS:
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
+		break;
+	case PFS_GO_REFUSE:
+		php_error_docref1(NULL, v->p.abs, E_WARNING, "%s", msg);
+		RETVAL_FALSE;
+		break;
+	case PFS_GO_TARGET:
+		if (tmp || v->target != path)
+			call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, n, v->target, 0, NULL);
+		else
+			call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
+		pfs_write_done(v, op, NULL, -1);
+		if (tmp)
+			zend_string_release(tmp);
+		return true;
+	}
+	if (tmp)
+		zend_string_release(tmp);
+	return false;
+}
+
+#define WRITE_HOOK(fn, id, op, n, flags)                                                           \
+	static ZEND_FUNCTION(fn)                                                                   \
+	{                                                                                          \
+		struct pfs_verdict v;                                                              \
+		write_hooked(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, op, n, flags, &v);              \
+	}
+
+WRITE_HOOK(pfs_touch, H_TOUCH, "touch", 1, PFS_FOLLOW)
+WRITE_HOOK(pfs_chmod, H_CHMOD, "chmod", 1, PFS_FOLLOW)
+WRITE_HOOK(pfs_chown, H_CHOWN, "chown", 1, PFS_FOLLOW)
+WRITE_HOOK(pfs_chgrp, H_CHGRP, "chgrp", 1, PFS_FOLLOW)
+WRITE_HOOK(pfs_lchown, H_LCHOWN, "lchown", 1, 0)
+WRITE_HOOK(pfs_lchgrp, H_LCHGRP, "lchgrp", 1, 0)
+WRITE_HOOK(pfs_symlink, H_SYMLINK, "symlink", 2, 0)
+
+/* link(): the new name is a write, and so is the target, which becomes writable through it. */
+static ZEND_FUNCTION(pfs_link)
+{
+	struct pfs_verdict *t, *l;
+	char msg[MSG_SIZE];
+	const char *target, *link;
+	enum pfs_go gt, gl;
+
+	if (idle() || !(target = path_arg(execute_data, 1)) || !(link = path_arg(execute_data, 2))) {
+		ORIG(H_LINK);
+		return;
+	}
+	t = emalloc(sizeof(*t));
+	l = emalloc(sizeof(*l));
+	pfs_judge_write(t, target, PFS_FOLLOW);
+	pfs_judge_write(l, link, 0);
+	gl = pfs_write_begin(l, "link", msg, sizeof(msg));
+	gt = gl == PFS_GO_REFUSE || (t->governed && t->allowed)
+		     ? PFS_GO_AS_IS
+		     : pfs_write_begin(t, "link-target", msg, sizeof(msg));
+	if (gl == PFS_GO_REFUSE || gt == PFS_GO_REFUSE) {
+		php_error_docref1(NULL, link, E_WARNING, "%s", msg);
+		RETVAL_FALSE;
+	} else if (gl == PFS_GO_AS_IS && !t->redirected) {
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_LINK);
+	} else {
+		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_LINK, 1,
+			  t->redirected ? t->target : target, 2, l->target);
+		pfs_write_done(l, "link", t->p.abs, -1);
+	}
+	efree(t);
+	efree(l);
+}
+
+/* move_uploaded_file(): only a real upload moves; its destination is judged like any write. */
+static ZEND_FUNCTION(pfs_move_uploaded_file)
+{
+	struct pfs_verdict v;
+	char msg[MSG_SIZE];
+	const char *from, *to;
+	zval *zfrom;
+	struct stat st;
+	long long bytes = -1;
+
+	if (idle() || !(from = path_arg(execute_data, 1)) || !(to = path_arg(execute_data, 2))) {
+		ORIG(H_MOVE_UPLOADED_FILE);
+		return;
+	}
+	zfrom = ZEND_CALL_ARG(execute_data, 1);
+	if (!SG(rfc1867_uploaded_files) ||
+	    !zend_hash_exists(SG(rfc1867_uploaded_files), Z_STR_P(zfrom))) {
+		ORIG(H_MOVE_UPLOADED_FILE); /* false, quietly, as for any non-upload */
+		return;
+	}
+	if (stat(from, &st) == 0)
+		bytes = st.st_size;
+	pfs_judge_write(&v, to, PFS_FOLLOW);
+	switch (pfs_write_begin(&v, "move_uploaded_file", msg, sizeof(msg))) {
+	case PFS_GO_AS_IS:
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE);
+		return;
+	case PFS_GO_REFUSE:
+		php_error_docref1(NULL, v.p.abs, E_WARNING, "%s", msg);
+		RETURN_FALSE;
+	case PFS_GO_TARGET:
+		break;
+	}
+	if (v.target != to)
+		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE, 2, v.target, 0,
+			  NULL);
+	else
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE);
+	pfs_write_done(&v, "move_uploaded_file", from, bytes);
+}
+
+/* tempnam(): a new file in the directory; judged as DIR/PREFIXXXXXXX would be. */
+static ZEND_FUNCTION(pfs_tempnam)
+{
+	struct pfs_verdict v;
+	char msg[MSG_SIZE], probe[MAXPATHLEN], dir[MAXPATHLEN];
+	const char *path, *prefix = "", *base;
+	size_t dlen;
+
+	if (idle() || !(path = path_arg(execute_data, 1))) {
+		ORIG(H_TEMPNAM);
+		return;
+	}
+	if (ZEND_CALL_NUM_ARGS(execute_data) >= 2 &&
+	    Z_TYPE_P(ZEND_CALL_ARG(execute_data, 2)) == IS_STRING)
+		prefix = Z_STRVAL_P(ZEND_CALL_ARG(execute_data, 2));
+	base = strrchr(prefix, '/');
+	base = base ? base + 1 : prefix;
+	if (snprintf(probe, sizeof(probe), "%s/%.63sXXXXXX", path, base) >= (int)sizeof(probe)) {
+		ORIG(H_TEMPNAM);
+		return;
+	}
+	pfs_judge_write(&v, probe, 0);
+	switch (pfs_write_begin(&v, "tempnam", msg, sizeof(msg))) {
+	case PFS_GO_AS_IS:
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM);
+		return;
+	case PFS_GO_REFUSE:
+		php_error_docref1(NULL, path, E_WARNING, "%s", msg);
+		RETURN_FALSE;
+	case PFS_GO_TARGET:
+		break;
+	}
+	if (!v.redirected) {
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM);
+	} else {
+		/* the directory under the mount; the name comes back under the root */
+		dlen = (size_t)(strrchr(v.target, '/') - v.target);
+		memcpy(dir, v.target, dlen);
+		dir[dlen] = '\0';
+		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM, 1, dir, 0, NULL);
+		if (Z_TYPE_P(return_value) == IS_STRING && Z_STRLEN_P(return_value) > dlen &&
+		    memcmp(Z_STRVAL_P(return_value), dir, dlen) == 0 &&
+		    Z_STRVAL_P(return_value)[dlen] == '/') {
+			zend_string *name = zend_string_concat2(
+				path, strlen(path), Z_STRVAL_P(return_value) + dlen,
+				Z_STRLEN_P(return_value) - dlen);
+
+			zval_ptr_dtor(return_value);
+			RETVAL_STR(name);
+		}
+	}
+	pfs_write_done(&v, "tempnam", NULL, 0);
+}
+
+/* ---- installing ---- */
+
+static void def(enum hook_id id, const char *name, zif_handler mine)
+{
+	hooks[id].name = name;
+	hooks[id].mine = mine;
+}
+
+void pfs_functions_install(void)
+{
+	def(H_FILE_EXISTS, "file_exists", ZEND_FN(pfs_file_exists));
+	def(H_IS_READABLE, "is_readable", ZEND_FN(pfs_is_readable));
+	def(H_IS_EXECUTABLE, "is_executable", ZEND_FN(pfs_is_executable));
+	def(H_IS_WRITABLE, "is_writable", ZEND_FN(pfs_is_writable));
+	def(H_IS_WRITEABLE, "is_writeable", ZEND_FN(pfs_is_writeable));
+	def(H_TOUCH, "touch", ZEND_FN(pfs_touch));
+	def(H_CHMOD, "chmod", ZEND_FN(pfs_chmod));
+	def(H_CHOWN, "chown", ZEND_FN(pfs_chown));
+	def(H_CHGRP, "chgrp", ZEND_FN(pfs_chgrp));
+	def(H_LCHOWN, "lchown", ZEND_FN(pfs_lchown));
+	def(H_LCHGRP, "lchgrp", ZEND_FN(pfs_lchgrp));
+	def(H_MOVE_UPLOADED_FILE, "move_uploaded_file", ZEND_FN(pfs_move_uploaded_file));
+	def(H_GLOB, "glob", ZEND_FN(pfs_glob));
+	def(H_REALPATH, "realpath", ZEND_FN(pfs_realpath));
+	def(H_TEMPNAM, "tempnam", ZEND_FN(pfs_tempnam));
+	def(H_SYMLINK, "symlink", ZEND_FN(pfs_symlink));
+	def(H_LINK, "link", ZEND_FN(pfs_link));
+	def(H_READLINK, "readlink", ZEND_FN(pfs_readlink));
+	def(H_LINKINFO, "linkinfo", ZEND_FN(pfs_linkinfo));
+	def(H_DISK_FREE_SPACE, "disk_free_space", ZEND_FN(pfs_disk_free_space));
+	def(H_DISKFREESPACE, "diskfreespace", ZEND_FN(pfs_diskfreespace));
+	def(H_DISK_TOTAL_SPACE, "disk_total_space", ZEND_FN(pfs_disk_total_space));
+
+	for (int i = 0; i < H_COUNT; i++) {
+		zend_function *fn = zend_hash_str_find_ptr(CG(function_table), hooks[i].name,
+							   strlen(hooks[i].name));
+
+		if (!fn || fn->type != ZEND_INTERNAL_FUNCTION)
+			continue;
+		hooks[i].fn = &fn->internal_function;
+		hooks[i].orig = fn->internal_function.handler;
+		fn->internal_function.handler = hooks[i].mine;
+	}
+}
+
+void pfs_functions_uninstall(void)
+{
+	for (int i = 0; i < H_COUNT; i++) {
+		if (hooks[i].fn && hooks[i].fn->handler == hooks[i].mine)
+			hooks[i].fn->handler = hooks[i].orig;
+		hooks[i].fn = NULL;
+		hooks[i].orig = NULL;
+	}
+}

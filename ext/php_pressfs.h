@@ -1,0 +1,107 @@
+/* php_pressfs.h - pressfs.so, the PHP extension: module entry, module globals and the few
+ * declarations its files share (wrapper.c, functions.c, route.c, record.c). */
+#ifndef PHP_PRESSFS_H
+#define PHP_PRESSFS_H
+
+#include <stdbool.h>
+
+#include "php.h"
+
+#include "policy.h"
+
+extern zend_module_entry pressfs_module_entry;
+#define phpext_pressfs_ptr &pressfs_module_entry
+
+#define PHP_PRESSFS_VERSION "0.1.0"
+
+enum pfs_mode {
+	PFS_MODE_OFF = 0,
+	PFS_MODE_REPORT,
+	PFS_MODE_ENFORCE,
+};
+
+enum pfs_sink {
+	PFS_SINK_NONE = 0,
+	PFS_SINK_STDERR,
+	PFS_SINK_SYSLOG,
+	PFS_SINK_FILE,
+};
+
+/* An absolute, normalised directory; s is malloc'd (NULL and len 0 when unset). */
+struct pfs_dir {
+	char *s;
+	size_t len;
+};
+
+ZEND_BEGIN_MODULE_GLOBALS(pressfs)
+	/* INI values as set; the strings belong to the INI entries. */
+	char *ini_policy;
+	char *ini_root;
+	char *ini_mount;
+	char *ini_lower;
+	char *ini_audit_log;
+	zend_long ini_mode;
+	bool ini_dirty;		/* an INI value changed since the configuration was applied */
+	char ini_error[256];	/* why an INI value was rejected; refuses to enable */
+
+	/* The configuration in force, built from the INI values by pfs_config_apply(). */
+	bool active;		/* hooks act: the configuration is valid and mode is not off */
+	zend_long mode;
+	struct policy *policy;	/* malloc'd by core/, freed with policy_free */
+	char *policy_path;	/* malloc'd copy of the file it came from */
+	struct pfs_dir root;	/* pressfs.root as written (normalised) */
+	struct pfs_dir root_real; /* its realpath; equal to root when it has no symlink */
+	struct pfs_dir mount;	/* pressfs.mount, the redirect target */
+	struct pfs_dir mount_real;
+	struct pfs_dir lower;	/* pressfs.lower, the overlay's read-only tree */
+	bool route_reads;	/* mount or lower set: reads under the root need a look */
+	bool unconfigured;	/* not active because pressfs.policy or pressfs.root is unset */
+	char why[600];		/* why not active, for startup messages and php --ri */
+	char reported_why[600]; /* the last reason already warned about */
+
+	/* Audit sink: opened lazily, per process (per thread under ZTS). */
+	int sink;
+	int audit_fd;
+	char *audit_path;	/* malloc'd */
+
+	/* Set while one of our hooks runs the original, so that PHP's own nested stream calls
+	 * (rename's EXDEV copy, move_uploaded_file's copy fallback) are not judged twice. */
+	int busy;
+ZEND_END_MODULE_GLOBALS(pressfs)
+
+ZEND_EXTERN_MODULE_GLOBALS(pressfs)
+#define PFS_G(v) ZEND_MODULE_GLOBALS_ACCESSOR(pressfs, v)
+
+#if defined(ZTS) && defined(COMPILE_DL_PRESSFS)
+ZEND_TSRMLS_CACHE_EXTERN()
+#endif
+
+/* Counters shared by every process forked from the one that loaded the module (php-fpm
+ * workers, Apache children), so that php --ri or phpinfo() in any of them sees the pool's. */
+struct pfs_counters {
+	unsigned long allowed;	  /* writes under the root the policy allows, done in place */
+	unsigned long redirected; /* writes sent to pressfs.mount */
+	unsigned long denied;	  /* writes refused (enforce) */
+	unsigned long reported;	  /* writes the policy refuses, let through (report) */
+	unsigned long lower;	  /* reads served from pressfs.lower */
+};
+extern struct pfs_counters *pfs_counters;
+#define PFS_COUNT(field) __atomic_fetch_add(&pfs_counters->field, 1, __ATOMIC_RELAXED)
+
+/* Strip "file://" the way plain_wrapper.c does for the operations that receive URLs. */
+static inline const char *pfs_strip_file_url(const char *url)
+{
+	if (strncasecmp(url, "file://", sizeof("file://") - 1) == 0)
+		return url + sizeof("file://") - 1;
+	return url;
+}
+
+/* wrapper.c: the plain-files wrapper's ops table, copied and overridden. */
+void pfs_wrapper_install(void);
+void pfs_wrapper_uninstall(void);
+
+/* functions.c: internal functions that bypass the stream layer. */
+void pfs_functions_install(void);
+void pfs_functions_uninstall(void);
+
+#endif

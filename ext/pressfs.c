@@ -1,0 +1,417 @@
+/* pressfs.c - pressfs.so's module: INI settings, loading the policy (refusing to enable, and
+ * saying why, when it is missing or bad), installing the hooks, and php --ri pressfs. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "php.h"
+#include "php_ini.h"
+#include "ext/standard/info.h"
+
+#include "path.h"
+#include "php_pressfs.h"
+#include "record.h"
+
+ZEND_DECLARE_MODULE_GLOBALS(pressfs)
+
+struct pfs_counters *pfs_counters;
+static struct pfs_counters counters_fallback;
+static bool hooks_installed;
+
+/* ---- INI ---- */
+
+static void ini_reject(zend_ini_entry *entry, const char *value, const char *why)
+{
+	if (!PFS_G(ini_error)[0])
+		snprintf(PFS_G(ini_error), sizeof(PFS_G(ini_error)), "%s=\"%s\" %s",
+			 ZSTR_VAL(entry->name), value, why);
+}
+
+/* An absolute path, or empty for "not set". */
+static ZEND_INI_MH(OnUpdatePfsPath)
+{
+	char **p = (char **)ZEND_INI_GET_ADDR();
+	const char *v = new_value ? ZSTR_VAL(new_value) : "";
+	size_t len = new_value ? ZSTR_LEN(new_value) : 0;
+
+	if (len && (v[0] != '/' || len >= MAXPATHLEN || strlen(v) != len)) {
+		ini_reject(entry, v, "is not an absolute path");
+		return FAILURE;
+	}
+	*p = len ? ZSTR_VAL(new_value) : NULL;
+	PFS_G(ini_dirty) = true;
+	return SUCCESS;
+}
+
+static ZEND_INI_MH(OnUpdatePfsMode)
+{
+	zend_long *p = (zend_long *)ZEND_INI_GET_ADDR();
+	const char *v = new_value ? ZSTR_VAL(new_value) : "";
+
+	if (strcasecmp(v, "enforce") == 0)
+		*p = PFS_MODE_ENFORCE;
+	else if (strcasecmp(v, "report") == 0)
+		*p = PFS_MODE_REPORT;
+	else if (strcasecmp(v, "off") == 0)
+		*p = PFS_MODE_OFF;
+	else {
+		ini_reject(entry, v, "is not one of enforce, report, off");
+		return FAILURE;
+	}
+	PFS_G(ini_dirty) = true;
+	return SUCCESS;
+}
+
+/* stderr, syslog, an absolute file name, or empty for none. */
+static ZEND_INI_MH(OnUpdatePfsAuditLog)
+{
+	char **p = (char **)ZEND_INI_GET_ADDR();
+	const char *v = new_value ? ZSTR_VAL(new_value) : "";
+	size_t len = new_value ? ZSTR_LEN(new_value) : 0;
+
+	if (len && strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0 &&
+	    (v[0] != '/' || len >= MAXPATHLEN || strlen(v) != len)) {
+		ini_reject(entry, v, "is not stderr, syslog or an absolute file name");
+		return FAILURE;
+	}
+	*p = len ? ZSTR_VAL(new_value) : NULL;
+	PFS_G(ini_dirty) = true;
+	return SUCCESS;
+}
+
+/* All system-level: they decide which hooks act and what they may touch. */
+PHP_INI_BEGIN()
+STD_PHP_INI_ENTRY("pressfs.policy", "", PHP_INI_SYSTEM, OnUpdatePfsPath, ini_policy,
+		  zend_pressfs_globals, pressfs_globals)
+STD_PHP_INI_ENTRY("pressfs.root", "", PHP_INI_SYSTEM, OnUpdatePfsPath, ini_root,
+		  zend_pressfs_globals, pressfs_globals)
+STD_PHP_INI_ENTRY("pressfs.mount", "", PHP_INI_SYSTEM, OnUpdatePfsPath, ini_mount,
+		  zend_pressfs_globals, pressfs_globals)
+STD_PHP_INI_ENTRY("pressfs.lower", "", PHP_INI_SYSTEM, OnUpdatePfsPath, ini_lower,
+		  zend_pressfs_globals, pressfs_globals)
+STD_PHP_INI_ENTRY("pressfs.mode", "enforce", PHP_INI_SYSTEM, OnUpdatePfsMode, ini_mode,
+		  zend_pressfs_globals, pressfs_globals)
+STD_PHP_INI_ENTRY("pressfs.audit_log", "", PHP_INI_SYSTEM, OnUpdatePfsAuditLog, ini_audit_log,
+		  zend_pressfs_globals, pressfs_globals)
+PHP_INI_END()
+
+/* ---- the configuration in force ---- */
+
+static void dir_clear(struct pfs_dir *d, struct pfs_dir *real)
+{
+	if (real->s != d->s)
+		free(real->s);
+	free(d->s);
+	memset(real, 0, sizeof(*real));
+	memset(d, 0, sizeof(*d));
+}
+
+static void config_clear(void)
+{
+	dir_clear(&PFS_G(root), &PFS_G(root_real));
+	dir_clear(&PFS_G(mount), &PFS_G(mount_real));
+	free(PFS_G(lower).s);
+	memset(&PFS_G(lower), 0, sizeof(PFS_G(lower)));
+	pfs_sink_close();
+	free(PFS_G(audit_path));
+	PFS_G(audit_path) = NULL;
+	PFS_G(sink) = PFS_SINK_NONE;
+	PFS_G(active) = false;
+	PFS_G(route_reads) = false;
+}
+
+static void policy_drop(void)
+{
+	policy_free(PFS_G(policy));
+	PFS_G(policy) = NULL;
+	free(PFS_G(policy_path));
+	PFS_G(policy_path) = NULL;
+}
+
+/* D := the normalised VALUE, and REAL := its realpath (sharing D's string when the same). */
+static bool dir_set(struct pfs_dir *d, struct pfs_dir *real, const char *name, const char *value)
+{
+	char buf[MAXPATHLEN], res[PATH_MAX];
+	long n;
+
+	if (!value)
+		return true;
+	n = path_normalize(value, strlen(value), buf, sizeof(buf));
+	if (n <= 0) {
+		snprintf(PFS_G(why), sizeof(PFS_G(why)), "%s=\"%s\" is not a usable path: %s",
+			 name, value, strerror((int)-n));
+		return false;
+	}
+	d->s = strndup(buf, (size_t)n);
+	d->len = d->s ? (size_t)n : 0;
+	if (!d->s)
+		return false;
+	if (!real)
+		return true;
+	*real = *d;
+	if (realpath(d->s, res) && strcmp(res, d->s) != 0) {
+		real->s = strdup(res);
+		real->len = real->s ? strlen(res) : 0;
+		if (!real->s)
+			*real = *d;
+	}
+	return true;
+}
+
+static bool same_dir(const struct pfs_dir *a, const struct pfs_dir *b)
+{
+	return a->len && a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* Build the configuration from the INI values; false (with PFS_G(why)) when pressfs must stay
+ * out of the way. */
+static bool config_apply(void)
+{
+	char *why = PFS_G(why);
+	size_t wsz = sizeof(PFS_G(why));
+	const char *audit = PFS_G(ini_audit_log);
+
+	config_clear();
+	PFS_G(ini_dirty) = false;
+	PFS_G(unconfigured) = false;
+	PFS_G(mode) = PFS_G(ini_mode);
+	why[0] = '\0';
+
+	if (PFS_G(ini_error)[0]) {
+		snprintf(why, wsz, "%s", PFS_G(ini_error));
+		return false;
+	}
+	if (PFS_G(mode) == PFS_MODE_OFF) {
+		snprintf(why, wsz, "pressfs.mode is off");
+		return false;
+	}
+	if (!hooks_installed) {
+		snprintf(why, wsz, "pressfs.mode was off at startup, so no hook is installed");
+		return false;
+	}
+	if (!PFS_G(ini_policy)) {
+		snprintf(why, wsz, "pressfs.policy is not set");
+		policy_drop();
+		PFS_G(unconfigured) = true;
+		return false;
+	}
+	if (!PFS_G(ini_root)) {
+		snprintf(why, wsz, "pressfs.root is not set");
+		PFS_G(unconfigured) = true;
+		return false;
+	}
+	if (!PFS_G(policy) || strcmp(PFS_G(policy_path), PFS_G(ini_policy)) != 0) {
+		struct policy_error err;
+		struct policy *pol;
+		char text[sizeof(PFS_G(why)) - 64];
+
+		policy_drop();
+		if (policy_load(PFS_G(ini_policy), &pol, &err) < 0) {
+			policy_error_format(&err, text, sizeof(text));
+			snprintf(why, wsz, "the policy is not usable: %s", text);
+			return false;
+		}
+		PFS_G(policy) = pol;
+		PFS_G(policy_path) = strdup(PFS_G(ini_policy));
+		if (!PFS_G(policy_path)) {
+			policy_drop();
+			snprintf(why, wsz, "out of memory");
+			return false;
+		}
+	}
+	if (!dir_set(&PFS_G(root), &PFS_G(root_real), "pressfs.root", PFS_G(ini_root)) ||
+	    !dir_set(&PFS_G(mount), &PFS_G(mount_real), "pressfs.mount", PFS_G(ini_mount)) ||
+	    !dir_set(&PFS_G(lower), NULL, "pressfs.lower", PFS_G(ini_lower))) {
+		if (!why[0])
+			snprintf(why, wsz, "out of memory");
+		config_clear();
+		return false;
+	}
+	if (same_dir(&PFS_G(root), &PFS_G(mount)) || same_dir(&PFS_G(root_real), &PFS_G(mount_real))) {
+		snprintf(why, wsz, "pressfs.mount is pressfs.root: leave pressfs.mount empty when "
+				   "the overlay is mounted at the root");
+		config_clear();
+		return false;
+	}
+	if (audit && strcmp(audit, "stderr") == 0) {
+		PFS_G(sink) = PFS_SINK_STDERR;
+	} else if (audit && strcmp(audit, "syslog") == 0) {
+		PFS_G(sink) = PFS_SINK_SYSLOG;
+	} else if (audit) {
+		PFS_G(audit_path) = strdup(audit);
+		PFS_G(sink) = PFS_G(audit_path) ? PFS_SINK_FILE : PFS_SINK_NONE;
+	}
+	PFS_G(route_reads) = PFS_G(mount).len || PFS_G(lower).len;
+	PFS_G(active) = true;
+	return true;
+}
+
+/* ---- module ---- */
+
+static PHP_GINIT_FUNCTION(pressfs)
+{
+#if defined(COMPILE_DL_PRESSFS) && defined(ZTS)
+	ZEND_TSRMLS_CACHE_UPDATE();
+#endif
+	memset(pressfs_globals, 0, sizeof(*pressfs_globals));
+	pressfs_globals->mode = PFS_MODE_OFF;
+	pressfs_globals->audit_fd = -1;
+}
+
+static PHP_GSHUTDOWN_FUNCTION(pressfs)
+{
+	/* the same steps as config_clear() and policy_drop(), on this thread's globals */
+	if (pressfs_globals->audit_fd >= 0)
+		close(pressfs_globals->audit_fd);
+	free(pressfs_globals->audit_path);
+	policy_free(pressfs_globals->policy);
+	free(pressfs_globals->policy_path);
+	if (pressfs_globals->root_real.s != pressfs_globals->root.s)
+		free(pressfs_globals->root_real.s);
+	free(pressfs_globals->root.s);
+	if (pressfs_globals->mount_real.s != pressfs_globals->mount.s)
+		free(pressfs_globals->mount_real.s);
+	free(pressfs_globals->mount.s);
+	free(pressfs_globals->lower.s);
+}
+
+static PHP_MINIT_FUNCTION(pressfs)
+{
+	void *m;
+
+	REGISTER_INI_ENTRIES();
+
+	m = mmap(NULL, sizeof(struct pfs_counters), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pfs_counters = m == MAP_FAILED ? &counters_fallback : m;
+
+	if (PFS_G(ini_mode) != PFS_MODE_OFF && !PFS_G(ini_error)[0]) {
+		pfs_wrapper_install();
+		pfs_functions_install();
+		hooks_installed = true;
+	}
+	if (!config_apply() && PFS_G(ini_mode) != PFS_MODE_OFF && !PFS_G(unconfigured)) {
+		/* PHP carries on without pressfs; the reason goes to the startup log.  Merely
+		 * loaded, with no policy or root set, it stays quiet (php --ri says why). */
+		zend_error(E_CORE_WARNING, "pressfs: not enabled: %s", PFS_G(why));
+		snprintf(PFS_G(reported_why), sizeof(PFS_G(reported_why)), "%s", PFS_G(why));
+	}
+	return SUCCESS;
+}
+
+static PHP_MSHUTDOWN_FUNCTION(pressfs)
+{
+	if (hooks_installed) {
+		pfs_functions_uninstall();
+		pfs_wrapper_uninstall();
+		hooks_installed = false;
+	}
+	UNREGISTER_INI_ENTRIES();
+	if (pfs_counters != &counters_fallback)
+		munmap(pfs_counters, sizeof(struct pfs_counters));
+	pfs_counters = &counters_fallback;
+	return SUCCESS;
+}
+
+static PHP_RINIT_FUNCTION(pressfs)
+{
+#if defined(COMPILE_DL_PRESSFS) && defined(ZTS)
+	ZEND_TSRMLS_CACHE_UPDATE();
+#endif
+	PFS_G(busy) = 0;
+	/* a php-fpm pool's or a virtual host's php_admin_value changed something */
+	if (PFS_G(ini_dirty) && !config_apply() && PFS_G(mode) != PFS_MODE_OFF &&
+	    !PFS_G(unconfigured) && strcmp(PFS_G(why), PFS_G(reported_why)) != 0) {
+		php_error_docref(NULL, E_WARNING, "pressfs: not enabled: %s", PFS_G(why));
+		snprintf(PFS_G(reported_why), sizeof(PFS_G(reported_why)), "%s", PFS_G(why));
+	}
+	return SUCCESS;
+}
+
+static PHP_RSHUTDOWN_FUNCTION(pressfs)
+{
+	PFS_G(busy) = 0;
+	return SUCCESS;
+}
+
+static const char *mode_name(zend_long mode)
+{
+	return mode == PFS_MODE_ENFORCE ? "enforce" : mode == PFS_MODE_REPORT ? "report" : "off";
+}
+
+static void row_count(const char *name, unsigned long *v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu", __atomic_load_n(v, __ATOMIC_RELAXED));
+	php_info_print_table_row(2, name, buf);
+}
+
+static PHP_MINFO_FUNCTION(pressfs)
+{
+	char buf[MAXPATHLEN + 64];
+
+	php_info_print_table_start();
+	php_info_print_table_row(2, "pressfs support", PFS_G(active) ? "enabled" : "disabled");
+	if (!PFS_G(active))
+		php_info_print_table_row(2, "Disabled because", PFS_G(why));
+	php_info_print_table_row(2, "Version", PHP_PRESSFS_VERSION);
+	php_info_print_table_row(2, "Mode", mode_name(PFS_G(active) ? PFS_G(mode) : PFS_G(ini_mode)));
+	php_info_print_table_row(2, "Policy file",
+				 PFS_G(ini_policy) ? PFS_G(ini_policy) : "(not set)");
+	if (PFS_G(policy)) {
+		snprintf(buf, sizeof(buf), "%zu", policy_rule_count(PFS_G(policy)));
+		php_info_print_table_row(2, "Policy rules", buf);
+	} else {
+		php_info_print_table_row(2, "Policy rules", "(not loaded)");
+	}
+	php_info_print_table_row(2, "Root", PFS_G(root).len ? PFS_G(root).s : "(not set)");
+	if (PFS_G(root).len && PFS_G(root_real).s != PFS_G(root).s)
+		php_info_print_table_row(2, "Root (resolved)", PFS_G(root_real).s);
+	php_info_print_table_row(2, "Redirect target",
+				 PFS_G(mount).len ? PFS_G(mount).s
+						  : "none (the overlay is mounted at the root)");
+	php_info_print_table_row(2, "Lower tree",
+				 PFS_G(lower).len ? PFS_G(lower).s : "none (reads go through the root)");
+	php_info_print_table_row(2, "Audit log",
+				 PFS_G(ini_audit_log) ? PFS_G(ini_audit_log) : "(none)");
+	row_count("Writes allowed", &pfs_counters->allowed);
+	row_count("Writes redirected", &pfs_counters->redirected);
+	row_count("Writes denied", &pfs_counters->denied);
+	row_count("Writes reported (report mode)", &pfs_counters->reported);
+	row_count("Reads served from the lower tree", &pfs_counters->lower);
+	php_info_print_table_end();
+
+	DISPLAY_INI_ENTRIES();
+}
+
+zend_module_entry pressfs_module_entry = {
+	STANDARD_MODULE_HEADER,
+	"pressfs",
+	NULL, /* no functions of its own */
+	PHP_MINIT(pressfs),
+	PHP_MSHUTDOWN(pressfs),
+	PHP_RINIT(pressfs),
+	PHP_RSHUTDOWN(pressfs),
+	PHP_MINFO(pressfs),
+	PHP_PRESSFS_VERSION,
+	PHP_MODULE_GLOBALS(pressfs),
+	PHP_GINIT(pressfs),
+	PHP_GSHUTDOWN(pressfs),
+	NULL,
+	STANDARD_MODULE_PROPERTIES_EX,
+};
+
+#ifdef COMPILE_DL_PRESSFS
+#ifdef ZTS
+ZEND_TSRMLS_CACHE_DEFINE()
+#endif
+ZEND_GET_MODULE(pressfs)
+#endif
