@@ -137,9 +137,13 @@ static const char lua_lookup[] = LUA_PRELUDE
 	"  return ENOENT\n"
 	"end\n"
 	"if v == 'w' then return 0 end\n"
-	"local ino = string.sub(v, 2)\n"
+	"local t, ino = string.sub(v, 1, 1), string.sub(v, 2)\n"
 	"local r = redis.call('HGETALL', I(ino))\n"
-	"if #r == 0 then return EIO end\n"
+	"local ok = false\n"
+	"for i = 1, #r, 2 do\n"
+	"  if r[i] == 'type' then ok = r[i + 1] == t end\n"
+	"end\n"
+	"if not ok then return EIO end  -- a dangling or damaged entry\n"
 	"table.insert(r, 1, ino)\n"
 	"return r\n";
 

@@ -935,6 +935,11 @@ static void test_inval(struct store *s)
 	store_attr_release(&b);
 	ok(wait_event(STORE_INVAL_INODE, a.ino, NULL, 0, 2000) >= 0, "inode event for setattr");
 
+	clear_events();
+	fx_int("PUBLISH pressfs:{test}:inval %s", "X garbage");
+	ok(wait_event(STORE_INVAL_ALL, 0, NULL, 0, 2000) >= 0,
+	   "a message it cannot parse means 'forget everything'");
+
 	/* the subscription is cut: the listener reconnects and says "forget everything" */
 	clear_events();
 	fx_int("CLIENT KILL TYPE pubsub");
@@ -1119,6 +1124,44 @@ static void test_outage(void)
 	store_close(s);
 }
 
+/* ---- a damaged site: wrong types and garbage give -EIO, never a crash ---- */
+
+static void test_damage(struct store *s)
+{
+	struct store_attr a = {0};
+	struct store_dirent *d;
+	uint64_t dir, f;
+	size_t n;
+
+	dir = mk(s, 1, "damaged", S_IFDIR | 0755);
+	f = mk(s, dir, "f", S_IFREG | 0644);
+	ok(dir && f, "fixtures");
+	fx_int("HSET pressfs:{test}:i:%llu mode xyz", (unsigned long long)f);
+	is_int(store_getattr(s, f, &a), -EIO, "garbage mode: -EIO");
+	is_int(store_lookup(s, dir, "f", 1, &a), -EIO, "lookup of it: -EIO");
+	fx_int("HSET pressfs:{test}:i:%llu mode 100644", (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:i:%llu chunks 12x", (unsigned long long)f);
+	is_int(store_getattr(s, f, &a), -EIO, "garbage chunk list: -EIO");
+	fx_int("DEL pressfs:{test}:i:%llu", (unsigned long long)f);
+	fx_int("SET pressfs:{test}:i:%llu string", (unsigned long long)f);
+	is_int(store_getattr(s, f, &a), -EIO, "inode of the wrong type: -EIO");
+	is_int(store_lookup(s, dir, "f", 1, &a), -EIO, "lookup of it: -EIO");
+	is_int(store_append(s, f, "x", 1, 1, &a), -EIO, "append to it: -EIO");
+	is_int(store_unlink(s, dir, "f", 1, false), -EIO, "unlink of it: -EIO");
+	fx_int("HSET pressfs:{test}:d:%llu g q12", (unsigned long long)dir);
+	is_int(store_readdir(s, dir, &d, &n), -EIO, "garbage entry: readdir -EIO");
+	is_int(store_lookup(s, dir, "g", 1, &a), -EIO, "lookup of a dangling entry: -EIO");
+	fx_int("DEL pressfs:{test}:d:%llu", (unsigned long long)dir);
+	fx_int("SADD pressfs:{test}:d:%llu x", (unsigned long long)dir);
+	is_int(store_readdir(s, dir, &d, &n), -EIO, "directory of the wrong type: -EIO");
+	is_int(store_create(s, dir, "n", 1, S_IFREG | 0644, 0, 0, 's', NULL, &a), -EIO,
+	       "create in it: -EIO");
+	fx_int("SADD pressfs:{test}:c:4242 x");
+	is_int(store_read_chunk(s, 4242, 0, 10, (char[10]){0}), -EIO, "chunk of the wrong type");
+	is_int(store_getattr(s, STORE_ROOT_INO, &a), 0, "the connection is still fine");
+	store_attr_release(&a);
+}
+
 int main(void)
 {
 	struct store *s;
@@ -1142,6 +1185,7 @@ int main(void)
 	test_append(s);
 	test_append_concurrency(s);
 	test_inval(s);
+	test_damage(s);
 	store_close(s);
 	test_acl();
 	test_outage();
