@@ -43,31 +43,31 @@ static const struct {
 	const char *name;
 	const char *text;
 } scripts[SC_COUNT] = {
-	[SC_INIT] = {"init", lua_init},
-	[SC_LOOKUP] = {"lookup", lua_lookup},
-	[SC_RESOLVE] = {"resolve", lua_resolve},
-	[SC_CREATE] = {"create", lua_create},
-	[SC_COPYUP_DIR] = {"copyup_dir", lua_copyup_dir},
-	[SC_PUBLISH_NEW] = {"publish_new", lua_publish_new},
-	[SC_COMMIT] = {"commit", lua_commit},
-	[SC_APPEND] = {"append", lua_append},
-	[SC_SETATTR] = {"setattr", lua_setattr},
-	[SC_REMOVE] = {"remove", lua_remove},
-	[SC_RENAME] = {"rename", lua_rename},
+    [SC_INIT] = {"init", lua_init},
+    [SC_LOOKUP] = {"lookup", lua_lookup},
+    [SC_RESOLVE] = {"resolve", lua_resolve},
+    [SC_CREATE] = {"create", lua_create},
+    [SC_COPYUP_DIR] = {"copyup_dir", lua_copyup_dir},
+    [SC_PUBLISH_NEW] = {"publish_new", lua_publish_new},
+    [SC_COMMIT] = {"commit", lua_commit},
+    [SC_APPEND] = {"append", lua_append},
+    [SC_SETATTR] = {"setattr", lua_setattr},
+    [SC_REMOVE] = {"remove", lua_remove},
+    [SC_RENAME] = {"rename", lua_rename},
 };
 
-#define ID_BATCH 256		/* chunk ids reserved per INCRBY */
-#define LISTEN_IDLE_MS 5000	/* a silent subscription is PINGed after this long */
-#define NODE_MAX 255
-#define TARGET_MAX 4095
-#define ARGS_MAX 16
+#define ID_BATCH       256  /* chunk ids reserved per INCRBY */
+#define LISTEN_IDLE_MS 5000 /* a silent subscription is PINGed after this long */
+#define NODE_MAX       255
+#define TARGET_MAX     4095
+#define ARGS_MAX       16
 
 /* One thread's connection.  Owned by the store (its list) and pointed to by the thread's key. */
 struct conn {
 	struct store *s;
-	redisContext *c;		/* NULL while disconnected */
-	int64_t retry_at_ms;		/* monotonic: before this, fail at once */
-	uint64_t id_next, id_end;	/* reserved chunk ids [next, end) */
+	redisContext *c;	  /* NULL while disconnected */
+	int64_t retry_at_ms;	  /* monotonic: before this, fail at once */
+	uint64_t id_next, id_end; /* reserved chunk ids [next, end) */
 	char sha[SC_COUNT][41];
 	char err[192];
 	struct conn *prev, *next;
@@ -84,19 +84,19 @@ struct store {
 	size_t prefix_len;
 	char *node;
 	size_t node_len;
-	char where[160];		/* host:port or unix:path, for messages */
+	char where[160]; /* host:port or unix:path, for messages */
 	unsigned timeout_ms, retry_ms, pending_ttl_s, grace_ms;
 	store_log_fn log;
 	void *log_arg;
 
 	pthread_key_t key;
-	pthread_mutex_t lock;		/* conns */
+	pthread_mutex_t lock; /* conns */
 	struct conn *conns;
-	bool ready;			/* store_open has succeeded: an empty site is data loss */
-	atomic_bool down;		/* an outage has been logged and not yet its end */
-	atomic_llong last_err_log;	/* second of the last logged error reply */
+	bool ready;		   /* store_open has succeeded: an empty site is data loss */
+	atomic_bool down;	   /* an outage has been logged and not yet its end */
+	atomic_llong last_err_log; /* second of the last logged error reply */
 
-	int stop_pipe[2];		/* store_listen_stop writes, store_listen polls */
+	int stop_pipe[2]; /* store_listen_stop writes, store_listen polls */
 	atomic_bool listen_stop;
 };
 
@@ -122,8 +122,8 @@ static struct timeval ms_tv(unsigned ms)
 	return tv;
 }
 
-__attribute__((format(printf, 3, 4))) static void slog(struct store *s, int level,
-							const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void slog(struct store *s, int level, const char *fmt,
+						       ...)
 {
 	char msg[512];
 	va_list ap;
@@ -323,8 +323,8 @@ static int conn_connect(struct store *s, struct conn *k)
 	snprintf(now, sizeof now, "%" PRId64, real_ns());
 	{
 		const char *argv[] = {"EVAL", lua_init, "1", s->prefix, now, s->node, "0", ver};
-		size_t lens[] = {4, strlen(lua_init), 1, s->prefix_len, strlen(now), s->node_len, 1,
-				 strlen(ver)};
+		size_t lens[] = {4,	      strlen(lua_init), 1, s->prefix_len,
+				 strlen(now), s->node_len,	1, strlen(ver)};
 		redisAppendCommandArgv(c, 8, argv, lens);
 	}
 	for (i = 0; i <= SC_COUNT; i++) {
@@ -347,8 +347,9 @@ static int conn_connect(struct store *s, struct conn *k)
 			rc = -EIO;
 			goto fail;
 		} else if (r->integer == -EPROTO) {
-			set_err(k, "site %s holds a store format other than %d (or keys without a "
-				   "format marker)",
+			set_err(k,
+				"site %s holds a store format other than %d (or keys without a "
+				"format marker)",
 				s->prefix, STORE_FORMAT_VERSION);
 			rc = -EPROTO;
 			goto fail;
@@ -362,7 +363,7 @@ static int conn_connect(struct store *s, struct conn *k)
 		r = NULL;
 	}
 	k->c = c;
-	k->id_next = k->id_end = 0;	/* ids reserved before a restart may be handed out again */
+	k->id_next = k->id_end = 0; /* ids reserved before a restart may be handed out again */
 	return 0;
 fail:
 	if (r)
@@ -402,7 +403,7 @@ static int conn_fail(struct store *s, struct conn *k)
 	char why[160];
 
 	if (k->c) {
-		if (k->c->err)	/* else the caller has set k->err */
+		if (k->c->err) /* else the caller has set k->err */
 			set_err(k, "%s", io_reason(k->c, s->timeout_ms, why, sizeof why));
 		redisFree(k->c);
 		k->c = NULL;
@@ -449,7 +450,7 @@ static int conn_get(struct store *s, struct conn **out)
 			return 0;
 		redisFree(k->c);
 		k->c = NULL;
-		k->retry_at_ms = 0;	/* reconnect at once */
+		k->retry_at_ms = 0; /* reconnect at once */
 	}
 	if (mono_ms() < k->retry_at_ms)
 		return -EIO;
@@ -575,7 +576,8 @@ static int script_errno(struct store *s, enum script_id which, const redisReply 
 
 	if (r->type == REDIS_REPLY_INTEGER && r->integer < 0 && r->integer > -4096) {
 		if (r->integer == -EIO) {
-			set_err(k, "%s: the store refers to data that is gone", scripts[which].name);
+			set_err(k, "%s: the store refers to data that is gone",
+				scripts[which].name);
 			slog(s, LOG_WARNING,
 			     "store: %s: a chunk or inode the change refers to is gone (expired "
 			     "pending chunk, or a damaged site: run fsck)",
@@ -687,7 +689,7 @@ static int attr_parse(const redisReply *r, size_t from, uint64_t ino, struct sto
 				rc = -ENOMEM;
 				goto fail;
 			}
-		}	/* fields this version does not know are left alone */
+		} /* fields this version does not know are left alone */
 	}
 	if (!a->type || (a->type == STORE_SYMLINK && !a->target))
 		goto fail;
@@ -766,7 +768,8 @@ static int parse_url(struct store *s, const char *url, char *msg, size_t msglen)
 	if (!strncmp(url, "unix://", 7)) {
 		p = url + 7;
 		if (p[0] != '/' || !p[1]) {
-			snprintf(msg, msglen, "bad URL \"%s\": expected unix:///absolute/path", url);
+			snprintf(msg, msglen, "bad URL \"%s\": expected unix:///absolute/path",
+				 url);
 			return -EINVAL;
 		}
 		if (strlen(p) >= 108) {
@@ -795,8 +798,9 @@ static int parse_url(struct store *s, const char *url, char *msg, size_t msglen)
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 
 		if (!colon) {
-			snprintf(msg, msglen, "bad URL: credentials must be user:password@ "
-					      "(empty user for the default user)");
+			snprintf(msg, msglen,
+				 "bad URL: credentials must be user:password@ "
+				 "(empty user for the default user)");
 			return -EINVAL;
 		}
 		s->user = pct_decode(p, (size_t)(colon - p));
@@ -1042,7 +1046,7 @@ int store_resolve_dir(struct store *s, const char *path, size_t len, uint64_t *i
 	*ino = 0;
 	if (!path || len == 0 || path[0] != '/')
 		return -EINVAL;
-	while (len > 1 && i <= len) {	/* every segment must be a valid name */
+	while (len > 1 && i <= len) { /* every segment must be a valid name */
 		const char *e = memchr(path + i, '/', len - i);
 		size_t n = e ? (size_t)(e - path) - i : len - i;
 
@@ -1139,8 +1143,8 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 	return rc;
 }
 
-int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen,
-		     uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino)
+int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino)
 {
 	struct args args = {0};
 	redisReply *r;
@@ -1500,8 +1504,8 @@ int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen,
 	return remove_entry(s, dir, name, namelen, whiteout, 'd');
 }
 
-int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen,
-		 uint64_t ddir, const char *dname, size_t dnamelen, unsigned flags)
+int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
+		 const char *dname, size_t dnamelen, unsigned flags)
 {
 	struct args args = {0};
 	redisReply *r;
@@ -1575,14 +1579,15 @@ int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size
 		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
 			goto bad;
 		if (f->len == 1 && f->str[0] == '.')
-			continue;	/* the sentinel */
+			continue; /* the sentinel */
 		if (v->len < 1)
 			goto bad;
 		e->type = v->str[0];
 		if (e->type == STORE_WHITEOUT) {
 			if (v->len != 1)
 				goto bad;
-		} else if (!strchr("fdl", e->type) || !parse_u64(v->str + 1, v->len - 1, 10, &e->ino)) {
+		} else if (!strchr("fdl", e->type) ||
+			   !parse_u64(v->str + 1, v->len - 1, 10, &e->ino)) {
 			goto bad;
 		}
 		e->name = malloc(f->len + 1);
@@ -1665,7 +1670,7 @@ static bool listen_loop(struct store *s, redisContext *c, store_inval_cb cb, voi
 			}
 			if (!r)
 				break;
-			ping_sent = 0;	/* anything read proves the connection alive */
+			ping_sent = 0; /* anything read proves the connection alive */
 			if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 			    reply_is_str(r->element[0]) && !strcmp(r->element[0]->str, "message") &&
 			    r->element[2]->type == REDIS_REPLY_STRING)
@@ -1729,7 +1734,8 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 		r = redisCommand(c, "SUBSCRIBE %s", chan);
 		if (!r || r->type != REDIS_REPLY_ARRAY) {
 			if (!down)
-				slog(s, LOG_ERR, "store: invalidation listener: SUBSCRIBE failed: %s",
+				slog(s, LOG_ERR,
+				     "store: invalidation listener: SUBSCRIBE failed: %s",
 				     r ? (r->type == REDIS_REPLY_ERROR ? r->str : "bad reply")
 				       : io_reason(c, s->timeout_ms, why, sizeof why));
 			down = true;
@@ -1763,6 +1769,6 @@ void store_listen_stop(struct store *s)
 	ssize_t w;
 
 	atomic_store(&s->listen_stop, true);
-	w = write(s->stop_pipe[1], "x", 1);	/* full pipe: already woken */
+	w = write(s->stop_pipe[1], "x", 1); /* full pipe: already woken */
 	(void)w;
 }

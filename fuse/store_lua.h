@@ -15,6 +15,8 @@
 
 #include "store.h"
 
+/* The scripts are laid out as Lua, one line per string: clang-format would reflow them. */
+/* clang-format off */
 #define LUA_STR_(x) #x
 #define LUA_STR(x) LUA_STR_(x)
 
@@ -387,5 +389,6 @@ static const char lua_rename[] = LUA_PRELUDE
 	"pub('E', ddir, dname)\n"
 	"pub('I', sino)\n"
 	"return 0\n";
+/* clang-format on */
 
 #endif

@@ -32,9 +32,9 @@ static struct {
 	pid_t pid;
 	int port;
 	char dir[64];
-	char url[64];		/* redis://127.0.0.1:PORT */
-	char sock[96];		/* DIR/redis.sock */
-	char rdb[96], log[96];	/* removed with DIR at exit */
+	char url[64];	       /* redis://127.0.0.1:PORT */
+	char sock[96];	       /* DIR/redis.sock */
+	char rdb[96], log[96]; /* removed with DIR at exit */
 } fx;
 
 /* Async-signal-safe: kill the server, remove its files. */
@@ -120,8 +120,8 @@ __attribute__((format(printf, 1, 2))) static long long fx_int(const char *fmt, .
 
 static int fx_start(void)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT,
-				   SIGFPE, SIGILL, SIGPIPE};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,
+				   SIGBUS, SIGABRT, SIGFPE, SIGILL,  SIGPIPE};
 	char port[16];
 	pid_t pid;
 
@@ -149,7 +149,7 @@ static int fx_start(void)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* even if the test is SIGKILLed */
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* even if the test is SIGKILLed */
 		dup2(null, 0);
 		dup2(null, 1);
 		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
@@ -159,7 +159,7 @@ static int fx_start(void)
 		_exit(127);
 	}
 	fx.pid = pid;
-	for (int i = 0; i < 500; i++) {	/* up to 5 s */
+	for (int i = 0; i < 500; i++) { /* up to 5 s */
 		redisReply *r = fx_cmd("PING");
 		int up = r && r->type == REDIS_REPLY_STATUS;
 

@@ -35,7 +35,8 @@ static void test_log(void *arg, int level, const char *msg)
 	pthread_mutex_lock(&log_lock);
 	snprintf(last_log, sizeof last_log, "%s", msg);
 	if (log_len < sizeof log_all - 1)
-		log_len += (size_t)snprintf(log_all + log_len, sizeof log_all - log_len, "%s\n", msg);
+		log_len +=
+		    (size_t)snprintf(log_all + log_len, sizeof log_all - log_len, "%s\n", msg);
 	if (log_len > sizeof log_all - 1)
 		log_len = sizeof log_all - 1;
 	log_count++;
@@ -152,7 +153,8 @@ static void test_open(void)
 	is_int(open_rc("redis://127.0.0.1:6379/x", "x"), -EINVAL, "url: non-numeric db refused");
 	is_int(open_rc("redis://user@127.0.0.1:6379", "x"), -EINVAL,
 	       "url: user without password refused");
-	is_int(open_rc("redis://a:b%zz@127.0.0.1:6379", "x"), -EINVAL, "url: bad %%-escape refused");
+	is_int(open_rc("redis://a:b%zz@127.0.0.1:6379", "x"), -EINVAL,
+	       "url: bad %%-escape refused");
 	is_int(open_rc("unix://relative/path", "x"), -EINVAL, "url: relative unix path refused");
 	is_int(open_rc(NULL, "x"), -EINVAL, "url: none refused");
 	is_int(open_rc(fx.url, "a:b"), -EINVAL, "site with ':' refused");
@@ -260,7 +262,8 @@ static void test_entries(struct store *s)
 	is_int(store_unlink(s, dino, "lowerfile", 9, true), 0,
 	       "whiteout for a lower-only file (no store entry)");
 	is_int(store_lookup(s, dino, "lowerfile", 9, &a), STORE_WHITEOUT, "lookup sees whiteout");
-	is_int(store_unlink(s, dino, "lowerfile", 9, true), -ENOENT, "unlink of a whiteout: -ENOENT");
+	is_int(store_unlink(s, dino, "lowerfile", 9, true), -ENOENT,
+	       "unlink of a whiteout: -ENOENT");
 	is_int(store_unlink(s, dino, "nothing", 7, false), -ENOENT, "unlink of nothing: -ENOENT");
 	is_int(store_create(s, dino, "lowerfile", 9, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
 	       "create over a whiteout");
@@ -544,8 +547,8 @@ static void test_content(struct store *s)
 	is_int(read_file(s, &b, 0, size, got), 0, "a reader holding the old list can finish");
 	ok(memcmp(got, want, size) == 0, "and reads the old bytes");
 	store_attr_release(&b);
-	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, &b),
-	       -EISDIR, "publish_new over a directory: -EISDIR");
+	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, &b), -EISDIR,
+	       "publish_new over a directory: -EISDIR");
 	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, &b),
 	       -EINVAL, "publish_new with a chunk that belongs to a file: -EINVAL");
 	is_int(store_publish_new(s, 1, "x", 1, S_IFREG | 0600, 0, 0, 's', 100, 2, list, &b),
@@ -570,7 +573,8 @@ static void test_content(struct store *s)
 	ok(ttl > 0 && ttl <= 30000, "the dropped chunk expires (%lld ms)", ttl);
 	store_attr_release(&b);
 	list[0] = ids[0];
-	is_int(store_commit(s, a.ino, MiB, 1, list, 778, &b), 0, "commit a truncation keeping chunk 0");
+	is_int(store_commit(s, a.ino, MiB, 1, list, 778, &b), 0,
+	       "commit a truncation keeping chunk 0");
 	is_int(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[0]), -1,
 	       "the kept chunk stays");
 	ok(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)ids[1]) > 0,
@@ -700,8 +704,8 @@ static void test_append(struct store *s)
 }
 
 #define APPENDERS 4
-#define APPENDS 200
-#define LINE_PAD 3000
+#define APPENDS	  200
+#define LINE_PAD  3000
 
 struct appender {
 	int id;
@@ -828,8 +832,7 @@ static void on_inval(void *arg, const char *origin, enum store_inval what, uint6
 }
 
 /* Wait (up to MS) for an event matching WHAT/INO (and NAME when given); its index or -1. */
-static int wait_event(enum store_inval what, uint64_t ino, const char *name, size_t namelen,
-		      int ms)
+static int wait_event(enum store_inval what, uint64_t ino, const char *name, size_t namelen, int ms)
 {
 	int64_t until = ms_now() + ms;
 	int found = -1;
@@ -980,8 +983,8 @@ static void test_acl(void)
 		freeReplyObject(r);
 	snprintf(url, sizeof url, "redis://site-acl:s3cret%%3Apw@127.0.0.1:%d", fx.port);
 	{
-		struct store_config cfg = {.url = url, .site = "acl", .node = "acl-node",
-					   .log = test_log};
+		struct store_config cfg = {
+		    .url = url, .site = "acl", .node = "acl-node", .log = test_log};
 
 		is_int(store_open(&cfg, &s), 0, "the site's user opens its own site");
 		if (s) {
