@@ -24,10 +24,10 @@
  * element consumes exactly one byte (resp. one segment).  Its cost is bounded by
  * (path segments x pattern segments) segment tests, whatever the number of '**'.
  *
- * Before any of that, a rule is rejected cheaply: rules are grouped by their first segment
- * (binary search on the path's first name), then the rule's literal prefix (the pattern up to the
- * first wildcard) and literal suffix are compared with memcmp, and the number of segments is
- * checked.
+ * Before any of that, most rules are never looked at: a trie over the literal names rules start
+ * with (see struct node) leaves, for a path in a code tree, a handful of candidates or none.  A
+ * candidate is then rejected cheaply: its literal prefix (the pattern up to the first wildcard)
+ * and literal suffix are compared with memcmp, and the number of segments is checked.
  */
 enum seg_kind {
 	SEG_LIT,
@@ -47,6 +47,7 @@ struct crule {
 	uint32_t first_any; /* index of the first SEG_ANY, nsegs when there is none */
 	uint32_t min_segs;  /* segments a matching path has at least (exactly, without '**') */
 	bool exact;	    /* no wildcard at all: the path must equal prefix */
+	bool tree;	    /* plain names then a final "**": prefix itself or anything below it */
 	const char *code;
 	const char *prefix; /* literal bytes every matching path starts with */
 	uint32_t prefix_len;
@@ -56,21 +57,35 @@ struct crule {
 	uint32_t canon_len;
 };
 
-/* The rules that can match a path whose first name is NAME, in policy order. */
-struct bucket {
-	const char *name;
-	uint32_t name_len;
-	uint32_t n;
+/* Rule indexes in policy order. */
+struct rlist {
 	uint32_t *idx;
+	uint32_t n;
+	bool writable; /* some rule in it has a writable class */
+};
+
+/*
+ * The index: a trie over the literal names that rules start with.  The node of the literal path
+ * L (say "/wp-content/themes") keeps, in policy order, the rules that could match L or a path
+ * below it (all), and those that could match a path L/X/... where X is the name of none of its
+ * children (other).  A lookup walks the path's names down the trie (a binary search per level)
+ * and scans only the deepest node's list.  What L itself gets is worked out once, at load time.
+ */
+struct node {
+	const char *name; /* last name of L (NULL for the root); points into a rule's code */
+	uint32_t name_len;
+	uint32_t nkids;
+	struct node *kids; /* sorted by name_cmp */
+	struct rlist all, other;
+	const struct policy_rule *self; /* the rule L itself matches, or NULL */
+	bool below;			/* policy_may_change_below(L) */
 };
 
 struct policy {
 	size_t n;
 	struct policy_rule *rules; /* public view, rules[i].pattern owned */
 	struct crule *cr;
-	size_t nbuckets;
-	struct bucket *buckets; /* sorted by name, see name_cmp */
-	struct bucket other;	/* rules whose first segment is not a plain name (or "/" itself) */
+	struct node root; /* L = "/" */
 };
 
 static const char *const class_names[] = {
@@ -209,6 +224,8 @@ static bool rule_test(const struct crule *r, const char *path, size_t len, long 
 		return false;
 	if (r->exact)
 		return len == r->prefix_len;
+	if (r->tree)
+		return len == r->prefix_len || path[r->prefix_len] == '/' || r->prefix_len == 0;
 	if (len < r->suffix_len || memcmp(path + len - r->suffix_len, r->suffix, r->suffix_len) != 0)
 		return false;
 	if (*nsegs < 0)
@@ -227,35 +244,52 @@ static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-/* The bucket for a path (or a directory) by its first name; "/" and unknown names get other. */
-static const struct bucket *bucket_for(const struct policy *p, const char *path, size_t len)
+static const struct node *kid_for(const struct node *n, const char *name, size_t len)
 {
-	size_t lo = 0, hi = p->nbuckets, nlen;
+	size_t lo = 0, hi = n->nkids;
 
-	if (len <= 1)
-		return &p->other;
-	nlen = seg_end(path, len, 0) - 1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = name_cmp(path + 1, nlen, p->buckets[mid].name, p->buckets[mid].name_len);
+		int c = name_cmp(name, len, n->kids[mid].name, n->kids[mid].name_len);
 
 		if (c == 0)
-			return &p->buckets[mid];
+			return &n->kids[mid];
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return &p->other;
+	return NULL;
 }
 
-static const struct policy_rule *match_in(const struct policy *p, const struct bucket *b,
-					  const char *path, size_t len)
+/* Walk PATH's names down the trie: returns the deepest node reached and in *pos the cursor of the
+ * first name without a node (LEN when PATH itself is a node). */
+static const struct node *descend(const struct policy *p, const char *path, size_t len,
+				  size_t *pos)
+{
+	const struct node *n = &p->root;
+	size_t at = first_cursor(len);
+
+	while (at < len) {
+		size_t end = seg_end(path, len, at);
+		const struct node *k = kid_for(n, path + at + 1, end - at - 1);
+
+		if (!k)
+			break;
+		n = k;
+		at = end;
+	}
+	*pos = at;
+	return n;
+}
+
+static const struct policy_rule *match_list(const struct policy *p, const struct rlist *l,
+					    const char *path, size_t len)
 {
 	long nsegs = -1;
 
-	for (uint32_t i = 0; i < b->n; i++) {
-		uint32_t k = b->idx[i];
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint32_t k = l->idx[i];
 
 		if (rule_test(&p->cr[k], path, len, &nsegs))
 			return &p->rules[k];
@@ -275,9 +309,15 @@ static bool path_ok(const char *path, size_t *len)
 
 const struct policy_rule *policy_match(const struct policy *p, const char *path, size_t len)
 {
+	const struct node *n;
+	size_t pos;
+
 	if (!p || !path_ok(path, &len))
 		return NULL;
-	return match_in(p, bucket_for(p, path, len), path, len);
+	n = descend(p, path, len, &pos);
+	if (pos == len)
+		return n->self;
+	return match_list(p, &n->other, path, len);
 }
 
 enum policy_class policy_class_of(const struct policy *p, const char *path, size_t len)
@@ -292,58 +332,34 @@ static bool writable_rule(const struct policy_rule *r)
 	return r && policy_class_writable(r->cls);
 }
 
-/*
- * Could some writable rule of bucket B match PATH or one of its ancestors below the root?  A
- * necessary condition, used to answer the common case (code trees) without walking ancestors.
- */
-static bool writable_candidate(const struct policy *p, const struct bucket *b, const char *path,
-			       size_t len)
-{
-	size_t depth = 0;
-	bool have_depth = false;
-
-	for (uint32_t i = 0; i < b->n; i++) {
-		const struct crule *r = &p->cr[b->idx[i]];
-
-		if (!policy_class_writable(p->rules[b->idx[i]].cls) || !r->nsegs)
-			continue; /* the root rule is looked at by the caller */
-		if (len < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0)
-			continue;
-		if (!have_depth) {
-			depth = count_segs(path, len);
-			have_depth = true;
-		}
-		if (depth < r->min_segs)
-			continue;
-		if (r->first_any == r->nsegs) {
-			/* the only ancestor it could match is the one with exactly nsegs names */
-			size_t end = 0;
-
-			for (uint32_t s = 0; s < r->nsegs; s++)
-				end = seg_end(path, len, end);
-			if (!rule_match(r, path, end))
-				continue;
-		}
-		return true;
-	}
-	return false;
-}
-
 bool policy_may_change(const struct policy *p, const char *path, size_t len)
 {
-	const struct bucket *b;
+	const struct node *n;
+	size_t at;
 
 	if (!p || !path_ok(path, &len))
 		return false;
-	if (writable_rule(match_in(p, &p->other, "/", 1)))
+	/* the ancestors that are trie nodes: their class is known */
+	n = &p->root;
+	if (writable_rule(n->self))
 		return true;
-	if (len == 1)
+	at = first_cursor(len);
+	while (at < len) {
+		size_t end = seg_end(path, len, at);
+		const struct node *k = kid_for(n, path + at + 1, end - at - 1);
+
+		if (!k)
+			break;
+		n = k;
+		at = end;
+		if (writable_rule(n->self))
+			return true;
+	}
+	if (at == len || !n->other.writable)
 		return false;
-	b = bucket_for(p, path, len);
-	if (!writable_candidate(p, b, path, len))
-		return false;
-	for (size_t end = seg_end(path, len, 0);; end = seg_end(path, len, end)) {
-		if (writable_rule(match_in(p, b, path, end)))
+	/* the others: only rules of n->other can match them */
+	for (size_t end = seg_end(path, len, at);; end = seg_end(path, len, end)) {
+		if (writable_rule(match_list(p, &n->other, path, end)))
 			return true;
 		if (end == len)
 			return false;
@@ -386,19 +402,15 @@ static enum below rule_below(const struct crule *r, const char *dir, size_t len)
 	return i == r->first_any && i + 1 == r->nsegs ? BELOW_ALL : BELOW_SOME;
 }
 
-bool policy_may_change_below(const struct policy *p, const char *dir, size_t len)
+/* Could a writable rule of L (which holds every rule that can match below DIR) take a path below
+ * DIR?  First match counts: a read-only rule taking everything below DIR ends the search. */
+static bool writable_below(const struct policy *p, const struct rlist *l, const char *dir,
+			   size_t len)
 {
-	const struct bucket *b;
-	size_t n;
-
-	if (!p || !path_ok(dir, &len))
+	if (!l->writable)
 		return false;
-	if (policy_may_change(p, dir, len))
-		return true;
-	b = len == 1 ? NULL : bucket_for(p, dir, len);
-	n = b ? b->n : p->n;
-	for (size_t i = 0; i < n; i++) {
-		size_t k = b ? b->idx[i] : i;
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint32_t k = l->idx[i];
 		enum below w = rule_below(&p->cr[k], dir, len);
 
 		if (w == BELOW_NONE)
@@ -406,9 +418,22 @@ bool policy_may_change_below(const struct policy *p, const char *dir, size_t len
 		if (policy_class_writable(p->rules[k].cls))
 			return true;
 		if (w == BELOW_ALL)
-			return false; /* a read-only rule takes every path below DIR first */
+			return false;
 	}
 	return false;
+}
+
+bool policy_may_change_below(const struct policy *p, const char *dir, size_t len)
+{
+	const struct node *n;
+	size_t pos;
+
+	if (!p || !path_ok(dir, &len))
+		return false;
+	n = descend(p, dir, len, &pos);
+	if (pos == len)
+		return n->below;
+	return policy_may_change(p, dir, len) || writable_below(p, &n->other, dir, len);
 }
 
 size_t policy_rule_count(const struct policy *p)
@@ -647,6 +672,9 @@ static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 	if (r->first_any == UINT32_MAX)
 		r->first_any = r->nsegs;
 	r->exact = !wild_seen;
+	r->tree = r->nsegs && r->first_any == r->nsegs - 1 && r->min_segs == r->nsegs - 1;
+	for (uint32_t k = 0; r->tree && k + 1 < r->nsegs; k++)
+		r->tree = r->segs[k].kind == SEG_LIT;
 
 	/* literal suffix: from the last segment */
 	r->suffix_len = 0;
@@ -866,80 +894,159 @@ err_rule:
 	return ret;
 }
 
-static int add_to(struct bucket *b, uint32_t k)
-{
-	uint32_t *idx;
+/*
+ * Building the trie.  It stops growing at TRIE_MAX_DEPTH names, and when the lists would hold more
+ * than TRIE_BUDGET entries in all (rules with '**' are copied into every node below them): a node
+ * without children is still exact, its "other" list simply holds more rules.
+ */
+#define TRIE_MAX_DEPTH 16
+#define TRIE_BUDGET (1u << 22)
 
-	/* grow at powers of two */
-	if ((b->n & (b->n - 1)) == 0) {
-		idx = realloc(b->idx, (b->n ? 2 * b->n : 1) * sizeof(*idx));
+struct build {
+	struct policy *p;
+	char *path; /* L of the node being built */
+	size_t budget;
+};
+
+static int list_add(const struct policy *p, struct rlist *l, uint32_t k)
+{
+	if ((l->n & (l->n - 1)) == 0) { /* grow at powers of two */
+		uint32_t *idx = realloc(l->idx, (l->n ? 2 * (size_t)l->n : 1) * sizeof(*idx));
+
 		if (!idx)
 			return -ENOMEM;
-		b->idx = idx;
+		l->idx = idx;
 	}
-	b->idx[b->n++] = k;
+	l->idx[l->n++] = k;
+	l->writable |= policy_class_writable(p->rules[k].cls);
 	return 0;
 }
 
-static int cmp_bucket(const void *a, const void *b)
+/* Can rule R, listed at a node of depth D, match a path whose name number D+1 is NAME (NULL: a
+ * name that is no child's)? */
+static bool via_name(const struct crule *r, uint32_t d, const char *name, size_t len)
 {
-	const struct bucket *x = a, *y = b;
+	if (r->first_any < d)
+		return true; /* a '**' before: it may match anything below */
+	if (d >= r->nsegs)
+		return false; /* the pattern ends at the node */
+	if (r->segs[d].kind == SEG_ANY)
+		return true;
+	if (!name)
+		return r->segs[d].kind == SEG_GLOB;
+	return seg_match(r, &r->segs[d], name, len);
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct node *x = a, *y = b;
 
 	return name_cmp(x->name, x->name_len, y->name, y->name_len);
 }
 
-/* Group rules by their first segment; a rule whose first segment is not a plain name joins
- * every group (and "other"), in policy order. */
-static int build_buckets(struct policy *p)
+/* N->all is set; fill in the rest of N, whose L is b->path[0..plen), D names deep.  ANC says
+ * whether a proper ancestor of L is in a writable class. */
+static int build_node(struct build *b, struct node *n, uint32_t d, size_t plen, bool anc)
 {
-	size_t nb = 0;
+	const struct policy *p = b->p;
+	uint32_t nk = 0;
+	int ret;
 
-	for (size_t k = 0; k < p->n; k++)
-		if (p->cr[k].nsegs && p->cr[k].segs[0].kind == SEG_LIT)
-			nb++;
-	if (nb) {
-		p->buckets = calloc(nb, sizeof(*p->buckets));
-		if (!p->buckets)
+	n->self = match_list(p, &n->all, b->path, plen);
+	anc = anc || writable_rule(n->self);
+	n->below = anc || writable_below(p, &n->all, b->path, plen);
+
+	/* children: the plain names that rules have next */
+	if (d < TRIE_MAX_DEPTH && b->budget >= n->all.n) {
+		for (uint32_t i = 0; i < n->all.n; i++) {
+			const struct crule *r = &p->cr[n->all.idx[i]];
+
+			nk += r->first_any > d && d < r->nsegs && r->segs[d].kind == SEG_LIT;
+		}
+	}
+	if (nk) {
+		n->kids = calloc(nk, sizeof(*n->kids));
+		if (!n->kids)
 			return -ENOMEM;
-	}
-	for (size_t k = 0; k < p->n; k++) {
-		const struct crule *r = &p->cr[k];
-		size_t j;
+		for (uint32_t i = 0; i < n->all.n; i++) {
+			const struct crule *r = &p->cr[n->all.idx[i]];
 
-		if (!r->nsegs || r->segs[0].kind != SEG_LIT)
-			continue;
-		for (j = 0; j < p->nbuckets; j++)
-			if (name_cmp(p->buckets[j].name, p->buckets[j].name_len, r->code + r->segs[0].off,
-				     r->segs[0].len) == 0)
-				break;
-		if (j == p->nbuckets) {
-			p->buckets[j].name = r->code + r->segs[0].off;
-			p->buckets[j].name_len = r->segs[0].len;
-			p->nbuckets++;
+			if (r->first_any > d && d < r->nsegs && r->segs[d].kind == SEG_LIT) {
+				n->kids[n->nkids].name = r->code + r->segs[d].off;
+				n->kids[n->nkids++].name_len = r->segs[d].len;
+			}
 		}
+		qsort(n->kids, n->nkids, sizeof(*n->kids), cmp_node);
+		nk = 0;
+		for (uint32_t i = 0; i < n->nkids; i++)
+			if (nk == 0 || cmp_node(&n->kids[nk - 1], &n->kids[i]) != 0)
+				n->kids[nk++] = n->kids[i];
+		n->nkids = nk;
 	}
-	if (p->nbuckets)
-		qsort(p->buckets, p->nbuckets, sizeof(*p->buckets), cmp_bucket);
-	for (size_t k = 0; k < p->n; k++) {
-		const struct crule *r = &p->cr[k];
-		int ret;
+	for (uint32_t j = 0; j < n->nkids; j++) {
+		struct node *kid = &n->kids[j];
+		size_t klen = (plen == 1 ? 0 : plen) + 1 + kid->name_len;
 
-		if (r->nsegs && r->segs[0].kind == SEG_LIT) {
-			const struct bucket key = {.name = r->code + r->segs[0].off,
-						   .name_len = r->segs[0].len};
-			struct bucket *b = bsearch(&key, p->buckets, p->nbuckets,
-						   sizeof(*p->buckets), cmp_bucket);
+		for (uint32_t i = 0; i < n->all.n; i++) {
+			uint32_t k = n->all.idx[i];
 
-			ret = add_to(b, (uint32_t)k);
-		} else {
-			ret = add_to(&p->other, (uint32_t)k);
-			for (size_t j = 0; !ret && r->nsegs && j < p->nbuckets; j++)
-				ret = add_to(&p->buckets[j], (uint32_t)k);
+			if (via_name(&p->cr[k], d, kid->name, kid->name_len)) {
+				ret = list_add(p, &kid->all, k);
+				if (ret)
+					return ret;
+			}
 		}
+		b->budget -= b->budget < kid->all.n ? b->budget : kid->all.n;
+		b->path[klen - kid->name_len - 1] = '/';
+		memcpy(b->path + klen - kid->name_len, kid->name, kid->name_len);
+		ret = build_node(b, kid, d + 1, klen, anc);
 		if (ret)
 			return ret;
 	}
+	/* other: what a path through a name that is no child's may meet */
+	for (uint32_t i = 0; i < n->all.n; i++) {
+		uint32_t k = n->all.idx[i];
+		const struct crule *r = &p->cr[k];
+		bool in = via_name(r, d, NULL, 0);
+
+		if (!in && r->first_any >= d && d < r->nsegs && r->segs[d].kind == SEG_LIT)
+			in = !kid_for(n, r->code + r->segs[d].off, r->segs[d].len);
+		if (in) {
+			ret = list_add(p, &n->other, k);
+			if (ret)
+				return ret;
+		}
+	}
 	return 0;
+}
+
+static int build_trie(struct policy *p)
+{
+	struct build b = {.p = p, .budget = TRIE_BUDGET};
+	int ret;
+
+	for (size_t k = 0; k < p->n; k++) {
+		ret = list_add(p, &p->root.all, (uint32_t)k);
+		if (ret)
+			return ret;
+	}
+	/* L is a chain of plain names (at most PATH_NAME_MAX bytes each) taken from several rules */
+	b.path = malloc(TRIE_MAX_DEPTH * (PATH_NAME_MAX + 1) + 2);
+	if (!b.path)
+		return -ENOMEM;
+	b.path[0] = '/';
+	ret = build_node(&b, &p->root, 0, 1, false);
+	free(b.path);
+	return ret;
+}
+
+static void free_node(struct node *n)
+{
+	for (uint32_t j = 0; j < n->nkids; j++)
+		free_node(&n->kids[j]);
+	free(n->kids);
+	free(n->all.idx);
+	free(n->other.idx);
 }
 
 void policy_free(struct policy *p)
@@ -950,10 +1057,7 @@ void policy_free(struct policy *p)
 		free(p->rules[k].pattern);
 		free(p->cr[k].segs);
 	}
-	for (size_t j = 0; j < p->nbuckets; j++)
-		free(p->buckets[j].idx);
-	free(p->buckets);
-	free(p->other.idx);
+	free_node(&p->root);
 	free(p->rules);
 	free(p->cr);
 	free(p);
@@ -988,7 +1092,7 @@ int policy_parse(const char *name, const char *buf, size_t len, struct policy **
 			break;
 		s = nl + 1;
 	}
-	ret = build_buckets(ps.p);
+	ret = build_trie(ps.p);
 	if (ret)
 		goto fail;
 	free(ps.hash);

@@ -650,6 +650,41 @@ static void test_differential(void)
 		printf("# first mismatch: %s", first);
 }
 
+/* Patterns deeper than the index goes (16 names) still match exactly. */
+static void test_deep(void)
+{
+	char text[512], path[256];
+	struct policy *p;
+	int n = 0;
+
+	for (int i = 0; i < 20; i++)
+		n += sprintf(text + n, "/d%d", i);
+	strcpy(path, text);
+	n += sprintf(text + n, "/** local\n");
+	n += sprintf(text + n, "%s/x/y deny\n", path); /* shadowed by the line above */
+	n += sprintf(text + n, "/d0/*/d2/r* shared\n");
+	p = parse(text);
+	ok(p != NULL, "20-name patterns parse");
+	if (!p)
+		return;
+	CLASS(p, path, "local");
+	strcat(path, "/x/y");
+	CLASS(p, path, "local");
+	path[strlen(path) - 4] = '\0';
+	path[strlen(path) - 1] = '\0'; /* ".../d1" instead of ".../d19" */
+	CLASS(p, path, "none");
+	MC(p, path, 0);
+	MCB(p, path, 0);
+	CLASS(p, "/d0/d1/d2/d3", "none");
+	CLASS(p, "/d0/d1/d2/r3", "shared");
+	CLASS(p, "/d0/q/d2/r", "shared");
+	CLASS(p, "/d0/q/d2/r/s", "none");
+	MC(p, "/d0/q/d2/r/s", 1);
+	MCB(p, "/d0/q", 1);
+	MCB(p, "/d0/q/d3", 0);
+	policy_free(p);
+}
+
 int main(void)
 {
 	test_grammar();
@@ -658,5 +693,6 @@ int main(void)
 	test_may_change();
 	test_default_policy();
 	test_differential();
+	test_deep();
 	return tap_done();
 }
