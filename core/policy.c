@@ -89,8 +89,8 @@ struct policy {
 };
 
 static const char *const class_names[] = {
-	[POLICY_NONE] = "none",	  [POLICY_SHARED] = "shared", [POLICY_CACHE] = "cache",
-	[POLICY_LOCAL] = "local", [POLICY_DENY] = "deny",
+    [POLICY_NONE] = "none",   [POLICY_SHARED] = "shared", [POLICY_CACHE] = "cache",
+    [POLICY_LOCAL] = "local", [POLICY_DENY] = "deny",
 };
 
 bool policy_class_writable(enum policy_class c)
@@ -226,7 +226,8 @@ static bool rule_test(const struct crule *r, const char *path, size_t len, long 
 		return len == r->prefix_len;
 	if (r->tree)
 		return len == r->prefix_len || path[r->prefix_len] == '/' || r->prefix_len == 0;
-	if (len < r->suffix_len || memcmp(path + len - r->suffix_len, r->suffix, r->suffix_len) != 0)
+	if (len < r->suffix_len ||
+	    memcmp(path + len - r->suffix_len, r->suffix, r->suffix_len) != 0)
 		return false;
 	if (*nsegs < 0)
 		*nsegs = (long)count_segs(path, len);
@@ -264,8 +265,7 @@ static const struct node *kid_for(const struct node *n, const char *name, size_t
 
 /* Walk PATH's names down the trie: returns the deepest node reached and in *pos the cursor of the
  * first name without a node (LEN when PATH itself is a node). */
-static const struct node *descend(const struct policy *p, const char *path, size_t len,
-				  size_t *pos)
+static const struct node *descend(const struct policy *p, const char *path, size_t len, size_t *pos)
 {
 	const struct node *n = &p->root;
 	size_t at = first_cursor(len);
@@ -297,7 +297,8 @@ static const struct policy_rule *match_list(const struct policy *p, const struct
 	return NULL;
 }
 
-/* Accept what callers are told to pass (normalised, starting with '/'); forgive one trailing '/'. */
+/* Accept what callers are told to pass (normalised, starting with '/'); forgive one trailing '/'.
+ */
 static bool path_ok(const char *path, size_t *len)
 {
 	if (!path || *len == 0 || path[0] != '/')
@@ -380,8 +381,8 @@ static enum below rule_below(const struct crule *r, const char *dir, size_t len)
 	uint32_t i = 0;
 
 	/* below "/" every path qualifies; below "/a" only paths starting "/a/" */
-	if (len > 1 && (memcmp(dir, r->prefix, cmp) != 0 ||
-			(r->prefix_len > len && r->prefix[len] != '/')))
+	if (len > 1 &&
+	    (memcmp(dir, r->prefix, cmp) != 0 || (r->prefix_len > len && r->prefix[len] != '/')))
 		return BELOW_NONE;
 	while (pos < len) {
 		size_t end;
@@ -463,7 +464,7 @@ struct parser {
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct parser *ps, const char *at,
-						       const char *fmt, ...)
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -476,7 +477,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct parser *ps, const c
 }
 
 static void fail_plain(struct policy_error *err, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void fail_plain(struct policy_error *err, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
@@ -547,7 +548,8 @@ static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 	bool wild_seen = false;
 
 	if (t[0] != '/')
-		return fail(ps, t, "pattern must start with '/' (it is relative to the WordPress root)");
+		return fail(ps, t,
+			    "pattern must start with '/' (it is relative to the WordPress root)");
 	for (size_t i = 0; i < n; i++)
 		nsegs += t[i] == '/';
 	if (n == 1)
@@ -574,12 +576,14 @@ static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 		while (i < n && t[i] != '/') {
 			if (t[i] == '\\') {
 				if (t[i + 1] == '/')
-					return fail(ps, t + i,
-						    "'/' cannot be escaped: a name never holds '/'");
+					return fail(
+					    ps, t + i,
+					    "'/' cannot be escaped: a name never holds '/'");
 				if (is_wild(t[i + 1]))
 					canon[canl++] = '\\';
 				canon[canl++] = t[i + 1];
-				code[cl++] = t[i + 1]; /* re-escaped below if the segment is a glob */
+				code[cl++] =
+				    t[i + 1]; /* re-escaped below if the segment is a glob */
 				min++;
 				i += 2;
 				prev_star = false;
@@ -607,7 +611,8 @@ static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 			sg->kind = SEG_ANY;
 			cl = code_start;
 		} else if (run) {
-			return fail(ps, run, "'**' must be a whole segment (use '*' within a name)");
+			return fail(ps, run,
+				    "'**' must be a whole segment (use '*' within a name)");
 		} else if (!wild) {
 			size_t len = cl - code_start;
 
@@ -629,8 +634,8 @@ static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 			sg->kind = SEG_GLOB;
 		}
 		if (min > PATH_NAME_MAX)
-			return fail(ps, t + start,
-				    "segment can never match: longer than %d bytes", PATH_NAME_MAX);
+			return fail(ps, t + start, "segment can never match: longer than %d bytes",
+				    PATH_NAME_MAX);
 		sg->off = (uint32_t)code_start;
 		sg->len = (uint32_t)(cl - code_start);
 
@@ -900,7 +905,7 @@ err_rule:
  * without children is still exact, its "other" list simply holds more rules.
  */
 #define TRIE_MAX_DEPTH 16
-#define TRIE_BUDGET (1u << 22)
+#define TRIE_BUDGET    (1u << 22)
 
 struct build {
 	struct policy *p;
@@ -1030,7 +1035,8 @@ static int build_trie(struct policy *p)
 		if (ret)
 			return ret;
 	}
-	/* L is a chain of plain names (at most PATH_NAME_MAX bytes each) taken from several rules */
+	/* L is a chain of plain names (at most PATH_NAME_MAX bytes each) taken from several rules
+	 */
 	b.path = malloc(TRIE_MAX_DEPTH * (PATH_NAME_MAX + 1) + 2);
 	if (!b.path)
 		return -ENOMEM;

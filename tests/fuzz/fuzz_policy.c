@@ -8,7 +8,7 @@
 #include "policy.h"
 
 static const char *const paths[] = {
-	"/", "/wp-content", "/wp-content/uploads/2026/11/a.php", "/a/b/c/d/e/f/g", "/x", "/a",
+    "/", "/wp-content", "/wp-content/uploads/2026/11/a.php", "/a/b/c/d/e/f/g", "/x", "/a",
 };
 
 static void query(const struct policy *p, const char *path, size_t len)
@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct policy_rule *r = policy_rule_at(p, i);
 
 		/* a rule matches its own pattern when it has no wildcard or escape */
-		if (!strpbrk(r->pattern, "*?\\") && policy_match(p, r->pattern, strlen(r->pattern)) == NULL)
+		if (!strpbrk(r->pattern, "*?\\") &&
+		    policy_match(p, r->pattern, strlen(r->pattern)) == NULL)
 			abort();
 	}
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)

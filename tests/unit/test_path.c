@@ -19,13 +19,13 @@ static void norm(const char *s, size_t len, size_t size, const char *want, long 
 		if (n >= 0 && strcmp(out, want) != 0)
 			printf("#   got \"%s\"\n", out);
 	} else {
-		is_int(n, err, "normalize \"%.60s\" (%zu bytes, buffer %zu) fails with %ld", s, len, size,
-		       err);
+		is_int(n, err, "normalize \"%.60s\" (%zu bytes, buffer %zu) fails with %ld", s, len,
+		       size, err);
 	}
 	free(out);
 }
 
-#define NORM(s, want) norm(s, strlen(s), 4096, want, 0)
+#define NORM(s, want)	 norm(s, strlen(s), 4096, want, 0)
 #define NORM_ERR(s, err) norm(s, strlen(s), 4096, NULL, err)
 
 static void test_normalize(void)
@@ -86,7 +86,8 @@ static void test_normalize(void)
 
 		memset(small, 'Z', sizeof(small));
 		is_int(path_normalize("/abcdefgh", 9, small, 4), -ENAMETOOLONG, "too small: error");
-		ok(small[4] == 'Z' && small[7] == 'Z', "too small: no byte written past the buffer");
+		ok(small[4] == 'Z' && small[7] == 'Z',
+		   "too small: no byte written past the buffer");
 	}
 }
 
@@ -101,7 +102,8 @@ static void rel(const char *root, const char *path, size_t size, const char *wan
 		is_int(n, (long)strlen(want), "relative_to(%s, %s) length", root, path);
 		is_str(n >= 0 ? out : NULL, want, "relative_to(%s, %s) = %s", root, path, want);
 	} else {
-		is_int(n, err, "relative_to(%s, %s, size %zu) fails with %ld", root, path, size, err);
+		is_int(n, err, "relative_to(%s, %s, size %zu) fails with %ld", root, path, size,
+		       err);
 	}
 }
 

@@ -249,8 +249,8 @@ static void test_adversarial(void)
 	policy_free(p);
 }
 
-
-#define MC(p, path, want) is_int(policy_may_change(p, path, strlen(path)), want, "may_change(%s)", path)
+#define MC(p, path, want)                                                                          \
+	is_int(policy_may_change(p, path, strlen(path)), want, "may_change(%s)", path)
 #define MCB(p, path, want)                                                                         \
 	is_int(policy_may_change_below(p, path, strlen(path)), want, "may_change_below(%s)", path)
 
@@ -315,7 +315,7 @@ static void test_may_change(void)
 	MCB(p, "/sp ace", 1);
 	MCB(p, "/sp", 0);
 	MCB(p, "/t", 1);
-	MCB(p, "/t/temp", 0); /* "/t/temp-*" can only match /t/temp-..., nothing below /t/temp */
+	MCB(p, "/t/temp", 0);	/* "/t/temp-*" can only match /t/temp-..., nothing below /t/temp */
 	MCB(p, "/t/temp-x", 1); /* writable itself */
 	MCB(p, "/t/tem", 0);
 	MCB(p, "/q", 0);
@@ -419,42 +419,42 @@ static void test_default_policy(void)
 	MCB(p, "/wp-content/languages/plugins", 0);
 
 	/* the write map, row by row of WRITE-PATTERNS.md */
-	CLASS(p, "/wp-content/uploads/2026/11/x.jpg", "shared");		/* 1 */
-	CLASS(p, "/wp-content/uploads/2026/11/x-300x200.jpg", "shared");	/* 2 */
-	CLASS(p, "/wp-content/uploads/2026/11", "shared");			/* 3 */
+	CLASS(p, "/wp-content/uploads/2026/11/x.jpg", "shared");	 /* 1 */
+	CLASS(p, "/wp-content/uploads/2026/11/x-300x200.jpg", "shared"); /* 2 */
+	CLASS(p, "/wp-content/uploads/2026/11", "shared");		 /* 3 */
 	CLASS(p, "/wp-content/uploads/2026", "shared");
 	CLASS(p, "/wp-content/uploads", "shared");
-	CLASS(p, "/wp-content/temp-write-test-65f1c0a1b2c3d4-12345678", "local"); /* 4 */
-	CLASS(p, "/.htaccess", "shared");					/* 5 */
+	CLASS(p, "/wp-content/temp-write-test-65f1c0a1b2c3d4-12345678", "local");	/* 4 */
+	CLASS(p, "/.htaccess", "shared");						/* 5 */
 	CLASS(p, "/wp-content/cache/supercache/example.com/about/index.html", "cache"); /* 6 */
 	CLASS(p, "/wp-content/cache/supercache/example.com/about/123abc.tmp", "cache");
 	CLASS(p, "/wp-content/cache/wp-rocket/example.com/index-https.html", "cache");
 	CLASS(p, "/wp-content/cache/page_enhanced/example.com/_index_slash_ssl.html", "cache");
-	CLASS(p, "/wp-content/cache/tmp/w3tc-abc", "shared");			/* 7 */
+	CLASS(p, "/wp-content/cache/tmp/w3tc-abc", "shared"); /* 7 */
 	CLASS(p, "/wp-content/w3tc-config/master.php", "shared");
-	CLASS(p, "/wp-content/cache/all/index.html", "cache");			/* 8 */
+	CLASS(p, "/wp-content/cache/all/index.html", "cache"); /* 8 */
 	CLASS(p, "/wp-content/cache/tmpWpfc/1700000000/index.html", "cache");
 	CLASS(p, "/wp-content/cache/autoptimize/css/autoptimize_abc.css", "shared"); /* 9 */
 	CLASS(p, "/wp-content/uploads/elementor/css/post-12.css", "shared");
-	CLASS(p, "/wp-content/litespeed/css/abc.css", "shared");		/* 10 */
+	CLASS(p, "/wp-content/litespeed/css/abc.css", "shared"); /* 10 */
 	CLASS(p, "/wp-content/wflogs/config.php", "shared");
-	CLASS(p, "/wp-content/wflogs/ips.php", "shared");			/* 11 */
+	CLASS(p, "/wp-content/wflogs/ips.php", "shared");				   /* 11 */
 	CLASS(p, "/wp-content/uploads/wc-logs/fatal-errors-2026-11-01-abc.log", "shared"); /* 12 */
 	CLASS(p, "/wp-content/debug.log", "shared");
-	CLASS(p, "/wp-content/updraft/updraftplus-probe.tmp", "shared");	/* 13 */
+	CLASS(p, "/wp-content/updraft/updraftplus-probe.tmp", "shared");		/* 13 */
 	CLASS(p, "/wp-content/themes/twentytwentythree/acf-json/group_1.json", "deny"); /* 14 */
-	CLASS(p, "/wp-content/uploads/woocommerce_uploads/.htaccess", "shared"); /* 15 */
+	CLASS(p, "/wp-content/uploads/woocommerce_uploads/.htaccess", "shared");	/* 15 */
 	CLASS(p, "/wp-content/uploads/gravity_forms/index.html", "shared");
 	CLASS(p, "/wp-content/uploads/wpforms/web.config", "shared");
-	CLASS(p, "/wp-content/advanced-cache.php", "deny");			/* 16 */
+	CLASS(p, "/wp-content/advanced-cache.php", "deny"); /* 16 */
 	CLASS(p, "/wp-content/object-cache.php", "deny");
 	CLASS(p, "/wp-content/db.php", "deny");
-	CLASS(p, "/wp-config.php", "deny");					/* 17 */
+	CLASS(p, "/wp-config.php", "deny"); /* 17 */
 	CLASS(p, "/wp-cache-config.php", "none");
-	CLASS(p, "/wp-content/wp-cache-config.php", "shared");			/* 18 */
+	CLASS(p, "/wp-content/wp-cache-config.php", "shared"); /* 18 */
 	CLASS(p, "/wp-content/wflogs/attack-data.php", "shared");
 	CLASS(p, "/wp-content/wp-rocket-config/example.com.php", "shared");
-	CLASS(p, "/.user.ini", "deny");						/* 19 */
+	CLASS(p, "/.user.ini", "deny"); /* 19 */
 	CLASS(p, "/wordfence-waf.php", "deny");
 	CLASS(p, "/wp-content/uploads/gravity_forms/tmp/abc_input_3_f.part", "shared"); /* 20 */
 	CLASS(p, "/wp-content/ai1wm-backups/site-20261101.wpress", "shared");
@@ -462,9 +462,9 @@ static void test_default_policy(void)
 	CLASS(p, "/wp-content/uploads/wpcf7_uploads/1234567/cv.pdf", "local"); /* 21 */
 	CLASS(p, "/wp-content/uploads/wpcf7_uploads", "local");
 	CLASS(p, "/wp-content/uploads/elementor/tmp/kit.zip", "local");
-	CLASS(p, "/wp-content/uploads/2026/11/x.jpg.tmp", "shared");		/* 22 */
+	CLASS(p, "/wp-content/uploads/2026/11/x.jpg.tmp", "shared"); /* 22 */
 	CLASS(p, "/wp-content/uploads/2026/11/x.jpg.bak", "shared");
-	CLASS(p, "/wp-content/upgrade/akismet-abc.tmp", "deny");		/* 23 */
+	CLASS(p, "/wp-content/upgrade/akismet-abc.tmp", "deny"); /* 23 */
 	CLASS(p, "/wp-content/upgrade", "deny");
 	CLASS(p, "/wp-content/plugins/akismet/akismet.php", "deny");
 	CLASS(p, "/wp-content/plugins", "deny");
@@ -534,13 +534,14 @@ static bool ref_segs(char **ps, int np, char **ss, int ns)
 	if (np == 0)
 		return ns == 0;
 	if (strcmp(ps[0], "**") == 0)
-		return ref_segs(ps + 1, np - 1, ss, ns) || (ns > 0 && ref_segs(ps, np, ss + 1, ns - 1));
+		return ref_segs(ps + 1, np - 1, ss, ns) ||
+		       (ns > 0 && ref_segs(ps, np, ss + 1, ns - 1));
 	return ns > 0 && ref_name(ps[0], ps[0] + strlen(ps[0]), ss[0], ss[0] + strlen(ss[0])) &&
 	       ref_segs(ps + 1, np - 1, ss + 1, ns - 1);
 }
 
-static const char *const pat_segs[] = {"a", "b", "*", "?", "a*", "*b", "**", "a?b", "\\*",
-				       "x.php", "*.php", "*a*", "b*a"};
+static const char *const pat_segs[] = {"a",   "b",   "*",     "?",     "a*",  "*b", "**",
+				       "a?b", "\\*", "x.php", "*.php", "*a*", "b*a"};
 static const char *const path_segs[] = {"a", "b", "ab", "ba", "aab", "*", "x.php", "a.php", "bba"};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -612,15 +613,19 @@ static void test_differential(void)
 			want = ref_class(&rp, ss, ns);
 			got = policy_class_of(p, path, (size_t)n);
 			if (got != want && !match_bad++)
-				snprintf(first, sizeof(first), "class_of(%s) = %s, want %s in:\n%s", path,
-					 policy_class_name(got), policy_class_name(want), text);
+				snprintf(first, sizeof(first), "class_of(%s) = %s, want %s in:\n%s",
+					 path, policy_class_name(got), policy_class_name(want),
+					 text);
 			if (policy_may_change(p, path, (size_t)n) != ref_may_change(&rp, ss, ns) &&
 			    !mc_bad++)
-				snprintf(first, sizeof(first), "may_change(%s) wrong in:\n%s", path, text);
+				snprintf(first, sizeof(first), "may_change(%s) wrong in:\n%s", path,
+					 text);
 
-			/* may_change_below must be true when some path below (depth <= 2) may change */
+			/* may_change_below must be true when some path below (depth <= 2) may
+			 * change */
 			if (ns <= 3) {
-				bool below = false, got_b = policy_may_change_below(p, path, (size_t)n);
+				bool below = false,
+				     got_b = policy_may_change_below(p, path, (size_t)n);
 
 				for (unsigned a = 0; a < NELEM(path_segs) && !below; a++) {
 					ss[ns] = (char *)path_segs[a];
@@ -633,8 +638,8 @@ static void test_differential(void)
 				below = below || ref_may_change(&rp, ss, ns);
 				mcb_total++;
 				if (below && !got_b && !mcb_unsafe++)
-					snprintf(first, sizeof(first), "may_change_below(%s) false in:\n%s",
-						 path, text);
+					snprintf(first, sizeof(first),
+						 "may_change_below(%s) false in:\n%s", path, text);
 				mcb_loose += !below && got_b;
 			}
 		}
