@@ -16,7 +16,7 @@ enum policy_class {
 };
 
 struct policy_rule {
-	char *pattern;		/* as written, escapes kept, e.g. "/wp-content/debug.log" (owned by the policy) */
+	char *pattern;		/* as written, escapes kept; owned by the policy */
 	enum policy_class cls;
 	unsigned line;		/* 1-based line in the policy file */
 };
