@@ -59,8 +59,8 @@ static ZEND_INI_MH(OnUpdatePfsMode)
 		*p = PFS_MODE_ENFORCE;
 	else if (strcasecmp(v, "report") == 0)
 		*p = PFS_MODE_REPORT;
-	else if (strcasecmp(v, "off") == 0)
-		*p = PFS_MODE_OFF;
+	else if (strcasecmp(v, "off") == 0 || !*v || strcmp(v, "0") == 0)
+		*p = PFS_MODE_OFF; /* php.ini turns an unquoted off (no, false, none) into "" */
 	else {
 		ini_reject(entry, v, "is not one of enforce, report, off");
 		return FAILURE;
