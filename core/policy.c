@@ -1118,7 +1118,7 @@ fail:
 int policy_load(const char *path, struct policy **out, struct policy_error *err)
 {
 	struct policy_error dummy;
-	char *buf = NULL, ebuf[128];
+	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	int fd, ret;
 
@@ -1173,7 +1173,8 @@ int policy_load(const char *path, struct policy **out, struct policy_error *err)
 
 fail_errno:
 	free(buf);
-	fail_plain(err, 0, "%s", strerror_r(-ret, ebuf, sizeof(ebuf)));
+	errno = -ret;
+	fail_plain(err, 0, "%m"); /* strerror_r differs between GNU and XSI builds */
 	err->file = path;
 	return ret;
 }

@@ -147,6 +147,9 @@ static void test_grammar(void)
 	is_int(err.line, 0, "load: I/O error has line 0");
 	policy_error_format(&err, msg, sizeof(msg));
 	is_str(msg, "/nonexistent/pressfs.policy: No such file or directory", "load: message");
+	is_int(policy_load("/", &p, &err), -EISDIR, "load: a directory");
+	policy_error_format(&err, msg, sizeof(msg));
+	is_str(msg, "/: Is a directory", "load: directory message");
 }
 
 static void test_matching(void)
