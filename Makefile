@@ -66,7 +66,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 $(O)/tests/%: tests/unit/%.c $(O)/libpressfs-core.a $(filter-out $(O)/fuse/main.o,$(FUSE_OBJ))
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -Ifuse -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Ifuse -o $@ $(filter-out %.a,$^) $(O)/libpressfs-core.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	prove -v $(UNIT_BIN)

@@ -103,14 +103,17 @@ static ssize_t base_read(struct pfs *fs, struct ofile *of, size_t i, size_t off,
 			 char *buf)
 {
 	uint64_t start = (uint64_t)i * CHUNK + off;
+	size_t want = start >= of->base_size ? 0 : (size_t)(of->base_size - start < len
+							       ? of->base_size - start : len);
 	ssize_t got = 0;
 
-	if (start >= of->base_size || of->pending)
+	/* Only the base's own bytes: anything a chunk holds past the base's size is stale. */
+	if (!want || of->pending)
 		got = 0;
 	else if (of->base_lower)
-		got = pread(of->lower_fd, buf, len, (off_t)start);
+		got = pread(of->lower_fd, buf, want, (off_t)start);
 	else if (i < of->base.nchunks && of->base.chunks[i])
-		got = store_read_chunk(fs->store, of->base.chunks[i], off, len, buf);
+		got = store_read_chunk(fs->store, of->base.chunks[i], off, want, buf);
 	if (got < 0)
 		return of->base_lower ? -errno : got;
 	if ((size_t)got < len)
@@ -315,6 +318,7 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	struct store_attr a = {0};
 	size_t nch = nchunks_of(of->size);
 	uint64_t *ids = NULL;
+	bool appended;
 	int err;
 
 	if (!of->dirty)
@@ -323,8 +327,9 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		of->dirty = false;	/* removed while open: its data goes with it */
 		return 0;
 	}
-	if (of->append_only && !of->pending && !of->base_lower && n->sino &&
-	    of->size > of->base_size) {
+	appended = of->append_only && !of->pending && !of->base_lower && n->sino &&
+		   of->size > of->base_size;
+	if (appended) {
 		size_t len = (size_t)(of->size - of->base_size);
 		char *buf = malloc(len);
 		ssize_t r = buf ? of_read(fs, of, buf, len, of->base_size) : -ENOMEM;
@@ -374,7 +379,13 @@ done:
 	stats_event(EV_COMMIT);
 	pthread_mutex_lock(&fs->lock);
 	node_set_sino(fs, n, a.ino);
-	n->cached_version = a.version;
+	if (!appended) {
+		/* The kernel's pages and size are what was just written: this version. */
+		n->cached_version = n->told_version = a.version;
+		n->cache_primed = true;
+	} else {
+		n->cached_version = UINT64_MAX;	/* others' appends are not in its pages */
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (of->base_lower) {
 		close(of->lower_fd);
@@ -384,7 +395,7 @@ done:
 	of->base = a;
 	memset(&a, 0, sizeof(a));
 	of->base_lower = of->pending = false;
-	if (of->append_only) {
+	if (appended) {
 		/* Others may have appended too: forget the staged copy, read the store's. */
 		for (size_t i = 0; i < of->nstate; i++)
 			of->state[i] = CH_BASE;
@@ -606,6 +617,26 @@ static void fh_free(struct pfs *fs, struct fh *fh)
 	free(fh);
 }
 
+/* May the handle opened on version V of N use the kernel's page cache?  Only when the kernel
+ * was told V's size and its pages can only be V's: after any change the first handle reads
+ * around the cache (a late readahead of a handle on the old version could otherwise refill
+ * the cache after it was dropped), the next one drops what the cache holds and fills it, and
+ * later ones keep it. */
+static void cache_decide(struct pfs *fs, struct node *n, uint64_t v, struct fuse_file_info *fi)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (v == n->told_version && v == n->cached_version) {
+		fi->keep_cache = n->cache_primed;
+		n->cache_primed = true;
+	} else {
+		fi->direct_io = 1;
+		fi->keep_cache = 0;
+		n->cached_version = v;
+		n->cache_primed = false;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
 /* Open N for the handle FI describes; fills what the kernel should keep in FI. */
 static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 {
@@ -690,12 +721,13 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 	}
 	{
-		uint64_t v = fh->snap_valid ? fh->snap.version : n->sino ? UINT64_MAX - 1 : 0;
+		uint64_t v = 0;
 
-		pthread_mutex_lock(&fs->lock);
-		fi->keep_cache = n->cached_version == v;
-		n->cached_version = v;
-		pthread_mutex_unlock(&fs->lock);
+		if (fh->snap_valid)
+			v = fh->snap.version;
+		else if (writer && n->of && !n->of->pending && !n->of->base_lower)
+			v = n->of->base.version;
+		cache_decide(fs, n, v, fi);
 	}
 done:
 	node_hold(fs, n);

@@ -286,6 +286,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 
 	if (r.utype > 0 && r.utype != STORE_WHITEOUT) {
 		attr_from_store(fs, &r.ua, n->flags, &e->attr);
+		n->told_version = r.ua.version;
 		if (r.lower && S_ISDIR(r.lst.st_mode) && S_ISDIR(r.ua.mode))
 			e->attr.st_ino = r.lst.st_ino;	/* merged directory: keep lower's */
 	} else {
@@ -361,6 +362,7 @@ static int node_getattr(struct pfs *fs, struct node *n, struct stat *st)
 		if (err)
 			return err;
 		attr_from_store(fs, &a, n->flags, st);
+		n->told_version = a.version;
 		store_attr_release(&a);
 		if (n->flags & N_LOWER) {
 			struct stat lst;

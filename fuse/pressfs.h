@@ -79,6 +79,8 @@ struct node {
 	enum policy_class cls;
 	uint64_t sino;		/* store inode of the upper entry, 0 if none (yet) */
 	uint64_t cached_version; /* version whose pages the kernel may hold (0: lower) */
+	uint64_t told_version;	/* version whose attributes (size) the kernel was last given */
+	bool cache_primed;	/* the kernel's pages are all of cached_version */
 	struct ofile *of;	/* write state while open for writing on this node */
 };
 
