@@ -107,8 +107,15 @@ def mounts_table():
     return rows
 
 
+def real_parent(path):
+    """PATH with its parent resolved, the last name left alone: never stats PATH itself, which
+    would hang on a mount whose daemon is stuck."""
+    path = path.rstrip("/")
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
 def is_mounted(path):
-    path = os.path.realpath(path)
+    path = real_parent(path)
     return any(mp == path for mp, _, _ in mounts_table())
 
 
@@ -130,7 +137,7 @@ def pid_alive(pid):
 def daemon_pids(mountpoint):
     """pids of obj/pressfs processes whose command line names MOUNTPOINT."""
     want = os.path.realpath(PRESSFS)
-    mp = os.fsencode(os.path.realpath(mountpoint))
+    mp = os.fsencode(real_parent(mountpoint))
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -518,7 +525,7 @@ class Mount:
                  local=None, timeout_ms=None, log=None, extra=()):
         self.store_url = store_url
         self.lower = lower
-        self.mnt = mountpoint
+        self.mnt = real_parent(mountpoint)
         self.policy = policy
         self.site = site
         self.node = node

@@ -3,6 +3,7 @@
 # and `pressfs status` counting what the kernel asked.
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -107,7 +108,9 @@ def test_status_text_and_errors(mount, workdir):
     m = mount("a")
     r = run_pressfs("status", m.mnt)
     assert r.returncode == 0, r.stderr.decode(errors="replace")
-    assert "lookup" in r.stdout.decode()
+    out = r.stdout.decode()
+    for op in OPS:      # each counter with its value, e.g. "lookup  12" or "lookup: 12"
+        assert re.search(r"^\s*%s\b\W*\d+\s*$" % op, out, re.M), "no count for %s in:\n%s" % (op, out)
     plain = os.path.join(workdir, "not-a-mount")
     os.mkdir(plain)
     r = run_pressfs("status", plain)
