@@ -42,7 +42,7 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	char *ini_audit_log;
 	zend_long ini_mode;
 	bool ini_dirty;		/* an INI value changed since the configuration was applied */
-	char ini_error[256];	/* why an INI value was rejected; refuses to enable */
+	char ini_error[512];	/* why an INI value was rejected; refuses to enable */
 
 	/* The configuration in force, built from the INI values by pfs_config_apply(). */
 	bool active;		/* hooks act: the configuration is valid and mode is not off */

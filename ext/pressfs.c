@@ -29,9 +29,11 @@ static bool hooks_installed;
 
 static void ini_reject(zend_ini_entry *entry, const char *value, const char *why)
 {
-	if (!PFS_G(ini_error)[0])
-		snprintf(PFS_G(ini_error), sizeof(PFS_G(ini_error)), "%s=\"%s\" %s",
-			 ZSTR_VAL(entry->name), value, why);
+	size_t n = strlen(PFS_G(ini_error));
+
+	/* every rejected value, "; "-separated, as far as they fit */
+	snprintf(PFS_G(ini_error) + n, sizeof(PFS_G(ini_error)) - n, "%s%s=\"%s\" %s",
+		 n ? "; " : "", ZSTR_VAL(entry->name), value, why);
 }
 
 /* An absolute path, or empty for "not set". */
