@@ -146,20 +146,36 @@ class Bench:
         if col.dead:
             return
         col.dead = reason
+        self.res.data.setdefault("dead", {})[col.name] = reason
         self.res.note(f"{col.name}: stopped measuring: {reason}")
         for other in self.cols.values():  # pressfs+ext shares the pressfs mount
             if other is not col and other.fs is col.fs and not other.dead:
                 other.dead = f"{col.name} failed: {reason}"
+                self.res.data["dead"][other.name] = other.dead
+
+    def guarded(self, col, argv, timeout, what):
+        """Run ARGV, which works on COL's filesystem.  If it outlives TIMEOUT the filesystem is
+        aborted first (a process blocked in a FUSE flush or release cannot even be killed
+        until then), then the process is killed, and the column is measured no more."""
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            col.fs.abort()
+            proc.kill()
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+            self.kill_column(col, f"{what} hung for {timeout}s; its filesystem was aborted")
+            raise BenchError(f"{what} timed out")
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
     def fsload(self, col, args, timeout):
         """Run one fsload.py command against COL; a hang aborts the column's filesystem."""
         argv = [PY, FSLOAD] + [str(a) for a in args]
-        try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            col.fs.abort()
-            self.kill_column(col, f"`fsload {args[0]}` hung for {timeout}s; daemon aborted")
-            raise BenchError(f"{args[0]} timed out")
+        r = self.guarded(col, argv, timeout, f"`fsload {args[0]}`")
         if r.returncode != 0:
             last = (r.stderr.strip().splitlines() or ["?"])[-1]
             raise BenchError(f"fsload {args[0]} failed: {last}")
@@ -171,6 +187,10 @@ class Bench:
     def cell(self, row, col, fn, pick=None):
         """Measure one value of ROW for COL with FN() (PICK takes the number out of what FN
         returns); a failure marks that cell only.  Returns what FN returned, or None."""
+        if col.dead:
+            if not row.startswith("_"):
+                self.res.fail(row, col.name, col.dead)
+            return None
         try:
             v = fn()
             if v is not None and not row.startswith("_"):
@@ -363,13 +383,7 @@ class Bench:
         for k, v in (c.ext_ini or {}).items():
             argv += ["-d", f"{k}={v}"]
         argv += [STORM, c.root, str(self.args.storm_seconds)]
-        try:
-            r = subprocess.run(argv, capture_output=True, text=True,
-                               timeout=self.args.storm_seconds + 120)
-        except subprocess.TimeoutExpired:
-            c.fs.abort()
-            self.kill_column(c, "the storm hung; daemon aborted")
-            raise BenchError("storm timed out")
+        r = self.guarded(c, argv, self.args.storm_seconds + 120, "storm.php")
         if r.returncode != 0:
             raise BenchError(f"storm.php: {(r.stderr or r.stdout).strip()[-300:]}")
         d = json.loads(r.stdout.strip().splitlines()[-1])
@@ -426,8 +440,8 @@ class Bench:
         self.res.meta["redis_benchmark"] = ("redis-benchmark -t set -d 1048576 -P 8 -n 256 "
                                             "(50 clients) over TCP 127.0.0.1")
         for r in range(a.rounds):
-            if "pressfs" in self.cols:
-                self.cell("redis_set_raw", self.cols["pressfs"], self.redis_raw)
+            if "pressfs" in self.cols:  # shown in the pressfs column, measured regardless
+                self.cell("redis_set_raw", Column("pressfs"), self.redis_raw)
             for c in self.fs_cols():
                 for row, mib, count in (("upload_64m", 64, a.upload_64m_count),
                                         ("upload_1m", 1, a.upload_1m_count)):

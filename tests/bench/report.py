@@ -183,6 +183,7 @@ def table(data):
     head = ["workload", "unit"] + cols + ["pressfs ÷ native", "+ext ÷ native"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     failed_all = data.get("failed", {}).get("*", {})
+    dead = data.get("dead", {})
     for key, label, unit, better, _ in rows(meta):
         s = data["samples"].get(key, {})
         f = data.get("failed", {}).get(key, {})
@@ -195,7 +196,7 @@ def table(data):
             elif c == "pressfs+ext" and key not in EXT_ROWS:
                 cells.append("")
             else:
-                cells.append(cell_text(s.get(c), c in f))
+                cells.append(cell_text(s.get(c), c in f or c in dead))
         rs = []
         for c in ("pressfs", "pressfs+ext"):
             r = ratio(data, key, c)
