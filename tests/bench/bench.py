@@ -13,8 +13,6 @@ import json
 import os
 import platform
 import re
-import shutil
-import statistics
 import subprocess
 import sys
 import time
