@@ -1,10 +1,790 @@
-/* audit.c - `pressfs audit LOG`: summarise the extension's JSON-lines audit log per plugin. */
+/* audit.c - `pressfs audit LOG [--policy FILE]`: reads the extension's JSON-lines audit log and
+ * prints, per plugin or theme, what it wrote and what was refused, then the policy lines that
+ * would make the refused writes legal.  Plain C: no PHP headers. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "audit.h"
+#include "policy.h"
+
+/* ---- one record ---- */
+
+struct record {
+	char *op, *path, *cls, *outcome, *culprit, *pattern;
+	long long rule, bytes; /* -1 when null or absent */
+};
+
+static void record_free(struct record *r)
+{
+	free(r->op);
+	free(r->path);
+	free(r->cls);
+	free(r->outcome);
+	free(r->culprit);
+	free(r->pattern);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- a JSON object of scalars, which is all the extension writes ---- */
+
+struct json {
+	const char *s, *e;
+};
+
+static void skip_ws(struct json *j)
+{
+	while (j->s < j->e && (*j->s == ' ' || *j->s == '\t' || *j->s == '\r' || *j->s == '\n'))
+		j->s++;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void put_utf8(char **o, unsigned cp)
+{
+	char *p = *o;
+
+	if (cp < 0x80) {
+		*p++ = (char)cp;
+	} else if (cp < 0x800) {
+		*p++ = (char)(0xc0 | (cp >> 6));
+		*p++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*p++ = (char)(0xe0 | (cp >> 12));
+		*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*p++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*p++ = (char)(0xf0 | (cp >> 18));
+		*p++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*p++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*o = p;
+}
+
+/* A string at j->s (after its opening quote has been seen); malloc'd, NULL when malformed. */
+static char *json_string(struct json *j)
+{
+	char *out, *o;
+
+	if (j->s >= j->e || *j->s != '"')
+		return NULL;
+	j->s++;
+	out = o = malloc((size_t)(j->e - j->s) * 2 + 1); /* \uXXXX never grows, a byte at most */
+	if (!out)
+		return NULL;
+	while (j->s < j->e && *j->s != '"') {
+		char c = *j->s++;
+
+		if (c != '\\') {
+			*o++ = c;
+			continue;
+		}
+		if (j->s >= j->e)
+			goto bad;
+		c = *j->s++;
+		switch (c) {
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'u': {
+			unsigned cp = 0;
+
+			if (j->e - j->s < 4)
+				goto bad;
+			for (int i = 0; i < 4; i++) {
+				int h = hexval(j->s[i]);
+
+				if (h < 0)
+					goto bad;
+				cp = cp << 4 | (unsigned)h;
+			}
+			j->s += 4;
+			if (cp == 0)
+				goto bad; /* no NUL inside a C string */
+			put_utf8(&o, cp);
+			break;
+		}
+		default:
+			*o++ = c; /* \" \\ \/ */
+			break;
+		}
+	}
+	if (j->s >= j->e)
+		goto bad;
+	j->s++;
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* Fill R from one line; false when the line is not a JSON object of scalars. */
+static bool parse_line(const char *line, size_t len, struct record *r)
+{
+	struct json j = {line, line + len};
+
+	memset(r, 0, sizeof(*r));
+	r->rule = r->bytes = -1;
+	skip_ws(&j);
+	if (j.s >= j.e || *j.s++ != '{')
+		return false;
+	skip_ws(&j);
+	if (j.s < j.e && *j.s == '}')
+		return true;
+	for (;;) {
+		char *key, *str = NULL;
+		long long num = -1;
+		bool is_num = false;
+
+		skip_ws(&j);
+		key = json_string(&j);
+		if (!key)
+			goto bad;
+		skip_ws(&j);
+		if (j.s >= j.e || *j.s++ != ':') {
+			free(key);
+			goto bad;
+		}
+		skip_ws(&j);
+		if (j.s < j.e && *j.s == '"') {
+			str = json_string(&j);
+			if (!str) {
+				free(key);
+				goto bad;
+			}
+		} else if (j.s < j.e && (*j.s == '-' || (*j.s >= '0' && *j.s <= '9'))) {
+			char *end;
+
+			num = strtoll(j.s, &end, 10);
+			while (end < j.e && (*end == '.' || *end == 'e' || *end == 'E' || *end == '+' ||
+					     *end == '-' || (*end >= '0' && *end <= '9')))
+				end++;
+			j.s = end;
+			is_num = true;
+		} else if (j.e - j.s >= 4 && !memcmp(j.s, "null", 4)) {
+			j.s += 4;
+		} else if (j.e - j.s >= 4 && !memcmp(j.s, "true", 4)) {
+			j.s += 4;
+		} else if (j.e - j.s >= 5 && !memcmp(j.s, "false", 5)) {
+			j.s += 5;
+		} else {
+			free(key);
+			goto bad;
+		}
+
+#define TAKE(name, field)                                                                          \
+	else if (!strcmp(key, name) && str && !r->field)                                           \
+	{                                                                                          \
+		r->field = str;                                                                    \
+		str = NULL;                                                                        \
+	}
+		if (0) {
+		}
+		TAKE("op", op)
+		TAKE("path", path)
+		TAKE("class", cls)
+		TAKE("outcome", outcome)
+		TAKE("culprit", culprit)
+		TAKE("pattern", pattern)
+		else if (!strcmp(key, "rule") && is_num) r->rule = num;
+		else if (!strcmp(key, "bytes") && is_num) r->bytes = num;
+#undef TAKE
+		free(key);
+		free(str);
+		skip_ws(&j);
+		if (j.s < j.e && *j.s == ',') {
+			j.s++;
+			continue;
+		}
+		if (j.s < j.e && *j.s == '}')
+			break;
+		goto bad;
+	}
+	if (!r->path || !r->outcome)
+		goto bad;
+	if (!r->culprit && !(r->culprit = strdup("core")))
+		goto bad;
+	if (!r->op && !(r->op = strdup("?")))
+		goto bad;
+	return true;
+bad:
+	record_free(r);
+	return false;
+}
+
+/* ---- a string-keyed index ---- */
+
+struct index {
+	char **keys;
+	size_t *vals;
+	size_t cap, n;
+};
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* The value slot for KEY; a new key gets a copy of KEY and the value NEW_VAL.  NULL: no memory.
+ * The slot moves when the index grows: use it before the next call. */
+static size_t *index_slot(struct index *ix, const char *key, size_t new_val, bool *added)
+{
+	size_t i;
+
+	*added = false;
+	if (ix->n * 2 >= ix->cap) {
+		struct index bigger = {0};
+
+		bigger.cap = ix->cap ? ix->cap * 2 : 64;
+		bigger.keys = calloc(bigger.cap, sizeof(char *));
+		bigger.vals = calloc(bigger.cap, sizeof(size_t));
+		if (!bigger.keys || !bigger.vals) {
+			free(bigger.keys);
+			free(bigger.vals);
+			return NULL;
+		}
+		for (i = 0; i < ix->cap; i++) {
+			size_t k;
+
+			if (!ix->keys[i])
+				continue;
+			for (k = hash(ix->keys[i]) & (bigger.cap - 1); bigger.keys[k];
+			     k = (k + 1) & (bigger.cap - 1))
+				;
+			bigger.keys[k] = ix->keys[i];
+			bigger.vals[k] = ix->vals[i];
+		}
+		bigger.n = ix->n;
+		free(ix->keys);
+		free(ix->vals);
+		*ix = bigger;
+	}
+	for (i = hash(key) & (ix->cap - 1); ix->keys[i]; i = (i + 1) & (ix->cap - 1))
+		if (!strcmp(ix->keys[i], key))
+			return &ix->vals[i];
+	ix->keys[i] = strdup(key);
+	if (!ix->keys[i])
+		return NULL;
+	ix->vals[i] = new_val;
+	ix->n++;
+	*added = true;
+	return &ix->vals[i];
+}
+
+static void index_free(struct index *ix)
+{
+	for (size_t i = 0; i < ix->cap; i++)
+		free(ix->keys[i]);
+	free(ix->keys);
+	free(ix->vals);
+}
+
+/* ---- what the log says ---- */
+
+struct op_count {
+	char *op;
+	unsigned long n;
+};
+
+struct writer {
+	char *name;
+	unsigned long writes, refused, paths;
+	long long bytes;
+	struct op_count *ops;
+	size_t nops;
+};
+
+/* One (writer, path) that was refused at least once. */
+struct refusal {
+	size_t writer;
+	char *path, *cls, *pattern, *first_op;
+	long long rule;
+	unsigned long n;
+};
+
+struct audit {
+	struct writer *w;
+	size_t nw;
+	struct index writers;
+	struct index pairs; /* "writer\npath" -> index into r, or (size_t)-2 when never refused */
+	struct refusal *r;
+	size_t nr;
+	unsigned long records, skipped, first_bad;
+};
+
+/* Make room for element N of an array holding N elements: capacities 8, 16, 32, ... */
+static bool grow(void *pp, size_t n, size_t size)
+{
+	void **p = pp, *q;
+
+	if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+		return true;
+	q = realloc(*p, (n ? n * 2 : 8) * size);
+	if (!q)
+		return false;
+	*p = q;
+	return true;
+}
+
+static int count_op(struct writer *w, const char *op)
+{
+	for (size_t i = 0; i < w->nops; i++)
+		if (!strcmp(w->ops[i].op, op)) {
+			w->ops[i].n++;
+			return 0;
+		}
+	if (!grow(&w->ops, w->nops, sizeof(*w->ops)))
+		return -ENOMEM;
+	w->ops[w->nops].op = strdup(op);
+	if (!w->ops[w->nops].op)
+		return -ENOMEM;
+	w->ops[w->nops++].n = 1;
+	return 0;
+}
+
+static bool is_refusal(const struct record *r)
+{
+	return !strcmp(r->outcome, "denied") || !strcmp(r->outcome, "reported");
+}
+
+#define NEVER_REFUSED ((size_t)-2)
+
+static int add(struct audit *a, struct record *r)
+{
+	struct writer *w;
+	size_t wi, *slot;
+	char *pair;
+	bool added;
+
+	slot = index_slot(&a->writers, r->culprit, a->nw, &added);
+	if (!slot)
+		return -ENOMEM;
+	wi = *slot;
+	if (added) {
+		if (!grow(&a->w, a->nw, sizeof(*a->w)))
+			return -ENOMEM;
+		memset(&a->w[a->nw], 0, sizeof(*a->w));
+		a->w[a->nw].name = strdup(r->culprit);
+		if (!a->w[a->nw++].name)
+			return -ENOMEM;
+	}
+	w = &a->w[wi];
+	w->writes++;
+	if (r->bytes > 0)
+		w->bytes += r->bytes;
+	if (count_op(w, r->op) < 0)
+		return -ENOMEM;
+
+	/* one entry per (writer, path): the refusal it is, or NEVER_REFUSED */
+	pair = malloc(strlen(r->culprit) + strlen(r->path) + 2);
+	if (!pair)
+		return -ENOMEM;
+	sprintf(pair, "%s\n%s", r->culprit, r->path);
+	slot = index_slot(&a->pairs, pair, NEVER_REFUSED, &added);
+	free(pair);
+	if (!slot)
+		return -ENOMEM;
+	if (added)
+		w->paths++;
+	if (!is_refusal(r))
+		return 0;
+	w->refused++;
+	if (*slot == NEVER_REFUSED) {
+		struct refusal *f;
+
+		if (!grow(&a->r, a->nr, sizeof(*a->r)))
+			return -ENOMEM;
+		f = &a->r[a->nr];
+		memset(f, 0, sizeof(*f));
+		f->writer = wi;
+		f->path = strdup(r->path);
+		f->cls = strdup(r->cls ? r->cls : "none");
+		f->pattern = r->pattern ? strdup(r->pattern) : NULL;
+		f->first_op = strdup(r->op);
+		f->rule = r->rule;
+		if (!f->path || !f->cls || !f->first_op || (r->pattern && !f->pattern))
+			return -ENOMEM;
+		*slot = a->nr++;
+	}
+	a->r[*slot].n++;
+	return 0;
+}
+
+static int read_log(struct audit *a, FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned long lineno = 0;
+	int ret = 0;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		struct record r;
+		const char *s = line;
+
+		lineno++;
+		/* the same records, relayed by syslog or PHP's error log */
+		if (*s != '{') {
+			const char *m = strstr(s, "pressfs audit: {");
+
+			if (!m)
+				continue;
+			s = m + strlen("pressfs audit: ");
+		}
+		if (!parse_line(s, (size_t)(line + n - s), &r)) {
+			if (!a->skipped++)
+				a->first_bad = lineno;
+			continue;
+		}
+		a->records++;
+		ret = add(a, &r);
+		record_free(&r);
+		if (ret < 0)
+			break;
+	}
+	free(line);
+	if (!ret && ferror(f))
+		ret = -errno;
+	return ret;
+}
+
+/* ---- suggestions ---- */
+
+static const char *suggested_class(const char *path)
+{
+	if (strstr(path, "/cache/"))
+		return "cache";
+	if (strstr(path, "/tmp/") || strstr(path, "/temp/"))
+		return "local";
+	return "shared";
+}
+
+static bool is_code(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot && !strchr(dot, '/') && (!strncmp(dot, ".php", 4) || !strcmp(dot, ".phtml") ||
+					    !strcmp(dot, ".phar"));
+}
+
+/* PATH as a policy pattern matching exactly it (wildcards, escapes, blanks and '#' escaped),
+ * malloc'd. */
+static char *escape_pattern(const char *path)
+{
+	char *out = malloc(strlen(path) * 2 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const char *p = path; *p; p++) {
+		if (strchr("*?[]\\# \t", *p))
+			*o++ = '\\';
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Writers with the most refusals first, then by name. */
+static int cmp_writer(const void *x, const void *y, void *arg)
+{
+	const struct writer *w = arg, *a = &w[*(const size_t *)x], *b = &w[*(const size_t *)y];
+
+	if (a->refused != b->refused)
+		return a->refused < b->refused ? 1 : -1;
+	return strcmp(a->name, b->name);
+}
+
+/* Refusals by path, so that one directory's come together. */
+static int cmp_refusal_path(const void *x, const void *y, void *arg)
+{
+	const struct refusal *r = arg;
+
+	return strcmp(r[*(const size_t *)x].path, r[*(const size_t *)y].path);
+}
+
+static size_t dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? (size_t)(slash - path) : 0;
+}
+
+/* "# above line N (...)": where the new line must go for PATH to be judged by it first, or
+ * "replaces line N" when that rule is PATTERN itself (the policy refuses a rule that can never
+ * match). */
+static void print_where(const struct refusal *f, const char *pattern, const struct policy *pol)
+{
+	const struct policy_rule *now = pol ? policy_match(pol, f->path, strlen(f->path)) : NULL;
+	const char *cur = now ? now->pattern : !pol && f->rule > 0 ? f->pattern : NULL;
+	long long line = now ? (long long)now->line : f->rule;
+
+	printf(" #");
+	if (cur && !strcmp(cur, pattern))
+		printf(" replaces line %lld (%s)", line, cur);
+	else if (now)
+		printf(" above line %u (%s %s)", now->line, now->pattern, policy_class_name(now->cls));
+	else if (cur)
+		printf(" above line %lld (%s)", line, cur);
+	else
+		printf(" anywhere: no rule matches it now");
+}
+
+static void suggest_line(const struct refusal *f, const char *pattern, bool code,
+			 const struct policy *pol)
+{
+	printf("%-44s %-6s", pattern, suggested_class(f->path));
+	print_where(f, pattern, pol);
+	if (code)
+		printf("; PHP code: a writable copy would run, think twice");
+	printf("\n");
+}
+
+/* One writer's lines: a path alone, or DIR/"**" when three or more refused paths share DIR (with
+ * a line keeping PHP code out of it, unless the code is what was written). */
+static void suggest(const struct refusal *r, const size_t *idx, size_t n, const struct policy *pol)
+{
+	for (size_t g = 0; g < n;) {
+		const struct refusal *f = &r[idx[g]];
+		size_t dl = dir_len(f->path), end = g + 1;
+		bool code = is_code(f->path);
+
+		while (end < n && dir_len(r[idx[end]].path) == dl &&
+		       !strncmp(r[idx[end]].path, f->path, dl))
+			code |= is_code(r[idx[end++]].path);
+		if (end - g >= 3 && dl > 0) {
+			char *dir = strndup(f->path, dl), *pat = dir ? escape_pattern(dir) : NULL;
+			char *line = pat ? malloc(strlen(pat) + sizeof("/**/*.php")) : NULL;
+
+			if (line) {
+				printf("# %zu refused paths below %s\n", end - g, dir);
+				if (!code) {
+					sprintf(line, "%s/**/*.php", pat);
+					printf("%-44s deny   # keeps PHP code out of the next line\n",
+					       line);
+				}
+				sprintf(line, "%s/**", pat);
+				suggest_line(f, line, code, pol);
+			}
+			free(line);
+			free(pat);
+			free(dir);
+		} else {
+			for (size_t k = g; k < end; k++) {
+				const struct refusal *e = &r[idx[k]];
+				char *pat = escape_pattern(e->path);
+
+				if (pat)
+					suggest_line(e, pat, is_code(e->path), pol);
+				free(pat);
+			}
+		}
+		g = end;
+	}
+}
+
+static void print_report(struct audit *a, const char *log, const struct policy *pol,
+			 const char *policy_file)
+{
+	size_t *order = malloc(a->nw * sizeof(*order));
+	bool any_suggestion = false;
+
+	printf("pressfs audit: %s: %lu record%s from %zu writer%s", log, a->records,
+	       a->records == 1 ? "" : "s", a->nw, a->nw == 1 ? "" : "s");
+	if (a->skipped)
+		printf(" (%lu line%s not understood, the first at line %lu)", a->skipped,
+		       a->skipped == 1 ? "" : "s", a->first_bad);
+	printf("\n");
+	if (!a->nw || !order) {
+		free(order);
+		return;
+	}
+
+	for (size_t i = 0; i < a->nw; i++)
+		order[i] = i;
+	qsort_r(order, a->nw, sizeof(*order), cmp_writer, a->w);
+
+	printf("\n%-28s %6s %7s %7s %10s  %s\n", "WRITER", "PATHS", "WRITES", "REFUSED", "BYTES",
+	       "OPERATIONS");
+	for (size_t i = 0; i < a->nw; i++) {
+		const struct writer *w = &a->w[order[i]];
+
+		printf("%-28s %6lu %7lu %7lu %10lld  ", w->name, w->paths, w->writes, w->refused,
+		       w->bytes);
+		for (size_t k = 0; k < w->nops; k++)
+			printf("%s%s %lu", k ? ", " : "", w->ops[k].op, w->ops[k].n);
+		printf("\n");
+	}
+
+	if (!a->nr) {
+		printf("\nNo write was refused: the policy already allows everything recorded.\n");
+		free(order);
+		return;
+	}
+
+	printf("\nRefused writes (denied in enforce mode, let through in report mode):\n");
+	for (size_t i = 0; i < a->nw; i++) {
+		bool header = false;
+
+		for (size_t k = 0; k < a->nr; k++) {
+			const struct refusal *f = &a->r[k];
+
+			if (f->writer != order[i])
+				continue;
+			if (!header) {
+				printf("  %s\n", a->w[order[i]].name);
+				header = true;
+			}
+			printf("    %-50s %-6s %s x%lu  ", f->path, f->cls, f->first_op, f->n);
+			if (f->rule > 0)
+				printf("(line %lld: %s)\n", f->rule, f->pattern ? f->pattern : "?");
+			else
+				printf("(no rule matches)\n");
+		}
+	}
+
+	printf("\nPolicy lines that would make these writes legal; put each above the rule it "
+	       "names%s%s:\n",
+	       policy_file ? " in " : "", policy_file ? policy_file : "");
+	for (size_t i = 0; i < a->nw; i++) {
+		size_t *mine = malloc(a->nr * sizeof(*mine)), n = 0;
+
+		if (!mine)
+			break;
+		for (size_t k = 0; k < a->nr; k++) {
+			const struct refusal *f = &a->r[k];
+
+			if (f->writer != order[i])
+				continue;
+			if (pol) {
+				const struct policy_rule *now =
+					policy_match(pol, f->path, strlen(f->path));
+
+				if (now && policy_class_writable(now->cls))
+					continue; /* the policy given allows it already */
+			}
+			mine[n++] = k;
+		}
+		if (n) {
+			printf("# %s\n", a->w[order[i]].name);
+			any_suggestion = true;
+			qsort_r(mine, n, sizeof(*mine), cmp_refusal_path, a->r);
+			suggest(a->r, mine, n, pol);
+		}
+		free(mine);
+	}
+	if (!any_suggestion)
+		printf("(none: %s allows every refused write already)\n", policy_file);
+	free(order);
+}
+
+static void audit_free(struct audit *a)
+{
+	for (size_t i = 0; i < a->nw; i++) {
+		for (size_t k = 0; k < a->w[i].nops; k++)
+			free(a->w[i].ops[k].op);
+		free(a->w[i].ops);
+		free(a->w[i].name);
+	}
+	free(a->w);
+	for (size_t i = 0; i < a->nr; i++) {
+		free(a->r[i].path);
+		free(a->r[i].cls);
+		free(a->r[i].pattern);
+		free(a->r[i].first_op);
+	}
+	free(a->r);
+	index_free(&a->writers);
+	index_free(&a->pairs);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: pressfs audit LOG [--policy FILE]\n"
+			"  LOG     the extension's pressfs.audit_log ('-' for standard input); lines\n"
+			"          relayed by syslog or PHP's error log are understood too\n"
+			"  --policy FILE\n"
+			"          judge the refused writes against FILE instead of the policy that\n"
+			"          was in force, and leave out what FILE already allows\n");
+	return 2;
+}
 
 int audit_main(int argc, char **argv)
 {
-	fprintf(stderr, "pressfs audit: not built yet\n");
-	return 2;
+	const char *log = NULL, *policy_file = NULL;
+	struct policy *pol = NULL;
+	struct audit a;
+	FILE *f;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--policy") && i + 1 < argc)
+			policy_file = argv[++i];
+		else if (!strncmp(argv[i], "--policy=", 9))
+			policy_file = argv[i] + 9;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return usage();
+		else if (!log && (argv[i][0] != '-' || !strcmp(argv[i], "-")))
+			log = argv[i];
+		else
+			return usage();
+	}
+	if (!log)
+		return usage();
+	if (policy_file) {
+		struct policy_error err;
+		char msg[512];
+
+		if (policy_load(policy_file, &pol, &err) < 0) {
+			policy_error_format(&err, msg, sizeof(msg));
+			fprintf(stderr, "pressfs audit: %s\n", msg);
+			return 1;
+		}
+	}
+	f = strcmp(log, "-") ? fopen(log, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "pressfs audit: %s: %s\n", log, strerror(errno));
+		policy_free(pol);
+		return 1;
+	}
+	memset(&a, 0, sizeof(a));
+	ret = read_log(&a, f);
+	if (f != stdin)
+		fclose(f);
+	if (ret < 0)
+		fprintf(stderr, "pressfs audit: %s: %s\n", log, strerror(-ret));
+	else
+		print_report(&a, log, pol, policy_file);
+	audit_free(&a);
+	policy_free(pol);
+	return ret < 0 ? 1 : 0;
 }
