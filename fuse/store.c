@@ -473,7 +473,9 @@ struct args {
 	int n;
 	const char *v[ARGS_MAX];
 	size_t l[ARGS_MAX];
-	char num[ARGS_MAX][24];
+	/* Numbers and keys formatted here.  The longest is a key: the prefix "pressfs:{SITE}:"
+	 * (at most 9 + 64 + 2 bytes), a two-byte kind and a 20-digit id: 97 bytes. */
+	char num[ARGS_MAX][128];
 };
 
 static void arg_mem(struct args *a, const void *p, size_t len)
@@ -495,6 +497,8 @@ __attribute__((format(printf, 2, 3))) static void arg_fmt(struct args *a, const 
 	va_start(ap, fmt);
 	len = vsnprintf(a->num[a->n], sizeof a->num[0], fmt, ap);
 	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof a->num[0])
+		abort();	/* a truncated key would address another file: never go on */
 	arg_mem(a, a->num[a->n], (size_t)len);
 }
 

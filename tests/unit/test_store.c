@@ -196,6 +196,29 @@ static void test_open(void)
 	}
 }
 
+/* The longest site name makes the longest keys: every operation must address exactly its own
+ * key, since a truncated key would name another file or none. */
+static void test_long_keys(void)
+{
+	struct store_attr a = {0}, b = {0};
+	struct store *s;
+	char site[65];
+
+	memset(site, 'x', 64);
+	site[64] = '\0';
+	s = open_site(site, "long", 2000);
+	ok(s != NULL, "store_open with a 64-byte site name");
+	if (!s)
+		return;
+	is_int(store_create(s, STORE_ROOT_INO, "f", 1, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0,
+	       "create under the longest prefix");
+	is_int(store_getattr(s, a.ino, &b), 0, "getattr finds the inode by its full key");
+	is_int(b.ino, a.ino, "and it is the same inode");
+	store_attr_release(&a);
+	store_attr_release(&b);
+	store_close(s);
+}
+
 /* ---- names, entries, whiteouts ---- */
 
 static void test_entries(struct store *s)
@@ -1180,6 +1203,7 @@ int main(void)
 		return 1;
 	}
 	test_open();
+	test_long_keys();
 	s = open_site("test", "nodeA", 2000);
 	if (!s) {
 		printf("Bail out! store_open\n");
