@@ -89,7 +89,7 @@ int stats_json(char *buf, size_t size, const char *site, const char *store_url)
 	return (int)len;
 }
 
-/* Pretty-print the flat JSON the daemon answers with: a "name value" line per non-zero counter. */
+/* Pretty-print the flat JSON the daemon answers with: a "name value" line per counter. */
 static void print_table(const char *json)
 {
 	char site[256] = "", store[512] = "", name[64];
@@ -100,12 +100,13 @@ static void print_table(const char *json)
 	if (sscanf(json, "{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\"", site, store) == 2)
 		printf("site   %s\nstore  %s\n", site, store);
 	while (p && *p) {
-		if (sscanf(p, " \"%63[a-z_]\": {%n", name, &used) == 1) {
+		/* %n is reached only when the whole pattern matched, '{' included. */
+		used = -1;
+		if (sscanf(p, " \"%63[a-z_]\": {%n", name, &used) == 1 && used > 0) {
 			printf("%s:\n", name);
 			p += used;
 		} else if (sscanf(p, " \"%63[a-z_]\": %llu%n", name, &v, &used) == 2) {
-			if (v)
-				printf("  %-24s %llu\n", name, v);
+			printf("  %-24s %llu\n", name, v);
 			p += used;
 		} else {
 			p++;
