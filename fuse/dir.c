@@ -63,6 +63,78 @@ static int cmp_dirent(const void *a, const void *b)
 	return c ? c : (x->namelen > y->namelen) - (x->namelen < y->namelen);
 }
 
+/* Move N entries of MORE to the end of *UD (MORE's array is freed, its names taken over). */
+static int dirents_append(struct store_dirent **ud, size_t *nud, struct store_dirent *more,
+			  size_t n)
+{
+	struct store_dirent *all;
+
+	if (!n) {
+		free(more);
+		return 0;
+	}
+	all = realloc(*ud, (*nud + n) * sizeof(*all));
+	if (!all) {
+		store_dirents_free(more, n);
+		return -ENOMEM;
+	}
+	memcpy(all + *nud, more, n * sizeof(*all));
+	free(more);
+	*ud = all;
+	*nud += n;
+	return 0;
+}
+
+/* The per-node directory's entries at PATH, as the first entries of *UD (sorted), and into L. */
+static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
+			 struct store_dirent **ud, size_t *nud)
+{
+	int fd = local_opendir(fs, path), err = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;	/* no entries of this node's own here */
+	}
+	while ((de = readdir(d)) && !err) {
+		size_t nl = strlen(de->d_name);
+		struct store_dirent *e;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		e = realloc(*ud, (*nud + 1) * sizeof(*e));
+		if (!e) {
+			err = -ENOMEM;
+			break;
+		}
+		*ud = e;
+		e += (*nud)++;
+		e->type = de->d_type == DT_DIR ? STORE_DIR : STORE_FILE;
+		e->ino = 0;
+		e->namelen = nl;
+		e->name = strdup(de->d_name);
+		if (!e->name) {
+			(*nud)--;
+			err = -ENOMEM;
+			break;
+		}
+		err = list_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
+	}
+	closedir(d);
+	qsort(*ud, *nud, sizeof(**ud), cmp_dirent);
+	return err;
+}
+
+/* Is KEY in UD, two sorted runs: this node's own entries [0, NLOCAL), then the store's? */
+static bool hidden(const struct store_dirent *key, const struct store_dirent *ud, size_t nlocal,
+		   size_t nud)
+{
+	return (nlocal && bsearch(key, ud, nlocal, sizeof(*ud), cmp_dirent)) ||
+	       (nud > nlocal && bsearch(key, ud + nlocal, nud - nlocal, sizeof(*ud), cmp_dirent));
+}
+
 static mode_t type_of(char t)
 {
 	return t == STORE_DIR ? S_IFDIR : t == STORE_SYMLINK ? S_IFLNK : S_IFREG;
@@ -74,7 +146,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 	struct dirlist *l = calloc(1, sizeof(*l));
 	struct store_dirent *ud = NULL;
 	char path[PATH_MAX];
-	size_t nud = 0;
+	size_t nud = 0, nlocal;
 	uint64_t sino = 0;
 	int err, len;
 
@@ -85,25 +157,41 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 		err = len;
 		goto fail;
 	}
+	if (fs->local_fd >= 0 && !(n->flags & N_STATIC_BELOW)) {
+		/* This node's own entries come first and hide the others of the same name. */
+		err = local_entries(fs, path, l, &ud, &nud);
+		if (err)
+			goto fail;
+	}
+	nlocal = nud;
 	if (!(n->flags & N_STATIC_BELOW)) {
 		err = upper_dir(fs, n, &sino);
 		if (!err && sino) {
-			err = store_readdir(fs->store, sino, &ud, &nud);
+			struct store_dirent *sd = NULL;
+			size_t nsd = 0;
+
+			err = store_readdir(fs->store, sino, &sd, &nsd);
 			if (err == -ENOENT) {	/* removed or replaced elsewhere */
 				pthread_mutex_lock(&fs->lock);
 				node_set_sino(fs, n, 0);
 				pthread_mutex_unlock(&fs->lock);
 				err = upper_dir(fs, n, &sino);
 				if (!err && sino)
-					err = store_readdir(fs->store, sino, &ud, &nud);
+					err = store_readdir(fs->store, sino, &sd, &nsd);
 			}
+			if (!err)
+				err = dirents_append(&ud, &nud, sd, nsd);
+			else
+				store_dirents_free(sd, nsd);
 		}
 		if (err)
 			goto fail;
-		qsort(ud, nud, sizeof(*ud), cmp_dirent);
-		for (size_t i = 0; i < nud; i++) {
+		qsort(ud + nlocal, nud - nlocal, sizeof(*ud), cmp_dirent);
+		for (size_t i = nlocal; i < nud; i++) {
 			if (ud[i].type == STORE_WHITEOUT)
 				continue;
+			if (nlocal && bsearch(&ud[i], ud, nlocal, sizeof(*ud), cmp_dirent))
+				continue;	/* this node's own entry of that name wins */
 			err = list_add(l, ud[i].name, ud[i].namelen, ud[i].ino | (1ull << 62),
 				       type_of(ud[i].type));
 			if (err)
@@ -129,7 +217,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 				continue;
 			key.name = de->d_name;
 			key.namelen = nl;
-			if (nud && bsearch(&key, ud, nud, sizeof(*ud), cmp_dirent))
+			if (nud && hidden(&key, ud, nlocal, nud))
 				continue;	/* hidden by an upper entry or a whiteout */
 			err = list_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
 			if (err) {

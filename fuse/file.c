@@ -48,6 +48,7 @@ struct fh {
 	struct node *n;
 	bool writer;
 	bool append;
+	bool local;			/* lower_fd is the per-node directory's file */
 	int lower_fd;			/* reading a lower file: its descriptor, else -1 */
 	struct store_attr snap;		/* reading a store file: the version opened */
 	bool snap_valid;
@@ -662,6 +663,17 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 	fh->writer = writer;
 	fh->append = writer && (fi->flags & O_APPEND);
 
+	if (n->flags & N_INLOCAL) {
+		/* This node's own file: only this kernel ever changes it. */
+		fh->lower_fd = local_open(fs, path, fi->flags & ~(O_CREAT | O_EXCL), 0);
+		if (fh->lower_fd < 0) {
+			err = fh->lower_fd == -ENOENT ? -ESTALE : fh->lower_fd;
+			goto fail;
+		}
+		fh->local = true;
+		fi->keep_cache = 1;
+		goto done;
+	}
 	if (n->flags & N_STATIC) {
 		/* Never changes while mounted: the kernel may keep its pages and skip FLUSH. */
 		fh->lower_fd = lower_open(fs, path);
@@ -751,6 +763,46 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_open(req, fi);
 }
 
+/* O_CREAT in a local area: the file is made at once in the per-node directory. */
+static void create_local(fuse_req_t req, struct pfs *fs, struct node *p, const char *name,
+			 const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	struct node *n;
+	int fd, err;
+
+	fd = local_open(fs, path, fi->flags | O_CREAT, mode & 07777);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	if (fchown(fd, ctx->uid, ctx->gid) < 0)
+		log_msg(LOG_LVL_DEBUG, "local file %s keeps the daemon's owner", path);
+	err = overlay_lookup(fs, p, name, strlen(name), &e, &n);
+	if (!err && !n)
+		err = -EIO;
+	if (!err) {
+		struct fh *fh = calloc(1, sizeof(*fh));
+
+		if (!fh) {
+			node_forget(fs, n, 1);
+			err = -ENOMEM;
+		} else {
+			fh->n = n;
+			fh->lower_fd = fd;
+			fh->local = true;
+			fh->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+			node_hold(fs, n);
+			fi->fh = (uintptr_t)fh;
+			fuse_reply_create(req, &e, fi);
+			return;
+		}
+	}
+	close(fd);
+	fuse_reply_err(req, -err);
+}
+
 void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi)
 {
@@ -788,6 +840,10 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 			goto out;
 		}
 		fuse_reply_create(req, &e, fi);
+		return;
+	}
+	if (node_policy_flags(fs, path, len, NULL) & N_LOCAL) {
+		create_local(req, fs, p, name, path, mode, fi);
 		return;
 	}
 	/* Make the parent's upper directory now, so that a store outage shows here. */
@@ -970,6 +1026,14 @@ void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	ssize_t done;
 
 	stats_count(OP_WRITE);
+	if (fh->local) {
+		done = pwrite(fh->lower_fd, buf, size, off);
+		if (done < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_write(req, (size_t)done);
+		return;
+	}
 	if (!fh->writer || !of) {
 		fuse_reply_err(req, EBADF);
 		return;

@@ -31,13 +31,13 @@ int policy_check_write(struct pfs *fs, const char *path, size_t len)
 {
 	const struct policy_rule *r = policy_match(fs->policy, path, len);
 
-	if (r && r->cls == POLICY_LOCAL) {
-		/* The per-node directory layer is not there yet: never let such a write reach
-		 * the shared store instead. */
+	if (r && r->cls == POLICY_LOCAL && fs->local_fd < 0) {
+		/* Without a per-node directory such a write has nowhere to go: never let it
+		 * reach the shared store instead. */
 		if (!fs->local_said) {
 			fs->local_said = true;
 			log_msg(LOG_LVL_WARN, "writes to local-class paths (first: %s, rule line %u) "
-				"are refused: this build has no local layer", path, r->line);
+				"are refused: the mount has no local=DIR", path, r->line);
 		}
 		return -EROFS;
 	}
@@ -178,6 +178,7 @@ out:
 
 /* What the layers hold at NAME under PARENT, without touching the node table. */
 struct resolved {
+	bool local;		/* the per-node directory has it (lst is its stat) */
 	int utype;		/* store entry type, or -ENOENT */
 	struct store_attr ua;	/* when utype is a real entry */
 	bool lower;		/* the lower tree has it (and it is not hidden) */
@@ -192,7 +193,13 @@ static int resolve(struct pfs *fs, struct node *parent, const char *name, size_t
 
 	memset(r, 0, sizeof(*r));
 	r->utype = -ENOENT;
-	if (!(pf & N_STATIC)) {
+	if (pf & N_LOCAL) {
+		/* This node's own: its directory, else what the lower tree has. */
+		if (local_stat(fs, path, &r->lst) == 0) {
+			r->local = true;
+			return 0;
+		}
+	} else if (!(pf & N_STATIC)) {
 		for (int tries = 0; tries < 2; tries++) {
 			err = upper_dir(fs, parent, &r->psino);
 			if (err)
@@ -251,7 +258,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	err = resolve(fs, parent, name, namelen, path, pf, &r);
 	if (err)
 		return err;
-	if (r.utype < 0 || r.utype == STORE_WHITEOUT) {
+	if (!r.local && (r.utype < 0 || r.utype == STORE_WHITEOUT)) {
 		if (!r.lower) {
 			/* Negative: forever where nothing can appear, else not cached at all. */
 			e->ino = 0;
@@ -273,7 +280,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		return -ENOMEM;
 	}
 	n->type = type;
-	n->flags = pf | (r.lower ? N_LOWER : 0) |
+	n->flags = pf | (r.lower ? N_LOWER : 0) | (r.local ? N_INLOCAL : 0) |
 		   (r.utype == STORE_DIR && r.ua.opaque ? N_OPAQUE : 0);
 	if (r.utype > 0 && r.utype != STORE_WHITEOUT) {
 		if (n->sino != r.ua.ino)
@@ -355,6 +362,10 @@ static int node_getattr(struct pfs *fs, struct node *n, struct stat *st)
 		return len;
 	if (file_attr(n, st) == 0)
 		return 0;
+	if (n->flags & N_INLOCAL) {
+		err = local_stat(fs, path, st);
+		return err == -ENOENT ? -ESTALE : err;
+	}
 	if (n->sino) {
 		err = store_getattr(fs->store, n->sino, &a);
 		if (err == -ENOENT)
@@ -424,6 +435,47 @@ static int64_t now_ns(void)
 	return ts_ns(&ts);
 }
 
+/* setattr of an entry in the per-node directory. */
+static int local_setattr(struct pfs *fs, const char *path, const struct stat *attr, int to_set,
+			 struct fuse_file_info *fi)
+{
+	int fd = local_open(fs, path, O_RDONLY, 0), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if ((to_set & FUSE_SET_ATTR_SIZE)) {
+		int wfd = local_open(fs, path, O_WRONLY, 0);
+
+		if (wfd < 0 || ftruncate(wfd, attr->st_size) < 0)
+			err = wfd < 0 ? wfd : -errno;
+		if (wfd >= 0)
+			close(wfd);
+	}
+	if (!err && (to_set & FUSE_SET_ATTR_MODE) && fchmod(fd, attr->st_mode & 07777) < 0)
+		err = -errno;
+	if (!err && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    fchown(fd, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+		   (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1) < 0)
+		err = -errno;
+	if (!err && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW |
+			       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))) {
+		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			ts[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			ts[1] = attr->st_mtim;
+		if (futimens(fd, ts) < 0)
+			err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
 static void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
@@ -440,6 +492,12 @@ static void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	err = len < 0 ? len : policy_check_write(fs, path, len);
 	if (err)
 		goto out;
+	if (n->flags & N_INLOCAL) {
+		err = local_setattr(fs, path, attr, to_set, fi);
+		if (!err)
+			err = node_getattr(fs, n, &st);
+		goto out;
+	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (!S_ISREG(n->type)) {
 			err = -EISDIR;
@@ -539,12 +597,16 @@ static int prepare_create(struct pfs *fs, struct node *parent, const char *name,
 	err = policy_check_write(fs, path, len);
 	if (err)
 		return err;
-	err = resolve(fs, parent, name, namelen, path, 0, &r);
+	err = resolve(fs, parent, name, namelen, path, node_policy_flags(fs, path, len, NULL), &r);
 	store_attr_release(&r.ua);
 	if (err)
 		return err;
-	if ((r.utype > 0 && r.utype != STORE_WHITEOUT) || r.lower)
+	if ((r.utype > 0 && r.utype != STORE_WHITEOUT) || r.lower || r.local)
 		return -EEXIST;
+	if (node_policy_flags(fs, path, len, NULL) & N_LOCAL) {
+		*psino = 0;	/* made in this node's own directory */
+		return 0;
+	}
 	return upper_dir_make(fs, parent, psino);
 }
 
@@ -587,6 +649,34 @@ static void reply_new_entry(fuse_req_t req, struct pfs *fs, struct node *parent,
 	fuse_reply_entry(req, &e);
 }
 
+/* mkdir in the per-node directory (symlinks are not made there: see local.c). */
+static void make_local_entry(fuse_req_t req, struct pfs *fs, struct node *parent,
+			     const char *name, mode_t mode, const char *target)
+{
+	struct fuse_entry_param e;
+	struct node *n;
+	int err;
+
+	if (!S_ISDIR(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	{
+		char path[PATH_MAX];
+		int len = node_child_path(fs, parent, name, strlen(name), path, sizeof(path));
+
+		err = len < 0 ? len : local_mkdir(fs, path, mode & 07777);
+	}
+	if (!err)
+		err = overlay_lookup(fs, parent, name, strlen(name), &e, &n);
+	if (!err && !n)
+		err = -EIO;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
 /* Make a directory or a symlink in the store and reply with its entry. */
 void make_entry(fuse_req_t req, struct node *parent, const char *name, mode_t mode,
 		const char *target)
@@ -598,6 +688,10 @@ void make_entry(fuse_req_t req, struct node *parent, const char *name, mode_t mo
 	int err;
 
 	err = prepare_create(fs, parent, name, strlen(name), &psino);
+	if (!err && !psino) {
+		make_local_entry(req, fs, parent, name, mode, target);
+		return;
+	}
 	if (!err)
 		err = store_create(fs->store, psino, name, strlen(name), mode, ctx->uid, ctx->gid,
 				   's', target, &a);
@@ -633,11 +727,23 @@ int remove_entry(struct pfs *fs, struct node *parent, const char *name, bool dir
 	err = policy_check_write(fs, path, len);
 	if (err)
 		return err;
-	err = resolve(fs, parent, name, namelen, path, 0, &r);
+	err = resolve(fs, parent, name, namelen, path, node_policy_flags(fs, path, len, NULL), &r);
 	if (err)
 		goto out;
+	if (r.local) {
+		if (dir != S_ISDIR(r.lst.st_mode)) {
+			err = dir ? -ENOTDIR : -EISDIR;
+			goto out;
+		}
+		err = local_remove(fs, path, dir);
+		goto unhash;
+	}
 	if ((r.utype < 0 || r.utype == STORE_WHITEOUT) && !r.lower) {
 		err = -ENOENT;
+		goto out;
+	}
+	if (node_policy_flags(fs, path, len, NULL) & N_LOCAL) {
+		err = -EROFS;	/* a lower entry in a local area: no node may hide it alone */
 		goto out;
 	}
 	{
@@ -678,6 +784,7 @@ int remove_entry(struct pfs *fs, struct node *parent, const char *name, bool dir
 		err = store_rmdir(fs->store, psino, name, namelen, r.lower);
 	else
 		err = store_unlink(fs->store, psino, name, namelen, r.lower);
+unhash:
 	if (err)
 		goto out;
 	pthread_mutex_lock(&fs->lock);

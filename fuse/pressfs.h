@@ -63,6 +63,7 @@ enum node_flags {
 	N_OPAQUE = 1 << 4,	/* upper directory hides the lower one */
 	N_UNLINKED = 1 << 5,	/* removed; kept alive by the kernel or open files */
 	N_LOCAL = 1 << 6,	/* class local: lives in the per-node directory */
+	N_INLOCAL = 1 << 7,	/* the per-node directory has this entry */
 };
 
 struct node {
@@ -174,6 +175,15 @@ void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void pfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* local.c: the per-node directory of the local class, at the tree's relative paths ------- */
+int local_stat(struct pfs *fs, const char *path, struct stat *st);
+int local_parents(struct pfs *fs, const char *path);
+int local_open(struct pfs *fs, const char *path, int flags, mode_t mode);
+int local_mkdir(struct pfs *fs, const char *path, mode_t mode);
+int local_remove(struct pfs *fs, const char *path, bool dir);
+int local_rename(struct pfs *fs, const char *from, const char *to, unsigned flags);
+int local_opendir(struct pfs *fs, const char *path);
 
 /* inval.c ---------------------------------------------------------------------------------- */
 int inval_start(struct pfs *fs);

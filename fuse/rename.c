@@ -30,7 +30,7 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	size_t slen = strlen(sname), dlen = strlen(dname);
 	struct fuse_entry_param e;
 	struct node *src = NULL, *dst = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], spath[PATH_MAX];
 	uint64_t spino, dpino;
 	unsigned sflags = 0;
 	int len, err;
@@ -40,8 +40,8 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	err = path_check_name(dname, dlen);
 	if (err)
 		return err;
-	len = node_child_path(fs, sp, sname, slen, path, sizeof(path));
-	err = len < 0 ? len : policy_check_write(fs, path, len);
+	len = node_child_path(fs, sp, sname, slen, spath, sizeof(spath));
+	err = len < 0 ? len : policy_check_write(fs, spath, len);
 	if (err)
 		return err;
 	len = node_child_path(fs, dp, dname, dlen, path, sizeof(path));
@@ -59,6 +59,22 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		goto out;
 	if (src == dst)
 		goto out;	/* the same entry: nothing to do */
+	if ((src->flags & N_INLOCAL) &&
+	    (node_policy_flags(fs, path, len, NULL) & N_LOCAL) &&
+	    (!dst || (dst->flags & N_INLOCAL))) {
+		/* Within this node's own directory: the local file system does it. */
+		err = local_rename(fs, spath, path, flags);
+		if (!err) {
+			pthread_mutex_lock(&fs->lock);
+			err = node_move(fs, src, dp, dname, dlen);
+			pthread_mutex_unlock(&fs->lock);
+		}
+		goto out;
+	}
+	if ((src->flags & N_INLOCAL) || (dst && (dst->flags & N_INLOCAL))) {
+		err = -EXDEV;	/* between this node's own directory and the shared store */
+		goto out;
+	}
 	if ((src->flags & N_LOCAL) != (policy_class_of(fs->policy, path, len) == POLICY_LOCAL &&
 				       fs->local_fd >= 0 ? N_LOCAL : 0)) {
 		err = -EXDEV;	/* between the node's own directory and the shared store */

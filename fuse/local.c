@@ -1,0 +1,108 @@
+/* local.c - the local class: files that live on this node only, in the directory given by
+ * local=DIR, at the same relative paths as in the tree.  Nothing of it reaches the store.
+ * pressfs makes every directory here itself and never makes a symlink, so a relative path
+ * opened beneath DIR never leaves it; openat2 makes sure of that all the same. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pressfs.h"
+
+static const char *rel(const char *path)
+{
+	return path[1] ? path + 1 : ".";
+}
+
+static int open_beneath(struct pfs *fs, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, fs->local_fd, rel(path), &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int local_stat(struct pfs *fs, const char *path, struct stat *st)
+{
+	int fd = open_beneath(fs, path, O_PATH, 0), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Make the directories above PATH in the local tree, as the tree above has them. */
+int local_parents(struct pfs *fs, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
+		struct stat st;
+
+		*p = '\0';
+		if (mkdirat(fs->local_fd, rel(buf), 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (local_stat(fs, buf, &st) < 0 || !S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		*p = '/';
+	}
+	return 0;
+}
+
+int local_open(struct pfs *fs, const char *path, int flags, mode_t mode)
+{
+	if (flags & O_CREAT) {
+		int err = local_parents(fs, path);
+
+		if (err)
+			return err;
+	}
+	return open_beneath(fs, path, flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND),
+			    mode);
+}
+
+int local_mkdir(struct pfs *fs, const char *path, mode_t mode)
+{
+	int err = local_parents(fs, path);
+
+	if (!err && mkdirat(fs->local_fd, rel(path), mode) < 0)
+		err = -errno;
+	return err;
+}
+
+int local_remove(struct pfs *fs, const char *path, bool dir)
+{
+	if (unlinkat(fs->local_fd, rel(path), dir ? AT_REMOVEDIR : 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int local_rename(struct pfs *fs, const char *from, const char *to, unsigned flags)
+{
+	int err = local_parents(fs, to);
+
+	if (!err && renameat2(fs->local_fd, rel(from), fs->local_fd, rel(to), flags) < 0)
+		err = -errno;
+	return err;
+}
+
+/* A directory of the local tree, to merge into a listing; -ENOENT when it has none. */
+int local_opendir(struct pfs *fs, const char *path)
+{
+	return open_beneath(fs, path, O_RDONLY | O_DIRECTORY, 0);
+}
