@@ -51,6 +51,27 @@ def test_unmount_leaves_no_process_and_no_stale_mount_point(mount):
     assert harness.daemon_pids(m.mnt) == []
 
 
+@pytest.mark.parametrize("flag", ["-f", "-d"])
+def test_foreground_mode_exits_cleanly_after_unmount(mount, procs, workdir, flag):
+    m = mount("a", start=False)
+    os.makedirs(m.mnt)
+    argv = m.argv()
+    argv.insert(2, flag)
+    out = open(os.path.join(workdir, "foreground.out"), "w+b")
+    p = procs(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out))
+    harness.LIVE.add("mounts", m)
+    m.pids = [p.pid]
+    wait_for(lambda: is_mounted(m.mnt) or p.poll() is not None, 20, what="the %s mount" % flag)
+    out.seek(0)
+    assert p.poll() is None, "pressfs mount %s exited: %s" % (flag, out.read().decode(errors="replace"))
+    assert read_bytes(m / "index.php") == harness.SYNTHETIC["index.php"][0]
+    r = m.unmount()
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert p.wait(timeout=10) == 0, "the daemon's exit status after fusermount3 -u"
+    assert not is_mounted(m.mnt)
+    out.close()
+
+
 def test_data_survives_unmount_and_mount(mount):
     m = mount("a")
     write_bytes(m / UP + "/kept.txt", b"kept across mounts\n")
