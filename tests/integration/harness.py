@@ -719,3 +719,21 @@ def versioned_content(i, tag):
     several 1 MiB store chunks, so a torn write shows as a wrong length or a wrong hash."""
     size = 30 * 1024 + i * 400 * 1024 + (7919 if tag == "new" else 0)
     return (b"%s %d\n" % (tag.encode(), i)) + pattern_bytes("%s-%d" % (tag, i), size)
+
+
+def framed_version(n, scale=1):
+    """Content n: a header naming its length and hash, then a body; sizes differ by version.
+    A reader can tell a complete copy from a torn or mixed one without knowing n."""
+    body = (b"%06d " % n) * ((20000 + 37000 * (n % 5)) * scale)
+    return (b"v=%06d len=%d sha=%s\n" % (n, len(body), hashlib.sha256(body).hexdigest().encode())
+            + body)
+
+
+def frame_complete(data):
+    head, _, body = data.partition(b"\n")
+    try:
+        fields = dict(f.split(b"=", 1) for f in head.split(b" "))
+        return (int(fields[b"len"]) == len(body)
+                and fields[b"sha"] == hashlib.sha256(body).hexdigest().encode())
+    except (ValueError, KeyError):
+        return False

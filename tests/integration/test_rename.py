@@ -2,13 +2,13 @@
 # temp file + rename, across directories, and rename over a file that readers never see half-made.
 
 import errno
-import hashlib
 import os
 import threading
 
 import pytest
 
-from harness import SYNTHETIC, oserror_errno, read_bytes, tree_digest, wait_for, write_bytes
+from harness import (SYNTHETIC, frame_complete, framed_version, oserror_errno, read_bytes,
+                     tree_digest, wait_for, write_bytes)
 
 UP = "wp-content/uploads"
 INVAL = 0.5
@@ -125,21 +125,8 @@ def test_rename_noreplace_and_errors(nodes):
     assert oserror_errno(os.rename, a / UP + "/missing", a / UP + "/g") == errno.ENOENT
 
 
-def _version(n):
-    """Content n: a header naming its length and hash, then a body; sizes differ by version."""
-    body = (b"%06d " % n) * (20000 + 37000 * (n % 5))
-    return b"v=%06d len=%d sha=%s\n" % (n, len(body), hashlib.sha256(body).hexdigest().encode()) \
-        + body
-
-
-def _complete(data):
-    head, _, body = data.partition(b"\n")
-    try:
-        fields = dict(f.split(b"=", 1) for f in head.split(b" "))
-        return (int(fields[b"len"]) == len(body)
-                and fields[b"sha"] == hashlib.sha256(body).hexdigest().encode())
-    except (ValueError, KeyError):
-        return False
+_version = framed_version
+_complete = frame_complete
 
 
 @pytest.mark.limit(150)

@@ -4,11 +4,12 @@
 import errno
 import hashlib
 import os
+import threading
 
 import pytest
 
-from harness import (Redis, oserror_errno, pattern_bytes, read_bytes, sha256_file, wait_for,
-                     write_bytes)
+from harness import (Redis, frame_complete, framed_version, oserror_errno, pattern_bytes,
+                     read_bytes, sha256_file, wait_for, write_bytes)
 
 UP = "wp-content/uploads"
 # Invalidation of the other node's caches is promised within 50 ms; tests allow ten times that,
@@ -69,6 +70,79 @@ def test_rewrite_is_seen_by_b_after_close(nodes):
                 b"p{}\n"):                             # shorter
         write_bytes(a / p, new)
         assert read_bytes(b / p) == new
+
+
+def _rewrite(path, data):
+    """file_put_contents(): open with O_TRUNC, write in pieces, close."""
+    with open(path, "wb") as f:
+        for off in range(0, len(data), 65536):
+            f.write(data[off:off + 65536])
+
+
+@pytest.mark.limit(150)
+def test_rewrite_in_place_is_never_partial_on_b(nodes):
+    """Elementor's CSS, Autoptimize's bundles: rewritten in place while other nodes serve it."""
+    a, b = nodes
+    p = UP + "/elementor/css/post-12.css"
+    os.makedirs(a / UP + "/elementor/css")
+    _rewrite(a / p, framed_version(0))
+    stop, problems, seen = threading.Event(), [], set()
+
+    def reader():
+        n = 0
+        while not stop.is_set() and n < 5000:
+            n += 1
+            try:
+                data = read_bytes(b / p)
+            except OSError as e:
+                problems.append(os.strerror(e.errno))
+                continue
+            if frame_complete(data):
+                seen.add(data[:8])
+            else:
+                problems.append("%d bytes, head %r" % (len(data), data[:30]))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for n in range(1, 41):
+            _rewrite(a / p, framed_version(n))
+    finally:
+        stop.set()
+        t.join(60)
+    assert problems == [], "%d bad reads on B, first: %s" % (len(problems), problems[:5])
+    assert len(seen) >= 2, "B only ever saw %s" % seen
+    assert read_bytes(b / p) == framed_version(40)
+
+
+@pytest.mark.limit(120)
+def test_concurrent_writers_last_one_wins_whole(nodes):
+    """Two nodes regenerate the same asset at once: the result is one complete version, the
+    same on both nodes."""
+    a, b = nodes
+    p = UP + "/cache-asset.css"
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def writer(m, base):
+        try:
+            barrier.wait(30)
+            for n in range(base, base + 15):
+                _rewrite(m / p, framed_version(n))
+        except Exception as e:       # noqa: BLE001 - reported below
+            errors.append("%s: %r" % (m.node, e))
+
+    ts = [threading.Thread(target=writer, args=(m, base)) for m, base in ((a, 100), (b, 200))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(90)
+    assert errors == []
+    final = wait_for(lambda: (lambda x, y: x if x == y else None)(read_bytes(a / p),
+                                                                  read_bytes(b / p)),
+                     INVAL, what="both nodes to agree")
+    assert frame_complete(final)
+    assert final[:8] in (b"v=000114", b"v=000214"), "the last version of neither writer"
 
 
 def test_new_file_opens_on_b_right_after_close_on_a(nodes):
