@@ -247,3 +247,35 @@ def test_url_with_password_and_db(mount, password_redis):
     write_bytes(a / UP + "/db3.txt", b"in db 3\n")
     assert r.keys("*", db=3), "nothing landed in db 3"
     assert r.keys("*", db=0) == [], "keys landed in db 0 although the url says /3"
+
+
+def _whole_or_gone(path, want):
+    try:
+        return read_bytes(path) == want
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.limit(120)
+def test_cache_class_pages_and_purge_rename(nodes):
+    """The shipped policy's cache class (page caches): every node sees a page whole or not at
+    all, and WP Fastest Cache's purge (cache/all -> cache/tmpWpfc/N) works."""
+    a, b = nodes
+    pages = {"wp-content/cache/all/index.html": framed_version(1),
+             "wp-content/cache/all/blog/index.html": framed_version(2),
+             "wp-content/cache/supercache/example.org/index.html": framed_version(3)}
+    for rel, data in pages.items():
+        os.makedirs(os.path.dirname(a / rel), exist_ok=True)
+        write_bytes(a / rel, data)
+    seen = {rel: _whole_or_gone(b / rel, data) for rel, data in pages.items()}
+    assert False not in seen.values(), "a cached page is torn on B: %s" % seen
+    assert any(seen.values()), "B saw none of the cached pages"
+    os.makedirs(a / "wp-content/cache/tmpWpfc")
+    os.rename(a / "wp-content/cache/all", a / "wp-content/cache/tmpWpfc/1")
+    wait_for(lambda: not os.path.exists(b / "wp-content/cache/all"), INVAL,
+             what="the purged directory gone on B")
+    moved = _whole_or_gone(b / "wp-content/cache/tmpWpfc/1/blog/index.html", framed_version(2))
+    assert moved is not False, "a moved cached page is torn"
+    os.makedirs(b / "wp-content/cache/all")
+    write_bytes(b / "wp-content/cache/all/index.html", framed_version(4))
+    assert _whole_or_gone(a / "wp-content/cache/all/index.html", framed_version(4)) is not False
