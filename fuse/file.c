@@ -685,8 +685,10 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		fi->noflush = 1;
 		goto done;
 	}
-	if (!file_pending(n)) {
-		/* Close-to-open: ask the store which file the name is now. */
+	if (!file_pending(n) && !(n->flags & N_UNLINKED)) {
+		/* Close-to-open: ask the store which file the name is now.  (A node this node
+		 * itself removed or replaced was reached by an open racing that change: like a
+		 * local file system, it gets the file it reached, kept for grace_ms.) */
 		struct fuse_entry_param e;
 		struct node *again;
 

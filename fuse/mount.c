@@ -77,8 +77,10 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		mo->nonopt++;
 		return 0;
 	}
-	if (!strcmp(arg, "-f"))
+	if (!strcmp(arg, "-f")) {
 		s->foreground = 1;
+		return 0;	/* ours alone: the session does not know it */
+	}
 	if (!strcmp(arg, "-d") || !strcmp(arg, "debug"))
 		s->debug = s->foreground = 1;
 	return 1;	/* FUSE's own options go to the session */
