@@ -139,6 +139,8 @@ int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off
 		  struct stat *st);
 /* Copy a lower file of writable class up into the store (content, mode, times). */
 int copy_up_file(struct pfs *fs, struct node *n);
+/* Copy what the lower tree holds under directory N up into the store (for a rename). */
+int copy_up_tree(struct pfs *fs, struct node *n);
 /* Current size of N if this node has it open for writing, else -1. */
 int64_t file_local_size(struct node *n);
 /* A file created on this node and not yet in the store. */

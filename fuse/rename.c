@@ -81,12 +81,6 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		goto out;
 	}
 	if (S_ISDIR(src->type)) {
-		if ((src->flags & N_LOWER) && !(src->flags & N_OPAQUE)) {
-			/* Its lower part cannot move; callers fall back to copying, as for
-			 * a rename across file systems. */
-			err = -EXDEV;
-			goto out;
-		}
 		if (is_ancestor(fs, src, dp)) {
 			err = -EINVAL;
 			goto out;
@@ -124,6 +118,13 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 			err = file_commit(fs, src);
 		else if (!src->sino)
 			err = copy_up_file(fs, src);
+		if (err)
+			goto out;
+	}
+	if (S_ISDIR(src->type) && (src->flags & N_LOWER) && !(src->flags & N_OPAQUE)) {
+		/* The image's part of the directory moves too: copy it up first, then the
+		 * store moves the whole directory at once. */
+		err = copy_up_tree(fs, src);
 		if (err)
 			goto out;
 	}
