@@ -1,13 +1,16 @@
 /* functions.c - PHP functions that touch files without the stream wrapper (access checks,
- * chmod and friends, move_uploaded_file, glob, realpath, tempnam, links, disk space): their
- * handlers are saved, replaced by ones that judge or route the path, and restored at shutdown. */
+ * chmod and friends, move_uploaded_file, glob, realpath, tempnam, links, disk space, SplFileInfo's
+ * access checks): their handlers are saved, replaced by ones that judge or route the path, and
+ * restored at shutdown. */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "php.h"
 #include "SAPI.h"
+#include "zend_interfaces.h"
 #include "ext/standard/php_filestat.h"
 
 #include "php_pressfs.h"
@@ -286,6 +289,122 @@ static ZEND_FUNCTION(pfs_is_writeable)
 	is_writable_impl(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_IS_WRITEABLE);
 }
 
+/* ---- SplFileInfo::isWritable(), isReadable(), isExecutable() ---- */
+
+/* These check the object's path with access() like is_writable() does, so they get the same
+ * answers; every internal subclass (SplFileObject, DirectoryIterator...) has its own copy of
+ * the method, hence one entry per class. */
+struct method_hook {
+	zend_internal_function *fn;
+	zif_handler orig;
+	int how; /* W_OK, R_OK or X_OK */
+};
+static struct method_hook *methods;
+static size_t nmethods;
+
+static ZEND_FUNCTION(pfs_spl_access)
+{
+	struct method_hook *m = NULL;
+	struct pfs_path p;
+	char where[MAXPATHLEN];
+	const char *path;
+	zval name;
+
+	for (size_t i = 0; i < nmethods && !m; i++)
+		if (methods[i].fn == &execute_data->func->internal_function)
+			m = &methods[i];
+	/* a script's subclass copied the method after we hooked it: same name, same original */
+	for (size_t i = 0; i < nmethods && !m; i++)
+		if (zend_string_equals_ci(methods[i].fn->function_name,
+					  execute_data->func->common.function_name))
+			m = &methods[i];
+	if (!m)
+		return; /* cannot happen: only installed from the table */
+	if (idle() || ZEND_NUM_ARGS() != 0 || Z_TYPE_P(ZEND_THIS) != IS_OBJECT) {
+		m->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	ZVAL_UNDEF(&name);
+	zend_call_method_with_0_params(Z_OBJ_P(ZEND_THIS), Z_OBJCE_P(ZEND_THIS), NULL,
+				       "getpathname", &name);
+	if (EG(exception)) {
+		zval_ptr_dtor(&name);
+		return;
+	}
+	if (Z_TYPE(name) != IS_STRING || !Z_STRLEN(name) ||
+	    strlen(Z_STRVAL(name)) != Z_STRLEN(name) || !(path = plain_path(Z_STRVAL(name)))) {
+		zval_ptr_dtor(&name);
+		m->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		return;
+	}
+	if (m->how == W_OK) {
+		struct pfs_verdict *v = emalloc(sizeof(*v));
+
+		pfs_judge_write(v, path, PFS_FOLLOW);
+		if (v->governed && !v->allowed && PFS_G(mode) == PFS_MODE_ENFORCE)
+			RETVAL_FALSE;
+		else if (v->redirected)
+			RETVAL_BOOL(VCWD_ACCESS(v->target, W_OK) == 0);
+		else
+			m->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+		efree(v);
+	} else if (PFS_G(route_reads) && pfs_route_read(path, false, &p, where) != PFS_NATIVE) {
+		RETVAL_BOOL(VCWD_ACCESS(where, m->how) == 0);
+	} else {
+		m->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+	}
+	zval_ptr_dtor(&name);
+}
+
+static void spl_install(void)
+{
+	static const struct {
+		const char *name;
+		int how;
+	} which[] = {{"iswritable", W_OK}, {"isreadable", R_OK}, {"isexecutable", X_OK}};
+	zend_class_entry *base = zend_hash_str_find_ptr(CG(class_table), "splfileinfo",
+						       sizeof("splfileinfo") - 1);
+	zend_class_entry *ce;
+
+	if (!base)
+		return;
+	ZEND_HASH_FOREACH_PTR(CG(class_table), ce)
+	{
+		if (ce->type != ZEND_INTERNAL_CLASS || !instanceof_function(ce, base))
+			continue;
+		for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+			zend_function *fn = zend_hash_str_find_ptr(&ce->function_table,
+								   which[i].name,
+								   strlen(which[i].name));
+			struct method_hook *more;
+
+			if (!fn || fn->type != ZEND_INTERNAL_FUNCTION ||
+			    fn->internal_function.handler == ZEND_FN(pfs_spl_access))
+				continue;
+			more = realloc(methods, (nmethods + 1) * sizeof(*methods));
+			if (!more)
+				return;
+			methods = more;
+			methods[nmethods].fn = &fn->internal_function;
+			methods[nmethods].orig = fn->internal_function.handler;
+			methods[nmethods].how = which[i].how;
+			nmethods++;
+			fn->internal_function.handler = ZEND_FN(pfs_spl_access);
+		}
+	}
+	ZEND_HASH_FOREACH_END();
+}
+
+static void spl_uninstall(void)
+{
+	for (size_t i = 0; i < nmethods; i++)
+		if (methods[i].fn->handler == ZEND_FN(pfs_spl_access))
+			methods[i].fn->handler = methods[i].orig;
+	free(methods);
+	methods = NULL;
+	nmethods = 0;
+}
+
 /* ---- writes ---- */
 
 /* Judge argument N as a write of OP and run the original accordingly.  Returns true when the
@@ -515,10 +634,12 @@ void pfs_functions_install(void)
 		hooks[i].orig = fn->internal_function.handler;
 		fn->internal_function.handler = hooks[i].mine;
 	}
+	spl_install();
 }
 
 void pfs_functions_uninstall(void)
 {
+	spl_uninstall();
 	for (int i = 0; i < H_COUNT; i++) {
 		if (hooks[i].fn && hooks[i].fn->handler == hooks[i].mine)
 			hooks[i].fn->handler = hooks[i].orig;

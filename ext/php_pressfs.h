@@ -3,6 +3,10 @@
 #ifndef PHP_PRESSFS_H
 #define PHP_PRESSFS_H
 
+#ifdef HAVE_CONFIG_H
+#include "config.h" /* COMPILE_DL_PRESSFS, for the ZTS cache declaration below */
+#endif
+
 #include <stdbool.h>
 
 #include "php.h"
@@ -63,6 +67,10 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	int sink;
 	int audit_fd;
 	char *audit_path;	/* malloc'd */
+
+	/* Reads served from pressfs.lower since the last flush into the shared counter: counting
+	 * them locally keeps the hot path off a cache line the workers share. */
+	unsigned long lower_reads;
 
 	/* Set while one of our hooks runs the original, so that PHP's own nested stream calls
 	 * (rename's EXDEV copy, move_uploaded_file's copy fallback) are not judged twice. */

@@ -1,9 +1,5 @@
 /* pressfs.c - pressfs.so's module: INI settings, loading the policy (refusing to enable, and
  * saying why, when it is missing or bad), installing the hooks, and php --ri pressfs. */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
-
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -337,9 +333,18 @@ static PHP_RINIT_FUNCTION(pressfs)
 	return SUCCESS;
 }
 
+static void flush_counts(void)
+{
+	if (PFS_G(lower_reads)) {
+		__atomic_fetch_add(&pfs_counters->lower, PFS_G(lower_reads), __ATOMIC_RELAXED);
+		PFS_G(lower_reads) = 0;
+	}
+}
+
 static PHP_RSHUTDOWN_FUNCTION(pressfs)
 {
 	PFS_G(busy) = 0;
+	flush_counts();
 	return SUCCESS;
 }
 
@@ -360,6 +365,7 @@ static PHP_MINFO_FUNCTION(pressfs)
 {
 	char buf[MAXPATHLEN + 64];
 
+	flush_counts();
 	php_info_print_table_start();
 	php_info_print_table_row(2, "pressfs support", PFS_G(active) ? "enabled" : "disabled");
 	if (!PFS_G(active))

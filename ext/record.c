@@ -463,7 +463,9 @@ struct pfs_stream_record *pfs_stream_record_new(const struct pfs_verdict *v, con
 	op_name(name, sizeof(name));
 	r->op = estrdup(name);
 	r->abs = estrdup(v->p.abs);
-	r->target = estrdup(v->target);
+	/* an absolute name to stat at close: the script's may be relative to a cwd that has
+	 * changed by then (and under ZTS is not the process's) */
+	r->target = estrdup(v->redirected ? v->target : v->p.abs);
 	r->judged = estrdup(v->judged);
 	r->pattern = v->rule ? estrdup(v->rule->pattern) : NULL;
 	r->outcome = outcome_of(v->allowed, v->redirected);
@@ -475,7 +477,7 @@ struct pfs_stream_record *pfs_stream_record_new(const struct pfs_verdict *v, con
 	/* "w", "x" and "c" (file_put_contents' LOCK_EX truncates after locking) write the whole
 	 * file; "a" and "r+" add to what is there */
 	r->initial = 0;
-	if ((strchr(mode, 'a') || mode[0] == 'r') && stat(v->target, &st) == 0)
+	if ((strchr(mode, 'a') || mode[0] == 'r') && stat(r->target, &st) == 0)
 		r->initial = st.st_size;
 	return r;
 }

@@ -100,7 +100,7 @@ enum pfs_where pfs_route_read(const char *path, bool listing, struct pfs_path *p
 	    (!listing || !policy_may_change_below(pol, p->rel, p->rel_len))) {
 		if (!join(out, &PFS_G(lower), p->rel, p->rel_len, trailing_slash(path)))
 			return PFS_NATIVE;
-		PFS_COUNT(lower);
+		PFS_G(lower_reads)++;
 		return PFS_LOWER;
 	}
 	return PFS_NATIVE;
