@@ -49,6 +49,7 @@ struct fh {
 	bool writer;
 	bool append;
 	bool local;			/* lower_fd is the per-node directory's file */
+	bool cached;			/* uses the page cache: counted in n->cached_open */
 	int lower_fd;			/* reading a lower file: its descriptor, else -1 */
 	struct store_attr snap;		/* reading a store file: the version opened */
 	bool snap_valid;
@@ -618,24 +619,40 @@ static void fh_free(struct pfs *fs, struct fh *fh)
 	free(fh);
 }
 
-/* May the handle opened on version V of N use the kernel's page cache?  Only when the kernel
- * was told V's size and its pages can only be V's: after any change the first handle reads
- * around the cache (a late readahead of a handle on the old version could otherwise refill
- * the cache after it was dropped), the next one drops what the cache holds and fills it, and
- * later ones keep it. */
-static void cache_decide(struct pfs *fs, struct node *n, uint64_t v, struct fuse_file_info *fi)
+#define SETTLE_NS 1000000000ll	/* a version this old has no reads of older ones in flight */
+
+/* May a handle opened on version V of N use the kernel's page cache?  Its pages must all be
+ * V's and the kernel must have been told V's size.  So: only once V has settled (a readahead
+ * of a closed handle on an older version can still be answered, and fill pages, just after
+ * a change), only while no cached handle of another version is open, and the first such
+ * handle drops whatever the cache held.  Any other handle reads around the cache. */
+static bool cache_decide(struct pfs *fs, struct node *n, uint64_t v, bool settled,
+			 struct fuse_file_info *fi)
 {
+	bool cached = false;
+
 	pthread_mutex_lock(&fs->lock);
-	if (v == n->told_version && v == n->cached_version) {
+	if (v == n->told_version && settled &&
+	    (v == n->cached_version || n->cached_open == 0)) {
+		if (v != n->cached_version) {
+			n->cached_version = v;
+			n->cache_primed = false;
+		}
 		fi->keep_cache = n->cache_primed;
 		n->cache_primed = true;
+		n->cached_open++;
+		cached = true;
 	} else {
 		fi->direct_io = 1;
 		fi->keep_cache = 0;
-		n->cached_version = v;
-		n->cache_primed = false;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	return cached;
+}
+
+static bool settled(const struct store_attr *a)
+{
+	return now_ns() - a->ctime_ns >= SETTLE_NS;
 }
 
 /* Open N for the handle FI describes; fills what the kernel should keep in FI. */
@@ -735,13 +752,14 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 	}
 	{
-		uint64_t v = 0;
+		const struct store_attr *a = NULL;
 
 		if (fh->snap_valid)
-			v = fh->snap.version;
+			a = &fh->snap;
 		else if (writer && n->of && !n->of->pending && !n->of->base_lower)
-			v = n->of->base.version;
-		cache_decide(fs, n, v, fi);
+			a = &n->of->base;
+		/* Lower files (version 0) never change: always settled. */
+		fh->cached = cache_decide(fs, n, a ? a->version : 0, a ? settled(a) : true, fi);
 	}
 done:
 	node_hold(fs, n);
@@ -1085,6 +1103,11 @@ void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct node *n = fh->n;
 
 	stats_count(OP_RELEASE);
+	if (fh->cached) {
+		pthread_mutex_lock(&fs->lock);
+		n->cached_open--;
+		pthread_mutex_unlock(&fs->lock);
+	}
 	if (fh->writer && n->of)
 		of_put(fs, n, n->of);
 	fh_free(fs, fh);

@@ -82,6 +82,7 @@ struct node {
 	uint64_t cached_version; /* version whose pages the kernel may hold (0: lower) */
 	uint64_t told_version;	/* version whose attributes (size) the kernel was last given */
 	bool cache_primed;	/* the kernel's pages are all of cached_version */
+	uint32_t cached_open;	/* open handles that use the page cache (all of cached_version) */
 	struct ofile *of;	/* write state while open for writing on this node */
 };
 
