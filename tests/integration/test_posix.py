@@ -250,12 +250,12 @@ def test_o_append_from_two_nodes_loses_and_mixes_nothing(nodes):
         except TimeoutError:
             pass
         got = sorted(read_bytes(m / p).splitlines(keepends=True))
-        missing = len(set(want) - set(got))
+        missing = sorted(set(want) - set(got))
         odd = [l for l in got if l not in set(want)]
-        assert got == want, ("on %s: %d bytes (want %d), %d lines (want %d), %d missing, %d not "
-                             "written by anyone (first %r)" % (m.node, sum(map(len, got)), total,
-                                                               len(got), len(want), missing,
-                                                               len(odd), odd[:2]))
+        assert got == want, ("on %s: %d bytes (want %d), %d lines (want %d), %d missing (first "
+                             "%r), %d not written by anyone (first %r)"
+                             % (m.node, sum(map(len, got)), total, len(got), len(want),
+                                len(missing), [l[:17] for l in missing[:3]], len(odd), odd[:2]))
     # each worker's lines are in its own order
     data = read_bytes(a / p).splitlines()
     for m in (a, b):
