@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,9 @@ int mount_main(int argc, char **argv)
 
 	pthread_mutex_init(&fs.lock, NULL);
 	fs.set = &mo.set;
+	/* A Redis that closes its socket must give EPIPE, not kill the daemon; libfuse's own
+	 * handlers come later than the store's first connection. */
+	signal(SIGPIPE, SIG_IGN);
 	if (fuse_opt_parse(&args, &mo.set, mount_optspec, opt_proc) < 0)
 		goto out_args;
 	if (mo.set.show_help) {
