@@ -24,6 +24,11 @@ def _timed_write(m, rel, data):
     return None, time.monotonic() - t0
 
 
+def _store_state(m):
+    """What `pressfs status --json` says besides its counters: the store's state."""
+    return {k: v for k, v in m.status_json().items() if k not in ("requests", "events")}
+
+
 def _lower_reads(m):
     for rel in ("index.php", "wp-includes/version.php", "wp-includes/functions.php",
                 "wp-content/plugins/foo/foo.php", "wp-content/themes/t/style.css",
@@ -103,3 +108,16 @@ def test_redis_frozen_write_fails_in_bounded_time(mount, redis):
     _write_until_ok(a, UP + "/thawed.txt", b"after SIGCONT\n", 15)
     assert _read_when_back(a, UP + "/thawed.txt") == b"after SIGCONT\n"
     assert _read_when_back(a, UP + "/before.txt") == b"before\n"
+
+
+def test_status_shows_the_store_state(mount, redis):
+    """An operator's first question in an outage: is the store up?"""
+    a = mount("a", timeout_ms=1000)
+    write_bytes(a / UP + "/x.txt", b"x\n")
+    up = _store_state(a)
+    redis.stop()
+    e, _ = _timed_write(a, UP + "/y.txt", b"y\n")
+    assert e == errno.EIO
+    down = _store_state(a)
+    assert down != up, "pressfs status --json shows the same store state with Redis up (%s) " \
+        "and down (%s)" % (up, down)
