@@ -16,6 +16,25 @@ DEFAULT_LIMIT = 90  # seconds a test body may take before the watchdog kills the
 os.umask(0o022)     # modes the tests expect of new files: 0644, directories 0755
 
 
+KNOWN_FAILURES = os.path.join(os.path.dirname(__file__), "known-failures.txt")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests listed in known-failures.txt ("NODEID  # why") run as xfail: they still run, the
+    summary counts them, and one that starts passing says XPASS.  Empty unless the lead lists a
+    failure it has accepted for now."""
+    known = {}
+    if os.path.exists(KNOWN_FAILURES):
+        with open(KNOWN_FAILURES) as f:
+            for line in f:
+                nodeid, _, why = line.partition("#")
+                if nodeid.strip():
+                    known[nodeid.strip()] = why.strip() or "listed in known-failures.txt"
+    for item in items:
+        if item.nodeid in known:
+            item.add_marker(pytest.mark.xfail(reason=known[item.nodeid], strict=False))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """A test blocked in a file call on a hung mount is freed by killing the daemons: the kernel
