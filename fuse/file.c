@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "path.h"
 #include "pressfs.h"
 #include "stats.h"
 
@@ -837,11 +836,8 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	int len, err;
 
 	stats_count(OP_CREATE);
-	err = path_check_name(name, namelen);
-	if (err)
-		goto out;
-	len = node_child_path(fs, p, name, namelen, path, sizeof(path));
-	err = len < 0 ? len : policy_check_write(fs, path, len);
+	len = write_path(fs, p, name, namelen, path, sizeof(path));
+	err = len < 0 ? len : 0;
 	if (err)
 		goto out;
 	err = overlay_lookup(fs, p, name, namelen, &e, &n);

@@ -53,6 +53,20 @@ int policy_check_write(struct pfs *fs, const char *path, size_t len)
 	return -EROFS;
 }
 
+int write_path(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
+	       char *path, size_t size)
+{
+	int len, err = path_check_name(name, namelen);
+
+	if (err)
+		return err;
+	len = node_child_path(fs, parent, name, namelen, path, size);
+	if (len < 0)
+		return len;
+	err = policy_check_write(fs, path, len);
+	return err ? err : len;
+}
+
 static mode_t strip_write(mode_t mode, unsigned flags)
 {
 	if (flags & N_WRITABLE)
@@ -588,15 +602,9 @@ static int prepare_create(struct pfs *fs, struct node *parent, const char *name,
 	struct resolved r;
 	int len, err;
 
-	err = path_check_name(name, namelen);
-	if (err)
-		return err;
-	len = node_child_path(fs, parent, name, namelen, path, sizeof(path));
+	len = write_path(fs, parent, name, namelen, path, sizeof(path));
 	if (len < 0)
 		return len;
-	err = policy_check_write(fs, path, len);
-	if (err)
-		return err;
 	err = resolve(fs, parent, name, namelen, path, node_policy_flags(fs, path, len, NULL), &r);
 	store_attr_release(&r.ua);
 	if (err)
@@ -721,12 +729,9 @@ int remove_entry(struct pfs *fs, struct node *parent, const char *name, bool dir
 	struct node *n;
 	int len, err;
 
-	len = node_child_path(fs, parent, name, namelen, path, sizeof(path));
+	len = write_path(fs, parent, name, namelen, path, sizeof(path));
 	if (len < 0)
 		return len;
-	err = policy_check_write(fs, path, len);
-	if (err)
-		return err;
 	err = resolve(fs, parent, name, namelen, path, node_policy_flags(fs, path, len, NULL), &r);
 	if (err)
 		goto out;
@@ -838,7 +843,12 @@ static void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	len = stats_json(buf, sizeof(buf), fs->set->site, fs->set->store_url);
+	{
+		char why[160];
+		bool down = store_down(fs->store, why, sizeof(why));
+
+		len = stats_json(buf, sizeof(buf), fs->set->site, fs->set->store_url, !down, why);
+	}
 	if (len < 0)
 		fuse_reply_err(req, -len);
 	else if (size == 0)

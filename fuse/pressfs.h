@@ -128,6 +128,10 @@ double entry_timeout_for(unsigned flags);
 int lower_stat(struct pfs *fs, const char *path, struct stat *st);
 /* Writes at PATH are allowed by the policy?  0 or -EROFS (logged at debug level). */
 int policy_check_write(struct pfs *fs, const char *path, size_t len);
+/* The path of NAME under PARENT into PATH, for a write there: the name is valid and the policy
+ * takes writes at it.  Returns the path's length, or -EINVAL, -ENAMETOOLONG, -EROFS. */
+int write_path(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
+	       char *path, size_t size);
 
 /* Per-request lookup of NAME under PARENT, as the kernel's LOOKUP wants it. */
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "path.h"
 #include "pressfs.h"
 #include "stats.h"
 
@@ -37,17 +36,12 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;	/* RENAME_EXCHANGE and RENAME_WHITEOUT are not offered */
-	err = path_check_name(dname, dlen);
-	if (err)
-		return err;
-	len = node_child_path(fs, sp, sname, slen, spath, sizeof(spath));
-	err = len < 0 ? len : policy_check_write(fs, spath, len);
-	if (err)
-		return err;
-	len = node_child_path(fs, dp, dname, dlen, path, sizeof(path));
-	err = len < 0 ? len : policy_check_write(fs, path, len);
-	if (err)
-		return err;
+	len = write_path(fs, sp, sname, slen, spath, sizeof(spath));
+	if (len < 0)
+		return len;
+	len = write_path(fs, dp, dname, dlen, path, sizeof(path));
+	if (len < 0)
+		return len;
 
 	err = overlay_lookup(fs, sp, sname, slen, &e, &src);
 	if (!err && !src)

@@ -59,7 +59,8 @@ static void json_str(char *buf, size_t size, size_t *len, const char *s)
 	*len = n + 1;
 }
 
-int stats_json(char *buf, size_t size, const char *site, const char *store_url)
+int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,
+	       const char *store_why)
 {
 	size_t len = 0;
 	int k;
@@ -74,6 +75,8 @@ int stats_json(char *buf, size_t size, const char *site, const char *store_url)
 	json_str(buf, size, &len, site);
 	ADD(", \"store\": ");
 	json_str(buf, size, &len, store_url);
+	ADD(", \"store_state\": \"%s\", \"store_error\": ", store_up ? "up" : "down");
+	json_str(buf, size, &len, store_why);
 	ADD(", \"requests\": {");
 	for (int i = 0; i < OP__COUNT; i++)
 		ADD("%s\"%s\": %llu", i ? ", " : "", op_names[i],
@@ -92,13 +95,14 @@ int stats_json(char *buf, size_t size, const char *site, const char *store_url)
 /* Pretty-print the flat JSON the daemon answers with: a "name value" line per counter. */
 static void print_table(const char *json)
 {
-	char site[256] = "", store[512] = "", name[64];
+	char site[256] = "", store[512] = "", state[16] = "", name[64];
 	const char *p = strstr(json, "\"requests\"");
 	unsigned long long v;
 	int used;
 
-	if (sscanf(json, "{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\"", site, store) == 2)
-		printf("site   %s\nstore  %s\n", site, store);
+	if (sscanf(json, "{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\", \"store_state\": \"%15[a-z]\"",
+		   site, store, state) == 3)
+		printf("site   %s\nstore  %s (%s)\n", site, store, state);
 	while (p && *p) {
 		/* %n is reached only when the whole pattern matched, '{' included. */
 		used = -1;

@@ -2,6 +2,7 @@
 #ifndef PRESSFS_STATS_H
 #define PRESSFS_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum stat_op {
@@ -18,7 +19,8 @@ enum stat_event { EV_COMMIT, EV_APPEND, EV_COPY_UP, EV_STORE_ERROR, EV_INVAL_REC
 		  EV_INVAL_SENT_KERNEL, EV__COUNT };
 void stats_event(enum stat_event ev);
 /* The counters as one JSON object into BUF; returns the length, or -ERANGE. */
-int stats_json(char *buf, size_t size, const char *site, const char *store_url);
+int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,
+	       const char *store_why);
 
 /* `pressfs status [--json] MOUNTPOINT` */
 int status_main(int argc, char **argv);

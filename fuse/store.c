@@ -94,6 +94,8 @@ struct store {
 	struct conn *conns;
 	bool ready;		   /* store_open has succeeded: an empty site is data loss */
 	atomic_bool down;	   /* an outage has been logged and not yet its end */
+	pthread_mutex_t why_lock;
+	char why[160];		   /* the reason of the current or last outage */
 	atomic_llong last_err_log; /* second of the last logged error reply */
 
 	int stop_pipe[2]; /* store_listen_stop writes, store_listen polls */
@@ -200,10 +202,23 @@ static int check_name(const char *name, size_t len)
 
 static void note_down(struct store *s, const char *why)
 {
+	pthread_mutex_lock(&s->why_lock);
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	pthread_mutex_unlock(&s->why_lock);
 	if (!atomic_exchange(&s->down, true))
 		slog(s, LOG_ERR,
 		     "store: Redis at %s not available (%s); shared files give EIO until it is",
 		     s->where, why);
+}
+
+bool store_down(struct store *s, char *why, size_t size)
+{
+	bool down = atomic_load(&s->down);
+
+	pthread_mutex_lock(&s->why_lock);
+	snprintf(why, size, "%s", down ? s->why : "");
+	pthread_mutex_unlock(&s->why_lock);
+	return down;
 }
 
 static void note_up(struct store *s)
@@ -908,6 +923,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 		return -ENOMEM;
 	s->log = cfg->log;
 	s->log_arg = cfg->log_arg;
+	pthread_mutex_init(&s->why_lock, NULL);
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
 	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
 	s->retry_ms = cfg->retry_ms ? cfg->retry_ms : 500;
@@ -996,6 +1012,7 @@ void store_close(struct store *s)
 		conn_free(k);
 	}
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->why_lock);
 	close(s->stop_pipe[0]);
 	close(s->stop_pipe[1]);
 	store_free(s);

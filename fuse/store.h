@@ -82,6 +82,9 @@ int store_open(const struct store_config *cfg, struct store **out);
 void store_close(struct store *s);
 /* Replace the logger given in the config; call it before other threads use the store. */
 void store_set_logger(struct store *s, store_log_fn log, void *arg);
+/* True while Redis is unreachable (an outage logged and not yet over); WHY gets its reason
+ * ("" when up). */
+bool store_down(struct store *s, char *why, size_t size);
 /* Last error text seen by this thread, for logs ("connection refused", "timeout", ...). */
 const char *store_strerror(struct store *s);
 
