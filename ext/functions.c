@@ -94,22 +94,25 @@ static const char *path_arg(zend_execute_data *execute_data, uint32_t n)
 	return plain_path(Z_STRVAL_P(arg));
 }
 
-/* For writes: argument N coerced to a string the way the original would (a Stringable, a
- * number), so that no spelling of a path skips the policy.  *TMP, when set, is released by
- * the caller.  NULL: leave it to the original. */
-static const char *write_path_arg(zend_execute_data *execute_data, uint32_t n, zend_string **tmp)
+/* For writes: argument N made a string the way the function's own parameter parsing would make
+ * it (a Stringable object; a number unless strict_types), in place, so that the path judged is
+ * the path used.  NULL: not a plain path (or the conversion threw): leave it to the original. */
+static const char *write_path_arg(zend_execute_data *execute_data, uint32_t n)
 {
 	zval *arg;
 
-	*tmp = NULL;
 	if (ZEND_CALL_NUM_ARGS(execute_data) < n)
 		return NULL;
 	arg = ZEND_CALL_ARG(execute_data, n);
-	if (Z_TYPE_P(arg) == IS_OBJECT || Z_TYPE_P(arg) == IS_LONG || Z_TYPE_P(arg) == IS_DOUBLE) {
-		*tmp = zval_try_get_string(arg);
-		if (!*tmp || strlen(ZSTR_VAL(*tmp)) != ZSTR_LEN(*tmp))
+	if ((Z_TYPE_P(arg) == IS_OBJECT && Z_OBJCE_P(arg)->__tostring) ||
+	    ((Z_TYPE_P(arg) == IS_LONG || Z_TYPE_P(arg) == IS_DOUBLE) &&
+	     !ZEND_ARG_USES_STRICT_TYPES())) {
+		zend_string *str = zval_try_get_string(arg);
+
+		if (!str)
 			return NULL;
-		return plain_path(ZSTR_VAL(*tmp));
+		zval_ptr_dtor(arg);
+		ZVAL_STR(arg, str);
 	}
 	return path_arg(execute_data, n);
 }
@@ -413,38 +416,31 @@ static bool write_hooked(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, const ch
 			 uint32_t n, unsigned flags, struct pfs_verdict *v)
 {
 	char msg[MSG_SIZE];
-	zend_string *tmp;
 	const char *path;
 
-	if (idle() || !(path = write_path_arg(execute_data, n, &tmp))) {
+	if (idle() || !(path = write_path_arg(execute_data, n))) {
 		if (!EG(exception))
 			ORIG(id);
-		if (tmp)
-			zend_string_release(tmp);
 		return false;
 	}
 	pfs_judge_write(v, path, flags);
 	switch (pfs_write_begin(v, op, msg, sizeof(msg))) {
 	case PFS_GO_AS_IS:
 		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
-		break;
+		return false;
 	case PFS_GO_REFUSE:
 		php_error_docref1(NULL, v->p.abs, E_WARNING, "%s", msg);
 		RETVAL_FALSE;
-		break;
+		return false;
 	case PFS_GO_TARGET:
-		if (tmp || v->target != path)
-			call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, n, v->target, 0, NULL);
-		else
-			call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
-		pfs_write_done(v, op, NULL, -1);
-		if (tmp)
-			zend_string_release(tmp);
-		return true;
+		break;
 	}
-	if (tmp)
-		zend_string_release(tmp);
-	return false;
+	if (v->target != path)
+		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, n, v->target, 0, NULL);
+	else
+		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
+	pfs_write_done(v, op, NULL, -1);
+	return true;
 }
 
 #define WRITE_HOOK(fn, id, op, n, flags)                                                           \
@@ -470,8 +466,10 @@ static ZEND_FUNCTION(pfs_link)
 	const char *target, *link;
 	enum pfs_go gt, gl;
 
-	if (idle() || !(target = path_arg(execute_data, 1)) || !(link = path_arg(execute_data, 2))) {
-		ORIG(H_LINK);
+	if (idle() || !(target = write_path_arg(execute_data, 1)) ||
+	    !(link = write_path_arg(execute_data, 2))) {
+		if (!EG(exception))
+			ORIG(H_LINK);
 		return;
 	}
 	t = emalloc(sizeof(*t));
@@ -506,8 +504,9 @@ static ZEND_FUNCTION(pfs_move_uploaded_file)
 	struct stat st;
 	long long bytes = -1;
 
-	if (idle() || !(from = path_arg(execute_data, 1)) || !(to = path_arg(execute_data, 2))) {
-		ORIG(H_MOVE_UPLOADED_FILE);
+	if (idle() || !(from = path_arg(execute_data, 1)) || !(to = write_path_arg(execute_data, 2))) {
+		if (!EG(exception))
+			ORIG(H_MOVE_UPLOADED_FILE);
 		return;
 	}
 	zfrom = ZEND_CALL_ARG(execute_data, 1);
@@ -545,8 +544,9 @@ static ZEND_FUNCTION(pfs_tempnam)
 	const char *path, *prefix = "", *base;
 	size_t dlen;
 
-	if (idle() || !(path = path_arg(execute_data, 1))) {
-		ORIG(H_TEMPNAM);
+	if (idle() || !(path = write_path_arg(execute_data, 1))) {
+		if (!EG(exception))
+			ORIG(H_TEMPNAM);
 		return;
 	}
 	if (ZEND_CALL_NUM_ARGS(execute_data) >= 2 &&

@@ -66,6 +66,7 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	/* Audit sink: opened lazily, per process (per thread under ZTS). */
 	int sink;
 	int audit_fd;
+	bool audit_failed;	/* the audit log could not be opened: warned once */
 	char *audit_path;	/* malloc'd */
 
 	/* Reads served from pressfs.lower since the last flush into the shared counter: counting

@@ -288,6 +288,7 @@ void pfs_sink_close(void)
 	if (PFS_G(audit_fd) >= 0)
 		close(PFS_G(audit_fd));
 	PFS_G(audit_fd) = -1;
+	PFS_G(audit_failed) = false;
 }
 
 static void emit(const struct pfs_event *e)
@@ -304,16 +305,19 @@ static void emit(const struct pfs_event *e)
 		syslog(LOG_NOTICE, "pressfs audit: %.*s", (int)ZSTR_LEN(s.s) - 1, ZSTR_VAL(s.s));
 		break;
 	case PFS_SINK_FILE:
-		if (PFS_G(audit_fd) < 0) {
+		if (PFS_G(audit_fd) < 0 && !PFS_G(audit_failed)) {
 			PFS_G(audit_fd) = open(PFS_G(audit_path),
 					       O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 			if (PFS_G(audit_fd) < 0) {
+				/* once per configuration, not once per write */
+				PFS_G(audit_failed) = true;
 				php_error_docref(NULL, E_WARNING,
 						 "pressfs: cannot open the audit log %s: %s",
 						 PFS_G(audit_path), strerror(errno));
-				break;
 			}
 		}
+		if (PFS_G(audit_fd) < 0)
+			break;
 		/* one write() per line: O_APPEND keeps concurrent workers' lines whole */
 		write_all(PFS_G(audit_fd), ZSTR_VAL(s.s), ZSTR_LEN(s.s));
 		break;
@@ -369,6 +373,13 @@ static void refusal(const struct pfs_verdict *v, const struct pfs_culprit *c, ch
 	else
 		snprintf(who, sizeof(who), "WordPress core (%s:%u)", c->file[0] ? c->file : "-",
 			 c->line);
+	if (v->unknown) {
+		snprintf(msg, size,
+			 "pressfs: write to %.200s... refused: its full name is too long to tell "
+			 "where it lands, attempted by %s",
+			 v->judged, who);
+		return;
+	}
 	if (v->via_link)
 		snprintf(named, sizeof(named), "%s (through a symlink, it lands in %s)",
 			 v->p.rel_len ? v->p.rel : v->p.abs, v->judged);

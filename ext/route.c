@@ -215,15 +215,27 @@ void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 	bool have_x = false, in_mount = false, ok_l, ok_x;
 	long xlen = -1;
 
-	v->governed = v->redirected = v->via_link = false;
+	v->governed = v->redirected = v->via_link = v->unknown = false;
 	v->allowed = true;
 	v->rule = NULL;
 	v->cls = POLICY_NONE;
 	v->judged[0] = '\0';
 	v->target = path;
 
-	if (!pfs_path_expand(&v->p, path))
-		return; /* PHP fails it the same way */
+	if (!pfs_path_expand(&v->p, path)) {
+		/* An absolute name PHP cannot expand is one the kernel refuses too.  A relative one
+		 * (under a cwd deeper than MAXPATHLEN) still reaches the kernel through the calls
+		 * that do not expand (unlink, rename, rmdir...): refused, since where it lands
+		 * cannot be told. */
+		snprintf(v->p.abs, sizeof(v->p.abs), "%s", path);
+		v->p.abs_len = strlen(v->p.abs);
+		if (path[0] && path[0] != '/') {
+			v->governed = v->unknown = true;
+			v->allowed = false;
+			snprintf(v->judged, sizeof(v->judged), "%s", v->p.abs);
+		}
+		return;
+	}
 	if (v->p.rel_len) {
 		rl = policy_match(pol, v->p.rel, v->p.rel_len);
 		if (PFS_G(mount).len && rl && policy_class_writable(rl->cls) &&

@@ -46,6 +46,7 @@ struct pfs_verdict {
 	bool allowed;	/* the policy lets it happen */
 	bool redirected; /* target is under pressfs.mount */
 	bool via_link;	/* judged is where the write lands through a symlink, not its name */
+	bool unknown;	/* a relative name too long to expand: where it lands cannot be told */
 	const struct policy_rule *rule; /* the deciding rule; NULL when none matched */
 	enum policy_class cls;
 	char judged[MAXPATHLEN]; /* the relative path the deciding rule was matched against */
