@@ -51,7 +51,7 @@ static int copy_file(struct pfs *fs, uint64_t dir, const char *path, const char 
 	}
 	if (!err)
 		err = store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
-					st->st_gid, 's', (uint64_t)st->st_size, nch, ids, &a);
+					st->st_gid, 's', (uint64_t)st->st_size, nch, ids, false, &a);
 	if (!err)
 		stats_event(EV_COPY_UP);
 out:

@@ -38,6 +38,7 @@ struct ofile {
 	bool pending;		/* created here, not in the store until the first commit */
 	bool dirty;
 	bool append_only;	/* every change since the base was an append at its end */
+	bool o_append;		/* ... and every write came through an O_APPEND handle */
 	uint64_t base_size;
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns;
@@ -351,6 +352,9 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	if (err)
 		goto out;
 	if (of->pending || of->base_lower) {
+		/* A log created here with O_APPEND while another node created it too: both
+		 * nodes' lines are kept, as O_APPEND promises, instead of the last close winning. */
+		bool merge = of->pending && of->append_only && of->o_append;
 		uint64_t psino;
 		struct node *parent;
 
@@ -361,10 +365,13 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		err = upper_dir_make(fs, parent, &psino);
 		if (!err)
 			err = store_publish_new(fs->store, psino, n->name, n->namelen, of->mode,
-						of->uid, of->gid, 's', of->size, nch, ids, &a);
+						of->uid, of->gid, 's', of->size, nch, ids, merge, &a);
 		node_put(fs, parent);
 		if (!err && of->base_lower)
 			stats_event(EV_COPY_UP);
+		/* Merged into another node's log: this node's pages hold only its own lines. */
+		if (!err && merge && a.size != of->size)
+			appended = true;
 	} else {
 		err = store_commit(fs->store, n->sino, of->size, nch, ids, of->mtime_ns, &a);
 		if (err == -ENOENT) {
@@ -411,6 +418,7 @@ done:
 	of->base_size = of->base.size;
 	of->dirty = false;
 	of->append_only = true;
+	of->o_append = true;
 out:
 	store_attr_release(&a);
 	free(ids);
@@ -432,6 +440,7 @@ static struct ofile *of_new(void)
 	of->fd = -1;
 	of->lower_fd = -1;
 	of->append_only = true;
+	of->o_append = true;
 	return of;
 }
 
@@ -873,7 +882,6 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	}
 	of->pending = true;
 	of->dirty = true;	/* even an empty new file is published on close */
-	of->append_only = false;
 	of->mode = S_IFREG | (mode & 07777);
 	of->uid = ctx->uid;
 	of->gid = ctx->gid;
@@ -1055,6 +1063,8 @@ void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		return;
 	}
 	pthread_mutex_lock(&of->lock);
+	if (!fh->append)
+		of->o_append = false;
 	done = of_write(fs, of, buf, size, fh->append ? of->size : (uint64_t)off);
 	pthread_mutex_unlock(&of->lock);
 	if (done < 0)

@@ -1322,7 +1322,7 @@ static bool chunks_fit(uint64_t size, size_t nchunks)
 
 int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
-		      size_t nchunks, const uint64_t *chunks, struct store_attr *a)
+		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a)
 {
 	struct args args = {0};
 	redisReply *r;
@@ -1349,6 +1349,7 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 	arg_mem(&args, &cls, 1);
 	arg_fmt(&args, "%" PRIu64, size);
 	arg_mem(&args, list, listlen);
+	arg_mem(&args, merge ? "1" : "0", 1);
 	rc = script(s, SC_PUBLISH_NEW, &args, &r);
 	free(list);
 	if (rc)

@@ -118,10 +118,12 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 /* Publish a file atomically, in one metadata commit: NAME in DIR becomes a new file with the
  * given content (chunks from store_put_chunks, 0 for holes), replacing an existing file,
  * symlink or whiteout (a directory gives -EISDIR).  The replaced file's chunks are freed after
- * grace_ms.  Fills *a with the new file's attributes. */
+ * grace_ms.  With MERGE, an existing regular file is kept and the new content is appended
+ * to it instead (two nodes creating one log with O_APPEND).  Fills *a with the attributes of
+ * the file the name now holds. */
 int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
-		      size_t nchunks, const uint64_t *chunks, struct store_attr *a);
+		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a);
 /* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
  * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,

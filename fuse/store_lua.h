@@ -107,6 +107,53 @@
 	"  end\n"                                                                                  \
 	"end\n"
 
+/* append_to(ino, data, mtime) appends DATA at the file's current end: fills the last chunk
+ * (in place only when its stored length is its logical length, else into a copy) and spills
+ * into new chunks.  Returns nil, or a negative errno before any write. */
+#define LUA_APPEND_TO                                                                              \
+	"local function append_to(ino, data, mtime)\n"                                             \
+	"  local k = I(ino)\n"                                                                     \
+	"  local h = hash(k)\n"                                                                    \
+	"  if not h.type or h.unlinked then return ENOENT end\n"                                   \
+	"  if h.type == 'd' then return EISDIR end\n"                                              \
+	"  if h.type ~= 'f' then return EINVAL end\n"                                              \
+	"  local size, list, n, pos = tonumber(h.size), ids(h.chunks), #data, 1\n"                 \
+	"  local idx = math.floor(size / CH)\n"                                                    \
+	"  local off = size - idx * CH\n"                                                          \
+	"  for i = #list + 1, idx do list[i] = '0' end\n"                                          \
+	"  if off > 0 then\n"                                                                      \
+	"    local take = math.min(CH - off, n)\n"                                                 \
+	"    local id = list[idx + 1]\n"                                                           \
+	"    local piece = string.sub(data, 1, take)\n"                                            \
+	"    if id and id ~= '0' and redis.call('STRLEN', C(id)) == off then\n"                    \
+	"      redis.call('APPEND', C(id), piece)\n"                                               \
+	"    else\n"                                                                               \
+	"      local head = ''\n"                                                                  \
+	"      if id and id ~= '0' then\n"                                                         \
+	"        head = redis.call('GETRANGE', C(id), 0, off - 1)\n"                               \
+	"        redis.call('PEXPIRE', C(id), GRACE)\n"                                            \
+	"      end\n"                                                                              \
+	"      if #head < off then head = head .. string.rep(string.char(0), off - #head) end\n"   \
+	"      local nid = newid()\n"                                                              \
+	"      redis.call('SET', C(nid), head .. piece)\n"                                         \
+	"      list[idx + 1] = nid\n"                                                              \
+	"    end\n"                                                                                \
+	"    pos = take + 1\n"                                                                     \
+	"  end\n"                                                                                  \
+	"  while pos <= n do\n"                                                                    \
+	"    local piece = string.sub(data, pos, pos + CH - 1)\n"                                  \
+	"    local nid = newid()\n"                                                                \
+	"    redis.call('SET', C(nid), piece)\n"                                                   \
+	"    list[#list + 1] = nid\n"                                                              \
+	"    pos = pos + #piece\n"                                                                 \
+	"  end\n"                                                                                  \
+	"  redis.call('HSET', k, 'size', string.format('%d', size + n),\n"                         \
+	"             'chunks', table.concat(list, ' '), 'mtime', mtime, 'ctime', NOW)\n"          \
+	"  redis.call('HINCRBY', k, 'ver', 1)\n"                                                   \
+	"  pub('I', ino)\n"                                                                        \
+	"  return nil\n"                                                                           \
+	"end\n"
+
 /* ARGV[4] = format version.  Returns 0 (site ready), 1 (empty site initialised), 2 (format
  * found but the root was missing and has been re-created: the data was lost), or -EPROTO. */
 static const char lua_init[] = LUA_PRELUDE
@@ -203,8 +250,10 @@ static const char lua_copyup_dir[] = LUA_PRELUDE
 	"return ino\n";
 
 /* ARGV[4] = dir, 5 = name, 6 = mode (octal), 7 = uid, 8 = gid, 9 = cls, 10 = size,
- * 11 = chunk list.  Returns {ino, field, value, ...}. */
-static const char lua_publish_new[] = LUA_PRELUDE
+ * 11 = chunk list, 12 = '1' to merge: when a file already has the name (another node created
+ * it since), the new file's data is appended to that file instead of replacing it.  Returns
+ * {ino, field, value, ...}. */
+static const char lua_publish_new[] = LUA_PRELUDE LUA_APPEND_TO
 	"local dir, name, size = ARGV[4], ARGV[5], tonumber(ARGV[10])\n"
 	"if redis.call('EXISTS', D(dir)) == 0 then return ENOENT end\n"
 	"local list = ids(ARGV[11])\n"
@@ -212,6 +261,24 @@ static const char lua_publish_new[] = LUA_PRELUDE
 	"if err then return err end\n"
 	"local t, old = entry(dir, name)\n"
 	"if t == 'd' then return EISDIR end\n"
+	"if t == 'f' and ARGV[12] == '1' then\n"
+	"  local parts = {}\n"
+	"  for i, id in ipairs(list) do\n"
+	"    local want = math.min(CH, size - (i - 1) * CH)\n"
+	"    local p = ''\n"
+	"    if id ~= '0' then p = redis.call('GETRANGE', C(id), 0, want - 1) end\n"
+	"    if #p < want then p = p .. string.rep(string.char(0), want - #p) end\n"
+	"    parts[i] = p\n"
+	"  end\n"
+	"  local data = table.concat(parts)\n"
+	"  if #data < size then data = data .. string.rep(string.char(0), size - #data) end\n"
+	"  err = append_to(old, data, NOW)\n"
+	"  if err then return err end\n"
+	"  for _, id in ipairs(list) do\n"
+	"    if id ~= '0' then redis.call('DEL', C(id)) end\n"
+	"  end\n"
+	"  return reply(old)\n"
+	"end\n"
 	"if t and t ~= 'w' then orphan(old) end\n"
 	"local ino = newid()\n"
 	"persist(list)\n"
@@ -263,51 +330,12 @@ static const char lua_commit[] = LUA_PRELUDE
 	"pub('I', ino)\n"
 	"return reply(ino)\n";
 
-/* ARGV[4] = ino, 5 = data, 6 = mtime.  Appends at the current end: fills the last chunk (in
- * place only when its stored length is its logical length, else into a copy) and spills into
- * new chunks.  Returns {ino, field, value, ...}. */
-static const char lua_append[] = LUA_PRELUDE
-	"local ino, data = ARGV[4], ARGV[5]\n"
-	"local k = I(ino)\n"
-	"local h = hash(k)\n"
-	"if not h.type or h.unlinked then return ENOENT end\n"
-	"if h.type == 'd' then return EISDIR end\n"
-	"if h.type ~= 'f' then return EINVAL end\n"
-	"local size, list, n, pos = tonumber(h.size), ids(h.chunks), #data, 1\n"
-	"local idx = math.floor(size / CH)\n"
-	"local off = size - idx * CH\n"
-	"for i = #list + 1, idx do list[i] = '0' end\n"
-	"if off > 0 then\n"
-	"  local take = math.min(CH - off, n)\n"
-	"  local id = list[idx + 1]\n"
-	"  local piece = string.sub(data, 1, take)\n"
-	"  if id and id ~= '0' and redis.call('STRLEN', C(id)) == off then\n"
-	"    redis.call('APPEND', C(id), piece)\n"
-	"  else\n"
-	"    local head = ''\n"
-	"    if id and id ~= '0' then\n"
-	"      head = redis.call('GETRANGE', C(id), 0, off - 1)\n"
-	"      redis.call('PEXPIRE', C(id), GRACE)\n"
-	"    end\n"
-	"    if #head < off then head = head .. string.rep(string.char(0), off - #head) end\n"
-	"    local nid = newid()\n"
-	"    redis.call('SET', C(nid), head .. piece)\n"
-	"    list[idx + 1] = nid\n"
-	"  end\n"
-	"  pos = take + 1\n"
-	"end\n"
-	"while pos <= n do\n"
-	"  local piece = string.sub(data, pos, pos + CH - 1)\n"
-	"  local nid = newid()\n"
-	"  redis.call('SET', C(nid), piece)\n"
-	"  list[#list + 1] = nid\n"
-	"  pos = pos + #piece\n"
-	"end\n"
-	"redis.call('HSET', k, 'size', string.format('%d', size + n),\n"
-	"           'chunks', table.concat(list, ' '), 'mtime', ARGV[6], 'ctime', NOW)\n"
-	"redis.call('HINCRBY', k, 'ver', 1)\n"
-	"pub('I', ino)\n"
-	"return reply(ino)\n";
+/* ARGV[4] = ino, 5 = data, 6 = mtime.  Appends at the current end.  Returns
+ * {ino, field, value, ...}. */
+static const char lua_append[] = LUA_PRELUDE LUA_APPEND_TO
+	"local err = append_to(ARGV[4], ARGV[5], ARGV[6])\n"
+	"if err then return err end\n"
+	"return reply(ARGV[4])\n";
 
 /* ARGV[4] = ino, 5 = permission bits as 4 octal digits, 6 = uid, 7 = gid, 8 = mtime; an
  * empty string leaves that attribute alone.  Returns {ino, field, value, ...}. */

@@ -529,7 +529,7 @@ static void test_content(struct store *s)
 	list[0] = ids[0];
 	list[1] = 0;
 	list[2] = ids[1];
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, &a), 0,
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, false, &a), 0,
 	       "publish_new of a 3 MiB file with a hole");
 	is_int(a.size, size, "size");
 	is_int(a.nchunks, 3, "three chunks listed");
@@ -556,7 +556,7 @@ static void test_content(struct store *s)
 	data[0] = small;
 	len[0] = sizeof small;
 	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a small chunk");
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, &a), 0,
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &a), 0,
 	       "publish_new replacing the file");
 	ok(a.ino != ino, "a new inode");
 	is_int(store_lookup(s, 1, "big", 3, &b), STORE_FILE, "lookup sees the new file");
@@ -570,11 +570,11 @@ static void test_content(struct store *s)
 	is_int(read_file(s, &b, 0, size, got), 0, "a reader holding the old list can finish");
 	ok(memcmp(got, want, size) == 0, "and reads the old bytes");
 	store_attr_release(&b);
-	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, &b), -EISDIR,
+	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, false, &b), -EISDIR,
 	       "publish_new over a directory: -EISDIR");
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, &b),
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &b),
 	       -EINVAL, "publish_new with a chunk that belongs to a file: -EINVAL");
-	is_int(store_publish_new(s, 1, "x", 1, S_IFREG | 0600, 0, 0, 's', 100, 2, list, &b),
+	is_int(store_publish_new(s, 1, "x", 1, S_IFREG | 0600, 0, 0, 's', 100, 2, list, false, &b),
 	       -EINVAL, "more chunks than the size needs: -EINVAL");
 
 	/* commit: content replaced in place, dropped chunks expire, kept ones do not */
@@ -721,6 +721,32 @@ static void test_append(struct store *s)
 
 	is_int(store_append(s, 1, "x", 1, 1, &b), -EISDIR, "append to a dir: -EISDIR");
 	is_int(store_append(s, 999999, "x", 1, 1, &b), -ENOENT, "append to nothing: -ENOENT");
+	store_attr_release(&a);
+
+	/* publish_new with merge: two nodes created one log with O_APPEND; both keep their lines */
+	data[0] = "first\n";
+	len[0] = 6;
+	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put node A's new log");
+	is_int(store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 6, 1, ids, true, &a),
+	       0, "merge publish with no file there creates it");
+	is_int(a.size, 6, "size 6");
+	data[0] = "second\n";
+	len[0] = 7;
+	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put node B's new log");
+	is_int(store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 7, 1, ids, true, &b),
+	       0, "merge publish over the existing log");
+	is_int(b.ino, a.ino, "the existing inode is kept");
+	is_int(b.size, 13, "B's bytes were appended");
+	is_int(read_file(s, &b, 0, 13, got), 0, "read the merged log");
+	ok(memcmp(got, "first\nsecond\n", 13) == 0, "both nodes' lines, whole");
+	is_int(fx_int("EXISTS pressfs:{test}:c:%llu", (unsigned long long)ids[0]), 0,
+	       "the merged upload's own chunk is freed at once");
+	store_attr_release(&b);
+	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a third upload");
+	is_int(store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 7, 1, ids, false, &b),
+	       0, "publish without merge");
+	ok(b.ino != a.ino && b.size == 7, "replaces the file, as before");
+	store_attr_release(&b);
 	store_attr_release(&a);
 	free(want);
 	free(got);
