@@ -16,7 +16,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
 FUSE_SRC := $(wildcard fuse/*.c)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(O)/%.o)
 
-.PHONY: all pressfs ext deps test unit integration phpt demo demo-stop bench format format-check clean
+.PHONY: all pressfs ext deps test unit integration phpt sapi-tests demo demo-stop bench format format-check clean
 
 all: pressfs ext
 
@@ -105,6 +105,11 @@ integration: $(O)/pressfs
 	@cd tests/integration && timeout -k 10 1200 $(PYTEST) -v $(PYTEST_ARGS); rc=$$?; \
 	 if [ $$rc -eq 5 ]; then echo "integration: pytest collected no tests" >&2; fi; exit $$rc
 
+# The extension under php-fpm (behind nginx) and Apache's mod_php (tests/sapi, pytest).
+DEB_PKGS += php8.2-fpm nginx apache2 libapache2-mod-php8.2
+sapi-tests: ext
+	@cd tests/sapi && timeout -k 10 600 $(PYTEST) -v $(PYTEST_ARGS)
+
 # A WordPress tree mounted over a throwaway Redis, left running; `make demo-stop` ends it.
 demo: deps
 	$(MAKE) pressfs
@@ -116,6 +121,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) phpt
+	$(MAKE) sapi-tests
 	$(MAKE) integration
 
 # --- benchmarks: `make bench` (tests/bench/, docs/PERFORMANCE.md); not part of `make test` ---
