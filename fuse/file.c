@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "pressfs.h"
 #include "stats.h"
 
@@ -39,6 +40,7 @@ struct ofile {
 	bool dirty;
 	bool append_only;	/* every change since the base was an append at its end */
 	bool o_append;		/* ... and every write came through an O_APPEND handle */
+	char cls;		/* where the content lives: 's' Redis, 'c' memcached */
 	uint64_t base_size;
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns;
@@ -53,6 +55,7 @@ struct fh {
 	int lower_fd;			/* reading a lower file: its descriptor, else -1 */
 	struct store_attr snap;		/* reading a store file: the version opened */
 	bool snap_valid;
+	char *blob;			/* reading a cache file: all of it, fetched at open */
 };
 
 static int64_t now_ns(void)
@@ -100,6 +103,21 @@ static int of_staging(struct pfs *fs, struct ofile *of)
 	return of->fd < 0 ? -errno : 0;
 }
 
+/* Part of a cache file's chunk, for a writer that keeps the rest: memcached having lost it
+ * fails the write (the file is gone for every reader already). */
+static ssize_t cache_chunk(struct pfs *fs, uint64_t id, size_t off, size_t len, char *buf)
+{
+	ssize_t got = fs->cache ? cache_read_chunk(fs->cache, id, off, len, buf) : -EIO;
+
+	if (got < 0) {
+		log_msg(LOG_LVL_WARN, "cache chunk %llu unavailable (%s): the write fails",
+			(unsigned long long)id, got == -ENOENT ? "evicted" :
+			fs->cache ? cache_strerror(fs->cache) : "no cache= pool");
+		return -EIO;
+	}
+	return got;
+}
+
 /* Bytes [off, off+len) of chunk I as the base has them, zero-filled past its data. */
 static ssize_t base_read(struct pfs *fs, struct ofile *of, size_t i, size_t off, size_t len,
 			 char *buf)
@@ -114,6 +132,8 @@ static ssize_t base_read(struct pfs *fs, struct ofile *of, size_t i, size_t off,
 		got = 0;
 	else if (of->base_lower)
 		got = pread(of->lower_fd, buf, want, (off_t)start);
+	else if (i < of->base.nchunks && of->base.chunks[i] && of->cls == 'c')
+		got = cache_chunk(fs, of->base.chunks[i], off, want, buf);
 	else if (i < of->base.nchunks && of->base.chunks[i])
 		got = store_read_chunk(fs->store, of->base.chunks[i], off, want, buf);
 	if (got < 0)
@@ -259,12 +279,40 @@ static ssize_t of_read(struct pfs *fs, struct ofile *of, char *buf, size_t len, 
 
 /* --- committing ---------------------------------------------------------------------- */
 
-static int put_batch(struct pfs *fs, size_t k, const void *const *data, const size_t *lens,
-		     const size_t *idx, uint64_t *ids)
+/* Chunks of a cache file: ids from the store, bytes to memcached.  With cache_fail=drop a
+ * chunk memcached did not take is left out: the file is published and the first open finds
+ * it evicted. */
+static int put_cache(struct pfs *fs, size_t k, const void *const *data, const size_t *lens,
+		     uint64_t *got)
+{
+	int err;
+
+	if (!fs->cache)
+		return -EIO;
+	err = store_alloc_ids(fs->store, k, got);
+	for (size_t j = 0; j < k && !err; j++) {
+		err = cache_put(fs->cache, got[j], data[j], lens[j]);
+		if (err) {
+			log_msg(fs->cache_drop ? LOG_LVL_INFO : LOG_LVL_WARN,
+				"cache write %s: %s", fs->cache_drop ? "dropped" : "failed",
+				cache_strerror(fs->cache));
+			stats_event(EV_STORE_ERROR);
+			if (fs->cache_drop)
+				err = 0;
+		}
+	}
+	return err;
+}
+
+static int put_batch(struct pfs *fs, struct ofile *of, size_t k, const void *const *data,
+		     const size_t *lens, const size_t *idx, uint64_t *ids)
 {
 	uint64_t got[UPLOAD_BATCH];
-	int err = k ? store_put_chunks(fs->store, k, data, lens, got) : 0;
+	int err = 0;
 
+	if (k)
+		err = of->cls == 'c' ? put_cache(fs, k, data, lens, got)
+				     : store_put_chunks(fs->store, k, data, lens, got);
 	for (size_t j = 0; j < k && !err; j++)
 		ids[idx[j]] = got[j];
 	return err;
@@ -287,7 +335,10 @@ static int upload(struct pfs *fs, struct ofile *of, size_t nch, uint64_t *ids)
 		size_t len = of->size - cs < CHUNK ? (size_t)(of->size - cs) : CHUNK;
 		ssize_t r;
 
-		if (have_base && of->state[i] != CH_DIRTY) {
+		/* memcached content is never kept across versions (it may be evicted in
+		 * between): a cache file's every chunk but its holes is uploaded again */
+		if (have_base && of->state[i] != CH_DIRTY &&
+		    (of->cls != 'c' || i >= of->base.nchunks || !of->base.chunks[i])) {
 			ids[i] = i < of->base.nchunks ? of->base.chunks[i] : 0;
 			continue;
 		}
@@ -304,12 +355,12 @@ static int upload(struct pfs *fs, struct ofile *of, size_t nch, uint64_t *ids)
 		lens[k] = len;
 		idx[k++] = i;
 		if (k == UPLOAD_BATCH) {
-			err = put_batch(fs, k, data, lens, idx, ids);
+			err = put_batch(fs, of, k, data, lens, idx, ids);
 			k = 0;
 		}
 	}
 	if (!err)
-		err = put_batch(fs, k, data, lens, idx, ids);
+		err = put_batch(fs, of, k, data, lens, idx, ids);
 	free(bufs);
 	return err;
 }
@@ -330,7 +381,7 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		return 0;
 	}
 	appended = of->append_only && !of->pending && !of->base_lower && n->sino &&
-		   of->size > of->base_size;
+		   of->size > of->base_size && of->cls == 's';
 	if (appended) {
 		size_t len = (size_t)(of->size - of->base_size);
 		char *buf = malloc(len);
@@ -354,7 +405,7 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	if (of->pending || of->base_lower) {
 		/* A log created here with O_APPEND while another node created it too: both
 		 * nodes' lines are kept, as O_APPEND promises, instead of the last close winning. */
-		bool merge = of->pending && of->append_only && of->o_append;
+		bool merge = of->pending && of->append_only && of->o_append && of->cls == 's';
 		uint64_t psino;
 		struct node *parent;
 
@@ -365,7 +416,8 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		err = upper_dir_make(fs, parent, &psino);
 		if (!err)
 			err = store_publish_new(fs->store, psino, n->name, n->namelen, of->mode,
-						of->uid, of->gid, 's', of->size, nch, ids, merge, &a);
+						of->uid, of->gid, of->cls, of->size, nch, ids, merge,
+						&a);
 		node_put(fs, parent);
 		if (!err && of->base_lower)
 			stats_event(EV_COPY_UP);
@@ -441,6 +493,7 @@ static struct ofile *of_new(void)
 	of->lower_fd = -1;
 	of->append_only = true;
 	of->o_append = true;
+	of->cls = 's';
 	return of;
 }
 
@@ -488,6 +541,7 @@ static int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 		if (err)
 			goto fail;
 		of->size = of->base_size = of->base.size;
+		of->cls = of->base.cls == 'c' ? 'c' : 's';
 	} else {
 		struct stat st;
 
@@ -501,6 +555,8 @@ static int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 			goto fail;
 		}
 		of->base_lower = true;
+		of->cls = fs->cache && policy_class_of(fs->policy, path, (size_t)len) ==
+						POLICY_CACHE ? 'c' : 's';
 		of->size = of->base_size = (uint64_t)st.st_size;
 		of->mode = st.st_mode;
 		of->uid = st.st_uid;
@@ -621,10 +677,55 @@ int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off
 
 static void fh_free(struct pfs *fs, struct fh *fh)
 {
+	free(fh->blob);
 	if (fh->lower_fd >= 0)
 		close(fh->lower_fd);
 	store_attr_release(&fh->snap);
 	free(fh);
+}
+
+/* A cache file is read whole at open, or not at all: if memcached lost any part of it, the
+ * file is gone, for every node (its entry is removed, unless a newer version took the name
+ * meanwhile), and the open fails with ENOENT.  A pool that cannot be asked only makes the
+ * file look absent here. */
+static int cache_load(struct pfs *fs, struct node *n, struct fh *fh)
+{
+	const struct store_attr *a = &fh->snap;
+	int err;
+
+	if (!fs->cache) {
+		log_msg(LOG_LVL_DEBUG, "%s is a cache file and this mount has no cache= pool",
+			n->name);
+		return -ENOENT;
+	}
+	if (a->size > SIZE_MAX - 1)
+		return -EFBIG;
+	fh->blob = malloc(a->size ? (size_t)a->size : 1);
+	if (!fh->blob)
+		return -ENOMEM;
+	err = cache_fetch(fs->cache, a, fh->blob);
+	if (!err)
+		return 0;
+	free(fh->blob);
+	fh->blob = NULL;
+	if (err == -ENOENT) {
+		uint64_t dir = 0;
+
+		pthread_mutex_lock(&fs->lock);
+		dir = n->parent ? n->parent->sino : 0;
+		pthread_mutex_unlock(&fs->lock);
+		if (dir && store_drop_cache(fs->store, dir, n->name, n->namelen, a->ino, a->version,
+					    (n->flags & N_LOWER) != 0) == 1)
+			log_msg(LOG_LVL_DEBUG, "cache file %s evicted: removed", n->name);
+		pthread_mutex_lock(&fs->lock);
+		node_unhash(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+	} else if (err == -EIO) {
+		log_msg(LOG_LVL_WARN, "cache file %s looks absent: %s", n->name,
+			cache_strerror(fs->cache));
+		stats_event(EV_STORE_ERROR);
+	}
+	return err == -ENOMEM ? err : -ENOENT;
 }
 
 #define SETTLE_NS 1000000000ll	/* a version this old has no reads of older ones in flight */
@@ -752,6 +853,11 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		if (err)
 			goto fail;
 		fh->snap_valid = true;
+		if (fh->snap.cls == 'c') {
+			err = cache_load(fs, n, fh);
+			if (err)
+				goto fail;
+		}
 	} else if (!file_pending(n)) {
 		fh->lower_fd = lower_open(fs, path);
 		if (fh->lower_fd < 0) {
@@ -896,6 +1002,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	if (n) {
 		n->type = S_IFREG;
 		n->flags = node_policy_flags(fs, path, len, &n->cls);
+		of->cls = fs->cache && n->cls == POLICY_CACHE ? 'c' : 's';
 		node_set_sino(fs, n, 0);
 		n->cached_version = 0;
 		n->of = of;
@@ -1025,6 +1132,11 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		got = of_read(fs, of, buf, size, (uint64_t)off);
 		pthread_mutex_unlock(&of->lock);
 		of_put(fs, fh->n, of);
+	} else if (fh->blob) {
+		got = (uint64_t)off >= fh->snap.size ? 0
+			: (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
+					    ? size : fh->snap.size - (uint64_t)off);
+		memcpy(buf, fh->blob + off, (size_t)got);
 	} else if (fh->snap_valid) {
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
 	} else if (fh->lower_fd >= 0) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "pressfs.h"
 #include "stats.h"
 
@@ -29,6 +30,8 @@ static const struct fuse_opt mount_optspec[] = {
 	OPT("node=%s", node_id),
 	OPT("log=%s", log_file),
 	OPT("staging=%s", staging),
+	OPT("cache=%s", cache_url),
+	OPT("cache_fail=%s", cache_fail),
 	OPT("timeout=%u", timeout_ms),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
@@ -46,6 +49,8 @@ static const struct {
 	{"node=ID", "this node's name in invalidation messages (default: random)"},
 	{"log=FILE", "log here (default: stderr with -f, syslog otherwise)"},
 	{"staging=DIR", "where open files are staged until close (default: $TMPDIR or /var/tmp)"},
+	{"cache=URL", "memcached://host:port[,host:port...]: the cache class's content pool"},
+	{"cache_fail=HOW", "a cache write memcached cannot take: error (EIO, default) or drop"},
 	{"timeout=MS", "Redis connect and command timeout (default: 2000)"},
 };
 
@@ -56,9 +61,94 @@ static void usage(FILE *f)
 		   "pressfs options:\n");
 	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
 		fprintf(f, "    -o %-16s %s\n", opt_help[i].key, opt_help[i].what);
+	fprintf(f, "\n    Without cache=, cache-class files are stored in Redis like shared ones.  With\n"
+		   "    cache_fail=drop, a cache write memcached cannot take still succeeds and the\n"
+		   "    file is published, but it is as if memcached had evicted it at once: the next\n"
+		   "    open finds it gone (ENOENT) on every node.\n\n");
 	fprintf(f, "    -f                  stay in the foreground\n"
 		   "    -d                  debug: log every request (implies -f)\n\n"
 		   "FUSE options (-o): allow_other, and the others of mount.fuse3(8)\n");
+}
+
+/* "cache=memcached://h1:p1,h2:p2" inside -o: FUSE splits options at commas, so the servers
+ * after the first would read as options of their own.  Rewrite such an option string with
+ * those commas escaped ("\,", which fuse_opt unescapes); a token without '=' that holds a
+ * ':' can only be one of the servers.  Returns a new string, or NULL if nothing changes. */
+static char *join_cache_servers(const char *opts)
+{
+	size_t len = strlen(opts);
+	char *out = malloc(2 * len + 1), *o = out;
+	bool in_cache = false, changed = false;
+	const char *p = opts;
+
+	if (!out)
+		return NULL;
+	for (;;) {
+		const char *end = p;
+
+		while (*end && *end != ',') {
+			if (*end == '\\' && end[1])
+				end++;
+			end++;
+		}
+		if (p != opts) {
+			bool server = in_cache && !memchr(p, '=', (size_t)(end - p)) &&
+				      memchr(p, ':', (size_t)(end - p));
+
+			if (server) {
+				*o++ = '\\';
+				changed = true;
+			} else {
+				in_cache = false;
+			}
+			*o++ = ',';
+		}
+		if (!strncmp(p, "cache=", 6))
+			in_cache = true;
+		memcpy(o, p, (size_t)(end - p));
+		o += end - p;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	*o = '\0';
+	if (!changed) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Apply join_cache_servers to every -o of ARGV in place (the strings are leaked on purpose:
+ * argv lives as long as the process). */
+static void fix_cache_opts(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char **at = NULL, *fixed;
+
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			at = &argv[++i];
+		else if (!strncmp(argv[i], "-o", 2) && argv[i][2])
+			at = &argv[i];
+		if (!at)
+			continue;
+		fixed = join_cache_servers(*at == argv[i] && (*at)[0] == '-' ? *at + 2 : *at);
+		if (!fixed)
+			continue;
+		if ((*at)[0] == '-' && (*at)[1] == 'o') {
+			char *with = malloc(strlen(fixed) + 3);
+
+			if (!with) {
+				free(fixed);
+				continue;
+			}
+			strcpy(with, "-o");
+			strcat(with, fixed);
+			free(fixed);
+			fixed = with;
+		}
+		*at = fixed;
+	}
 }
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
@@ -163,6 +253,23 @@ static int check_settings(struct settings *s)
 	}
 	if (!s->timeout_ms)
 		s->timeout_ms = 2000;
+	if (s->cache_fail && strcmp(s->cache_fail, "error") && strcmp(s->cache_fail, "drop")) {
+		fprintf(stderr, "pressfs mount: cache_fail=%s: expected error or drop\n",
+			s->cache_fail);
+		return -1;
+	}
+	if (s->cache_fail && !s->cache_url) {
+		fprintf(stderr, "pressfs mount: cache_fail= needs cache=memcached://...\n");
+		return -1;
+	}
+	if (s->cache_url) {
+		char why[200];
+
+		if (cache_parse_url(s->cache_url, why, sizeof(why)) < 0) {
+			fprintf(stderr, "pressfs mount: cache=%s: %s\n", s->cache_url, why);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -197,6 +304,8 @@ static void free_settings(struct settings *s)
 	free(s->node_id);
 	free(s->log_file);
 	free(s->staging);
+	free(s->cache_url);
+	free(s->cache_fail);
 }
 
 int mount_main(int argc, char **argv)
@@ -216,6 +325,7 @@ int mount_main(int argc, char **argv)
 	/* A Redis that closes its socket must give EPIPE, not kill the daemon; libfuse's own
 	 * handlers come later than the store's first connection. */
 	signal(SIGPIPE, SIG_IGN);
+	fix_cache_opts(argc, argv);
 	if (fuse_opt_parse(&args, &mo.set, mount_optspec, opt_proc) < 0)
 		goto out_args;
 	if (mo.set.show_help) {
@@ -256,8 +366,22 @@ int mount_main(int argc, char **argv)
 		goto out_fds;
 	}
 	store_set_logger(fs.store, log_store, NULL);
+	if (mo.set.cache_url) {
+		char prefix[96];
+
+		snprintf(prefix, sizeof(prefix), "pressfs:{%s}:", mo.set.site);
+		/* memcached is on the page-serving path: a dead server must cost milliseconds */
+		err = cache_open(mo.set.cache_url, prefix,
+				 mo.set.timeout_ms < 250 ? mo.set.timeout_ms : 250, &fs.cache);
+		if (err) {
+			fprintf(stderr, "pressfs mount: cache=%s: %s\n", mo.set.cache_url,
+				strerror(-err));
+			goto out_store;
+		}
+		fs.cache_drop = mo.set.cache_fail && !strcmp(mo.set.cache_fail, "drop");
+	}
 	if (node_table_init(&fs) < 0)
-		goto out_store;
+		goto out_cache;
 
 	snprintf(fsname, sizeof(fsname), "-ofsname=pressfs:%s,subtype=pressfs,default_permissions",
 		 mo.set.site);
@@ -287,6 +411,9 @@ int mount_main(int argc, char **argv)
 	log_msg(LOG_LVL_INFO, "mounted %s on %s (site %s, store %s, node %s, %zu rules from %s)",
 		mo.set.lower, mo.set.mountpoint, mo.set.site, mo.set.store_url, mo.set.node_id,
 		policy_rule_count(fs.policy), mo.set.policy_file);
+	if (fs.cache)
+		log_msg(LOG_LVL_INFO, "cache class in memcached %s (a write it cannot take: %s)",
+			mo.set.cache_url, fs.cache_drop ? "dropped" : "EIO");
 	/* Returns in the parent only once the mount is ready: scripts may use it at once. */
 	if (fuse_daemonize(mo.set.foreground) < 0)
 		goto out_unmount;
@@ -306,6 +433,8 @@ out_session:
 	fuse_session_destroy(fs.se);
 out_nodes:
 	node_table_destroy(&fs);
+out_cache:
+	cache_close(fs.cache);
 out_store:
 	store_close(fs.store);
 out_fds:

@@ -15,6 +15,7 @@
 
 struct node;
 struct ofile;
+struct cache;
 
 /* What `pressfs mount` was asked for; filled by options.c, owned by main. */
 struct settings {
@@ -27,6 +28,8 @@ struct settings {
 	char *node_id;
 	char *log_file;
 	char *staging;		/* where open files are staged before a commit */
+	char *cache_url;	/* memcached://host:port[,...] for the cache class (optional) */
+	char *cache_fail;	/* "error" (default) or "drop": a cache write memcached refuses */
 	unsigned timeout_ms;
 	int foreground;
 	int debug;
@@ -38,6 +41,8 @@ struct pfs {
 	struct settings *set;
 	struct policy *policy;
 	struct store *store;
+	struct cache *cache;	/* NULL without cache=: cache-class files are stored as shared */
+	bool cache_drop;	/* cache_fail=drop */
 	struct fuse_session *se;
 	int lower_fd;		/* O_PATH|O_DIRECTORY of the lower tree */
 	int staging_fd;		/* O_DIRECTORY where O_TMPFILE staging files are made */

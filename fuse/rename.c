@@ -74,6 +74,11 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		err = -EXDEV;	/* between the node's own directory and the shared store */
 		goto out;
 	}
+	if (fs->cache && (policy_class_of(fs->policy, spath, strlen(spath)) == POLICY_CACHE) !=
+			 (policy_class_of(fs->policy, path, len) == POLICY_CACHE)) {
+		err = -EXDEV;	/* memcached content must not turn durable, nor the reverse */
+		goto out;
+	}
 	if (S_ISDIR(src->type)) {
 		if (is_ancestor(fs, src, dp)) {
 			err = -EINVAL;

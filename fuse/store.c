@@ -36,6 +36,7 @@ enum script_id {
 	SC_SETATTR,
 	SC_REMOVE,
 	SC_RENAME,
+	SC_DROP_CACHE,
 	SC_COUNT
 };
 
@@ -54,6 +55,7 @@ static const struct {
     [SC_SETATTR] = {"setattr", lua_setattr},
     [SC_REMOVE] = {"remove", lua_remove},
     [SC_RENAME] = {"rename", lua_rename},
+    [SC_DROP_CACHE] = {"drop_cache", lua_drop_cache},
 };
 
 #define ID_BATCH       256  /* chunk ids reserved per INCRBY */
@@ -1300,6 +1302,25 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 	return rc;
 }
 
+int store_alloc_ids(struct store *s, size_t n, uint64_t *ids)
+{
+	struct conn *k;
+	uint64_t first = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = conn_get(s, &k);
+	if (rc)
+		return rc == -EPROTO ? -EIO : rc;
+	rc = reserve_ids(s, k, n, &first);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = first + i;
+	return 0;
+}
+
 /* "id id id" for a script. */
 static char *fmt_ids(size_t n, const uint64_t *ids, size_t *len)
 {
@@ -1551,6 +1572,31 @@ int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t sname
 	if (rc)
 		return rc;
 	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 0 ? 0 : script_errno(s, SC_RENAME, r);
+	freeReplyObject(r);
+	return rc;
+}
+
+int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen,
+		     uint64_t ino, uint64_t version, bool whiteout)
+{
+	struct args args = {0};
+	redisReply *r;
+	int rc = check_name(name, namelen);
+
+	if (rc)
+		return rc;
+	arg_fmt(&args, "%" PRIu64, dir);
+	arg_mem(&args, name, namelen);
+	arg_fmt(&args, "%" PRIu64, ino);
+	arg_fmt(&args, "%" PRIu64, version);
+	arg_str(&args, whiteout ? "1" : "0");
+	rc = script(s, SC_DROP_CACHE, &args, &r);
+	if (rc)
+		return rc;
+	if (r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1))
+		rc = (int)r->integer;
+	else
+		rc = script_errno(s, SC_DROP_CACHE, r);
 	freeReplyObject(r);
 	return rc;
 }

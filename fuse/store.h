@@ -115,6 +115,10 @@ int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t nam
 int store_put_chunks(struct store *s, size_t n, const void *const *data, const size_t *len,
 		     uint64_t *ids);
 
+/* N fresh chunk ids, never handed out before, for content kept outside Redis (the cache
+ * class's memcached pool). */
+int store_alloc_ids(struct store *s, size_t n, uint64_t *ids);
+
 /* Publish a file atomically, in one metadata commit: NAME in DIR becomes a new file with the
  * given content (chunks from store_put_chunks, 0 for holes), replacing an existing file,
  * symlink or whiteout (a directory gives -EISDIR).  The replaced file's chunks are freed after
@@ -154,6 +158,13 @@ int store_unlink(struct store *s, uint64_t dir, const char *name, size_t namelen
  * it is not a directory.  Leaves a whiteout when WHITEOUT is set (and, as for unlink, writes
  * just the whiteout when the store has no entry NAME). */
 int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen, bool whiteout);
+
+/* Remove cache-class file INO, found under NAME in DIR, because memcached lost part of its
+ * content: only while NAME still holds INO at VERSION (a version written since stays).
+ * Leaves a whiteout when WHITEOUT is set.  Every node, this one included, is told.  Returns 1
+ * when removed, 0 when the name had moved on. */
+int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen,
+		     uint64_t ino, uint64_t version, bool whiteout);
 
 #define STORE_RENAME_NOREPLACE   (1u << 0)	/* -EEXIST if the target exists */
 #define STORE_RENAME_WHITEOUT    (1u << 1)	/* leave a whiteout where the source was */

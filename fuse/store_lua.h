@@ -85,14 +85,14 @@
 	"  redis.call('PEXPIRE', k, GRACE)\n"                                                      \
 	"  pub('I', ino)\n"                                                                        \
 	"end\n"                                                                                    \
-	"local function check_new(list, old, size)\n"                                              \
+	"local function check_new(list, old, size, mc)\n"                                          \
 	"  if #list > math.ceil(size / CH) then return EINVAL end\n"                               \
 	"  local seen = {}\n"                                                                      \
 	"  for _, id in ipairs(list) do\n"                                                         \
 	"    if id ~= '0' then\n"                                                                  \
 	"      if seen[id] then return EINVAL end\n"                                               \
 	"      seen[id] = true\n"                                                                  \
-	"      if not old[id] then\n"                                                              \
+	"      if not old[id] and not mc then\n"                                                   \
 	"        local ttl = redis.call('PTTL', C(id))\n"                                          \
 	"        if ttl == -2 then return EIO end\n"                                               \
 	"        if ttl == -1 then return EINVAL end\n"                                            \
@@ -101,7 +101,8 @@
 	"  end\n"                                                                                  \
 	"  return nil\n"                                                                           \
 	"end\n"                                                                                    \
-	"local function persist(list)\n"                                                           \
+	"local function persist(list, mc)\n"                                                       \
+	"  if mc then return end  -- the content is in memcached\n"                                \
 	"  for _, id in ipairs(list) do\n"                                                         \
 	"    if id ~= '0' then redis.call('PERSIST', C(id)) end\n"                                 \
 	"  end\n"                                                                                  \
@@ -255,13 +256,14 @@ static const char lua_copyup_dir[] = LUA_PRELUDE
  * {ino, field, value, ...}. */
 static const char lua_publish_new[] = LUA_PRELUDE LUA_APPEND_TO
 	"local dir, name, size = ARGV[4], ARGV[5], tonumber(ARGV[10])\n"
+	"local mc = ARGV[9] == 'c'\n"
 	"if redis.call('EXISTS', D(dir)) == 0 then return ENOENT end\n"
 	"local list = ids(ARGV[11])\n"
-	"local err = check_new(list, {}, size)\n"
+	"local err = check_new(list, {}, size, mc)\n"
 	"if err then return err end\n"
 	"local t, old = entry(dir, name)\n"
 	"if t == 'd' then return EISDIR end\n"
-	"if t == 'f' and ARGV[12] == '1' then\n"
+	"if t == 'f' and ARGV[12] == '1' and not mc then\n"
 	"  local parts = {}\n"
 	"  for i, id in ipairs(list) do\n"
 	"    local want = math.min(CH, size - (i - 1) * CH)\n"
@@ -281,7 +283,7 @@ static const char lua_publish_new[] = LUA_PRELUDE LUA_APPEND_TO
 	"end\n"
 	"if t and t ~= 'w' then orphan(old) end\n"
 	"local ino = newid()\n"
-	"persist(list)\n"
+	"persist(list, mc)\n"
 	"redis.call('HSET', I(ino), 'type', 'f', 'mode', ARGV[6], 'uid', ARGV[7], 'gid', ARGV[8],\n"
 	"           'size', ARGV[10], 'mtime', NOW, 'ctime', NOW, 'ver', '1', 'cls', ARGV[9],\n"
 	"           'chunks', table.concat(list, ' '))\n"
@@ -300,11 +302,13 @@ static const char lua_commit[] = LUA_PRELUDE
 	"if h.type ~= 'f' then return EINVAL end\n"
 	"local list, old = ids(ARGV[6]), ids(h.chunks)\n"
 	"local size, cur = tonumber(ARGV[5]), tonumber(h.size)\n"
-	"local err = check_new(list, set(old), size)\n"
+	"local mc = h.cls == 'c'\n"
+	"local err = check_new(list, set(old), size, mc)\n"
 	"if err then return err end\n"
-	"persist(list)\n"
+	"persist(list, mc)\n"
 	"local at = {}\n"
-	"for i, id in ipairs(old) do at[id] = i - 1 end\n"
+	"-- (memcached content is never kept across a commit: the writer uploads every chunk)\n"
+	"if not mc then for i, id in ipairs(old) do at[id] = i - 1 end end\n"
 	"for i, id in ipairs(list) do\n"
 	"  if at[id] and id ~= '0' then\n"
 	"    -- a kept chunk whose logical length grows must read as zeros past its old end:\n"
@@ -329,6 +333,27 @@ static const char lua_commit[] = LUA_PRELUDE
 	"redis.call('HINCRBY', k, 'ver', 1)\n"
 	"pub('I', ino)\n"
 	"return reply(ino)\n";
+
+/* ARGV[4] = dir, 5 = name, 6 = ino, 7 = version, 8 = '1' to leave a whiteout.  A cache-class
+ * file whose content memcached no longer has: NAME is removed only if it is still that very
+ * version of that inode (a newer one written meanwhile stays).  The message's origin is
+ * empty, so the node that noticed forgets the name too.  Returns 1 if removed, else 0. */
+static const char lua_drop_cache[] = LUA_PRELUDE
+	"local dir, name, ino = ARGV[4], ARGV[5], ARGV[6]\n"
+	"local t, cur = entry(dir, name)\n"
+	"if t ~= 'f' or cur ~= ino then return 0 end\n"
+	"local h = hash(I(ino))\n"
+	"if h.cls ~= 'c' or h.ver ~= ARGV[7] then return 0 end\n"
+	"orphan(ino)\n"
+	"if ARGV[8] == '1' then\n"
+	"  redis.call('HSET', D(dir), name, 'w')\n"
+	"else\n"
+	"  redis.call('HDEL', D(dir), name)\n"
+	"end\n"
+	"touch(dir)\n"
+	"NODE = ''\n"
+	"pub('E', dir, name)\n"
+	"return 1\n";
 
 /* ARGV[4] = ino, 5 = data, 6 = mtime.  Appends at the current end.  Returns
  * {ino, field, value, ...}. */

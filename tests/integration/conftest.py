@@ -102,6 +102,19 @@ def redis(workdir):
 
 
 @pytest.fixture
+def memcached_pair(workdir):
+    """Two memcached servers of their own: the cache class's pool."""
+    pair = [harness.Memcached(os.path.join(workdir, "memcached")) for _ in range(2)]
+    try:
+        for m in pair:
+            m.start()
+        yield pair
+    finally:
+        for m in pair:
+            m.stop()
+
+
+@pytest.fixture
 def persistent_redis(workdir):
     """A redis-server with an fsync'ed append-only file, for tests that restart it."""
     r = _redis(workdir, persistent=True)

@@ -19,6 +19,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PRESSFS = os.environ.get("PRESSFS_BIN", os.path.join(ROOT, "obj", "pressfs"))
 POLICY = os.path.join(ROOT, "policies", "wordpress.policy")
 REDIS_SERVER = "/usr/bin/redis-server"
+MEMCACHED = "/usr/bin/memcached"
 FUSERMOUNT = "fusermount3"
 WORDPRESS_SRC = "/usr/share/wordpress"
 
@@ -388,6 +389,72 @@ class Redis:
             out.extend(batch)
             if cursor in (b"0", 0, "0"):
                 return sorted(out)
+
+
+class Memcached:
+    """A memcached of our own on 127.0.0.1:PORT (1 MiB items, no UDP); restartable on the same
+    port.  Registered with the servers the session's finalizer stops."""
+
+    def __init__(self, workdir, memory_mb=64):
+        self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.port = free_port()
+        self.memory_mb = memory_mb
+        self.log = os.path.join(workdir, "memcached-%d.log" % self.port)
+        self.proc = None
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [MEMCACHED, "-u", "root", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
+                 "-m", str(self.memory_mb), "-I", "1m", "-t", "2"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        LIVE.add("redis", self)
+        wait_for(lambda: self._answers() or self.proc.poll() is not None, 15,
+                 what="memcached on port %d" % self.port)
+        if self.proc.poll() is not None:
+            raise RuntimeError("memcached exited:\n" + tail(self.log))
+        return self
+
+    def _answers(self):
+        try:
+            return self.command("version").startswith("VERSION")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        reap(self.proc, 15)
+        self.proc = None
+        LIVE.remove("redis", self)
+
+    def command(self, line, timeout=5):
+        """One text-protocol command; returns the reply up to its terminating line."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(line.encode() + b"\r\n")
+            end = b"END\r\n" if line.startswith("stats") else b"\r\n"
+            buf = b""
+            while not buf.endswith(end):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf.decode("latin-1")
+
+    def stats(self):
+        out = {}
+        for l in self.command("stats").splitlines():
+            parts = l.split()
+            if len(parts) == 3 and parts[0] == "STAT":
+                out[parts[1]] = parts[2]
+        return out
 
 
 # --- lower trees ------------------------------------------------------------------------------

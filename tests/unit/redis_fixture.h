@@ -28,6 +28,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "free_port.h"
+
 static struct {
 	pid_t pid;
 	int port;
@@ -58,21 +60,6 @@ static void fx_on_signal(int sig)
 	fx_cleanup();
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static int fx_free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* One command on a fresh connection (NULL when the server does not answer). */
@@ -137,7 +124,7 @@ static int fx_start(void)
 		atexit(fx_cleanup);
 		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 			signal(sigs[i], sigs[i] == SIGPIPE ? SIG_IGN : fx_on_signal);
-		fx.port = fx_free_port();
+		fx.port = free_port();
 		if (fx.port < 0)
 			return -EADDRNOTAVAIL;
 		snprintf(fx.url, sizeof fx.url, "redis://127.0.0.1:%d", fx.port);

@@ -1218,6 +1218,54 @@ static void test_damage(struct store *s)
 	store_attr_release(&a);
 }
 
+/* The cache class's metadata: content ids from store_alloc_ids, never looked for in Redis, and
+ * store_drop_cache removing an evicted file only while the name still holds that version. */
+static void test_cache_meta(struct store *s)
+{
+	struct store_attr a = {0}, b = {0};
+	uint64_t ids[3], more[1];
+
+	is_int(store_alloc_ids(s, 3, ids), 0, "three fresh ids");
+	ok(ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1, "consecutive");
+	is_int(store_alloc_ids(s, 1, more), 0, "one more");
+	ok(more[0] > ids[2], "never handed out twice");
+	is_int(fx_int("EXISTS pressfs:{test}:c:%llu", (unsigned long long)ids[0]), 0,
+	       "nothing stored under them in Redis");
+	is_int(store_publish_new(s, 1, "page.html", 9, S_IFREG | 0644, 0, 0, 'c', 3 * MiB, 3, ids,
+				 false, &a), 0, "publish a cache file whose chunks are elsewhere");
+	is_int(a.cls, 'c', "it says where its content lives");
+	is_int(a.nchunks, 3, "with its chunk list");
+	is_int(store_publish_new(s, 1, "bad.html", 8, S_IFREG | 0644, 0, 0, 's', 10, 1, more,
+				 false, &b), -EIO, "the same for a shared file: its chunk is missing");
+	store_attr_release(&b);
+	is_int(store_commit(s, a.ino, 10, 1, more, 5, &b), 0, "commit new content to a cache file");
+	is_int(store_drop_cache(s, 1, "page.html", 9, a.ino, a.version, false), 0,
+	       "drop of an older version: the name keeps the newer one");
+	is_int(store_lookup(s, 1, "page.html", 9, &a), STORE_FILE, "still there");
+	store_attr_release(&a);
+	is_int(store_drop_cache(s, 1, "page.html", 9, b.ino + 1000, b.version, false), 0,
+	       "drop of another inode: nothing");
+	is_int(store_drop_cache(s, 1, "page.html", 9, b.ino, b.version, false), 1,
+	       "drop of the current version");
+	is_int(store_lookup(s, 1, "page.html", 9, &a), -ENOENT, "gone");
+	is_int(store_getattr(s, b.ino, &a), 0, "its inode lingers for readers (grace)");
+	ok(a.unlinked, "marked unlinked");
+	store_attr_release(&a);
+	store_attr_release(&b);
+	is_int(store_alloc_ids(s, 1, ids), 0, "an id");
+	is_int(store_publish_new(s, 1, "w.html", 6, S_IFREG | 0644, 0, 0, 'c', 5, 1, ids, false,
+				 &a), 0, "another cache file");
+	is_int(store_drop_cache(s, 1, "w.html", 6, a.ino, a.version, true), 1,
+	       "dropped, leaving a whiteout (a lower file of that name stays hidden)");
+	is_int(store_lookup(s, 1, "w.html", 6, &b), STORE_WHITEOUT, "a whiteout");
+	store_attr_release(&a);
+	is_int(store_publish_new(s, 1, "s.html", 6, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false,
+				 &a), 0, "a shared file");
+	is_int(store_drop_cache(s, 1, "s.html", 6, a.ino, a.version, false), 0,
+	       "is never dropped as a cache file");
+	store_attr_release(&a);
+}
+
 int main(void)
 {
 	struct store *s;
@@ -1241,6 +1289,7 @@ int main(void)
 	test_content(s);
 	test_append(s);
 	test_append_concurrency(s);
+	test_cache_meta(s);
 	test_inval(s);
 	test_damage(s);
 	store_close(s);
