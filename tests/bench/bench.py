@@ -223,6 +223,8 @@ class Bench:
         db = env.start(pressenv.MariaDB(env))
         pressenv.write_wp_config(lower, db.wp_credentials("wordpress"))
         self.redis = env.start(pressenv.Redis(env))
+        # the cache class's pool: pressfs keeps cache/ content in memcached, as deployed
+        self.memcached = env.start(pressenv.Memcached(env, memory_mb=512, item_max="1m"))
         self.policy = self.write_policy()
 
         # the filesystems
@@ -238,6 +240,8 @@ class Bench:
                                                  mounts.FuseOverlayfs(env, lower))
         if "pressfs" in want:
             self.cols["pressfs"] = Column("pressfs", self.pressfs_fs("a", "bench"))
+            self.res.note("pressfs: uploads/ (shared) in Redis, cache/ (cache) in a memcached "
+                          "on loopback (-o cache=memcached://...), both on this machine")
         for c in list(self.cols.values()):
             try:
                 env.start(c.fs)
@@ -287,7 +291,8 @@ class Bench:
     def pressfs_fs(self, node, site):
         return mounts.Pressfs(self.env, self.lower, self.args.pressfs, self.policy,
                               self.redis.url, site, name=f"pressfs-{node}-{site}",
-                              node=f"bench-{node}")
+                              node=f"bench-{node}",
+                              extra=[f"cache=memcached://{self.memcached.address}"])
 
     def write_policy(self):
         default = os.path.join(ROOT, "policies", "wordpress.policy")
