@@ -16,11 +16,13 @@ CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
 FUSE_SRC := $(wildcard fuse/*.c)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(O)/%.o)
 
-.PHONY: all pressfs ext deps test unit integration phpt sapi-tests demo demo-stop bench format format-check clean
+.PHONY: all pressfs ext deps test unit integration phpt sapi-tests compat-tests demo demo-stop bench format format-check clean
 
 all: pressfs ext
 
 pressfs: $(O)/pressfs
+# `pressfs compat` runs tests/compat/compat.py from this tree.
+$(O)/fuse/main.o: ALL_CFLAGS += -DPRESSFS_DATADIR='"$(CURDIR)"'
 $(O)/pressfs: $(FUSE_OBJ) $(O)/libpressfs-core.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -110,12 +112,18 @@ DEB_PKGS += php8.2-fpm nginx apache2 libapache2-mod-php8.2
 sapi-tests: ext
 	@cd tests/sapi && timeout -k 10 600 $(PYTEST) -v $(PYTEST_ARGS)
 
-# A WordPress tree mounted over a throwaway Redis, left running; `make demo-stop` ends it.
+# A real WordPress on two pressfs nodes (Apache + php-fpm + pressfs.so each, HAProxy, MariaDB,
+# Redis, two memcached), driven through HTTP (tests/compat, pytest).
+DEB_PKGS += mariadb-server php8.2-mysql haproxy
+compat-tests: all
+	@cd tests/compat && timeout -k 10 900 $(PYTEST) -v $(PYTEST_ARGS)
+
+# A real WordPress on two pressfs nodes behind HAProxy, left running; `make demo-stop` ends it.
 demo: deps
-	$(MAKE) pressfs
-	tests/demo/demo.sh start
+	$(MAKE) all
+	/usr/bin/python3 tests/demo/demo.py start
 demo-stop:
-	tests/demo/demo.sh stop
+	/usr/bin/python3 tests/demo/demo.py stop
 
 test: deps
 	$(MAKE) all
@@ -123,6 +131,7 @@ test: deps
 	$(MAKE) phpt
 	$(MAKE) sapi-tests
 	$(MAKE) integration
+	$(MAKE) compat-tests
 
 # --- benchmarks: `make bench` (tests/bench/, docs/PERFORMANCE.md); not part of `make test` ---
 # pressfs against native, kernel overlayfs and fuse-overlayfs in one run.  The pressfs columns are
@@ -131,7 +140,7 @@ BENCH_PKGS := mariadb-server nginx apache2 php8.2-fpm php8.2-cli php8.2-mysql ph
               php8.2-opcache wordpress fuse3 fuse-overlayfs wrk fio gnuplot-nox redis-server \
               redis-tools memcached strace linux-perf
 BENCH_ARGS ?=
-.PHONY: bench-deps
+.PHONY: bench-deps bench-doc
 bench-deps:
 	@missing=$$(for p in $(BENCH_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	   | grep -q 'install ok installed' || echo $$p; done); \
@@ -146,6 +155,9 @@ bench: deps bench-deps
 	-$(MAKE) pressfs
 	-$(MAKE) ext
 	/usr/bin/python3 tests/bench/bench.py $(BENCH_ARGS)
+# Copy the last run's table into docs/PERFORMANCE.md (between its bench:begin/end markers).
+bench-doc:
+	/usr/bin/python3 tests/bench/doc.py
 
 format:
 	clang-format -i core/*.[ch] fuse/*.[ch] ext/*.[ch]
