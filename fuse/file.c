@@ -1133,10 +1133,12 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		pthread_mutex_unlock(&of->lock);
 		of_put(fs, fh->n, of);
 	} else if (fh->blob) {
-		got = (uint64_t)off >= fh->snap.size ? 0
-			: (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
-					    ? size : fh->snap.size - (uint64_t)off);
-		memcpy(buf, fh->blob + off, (size_t)got);
+		got = 0;
+		if ((uint64_t)off < fh->snap.size) {
+			got = (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
+						? size : fh->snap.size - (uint64_t)off);
+			memcpy(buf, fh->blob + off, (size_t)got);
+		}
 	} else if (fh->snap_valid) {
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
 	} else if (fh->lower_fd >= 0) {

@@ -76,11 +76,14 @@ int local_open(struct pfs *fs, const char *path, int flags, mode_t mode)
 			    mode);
 }
 
-int local_mkdir(struct pfs *fs, const char *path, mode_t mode)
+int local_mkdir(struct pfs *fs, const char *path, mode_t mode, uid_t uid, gid_t gid)
 {
 	int err = local_parents(fs, path);
 
 	if (!err && mkdirat(fs->local_fd, rel(path), mode) < 0)
+		err = -errno;
+	/* The caller's, as in the store: www-data must be able to fill what it made. */
+	if (!err && fchownat(fs->local_fd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno;
 	return err;
 }

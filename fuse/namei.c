@@ -673,7 +673,9 @@ static void make_local_entry(fuse_req_t req, struct pfs *fs, struct node *parent
 		char path[PATH_MAX];
 		int len = node_child_path(fs, parent, name, strlen(name), path, sizeof(path));
 
-		err = len < 0 ? len : local_mkdir(fs, path, mode & 07777);
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+		err = len < 0 ? len : local_mkdir(fs, path, mode & 07777, ctx->uid, ctx->gid);
 	}
 	if (!err)
 		err = overlay_lookup(fs, parent, name, strlen(name), &e, &n);

@@ -192,7 +192,7 @@ void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 int local_stat(struct pfs *fs, const char *path, struct stat *st);
 int local_parents(struct pfs *fs, const char *path);
 int local_open(struct pfs *fs, const char *path, int flags, mode_t mode);
-int local_mkdir(struct pfs *fs, const char *path, mode_t mode);
+int local_mkdir(struct pfs *fs, const char *path, mode_t mode, uid_t uid, gid_t gid);
 int local_remove(struct pfs *fs, const char *path, bool dir);
 int local_rename(struct pfs *fs, const char *from, const char *to, unsigned flags);
 int local_opendir(struct pfs *fs, const char *path);

@@ -177,6 +177,36 @@ def test_local_class_stays_on_its_node(mount, workdir):
     assert read_bytes(b / d + "/cv.pdf") == b"%PDF B's scratch\n"
 
 
+def test_local_directories_belong_to_whoever_made_them(mount, workdir, base_dir):
+    """Contact Form 7 under php-fpm: www-data makes wpcf7_uploads/N in the local class, then
+    writes a file inside it.  The directory must be www-data's, as it would be on a disk."""
+    lower = harness.make_synthetic_lower(os.path.join(workdir, "lower-www"))
+    for dp, dns, fns in os.walk(os.path.join(lower, "wp-content")):
+        for n in dns + fns + [""]:
+            os.lchown(os.path.join(dp, n), 33, 33)
+    for d in (base_dir, workdir):
+        os.chmod(d, 0o755)
+    pol = os.path.join(workdir, "local.policy")
+    write_bytes(pol, LOCAL_POLICY.encode())
+    local = os.path.join(workdir, "local-www")
+    os.makedirs(local)
+    os.chown(local, 33, 33)
+    a = mount("a", lower_dir=lower, policy=pol, local=local, extra=["allow_other"])
+    d = a / UP + "/wpcf7_uploads/8752"
+    script = ("import os, sys\n"
+              "os.makedirs(sys.argv[1])\n"
+              "open(sys.argv[1] + '/attachment.txt', 'w').write('cf7')\n"
+              "os.chmod(sys.argv[1] + '/attachment.txt', 0o400)\n"
+              "print(open(sys.argv[1] + '/attachment.txt').read())\n")
+    r = subprocess.run([sys.executable, "-c", script, d], user="www-data", group="www-data",
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert r.stdout == b"cf7\n"
+    for p in (d, os.path.dirname(d)):
+        st = os.stat(p)
+        assert (st.st_uid, st.st_gid) == (33, 33), (p, st.st_uid, st.st_gid)
+
+
 # --- malformed policies -------------------------------------------------------------------------
 
 BAD_POLICIES = [
