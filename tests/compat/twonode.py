@@ -87,7 +87,8 @@ class Node:
         self.name = name
         env = cluster.env
         self.port = pressenv.free_port()
-        self.local = env.mkdir(name + "-local")
+        self.local = env.mkdir(name + "-local")    # the node's scratch, the web user's own
+        shutil.chown(self.local, pressenv.WWW_USER, pressenv.WWW_USER)
         self.audit_log = env.path(name + "-audit.log")
         open(self.audit_log, "a").close()
         shutil.chown(self.audit_log, pressenv.WWW_USER, pressenv.WWW_USER)

@@ -1,0 +1,249 @@
+"""The plugin compatibility fixtures (tests/compat/fixtures/): small plugins that write files the
+way named real plugins do (../shared/WRITE-PATTERNS.md), each checked for its "works means"
+across both nodes, through HTTP.  Media uploads, image sizes, upload folders, .htaccess and the
+refused writes of drop-ins and wp-config.php are in test_site.py."""
+
+import json
+import os
+import threading
+import urllib.parse
+import zipfile
+
+import pytest
+
+UP = "wp-content/uploads"
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def active(cluster):
+    for slug in sorted(os.listdir(FIXTURES)):
+        cluster.activate(slug)
+
+
+def call(cluster, node, slug, data=None, **params):
+    q = urllib.parse.urlencode(dict(params, pressfs_fixture=slug))
+    b = cluster.browser(node)
+    s, _, body = b.post("/?" + q, data) if data is not None else b.get("/?" + q)
+    assert s == 200, (slug, node.name, s, body[:600])
+    return json.loads(body)
+
+
+def read(node, rel):
+    with open(os.path.join(node.mount, rel), "rb") as f:
+        return f.read()
+
+
+def test_p3_month_directories_made_by_racing_requests_on_both_nodes(cluster):
+    n1, n2 = cluster.nodes[:2]
+    results, errors = [], []
+
+    def worker(node, m):
+        try:
+            results.append(call(cluster, node, "pressfs-month-dirs", ym="2031", m=m))
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=worker, args=(n, "%02d" % (1 + i % 3)))
+          for i in range(12) for n in (n1, n2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors, errors
+    assert len(results) == 24 and all(r == {"ok": True, "is_dir": True} for r in results), \
+        results
+    for n in (n1, n2):
+        assert sorted(os.listdir(os.path.join(n.mount, UP, "2031"))) == ["01", "02", "03"]
+
+
+def test_p4_filesystem_method_is_direct_and_leaves_nothing(cluster):
+    n1, n2 = cluster.nodes[:2]
+    r = call(cluster, n1, "pressfs-direct-method")
+    assert r == {"method": "direct", "left": []}, r
+    assert not [f for f in os.listdir(os.path.join(n2.mount, "wp-content"))
+                if f.startswith("temp-write-test-")]
+
+
+def test_p6_page_cache_temp_and_rename_is_never_partial_on_the_other_node(cluster):
+    n1, n2 = cluster.nodes[:2]
+    seen, stop, errors = [], threading.Event(), []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                page = call(cluster, n2, "pressfs-page-cache", step="read")["page"]
+                seen.append(page)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+                return
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        for v in range(1, 16):
+            r = call(cluster, n1, "pressfs-page-cache", step="write", v=v)
+            assert r["renamed"] is True
+    finally:
+        stop.set()
+        t.join(60)
+    assert not errors, errors
+    pages = [p for p in seen if p is not None]
+    assert pages, "node 2 never saw the page"
+    for p in pages:
+        v = p.split(" ", 2)[1]
+        assert p.startswith("<!-- %s start -->" % v) and p.endswith("<!-- %s end -->\n" % v), \
+            "a partial page on node 2: %r ... %r" % (p[:30], p[-30:])
+    last = call(cluster, n2, "pressfs-page-cache", step="read")["page"]
+    assert last.startswith("<!-- v15 start -->")
+    assert not [f for f in os.listdir(os.path.join(n2.mount, "wp-content/cache/supercache/"
+                                                   "example.org/post")) if f != "index.html"]
+
+
+def test_p7_tempnam_then_rename_into_config_is_atomic_and_included_everywhere(cluster):
+    n1, n2 = cluster.nodes[:2]
+    assert call(cluster, n1, "pressfs-config-tempnam", step="write", value=7) == \
+        {"ok": True, "tmp_left": False}
+    assert call(cluster, n2, "pressfs-config-tempnam", step="read") == {"value": 7}
+    assert call(cluster, n2, "pressfs-config-tempnam", step="write", value=8)["ok"] is True
+    assert call(cluster, n1, "pressfs-config-tempnam", step="read") == {"value": 8}
+    assert os.listdir(os.path.join(n1.mount, "wp-content/cache/tmp")) == []
+
+
+def test_p8_purge_by_directory_rename_is_seen_by_the_other_node(cluster):
+    n1, n2 = cluster.nodes[:2]
+    assert call(cluster, n1, "pressfs-purge-rename", step="fill") == {"filled": 3}
+    want = ["blog/index.html=<p>page 1</p>", "blog/page/2/index.html=<p>page 2</p>",
+            "index.html=<p>page 0</p>"]
+    assert call(cluster, n2, "pressfs-purge-rename", step="list") == {"all": want}
+    r = call(cluster, n2, "pressfs-purge-rename", step="purge")
+    assert r["renamed"] is True and r["fresh"] is True, r
+    assert call(cluster, n1, "pressfs-purge-rename", step="list") == \
+        {"all": ["index.html=<p>fresh</p>"]}
+    moved = os.path.join(n1.mount, "wp-content/cache/tmpWpfc", r["to"], "blog/page/2/index.html")
+    with open(moved) as f:
+        assert f.read() == "<p>page 2</p>"
+
+
+def test_p9_generated_css_is_complete_and_served_by_the_other_node(cluster):
+    n1, n2 = cluster.nodes[:2]
+    r = call(cluster, n1, "pressfs-plain-put", value=3)
+    assert r["ret"] == r["len"]
+    s, h, body = cluster.browser(n2).get(urllib.parse.urlsplit(r["url"]).path)
+    assert s == 200 and len(body) == r["len"] and body.startswith(b".post-3{"), (s, len(body))
+    r = call(cluster, n2, "pressfs-plain-put", value=4)        # last writer wins
+    assert read(n1, UP + "/elementor/css/post-42.css").startswith(b".post-4{")
+
+
+def test_p10_lock_ex_writes_are_complete_on_every_node(cluster):
+    n1, n2 = cluster.nodes[:2]
+    assert call(cluster, n1, "pressfs-lock-ex", value=1)["back"] is True
+    assert call(cluster, n2, "pressfs-lock-ex", value=2)["back"] is True
+    assert read(n1, "wp-content/litespeed/config.ini") == b"rev 2 " + b"x" * 5000
+
+
+def test_p11_r_plus_flock_rewrite_on_every_request_is_seen_everywhere(cluster):
+    n1, n2 = cluster.nodes[:2]
+    for i in range(8):
+        r = call(cluster, (n1, n2)[i % 2], "pressfs-rplus-flock", who="n%d" % (i % 2 + 1))
+        assert r["lines"] == i + 2, r          # the header line, then one per request
+    for n in (n1, n2):
+        lines = read(n, "wp-content/wflogs/ips.php").decode().splitlines()
+        assert lines[1:] == ["hit n%d" % (i % 2 + 1) for i in range(8)], lines
+
+
+def test_p12_appends_from_both_nodes_lose_and_mix_nothing(cluster):
+    n1, n2 = cluster.nodes[:2]
+    per, errors = 40, []
+
+    def worker(node, who):
+        try:
+            assert call(cluster, node, "pressfs-append-log", who=who, n=per) == {"written": per}
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=worker, args=(n, "%s%d" % (n.name, w)))
+          for n in (n1, n2) for w in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not errors, errors
+    want = sorted(("%s%d line %04d %s\n" % (n.name, w, i, "z" * (10 + (i * 17) % 90))).encode()
+                  for n in (n1, n2) for w in range(2) for i in range(per))
+    for n in (n1, n2):
+        got = sorted(read(n, UP + "/wc-logs/fixture.log").splitlines(keepends=True))
+        assert got == want, "on %s: %d lines, want %d" % (n.name, len(got), len(want))
+
+
+def test_p13_write_probes_agree_with_is_writable_and_leave_nothing(cluster):
+    n1, n2 = cluster.nodes[:2]
+    r = call(cluster, n1, "pressfs-write-probe")
+    assert r["uploads"] == {"is_writable": True, "made": True, "left": False}, r
+    assert r["own"] == {"is_writable": False, "made": False, "left": False}, r
+    for root in (n2.mount, cluster.lower):
+        assert not [f for f in os.listdir(os.path.join(root, UP)) if f.startswith("probe-")]
+
+
+def test_p14_is_writable_gates_say_no_cleanly(cluster):
+    n1 = cluster.nodes[0]
+    r = call(cluster, n1, "pressfs-writable-gate")
+    assert [x["is_writable"] for x in r] == [False, False], r
+    s, _, _ = cluster.browser(n1).get("/")
+    assert s == 200
+
+
+def test_p15_create_if_missing_is_idempotent_across_nodes(cluster):
+    n1, n2 = cluster.nodes[:2]
+    r = call(cluster, n1, "pressfs-silence-files")
+    assert r["made"] == {"index.html": True, ".htaccess": True}, r
+    r = call(cluster, n2, "pressfs-silence-files")
+    assert r["made"] == [] or r["made"] == {}, r
+    assert r["htaccess"] == "deny from all\n"
+
+
+def test_p19_auto_prepend_files_are_refused(cluster):
+    n1, n2 = cluster.nodes[:2]
+    r = call(cluster, n1, "pressfs-user-ini")
+    assert r == {"user_ini": False, "waf": False}, r
+    for root in (cluster.lower, n2.mount):
+        assert not os.path.exists(os.path.join(root, ".user.ini"))
+        assert not os.path.exists(os.path.join(root, "wordfence-waf.php"))
+
+
+def test_p20_chunks_sent_to_alternating_nodes_join_in_order(cluster):
+    n1, n2 = cluster.nodes[:2]
+    chunks = [bytes([65 + i]) * (300000 + i * 1000) for i in range(5)]
+    for i, c in enumerate(chunks):
+        last = i == len(chunks) - 1
+        params = {"id": "form7file", "last": 1} if last else {"id": "form7file"}
+        r = call(cluster, (n1, n2)[i % 2], "pressfs-chunked-upload", data=c, **params)
+        assert r["size"] == sum(len(x) for x in chunks[:i + 1]), (i, r)
+        if last:
+            assert r["renamed"] is True
+    for n in (n1, n2):
+        assert read(n, UP + "/gravity_forms/tmp/form7file.bin") == b"".join(chunks)
+
+
+def test_p21_upload_kept_for_one_request_works(cluster):
+    n1 = cluster.nodes[0]
+    r = call(cluster, n1, "pressfs-local-upload")
+    assert r == {"ret": 4000, "chmod": True, "back": True, "gone": True}, r
+
+
+def test_p22_optimizer_replaces_the_original_atomically_and_keeps_a_backup(cluster):
+    n1, n2 = cluster.nodes[:2]
+    assert call(cluster, n1, "pressfs-optimizer", step="write") == {"ok": True}
+    r = call(cluster, n2, "pressfs-optimizer", step="read")
+    assert r == {"size": 24000, "bak": 45000, "tmp": False}, r
+
+
+def test_p25_ziparchive_export_is_a_complete_zip_on_the_other_node(cluster):
+    n1, n2 = cluster.nodes[:2]
+    r = call(cluster, n1, "pressfs-zip-export", id="req1")
+    assert r["open"] is True and r["closed"] is True and r["size"] > 0, r
+    path = os.path.join(n2.mount, UP, "wp-personal-data-exports", "export-req1.zip")
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+        assert len(z.namelist()) == 20
+    assert os.path.getsize(path) == r["size"]
