@@ -1,6 +1,9 @@
 /* main.c - the pressfs program: one binary for the mount daemon and the admin commands. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "policy.h"
@@ -39,13 +42,42 @@ static int policy_check_main(int argc, char **argv)
 	return 0;
 }
 
+#ifndef PRESSFS_DATADIR
+#define PRESSFS_DATADIR "/usr/share/pressfs"
+#endif
+
+/* `pressfs compat`: the two-node trial run is Python (tests/compat/compat.py, with the rest of
+ * the test environment); this only finds it and hands over. */
+static int compat_main(int argc, char **argv)
+{
+	char script[4096];
+	char **args = calloc((size_t)argc + 3, sizeof(*args));
+
+	snprintf(script, sizeof(script), "%s/tests/compat/compat.py", PRESSFS_DATADIR);
+	if (!args)
+		return 2;
+	if (access(script, R_OK) < 0) {
+		fprintf(stderr, "pressfs compat: %s: %s\n", script, strerror(errno));
+		return 2;
+	}
+	args[0] = "python3";
+	args[1] = script;
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	execv("/usr/bin/python3", args);
+	fprintf(stderr, "pressfs compat: /usr/bin/python3: %s\n", strerror(errno));
+	free(args);
+	return 2;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pressfs COMMAND ...\n\n"
 		   "  mount [-f] [-o OPTIONS] STORE MOUNTPOINT   serve a WordPress tree (see mount --help)\n"
 		   "  status [--json] MOUNTPOINT                 request counters of a mount\n"
 		   "  policy check POLICY [PATH...]              check a policy; show each path's class\n"
-		   "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP audit log\n");
+		   "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP audit log\n"
+		   "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-node site: what they write\n");
 }
 
 int main(int argc, char **argv)
@@ -62,6 +94,8 @@ int main(int argc, char **argv)
 		return policy_check_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "audit"))
 		return audit_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "compat"))
+		return compat_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
