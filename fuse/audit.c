@@ -617,6 +617,7 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 {
 	size_t *order = malloc(a->nw * sizeof(*order));
 	bool any_suggestion = false;
+	int width;
 
 	printf("pressfs audit: %s: %lu record%s from %zu writer%s", log, a->records,
 	       a->records == 1 ? "" : "s", a->nw, a->nw == 1 ? "" : "s");
@@ -633,13 +634,18 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 		order[i] = i;
 	qsort_r(order, a->nw, sizeof(*order), cmp_writer, a->w);
 
-	printf("\n%-28s %6s %7s %7s %10s  %s\n", "WRITER", "PATHS", "WRITES", "REFUSED", "BYTES",
-	       "OPERATIONS");
+	/* The writer column as wide as its longest name (plugin slugs can be long). */
+	width = 28;
+	for (size_t i = 0; i < a->nw; i++)
+		if (strlen(a->w[i].name) > (size_t)width)
+			width = (int)strlen(a->w[i].name);
+	printf("\n%-*s %6s %7s %7s %10s  %s\n", width, "WRITER", "PATHS", "WRITES", "REFUSED",
+	       "BYTES", "OPERATIONS");
 	for (size_t i = 0; i < a->nw; i++) {
 		const struct writer *w = &a->w[order[i]];
 
-		printf("%-28s %6lu %7lu %7lu %10lld  ", w->name, w->paths, w->writes, w->refused,
-		       w->bytes);
+		printf("%-*s %6lu %7lu %7lu %10lld  ", width, w->name, w->paths, w->writes,
+		       w->refused, w->bytes);
 		for (size_t k = 0; k < w->nops; k++)
 			printf("%s%s %lu", k ? ", " : "", w->ops[k].op, w->ops[k].n);
 		printf("\n");
