@@ -30,6 +30,22 @@ def cluster():
         c.stop()
         for n in c.nodes:
             assert not mounts_under(n.mount), "%s still mounted" % n.mount
+        left = processes_naming(env.dir)
+        assert not left, "still running after the cluster stopped: %s" % left
+
+
+def processes_naming(text):
+    """Processes whose command line names TEXT (the cluster's temp dir)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd:
+            found.append((int(pid), cmd[:120]))
+    return found
 
 
 def mounts_under(path):

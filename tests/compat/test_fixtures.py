@@ -51,8 +51,10 @@ def test_p3_month_directories_made_by_racing_requests_on_both_nodes(cluster):
     for t in ts:
         t.join(60)
     assert not errors, errors
-    assert len(results) == 24 and all(r == {"ok": True, "is_dir": True} for r in results), \
-        results
+    # Every request ends with the directory there.  (wp_mkdir_p() itself may return false to
+    # the loser of a race, on pressfs as on a local disk: PHP's mkdir() gets EEXIST.  The
+    # next wp_upload_dir() finds the directory.)
+    assert len(results) == 24 and all(r["is_dir"] for r in results), results
     for n in (n1, n2):
         assert sorted(os.listdir(os.path.join(n.mount, UP, "2031"))) == ["01", "02", "03"]
 

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -132,7 +133,12 @@ class Node:
         for s in (self.apache, self.fpm):
             if s is not None and s.proc is not None:
                 if kill:
-                    pressenv.stop_pid(s.proc.pid, sig=9, proc=s.proc)
+                    # the master and its workers: each server leads its own session
+                    try:
+                        os.killpg(s.proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    s.proc.wait(10)
                     s.proc = None
                 else:
                     s.stop()
