@@ -1,9 +1,10 @@
 """Put the latest `make bench` table into docs/PERFORMANCE.md: the text between the markers
-<!-- bench:begin --> and <!-- bench:end --> becomes tests/bench/results/latest.md (its chart
-reference pointed at the results directory).  Run by `make bench-doc`."""
+<!-- bench:begin --> and <!-- bench:end --> becomes tests/bench/results/latest.md, and its chart
+is copied to docs/performance.png.  Run by `make bench-doc`."""
 
 import os
 import re
+import shutil
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -14,7 +15,10 @@ LATEST = os.path.join(ROOT, "tests", "bench", "results", "latest.md")
 def main():
     with open(LATEST) as f:
         table = f.read().strip()
-    table = table.replace("](latest.png)", "](../tests/bench/results/latest.png)")
+    table = table.replace("](latest.png)", "](performance.png)")
+    png = os.path.join(os.path.dirname(LATEST), "latest.png")
+    if os.path.exists(png):
+        shutil.copyfile(png, os.path.join(ROOT, "docs", "performance.png"))
     table = re.sub(r"^## ", "### ", table, flags=re.M)
     with open(DOC) as f:
         doc = f.read()
