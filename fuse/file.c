@@ -103,6 +103,20 @@ static int of_staging(struct pfs *fs, struct ofile *of)
 	return of->fd < 0 ? -errno : 0;
 }
 
+/* Log memcached's outages once each (cache files are on the page-serving path: one line per
+ * request would drown the log), and say when it answers again. */
+static void cache_state(struct pfs *fs, bool down)
+{
+	bool was = __atomic_exchange_n(&fs->cache_down, down, __ATOMIC_RELAXED);
+
+	if (down && !was)
+		log_msg(LOG_LVL_WARN, "memcached cannot be reached: cache files look absent%s (%s)",
+			fs->cache_drop ? ", cache writes are dropped" : ", cache writes fail",
+			cache_strerror(fs->cache));
+	else if (!down && was)
+		log_msg(LOG_LVL_INFO, "memcached answers again");
+}
+
 /* Part of a cache file's chunk, for a writer that keeps the rest: memcached having lost it
  * fails the write (the file is gone for every reader already). */
 static ssize_t cache_chunk(struct pfs *fs, uint64_t id, size_t off, size_t len, char *buf)
@@ -292,10 +306,8 @@ static int put_cache(struct pfs *fs, size_t k, const void *const *data, const si
 	err = store_alloc_ids(fs->store, k, got);
 	for (size_t j = 0; j < k && !err; j++) {
 		err = cache_put(fs->cache, got[j], data[j], lens[j]);
+		cache_state(fs, err == -EIO);
 		if (err) {
-			log_msg(fs->cache_drop ? LOG_LVL_INFO : LOG_LVL_WARN,
-				"cache write %s: %s", fs->cache_drop ? "dropped" : "failed",
-				cache_strerror(fs->cache));
 			stats_event(EV_STORE_ERROR);
 			if (fs->cache_drop)
 				err = 0;
@@ -704,25 +716,32 @@ static int cache_load(struct pfs *fs, struct node *n, struct fh *fh)
 	if (!fh->blob)
 		return -ENOMEM;
 	err = cache_fetch(fs->cache, a, fh->blob);
+	cache_state(fs, err == -EIO);
 	if (!err)
 		return 0;
 	free(fh->blob);
 	fh->blob = NULL;
 	if (err == -ENOENT) {
-		uint64_t dir = 0;
+		char name[NAME_MAX + 1];
+		size_t namelen;
+		uint64_t dir;
+		bool lower;
 
+		/* the name as it is now, copied: a rename may replace it meanwhile */
 		pthread_mutex_lock(&fs->lock);
 		dir = n->parent ? n->parent->sino : 0;
+		namelen = n->namelen < sizeof(name) ? n->namelen : 0;
+		memcpy(name, n->name, namelen);
+		lower = (n->flags & N_LOWER) != 0;
 		pthread_mutex_unlock(&fs->lock);
-		if (dir && store_drop_cache(fs->store, dir, n->name, n->namelen, a->ino, a->version,
-					    (n->flags & N_LOWER) != 0) == 1)
-			log_msg(LOG_LVL_DEBUG, "cache file %s evicted: removed", n->name);
+		if (dir && namelen && store_drop_cache(fs->store, dir, name, namelen, a->ino,
+						       a->version, lower) == 1)
+			log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen,
+				name);
 		pthread_mutex_lock(&fs->lock);
 		node_unhash(fs, n);
 		pthread_mutex_unlock(&fs->lock);
 	} else if (err == -EIO) {
-		log_msg(LOG_LVL_WARN, "cache file %s looks absent: %s", n->name,
-			cache_strerror(fs->cache));
 		stats_event(EV_STORE_ERROR);
 	}
 	return err == -ENOMEM ? err : -ENOENT;

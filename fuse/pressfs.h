@@ -43,6 +43,7 @@ struct pfs {
 	struct store *store;
 	struct cache *cache;	/* NULL without cache=: cache-class files are stored as shared */
 	bool cache_drop;	/* cache_fail=drop */
+	bool cache_down;	/* memcached unreachable (said once in the log) */
 	struct fuse_session *se;
 	int lower_fd;		/* O_PATH|O_DIRECTORY of the lower tree */
 	int staging_fd;		/* O_DIRECTORY where O_TMPFILE staging files are made */
