@@ -114,7 +114,7 @@ sapi-tests: ext
 
 # A real WordPress on two pressfs nodes (Apache + php-fpm + pressfs.so each, HAProxy, MariaDB,
 # Redis, two memcached), driven through HTTP (tests/compat, pytest).
-DEB_PKGS += mariadb-server php8.2-mysql haproxy
+DEB_PKGS += mariadb-server php8.2-mysql php8.2-zip php8.2-mbstring php8.2-xml php8.2-opcache haproxy
 compat-tests: all
 	@cd tests/compat && timeout -k 10 900 $(PYTEST) -v $(PYTEST_ARGS)
 
