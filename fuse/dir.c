@@ -16,11 +16,14 @@ struct dent {
 	size_t namelen;
 	ino_t ino;
 	mode_t type;
+	off_t pos;	/* where a stream stands once it has read this entry: see below */
 };
 
+/* A merged listing, shared by the streams reading it; freed with its last reference. */
 struct dirlist {
 	struct dent *e;
 	size_t n, cap;
+	unsigned refs;	/* under fs->lock */
 };
 
 static int list_add(struct dirlist *l, const char *name, size_t namelen, ino_t ino, mode_t type)
@@ -42,6 +45,7 @@ static int list_add(struct dirlist *l, const char *name, size_t namelen, ino_t i
 	l->e[l->n].namelen = namelen;
 	l->e[l->n].ino = ino;
 	l->e[l->n].type = type;
+	l->e[l->n].pos = 0;
 	l->n++;
 	return 0;
 }
@@ -249,61 +253,183 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 	return err;
 }
 
-void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Directory streams without handles.  The first OPENDIR is answered with ENOSYS, and from then
+ * on the kernel opens and closes directories without asking (no OPENDIR, no RELEASEDIR) and
+ * keeps what it has read of each listing in its own cache (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR,
+ * the kernel's defaults when there is no open), so a warm listing costs the daemon nothing.
+ * That cache is dropped by the kernel itself when this node changes the directory, and by the
+ * invalidation thread (notify_inval_inode on the directory) when another node does.
+ *
+ * With no handle, a stream is known only by the offset it asks from.  An entry's offset is a
+ * hash of its name (the listing is served in hash order, as ext4 does): a stream continues
+ * after the last name it was given in whatever listing is current, so an entry that stays in
+ * the directory is never missed or repeated, however the directory changes meanwhile.  Offset
+ * 1 is ".", 2 is "..", entries have 3 and above.  The listing built at offset 0 is kept on the
+ * node for the requests that continue it, and let go once a stream has read to its end. */
+
+static off_t name_pos(const char *name, size_t len)
 {
-	struct pfs *fs = fuse_req_userdata(req);
-	struct node *n = node_get(fs, ino);
-	struct dirlist *l;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	h ^= h >> 31;
+	h &= INT64_MAX;
+	return (off_t)(h < 3 ? h + 3 : h);
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+	const struct dent *x = a, *y = b;
+
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* The listing of N for a stream at OFF, with a reference: the node's current one if OFF
+ * continues a stream, else (offset 0, or the node has none) a new one, which becomes
+ * current.  Caller releases it with listing_put. */
+static int listing_get(struct pfs *fs, struct node *n, off_t off, struct dirlist **out)
+{
+	struct dirlist *l, *old = NULL;
 	int err;
 
-	stats_count(OP_OPENDIR);
+	if (off) {
+		pthread_mutex_lock(&fs->lock);
+		l = n->listing;
+		if (l)
+			l->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		if (l) {
+			*out = l;
+			return 0;
+		}
+	}
 	err = list_dir(fs, n, &l);
-	if (err) {
-		fuse_reply_err(req, -err);
-		return;
+	if (err)
+		return err;
+	for (size_t i = 0; i < l->n; i++)
+		l->e[i].pos = name_pos(l->e[i].name, l->e[i].namelen);
+	qsort(l->e, l->n, sizeof(*l->e), cmp_pos);
+	l->refs = 2;	/* the node's and the caller's */
+	pthread_mutex_lock(&fs->lock);
+	if (n->listing && --n->listing->refs == 0)
+		old = n->listing;
+	n->listing = l;
+	pthread_mutex_unlock(&fs->lock);
+	if (old)
+		list_free(old);
+	*out = l;
+	return 0;
+}
+
+static void listing_put(struct pfs *fs, struct dirlist *l)
+{
+	bool last;
+
+	pthread_mutex_lock(&fs->lock);
+	last = --l->refs == 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (last)
+		list_free(l);
+}
+
+/* A stream read L to its end: the node need not keep it for continuations any more. */
+static void listing_done(struct pfs *fs, struct node *n, struct dirlist *l)
+{
+	bool last = false;
+
+	pthread_mutex_lock(&fs->lock);
+	if (n->listing == l) {
+		n->listing = NULL;
+		last = --l->refs == 0;
 	}
-	if (n->flags & N_STATIC_BELOW) {
-		fi->cache_readdir = 1;	/* the listing can never change while mounted */
-		fi->keep_cache = 1;
-	}
-	fi->fh = (uintptr_t)l;
-	fuse_reply_open(req, fi);
+	pthread_mutex_unlock(&fs->lock);
+	if (last)
+		list_free(l);
+}
+
+void dir_forget(struct node *n)
+{
+	/* Called as the node is freed: no stream can be using it, the table lock is held. */
+	if (n->listing && --n->listing->refs == 0)
+		list_free(n->listing);
+	n->listing = NULL;
+}
+
+void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	stats_count(OP_OPENDIR);
+	fuse_reply_err(req, ENOSYS);	/* once: the kernel stops asking (see above) */
 }
 
 void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
-	struct dirlist *l = (struct dirlist *)(uintptr_t)fi->fh;
+	struct pfs *fs = fuse_req_userdata(req);
+	struct node *n = node_get(fs, ino);
+	struct dirlist *l = NULL;
+	size_t used = 0, lo, hi, group_used = 0;
 	char *buf = malloc(size);
-	size_t used = 0;
+	int err;
 
 	stats_count(OP_READDIR);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+		err = ENOMEM;
+		goto out;
 	}
-	/* Offsets: 0 ".", 1 "..", then 2 + index into the listing. */
-	for (size_t i = (size_t)off; i < l->n + 2; i++) {
-		struct stat st = {0};
-		const char *name = i == 0 ? "." : i == 1 ? ".." : l->e[i - 2].name;
-		size_t k;
+	err = -listing_get(fs, n, off, &l);
+	if (err)
+		goto out;
+	for (; off < 2; off++) {
+		struct stat st = {.st_ino = 1, .st_mode = S_IFDIR};
+		size_t k = fuse_add_direntry(req, buf + used, size - used, off ? ".." : ".", &st,
+					     off + 1);
 
-		st.st_ino = i < 2 ? 1 : l->e[i - 2].ino;
-		st.st_mode = i < 2 ? S_IFDIR : l->e[i - 2].type;
-		k = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(i + 1));
 		if (k > size - used)
-			break;
+			goto reply;
 		used += k;
 	}
+	/* The first entry after OFF (offset 2 is "..", before every entry). */
+	lo = 0;
+	hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->e[mid].pos <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < l->n; i++) {
+		struct stat st = {.st_ino = l->e[i].ino, .st_mode = l->e[i].type};
+		size_t k;
+
+		if (i == lo || l->e[i].pos != l->e[i - 1].pos)
+			group_used = used;	/* names of one hash go in one reply if they can */
+		k = fuse_add_direntry(req, buf + used, size - used, l->e[i].name, &st, l->e[i].pos);
+		if (k > size - used) {
+			if (group_used)
+				used = group_used;
+			goto reply;
+		}
+		used += k;
+	}
+	if (!used)
+		listing_done(fs, n, l);	/* read to the end */
+reply:
 	fuse_reply_buf(req, buf, used);
+out:
+	if (err)
+		fuse_reply_err(req, err);
+	if (l)
+		listing_put(fs, l);
 	free(buf);
 }
 
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	stats_count(OP_RELEASEDIR);
-	list_free((struct dirlist *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, 0);	/* never sent: OPENDIR said ENOSYS */
 }
 
 void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)

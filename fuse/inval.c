@@ -77,6 +77,7 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	stats_event(EV_INVAL_RECV);
 	if (what == STORE_INVAL_ALL) {
 		t.entries = true;
+		add_target(&t, fs, fs->root);	/* not in the table, and its listing may change */
 		node_for_each(fs, collect_changeable, &c);
 	} else {
 		node_for_sino(fs, ino, collect_one, &c);
@@ -85,7 +86,10 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	}
 	for (size_t i = 0; i < t.n; i++) {
 		if (what == STORE_INVAL_ENTRY) {
+			/* The name, and the directory's listing: the kernel keeps listings (dir.c),
+			 * and dropping the name alone resets one only when the name was cached. */
 			fuse_lowlevel_notify_inval_entry(fs->se, t.ids[i], name, namelen);
+			fuse_lowlevel_notify_inval_inode(fs->se, t.ids[i], 0, 0);
 		} else {
 			fuse_lowlevel_notify_inval_inode(fs->se, t.ids[i], 0, 0);
 			if (what == STORE_INVAL_ALL && t.names && t.names[i])

@@ -123,11 +123,13 @@ void node_table_destroy(struct pfs *fs)
 	for (size_t i = 0; i < tab_size; i++)
 		for (struct node *n = name_tab[i], *next; n; n = next) {
 			next = n->hnext;
+			dir_forget(n);
 			free(n->name);
 			free(n);
 		}
 	free(name_tab);
 	free(sino_tab);
+	dir_forget(fs->root);
 	free(fs->root->name);
 	free(fs->root);
 	fs->root = NULL;
@@ -193,6 +195,7 @@ static void put_locked(struct pfs *fs, struct node *n)
 		if (n->sino)
 			sino_remove(n);
 		tab_count--;
+		dir_forget(n);
 		free(n->name);
 		free(n);
 		n = parent;

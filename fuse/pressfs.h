@@ -15,6 +15,7 @@
 
 struct node;
 struct ofile;
+struct dirlist;
 struct cache;
 
 /* What `pressfs mount` was asked for; filled by options.c, owned by main. */
@@ -90,6 +91,7 @@ struct node {
 	bool cache_primed;	/* the kernel's pages are all of cached_version */
 	uint32_t cached_open;	/* open handles that use the page cache (all of cached_version) */
 	struct ofile *of;	/* write state while open for writing on this node */
+	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
 };
 
 int node_table_init(struct pfs *fs);
@@ -144,7 +146,6 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		   struct fuse_entry_param *e, struct node **out);
 
 /* file.c ----------------------------------------------------------------------------------- */
-void file_forget(struct pfs *fs, struct node *n);
 /* Set the size of N (truncate(2) without a handle, or ftruncate through FH). */
 int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off_t size,
 		  struct stat *st);
@@ -176,6 +177,8 @@ void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		const char *newname, unsigned int flags);
+/* Let go of what dir.c keeps on node N, which is being freed.  Caller holds fs->lock. */
+void dir_forget(struct node *n);
 /* Is the merged directory N empty?  1 yes, 0 no, or -errno. */
 int dir_is_empty(struct pfs *fs, struct node *n);
 
