@@ -1,9 +1,13 @@
 /* rename.c - rename within the writable layers: files and whole directories move in one store
  * operation; lower files are copied up first; what the lower tree keeps is hidden. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pressfs.h"
 #include "stats.h"
@@ -21,6 +25,126 @@ static bool is_ancestor(struct pfs *fs, struct node *a, struct node *b)
 		}
 	pthread_mutex_unlock(&fs->lock);
 	return found;
+}
+
+/* May NAME, which stands at OLD (its old path), stand at NEW?  Checked for everything a moved
+ * directory carries: each entry must be writable at its new path, and stay with its backend. */
+static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, const char *new,
+			     size_t newlen)
+{
+	enum policy_class was = policy_class_of(fs->policy, old, oldlen);
+	enum policy_class now = policy_class_of(fs->policy, new, newlen);
+
+	if (!policy_class_writable(now)) {
+		log_msg(LOG_LVL_INFO, "rename refused: %s would be moved to %s, where the policy "
+				      "takes no writes", old, new);
+		return -EROFS;
+	}
+	if (fs->cache && (was == POLICY_CACHE) != (now == POLICY_CACHE))
+		return -EXDEV;	/* memcached content must not turn durable, nor the reverse */
+	if (fs->local_fd >= 0 && (was == POLICY_LOCAL) != (now == POLICY_LOCAL))
+		return -EXDEV;	/* the store holds nothing of the local class */
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct store_dirent *x = a, *y = b;
+	int c = memcmp(x->name, y->name, x->namelen < y->namelen ? x->namelen : y->namelen);
+
+	return c ? c : (x->namelen > y->namelen) - (x->namelen < y->namelen);
+}
+
+/* Everything below the directory moving from OLD to NEW (buffers of PATH_MAX holding the two
+ * paths, OLDLEN and NEWLEN long; restored on return), through check_moved_entry: a rename moves
+ * a whole tree at once, and without this a .php file made where PHP may write (w3tc-config/)
+ * could be carried into uploads/, where no write could put it.  SINO is the directory's upper
+ * part (0: none), LOWER whether its lower part shows.  With -EXDEV, rename(2)'s callers copy
+ * instead, and every copy is judged on its own. */
+static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new, size_t newlen,
+			    uint64_t sino, bool lower, int depth)
+{
+	struct store_dirent *ud = NULL;
+	size_t nud = 0;
+	DIR *d = NULL;
+	int err = 0;
+
+	if (depth > 64)
+		return -ELOOP;
+	if (sino) {
+		err = store_readdir(fs->store, sino, &ud, &nud);
+		if (err)
+			return err;
+		qsort(ud, nud, sizeof(*ud), cmp_name);
+	}
+	if (lower) {
+		int fd = openat(fs->lower_fd, old + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d && fd >= 0)
+			close(fd);
+	}
+	/* The store's entries, then the lower ones they do not hide. */
+	for (size_t i = 0; !err; i++) {
+		const struct store_dirent *e = i < nud ? &ud[i] : NULL;
+		struct dirent *de = NULL;
+		const char *name;
+		size_t namelen;
+		struct stat st;
+		bool dir, sub_lower;
+
+		if (e) {
+			if (e->type == STORE_WHITEOUT)
+				continue;
+			name = e->name;
+			namelen = e->namelen;
+			dir = e->type == STORE_DIR;
+		} else {
+			if (!d || !(de = readdir(d)))
+				break;
+			struct store_dirent key = {.name = de->d_name, .namelen = strlen(de->d_name)};
+
+			if (!strcmp(key.name, ".") || !strcmp(key.name, "..") ||
+			    (nud && bsearch(&key, ud, nud, sizeof(*ud), cmp_name)))
+				continue;	/* the store's entry of that name hides it */
+			name = key.name;
+			namelen = key.namelen;
+			dir = de->d_type == DT_DIR ||
+			      (de->d_type == DT_UNKNOWN &&
+			       fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       S_ISDIR(st.st_mode));
+		}
+		if (oldlen + 1 + namelen >= PATH_MAX || newlen + 1 + namelen >= PATH_MAX) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		old[oldlen] = new[newlen] = '/';
+		memcpy(old + oldlen + 1, name, namelen + 1);
+		memcpy(new + newlen + 1, name, namelen + 1);
+		err = check_moved_entry(fs, old, oldlen + 1 + namelen, new, newlen + 1 + namelen);
+		if (!err && dir) {
+			/* A store directory shows its lower namesake unless it is opaque. */
+			sub_lower = !e || (d && fstatat(fs->lower_fd, old + 1, &st,
+							AT_SYMLINK_NOFOLLOW) == 0 &&
+					   S_ISDIR(st.st_mode));
+			if (e && sub_lower) {
+				struct store_attr a = {0};
+
+				err = store_getattr(fs->store, e->ino, &a);
+				sub_lower = !a.opaque;
+				store_attr_release(&a);
+			}
+			if (!err)
+				err = check_moved_tree(fs, old, oldlen + 1 + namelen, new,
+						       newlen + 1 + namelen, e ? e->ino : 0, sub_lower,
+						       depth + 1);
+		}
+		old[oldlen] = new[newlen] = '\0';
+	}
+	if (d)
+		closedir(d);
+	store_dirents_free(ud, nud);
+	return err;
 }
 
 static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
@@ -80,10 +204,18 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		goto out;
 	}
 	if (S_ISDIR(src->type)) {
+		uint64_t ssino;
+
 		if (is_ancestor(fs, src, dp)) {
 			err = -EINVAL;
 			goto out;
 		}
+		err = upper_dir(fs, src, &ssino);
+		if (!err)
+			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
+					       (src->flags & N_LOWER) && !(src->flags & N_OPAQUE), 0);
+		if (err)
+			goto out;
 	}
 	if (dst) {
 		if (flags & RENAME_NOREPLACE) {

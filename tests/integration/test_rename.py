@@ -171,3 +171,45 @@ def test_rename_over_file_is_atomic_for_readers(nodes):
     wait_for(lambda: read_bytes(b / target) == _version(60), INVAL,
              what="B to read the last version")
     wait_for(lambda: os.listdir(b / d) == ["index.html"], INVAL, what="temp names gone on B")
+
+
+@pytest.mark.parametrize("source", ["wp-content/w3tc-config/pkg", "wp-content/cache/tmp/pkg"])
+def test_a_moved_directory_cannot_carry_code_where_no_write_could_put_it(nodes, source):
+    """PHP may be written under w3tc-config/ and cache/tmp/, never under uploads/: moving a
+    directory that holds a .php file into uploads/ is refused whole, and nothing moves."""
+    a, b = nodes
+    os.makedirs(a / source + "/deep")
+    write_bytes(a / source + "/style.css", b"body{}\n")
+    write_bytes(a / source + "/deep/shell.php", b"<?php system($_GET['c']);\n")
+    before = _tree(a, source)
+    dest = UP + "/2020/pkg"
+    assert oserror_errno(os.rename, a / source, a / dest) == errno.EROFS
+    for m in (a, b):
+        assert not os.path.exists(m / dest), "the directory moved on " + m.node
+        assert _tree(m, source) == before
+    # Without the code it may move, and the other node sees it there.
+    os.unlink(a / source + "/deep/shell.php")
+    os.rename(a / source, a / dest)
+    wait_for(lambda: os.path.exists(b / dest + "/style.css"), INVAL, what="the move on B")
+    assert _tree(b, dest) == {"style.css": b"body{}\n", "deep": "dir"}
+
+
+def test_a_moved_lower_directory_is_judged_with_what_the_image_ships(mount, lower):
+    """The image's part of a directory moves too (it is copied up first), so it is judged too:
+    a .php the image ships under cache/tmp/ cannot be carried into uploads/ by a rename."""
+    src = "wp-content/cache/tmp/shipped"
+    os.makedirs(os.path.join(lower, src))
+    for name, data in (("ok.txt", b"ok\n"), ("loader.php", b"<?php // shipped\n")):
+        with open(os.path.join(lower, src, name), "wb") as f:
+            f.write(data)
+    a, b = mount("a"), mount("b")
+    dest = UP + "/2020/shipped"
+    assert oserror_errno(os.rename, a / src, a / dest) == errno.EROFS
+    for m in (a, b):
+        assert not os.path.exists(m / dest)
+        assert sorted(os.listdir(m / src)) == ["loader.php", "ok.txt"]
+    os.unlink(a / src + "/loader.php")        # a whiteout hides it: now the move is legal
+    os.rename(a / src, a / dest)
+    wait_for(lambda: os.path.exists(b / dest), INVAL, what="the move on B")
+    assert sorted(os.listdir(b / dest)) == ["ok.txt"]
+    assert read_bytes(b / dest + "/ok.txt") == b"ok\n"
