@@ -13,6 +13,7 @@
 #include "zend_interfaces.h"
 #include "ext/standard/php_filestat.h"
 
+#include "busy.h"
 #include "php_pressfs.h"
 #include "record.h"
 #include "route.h"
@@ -58,7 +59,7 @@ static struct hook hooks[H_COUNT];
 
 static bool idle(void)
 {
-	return !PFS_G(active) || PFS_G(busy);
+	return !PFS_G(active) || pfs_nested();
 }
 
 /* ---- arguments ---- */
@@ -122,6 +123,7 @@ static const char *write_path_arg(zend_execute_data *execute_data, uint32_t n)
 static void call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n, const char *s,
 		      uint32_t m, const char *t)
 {
+	struct pfs_busy saved;
 	zval *a = ZEND_CALL_ARG(execute_data, n), *b = m ? ZEND_CALL_ARG(execute_data, m) : NULL;
 	zval saved_a, saved_b;
 
@@ -131,9 +133,9 @@ static void call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n,
 		ZVAL_COPY_VALUE(&saved_b, b);
 		ZVAL_STRING(b, t);
 	}
-	PFS_G(busy)++;
+	pfs_busy_enter(&saved);
 	ORIG(id);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 	zval_ptr_dtor(a);
 	ZVAL_COPY_VALUE(a, &saved_a);
 	if (b) {
@@ -144,9 +146,10 @@ static void call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n,
 
 static void call_orig(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
 {
-	PFS_G(busy)++;
+	struct pfs_busy saved;
+	pfs_busy_enter(&saved);
 	ORIG(id);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 }
 
 /* ---- reads: routed to pressfs.mount or pressfs.lower ---- */

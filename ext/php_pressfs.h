@@ -37,6 +37,15 @@ struct pfs_dir {
 	size_t len;
 };
 
+/* A hook running PHP's original function, for the calls made meanwhile to tell PHP's own nested
+ * calls (made from the original's frame) from user code (frames of its own): see busy.h. */
+struct pfs_busy {
+	bool on;
+	zend_execute_data *frame;   /* EG(current_execute_data) when the original was called */
+	zend_fiber_context *fiber;  /* EG(current_fiber_context) then */
+	int err;		    /* errno when the original last warned; 0: it did not */
+};
+
 ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	/* INI values as set; the strings belong to the INI entries. */
 	char *ini_policy;
@@ -73,9 +82,8 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	 * them locally keeps the hot path off a cache line the workers share. */
 	unsigned long lower_reads;
 
-	/* Set while one of our hooks runs the original, so that PHP's own nested stream calls
-	 * (rename's EXDEV copy, move_uploaded_file's copy fallback) are not judged twice. */
-	int busy;
+	/* The window in which one of our hooks runs PHP's original (busy.h). */
+	struct pfs_busy busy;
 ZEND_END_MODULE_GLOBALS(pressfs)
 
 ZEND_EXTERN_MODULE_GLOBALS(pressfs)

@@ -10,7 +10,9 @@
 #include "php.h"
 #include "php_ini.h"
 #include "ext/standard/info.h"
+#include "zend_observer.h"
 
+#include "busy.h"
 #include "path.h"
 #include "php_pressfs.h"
 #include "record.h"
@@ -251,6 +253,22 @@ static bool config_apply(void)
 	return true;
 }
 
+/* ---- errors raised while an original runs ---- */
+
+/* A warning or notice raised by the original itself keeps errno for pfs_busy_leave() (the
+ * script's handler for it may change errno); a fatal error closes the window, since the
+ * bailout that follows skips pfs_busy_leave(). */
+static void on_error(int type, zend_string *file, uint32_t line, zend_string *message)
+{
+	if (!PFS_G(busy).on)
+		return;
+	if (type & (E_ERROR | E_CORE_ERROR | E_COMPILE_ERROR | E_PARSE | E_USER_ERROR |
+		    E_RECOVERABLE_ERROR))
+		PFS_G(busy).on = false;
+	else if ((type & (E_WARNING | E_NOTICE)) && pfs_nested())
+		PFS_G(busy).err = errno;
+}
+
 /* ---- module ---- */
 
 static PHP_GINIT_FUNCTION(pressfs)
@@ -293,6 +311,7 @@ static PHP_MINIT_FUNCTION(pressfs)
 	if (PFS_G(ini_mode) != PFS_MODE_OFF && !PFS_G(ini_error)[0]) {
 		pfs_wrapper_install();
 		pfs_functions_install();
+		zend_observer_error_register(on_error);
 		hooks_installed = true;
 	}
 	if (!config_apply() && PFS_G(ini_mode) != PFS_MODE_OFF && !PFS_G(unconfigured)) {
@@ -323,7 +342,7 @@ static PHP_RINIT_FUNCTION(pressfs)
 #if defined(COMPILE_DL_PRESSFS) && defined(ZTS)
 	ZEND_TSRMLS_CACHE_UPDATE();
 #endif
-	PFS_G(busy) = 0;
+	PFS_G(busy).on = false;
 	/* a php-fpm pool's or a virtual host's php_admin_value changed something */
 	if (PFS_G(ini_dirty) && !config_apply() && PFS_G(mode) != PFS_MODE_OFF &&
 	    !PFS_G(unconfigured) && strcmp(PFS_G(why), PFS_G(reported_why)) != 0) {
@@ -343,7 +362,7 @@ static void flush_counts(void)
 
 static PHP_RSHUTDOWN_FUNCTION(pressfs)
 {
-	PFS_G(busy) = 0;
+	PFS_G(busy).on = false;
 	flush_counts();
 	return SUCCESS;
 }

@@ -8,6 +8,7 @@
 #include "main/streams/php_stream_plain_wrapper.h"
 #include "main/fopen_wrappers.h"
 
+#include "busy.h"
 #include "php_pressfs.h"
 #include "record.h"
 #include "route.h"
@@ -19,7 +20,7 @@ static php_stream_wrapper_ops ops;	   /* ours: a copy with the members below rep
 
 static bool idle(void)
 {
-	return !PFS_G(active) || PFS_G(busy);
+	return !PFS_G(active) || pfs_nested();
 }
 
 static bool is_write_mode(const char *mode)
@@ -62,6 +63,7 @@ static php_stream *open_write(php_stream_wrapper *wrapper, const char *path, con
 			      int options, zend_string **opened_path,
 			      php_stream_context *context STREAMS_DC)
 {
+	struct pfs_busy saved;
 	struct pfs_verdict v;
 	char msg[MSG_SIZE];
 	php_stream *stream;
@@ -85,10 +87,10 @@ static php_stream *open_write(php_stream_wrapper *wrapper, const char *path, con
 			return NULL;
 		options |= STREAM_DISABLE_OPEN_BASEDIR;
 	}
-	PFS_G(busy)++;
+	pfs_busy_enter(&saved);
 	stream = orig->stream_opener(wrapper, v.target, mode, options, opened_path,
 				     context STREAMS_REL_CC);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 	if (!stream) {
 		pfs_write_done(&v, NULL, NULL, 0);
 		return NULL;
@@ -164,6 +166,7 @@ static php_stream *pfs_dir_opener(php_stream_wrapper *wrapper, const char *path,
 static int pfs_unlink(php_stream_wrapper *wrapper, const char *url, int options,
 		      php_stream_context *context)
 {
+	struct pfs_busy saved;
 	struct pfs_verdict v;
 	char msg[MSG_SIZE];
 	int ret;
@@ -181,9 +184,9 @@ static int pfs_unlink(php_stream_wrapper *wrapper, const char *url, int options,
 	case PFS_GO_TARGET:
 		break;
 	}
-	PFS_G(busy)++;
+	pfs_busy_enter(&saved);
 	ret = orig->unlink(wrapper, v.target, options, context);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 	pfs_write_done(&v, "unlink", NULL, -1);
 	return ret;
 }
@@ -191,6 +194,7 @@ static int pfs_unlink(php_stream_wrapper *wrapper, const char *url, int options,
 static int pfs_rename(php_stream_wrapper *wrapper, const char *url_from, const char *url_to,
 		      int options, php_stream_context *context)
 {
+	struct pfs_busy saved;
 	struct pfs_verdict *from, *to;
 	char msg[MSG_SIZE];
 	enum pfs_go gf, gt;
@@ -214,9 +218,9 @@ static int pfs_rename(php_stream_wrapper *wrapper, const char *url_from, const c
 	} else {
 		/* a rename between the mount and elsewhere fails with EXDEV, and PHP copies
 		 * and unlinks, as for any cross-device rename */
-		PFS_G(busy)++;
+		pfs_busy_enter(&saved);
 		ret = orig->rename(wrapper, from->target, to->target, options, context);
-		PFS_G(busy)--;
+		pfs_busy_leave(&saved);
 		/* one line, at the destination, unless only the source is under the root */
 		if (to->governed)
 			pfs_write_done(to, "rename", from->p.abs, -1);
@@ -231,6 +235,7 @@ static int pfs_rename(php_stream_wrapper *wrapper, const char *url_from, const c
 static int pfs_mkdir(php_stream_wrapper *wrapper, const char *url, int mode, int options,
 		     php_stream_context *context)
 {
+	struct pfs_busy saved;
 	struct pfs_verdict v;
 	char msg[MSG_SIZE];
 	const char *dir = pfs_strip_file_url(url);
@@ -252,9 +257,9 @@ static int pfs_mkdir(php_stream_wrapper *wrapper, const char *url, int mode, int
 	case PFS_GO_TARGET:
 		break;
 	}
-	PFS_G(busy)++;
+	pfs_busy_enter(&saved);
 	ret = orig->stream_mkdir(wrapper, v.target, mode, options, context);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 	pfs_write_done(&v, "mkdir", NULL, -1);
 	return ret;
 }
@@ -262,6 +267,7 @@ static int pfs_mkdir(php_stream_wrapper *wrapper, const char *url, int mode, int
 static int pfs_rmdir(php_stream_wrapper *wrapper, const char *url, int options,
 		     php_stream_context *context)
 {
+	struct pfs_busy saved;
 	struct pfs_verdict v;
 	char msg[MSG_SIZE];
 	int ret;
@@ -279,9 +285,9 @@ static int pfs_rmdir(php_stream_wrapper *wrapper, const char *url, int options,
 	case PFS_GO_TARGET:
 		break;
 	}
-	PFS_G(busy)++;
+	pfs_busy_enter(&saved);
 	ret = orig->stream_rmdir(wrapper, v.target, options, context);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 	pfs_write_done(&v, "rmdir", NULL, -1);
 	return ret;
 }
@@ -305,6 +311,7 @@ static const char *meta_op(int option)
 static int pfs_metadata(php_stream_wrapper *wrapper, const char *url, int option, void *value,
 			php_stream_context *context)
 {
+	struct pfs_busy saved;
 	struct pfs_verdict v;
 	char msg[MSG_SIZE];
 	int ret;
@@ -321,9 +328,9 @@ static int pfs_metadata(php_stream_wrapper *wrapper, const char *url, int option
 	case PFS_GO_TARGET:
 		break;
 	}
-	PFS_G(busy)++;
+	pfs_busy_enter(&saved);
 	ret = orig->stream_metadata(wrapper, v.target, option, value, context);
-	PFS_G(busy)--;
+	pfs_busy_leave(&saved);
 	pfs_write_done(&v, meta_op(option), NULL, -1);
 	return ret;
 }
