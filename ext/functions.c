@@ -119,13 +119,14 @@ static const char *write_path_arg(zend_execute_data *execute_data, uint32_t n)
 }
 
 /* Run the original with argument N replaced by S (and M by T when M is not 0), then put the
- * script's arguments back. */
-static void call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n, const char *s,
-		      uint32_t m, const char *t)
+ * script's arguments back.  Returns the errno that explains a failure (pfs_busy_leave()). */
+static int call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n, const char *s,
+		     uint32_t m, const char *t)
 {
-	struct pfs_busy saved;
 	zval *a = ZEND_CALL_ARG(execute_data, n), *b = m ? ZEND_CALL_ARG(execute_data, m) : NULL;
 	zval saved_a, saved_b;
+	struct pfs_busy saved;
+	int err;
 
 	ZVAL_COPY_VALUE(&saved_a, a);
 	ZVAL_STRING(a, s);
@@ -135,21 +136,32 @@ static void call_with(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, uint32_t n,
 	}
 	pfs_busy_enter(&saved);
 	ORIG(id);
-	pfs_busy_leave(&saved);
+	err = pfs_busy_leave(&saved);
 	zval_ptr_dtor(a);
 	ZVAL_COPY_VALUE(a, &saved_a);
 	if (b) {
 		zval_ptr_dtor(b);
 		ZVAL_COPY_VALUE(b, &saved_b);
 	}
+	return err;
 }
 
-static void call_orig(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
+static int call_orig(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
 {
 	struct pfs_busy saved;
+
 	pfs_busy_enter(&saved);
 	ORIG(id);
-	pfs_busy_leave(&saved);
+	return pfs_busy_leave(&saved);
+}
+
+/* What a write function's original did, for pfs_write_done(): 0 when it returned anything but
+ * false (and threw nothing), else the errno of its failure. */
+static int outcome(zval *return_value, int err)
+{
+	if (Z_TYPE_P(return_value) != IS_FALSE && !EG(exception))
+		return 0;
+	return PFS_FAILED(err);
 }
 
 /* ---- reads: routed to pressfs.mount or pressfs.lower ---- */
@@ -420,6 +432,7 @@ static bool write_hooked(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, const ch
 {
 	char msg[MSG_SIZE];
 	const char *path;
+	int err;
 
 	if (idle() || !(path = write_path_arg(execute_data, n))) {
 		if (!EG(exception))
@@ -439,10 +452,10 @@ static bool write_hooked(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, const ch
 		break;
 	}
 	if (v->target != path)
-		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, n, v->target, 0, NULL);
+		err = call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, n, v->target, 0, NULL);
 	else
-		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
-	pfs_write_done(v, op, NULL, -1);
+		err = call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, id);
+	pfs_write_done(v, op, NULL, -1, outcome(return_value, err));
 	return true;
 }
 
@@ -489,9 +502,10 @@ static ZEND_FUNCTION(pfs_link)
 	} else if (gl == PFS_GO_AS_IS && !t->redirected) {
 		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_LINK);
 	} else {
-		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_LINK, 1,
-			  t->redirected ? t->target : target, 2, l->target);
-		pfs_write_done(l, "link", t->p.abs, -1);
+		int err = call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_LINK, 1,
+				    t->redirected ? t->target : target, 2, l->target);
+
+		pfs_write_done(l, "link", t->p.abs, -1, outcome(return_value, err));
 	}
 	efree(t);
 	efree(l);
@@ -506,6 +520,7 @@ static ZEND_FUNCTION(pfs_move_uploaded_file)
 	zval *zfrom;
 	struct stat st;
 	long long bytes = -1;
+	int err;
 
 	if (idle() || !(from = path_arg(execute_data, 1)) || !(to = write_path_arg(execute_data, 2))) {
 		if (!EG(exception))
@@ -532,11 +547,28 @@ static ZEND_FUNCTION(pfs_move_uploaded_file)
 		break;
 	}
 	if (v.target != to)
-		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE, 2, v.target, 0,
-			  NULL);
+		err = call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE, 2, v.target,
+				0, NULL);
 	else
-		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE);
-	pfs_write_done(&v, "move_uploaded_file", from, bytes);
+		err = call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_MOVE_UPLOADED_FILE);
+	pfs_write_done(&v, "move_uploaded_file", from, bytes, outcome(return_value, err));
+}
+
+/* Whether tempnam() made its file (the name in RV) in DIR: when DIR cannot take it, PHP makes
+ * it in the system's temp dir instead, with a notice. */
+static bool made_in(const zval *rv, const char *dir)
+{
+	char parent[MAXPATHLEN];
+	const char *slash;
+	struct stat a, b;
+
+	if (Z_TYPE_P(rv) != IS_STRING || !(slash = strrchr(Z_STRVAL_P(rv), '/')) ||
+	    (size_t)(slash - Z_STRVAL_P(rv)) >= sizeof(parent))
+		return false;
+	memcpy(parent, Z_STRVAL_P(rv), (size_t)(slash - Z_STRVAL_P(rv)));
+	parent[slash - Z_STRVAL_P(rv)] = '\0';
+	return stat(parent[0] ? parent : "/", &a) == 0 && stat(dir, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* tempnam(): a new file in the directory; judged as DIR/PREFIXXXXXXX would be. */
@@ -546,6 +578,8 @@ static ZEND_FUNCTION(pfs_tempnam)
 	char msg[MSG_SIZE], probe[MAXPATHLEN], dir[MAXPATHLEN];
 	const char *path, *prefix = "", *base;
 	size_t dlen;
+	bool made;
+	int err;
 
 	if (idle() || !(path = write_path_arg(execute_data, 1))) {
 		if (!EG(exception))
@@ -573,14 +607,16 @@ static ZEND_FUNCTION(pfs_tempnam)
 		break;
 	}
 	if (!v.redirected) {
-		call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM);
+		err = call_orig(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM);
+		made = made_in(return_value, path);
 	} else {
 		/* the directory under the mount; the name comes back under the root */
 		dlen = (size_t)(strrchr(v.target, '/') - v.target);
 		memcpy(dir, v.target, dlen);
 		dir[dlen] = '\0';
-		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM, 1, dir, 0, NULL);
-		if (Z_TYPE_P(return_value) == IS_STRING && Z_STRLEN_P(return_value) > dlen &&
+		err = call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, H_TEMPNAM, 1, dir, 0, NULL);
+		made = made_in(return_value, dir);
+		if (made && Z_STRLEN_P(return_value) > dlen &&
 		    memcmp(Z_STRVAL_P(return_value), dir, dlen) == 0 &&
 		    Z_STRVAL_P(return_value)[dlen] == '/') {
 			zend_string *name = zend_string_concat2(
@@ -591,7 +627,7 @@ static ZEND_FUNCTION(pfs_tempnam)
 			RETVAL_STR(name);
 		}
 	}
-	pfs_write_done(&v, "tempnam", NULL, 0);
+	pfs_write_done(&v, "tempnam", NULL, 0, made ? 0 : PFS_FAILED(err));
 }
 
 /* ---- installing ---- */

@@ -100,6 +100,7 @@ struct pfs_counters {
 	unsigned long redirected; /* writes sent to pressfs.mount */
 	unsigned long denied;	  /* writes refused (enforce) */
 	unsigned long reported;	  /* writes the policy refuses, let through (report) */
+	unsigned long failed;	  /* writes let through that the file system then failed */
 	unsigned long lower;	  /* reads served from pressfs.lower */
 };
 extern struct pfs_counters *pfs_counters;

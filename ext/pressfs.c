@@ -413,6 +413,7 @@ static PHP_MINFO_FUNCTION(pressfs)
 	row_count("Writes redirected", &pfs_counters->redirected);
 	row_count("Writes denied", &pfs_counters->denied);
 	row_count("Writes reported (report mode)", &pfs_counters->reported);
+	row_count("Writes failed (let through, then failed)", &pfs_counters->failed);
 	row_count("Reads served from the lower tree", &pfs_counters->lower);
 	php_info_print_table_end();
 

@@ -127,6 +127,7 @@ struct pfs_event {
 	const char *judged; /* the relative path the policy judged */
 	const char *pattern;
 	const char *outcome;
+	const char *error; /* for outcome "failed": the errno's name, NULL when unknown */
 	enum policy_class cls;
 	unsigned line;
 	bool via_link;
@@ -254,6 +255,10 @@ static void format_event(smart_str *s, const struct pfs_event *e)
 		smart_str_appends(s, "null");
 	json_key(s, "outcome");
 	json_str(s, e->outcome);
+	if (strcmp(e->outcome, "failed") == 0) {
+		json_key(s, "errno");
+		json_str(s, e->error);
+	}
 	json_key(s, "culprit");
 	json_str(s, who);
 	json_key(s, "culprit_file");
@@ -354,6 +359,7 @@ static void event_of(struct pfs_event *e, const struct pfs_verdict *v, const cha
 	e->judged = v->judged;
 	e->pattern = v->rule ? v->rule->pattern : NULL;
 	e->outcome = outcome_of(v->allowed, v->redirected);
+	e->error = NULL;
 	e->cls = v->cls;
 	e->line = v->rule ? v->rule->line : 0;
 	e->via_link = v->via_link;
@@ -404,17 +410,9 @@ enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *m
 
 	if (!v->governed)
 		return PFS_GO_AS_IS;
-	if (v->allowed) {
-		if (v->redirected)
-			PFS_COUNT(redirected);
-		else
-			PFS_COUNT(allowed);
+	/* a write that goes ahead is counted once it is known to have happened */
+	if (v->allowed || PFS_G(mode) == PFS_MODE_REPORT)
 		return PFS_GO_TARGET;
-	}
-	if (PFS_G(mode) == PFS_MODE_REPORT) {
-		PFS_COUNT(reported);
-		return PFS_GO_TARGET;
-	}
 	PFS_COUNT(denied);
 	pfs_culprit_find(&c);
 	refusal(v, &c, msg, msg_size);
@@ -430,14 +428,31 @@ enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *m
 	return PFS_GO_REFUSE;
 }
 
+/* Count a write that went ahead (ERR 0) or failed. */
+static void count(const struct pfs_verdict *v, int err)
+{
+	if (err)
+		PFS_COUNT(failed);
+	else if (!v->allowed)
+		PFS_COUNT(reported);
+	else if (v->redirected)
+		PFS_COUNT(redirected);
+	else
+		PFS_COUNT(allowed);
+}
+
 void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from,
-		    long long bytes)
+		    long long bytes, int err)
 {
 	struct pfs_culprit c;
 	struct pfs_event e;
-	char name[128];
+	char name[128], num[32];
 
-	if (!v->governed || (v->allowed && !pfs_recording()))
+	if (!v->governed)
+		return;
+	count(v, err);
+	/* a reported write is recorded even without an audit log (emit()), a failed one is not */
+	if (!pfs_recording() && (v->allowed || err))
 		return;
 	pfs_culprit_find(&c);
 	if (!op) {
@@ -447,6 +462,14 @@ void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *fro
 	event_of(&e, v, op, &c);
 	e.from = from;
 	e.bytes = bytes;
+	if (err) {
+		e.outcome = "failed";
+		e.error = err > 0 ? strerrorname_np(err) : NULL;
+		if (err > 0 && !e.error) {
+			snprintf(num, sizeof(num), "%d", err);
+			e.error = num;
+		}
+	}
 	emit(&e);
 }
 
@@ -468,7 +491,10 @@ struct pfs_stream_record *pfs_stream_record_new(const struct pfs_verdict *v, con
 	char name[128];
 	struct stat st;
 
-	if (!v->governed || (v->allowed && !pfs_recording()))
+	if (!v->governed)
+		return NULL;
+	count(v, 0);
+	if (v->allowed && !pfs_recording())
 		return NULL;
 	r = emalloc(sizeof(*r));
 	op_name(name, sizeof(name));
@@ -505,6 +531,7 @@ void pfs_stream_record_close(struct pfs_stream_record *r)
 	e.judged = r->judged;
 	e.pattern = r->pattern;
 	e.outcome = r->outcome;
+	e.error = NULL;
 	e.cls = r->cls;
 	e.line = r->line;
 	e.via_link = r->via_link;

@@ -27,21 +27,28 @@ enum pfs_go {
 	PFS_GO_REFUSE,	 /* fail it: the message is in the caller's buffer */
 };
 
-/* Decide, count, and for a refusal record it and write the message (for PHP's warning) into
+/* Decide, and for a refusal count it, record it and write the message (for PHP's warning) into
  * MSG.  OP names the operation for the audit ("unlink", or NULL for the running function). */
 enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *msg,
 			    size_t msg_size);
 
-/* Record a write that went ahead (counted by pfs_write_begin).  FROM: rename's source or NULL;
- * BYTES: -1 when it does not apply. */
+/* ERR for pfs_write_done(): the original failed with errno E (-1: it did not say why). */
+#define PFS_FAILED(e) ((e) > 0 ? (e) : -1)
+
+/* Count and record a write pfs_write_begin() let go ahead, once the original has returned: ERR
+ * is 0 when it happened, else PFS_FAILED(errno) (recorded as outcome "failed" with the errno's
+ * name, never as the write it would have been).  FROM: rename's source or NULL; BYTES: -1 when
+ * it does not apply. */
 void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from,
-		    long long bytes);
+		    long long bytes, int err);
 
 /* True when an audit sink is configured, i.e. writes that go ahead are recorded. */
 bool pfs_recording(void);
 
 /* A write stream's record, kept on the stream (wrapperthis) until it closes, when the bytes it
- * added are known.  emalloc'd; pfs_stream_record_close() records and frees it. */
+ * added are known.  pfs_stream_record_new() counts the write (the open succeeded) and returns
+ * NULL when there is nothing to record.  emalloc'd; pfs_stream_record_close() records and frees
+ * it. */
 struct pfs_stream_record;
 struct pfs_stream_record *pfs_stream_record_new(const struct pfs_verdict *v, const char *mode);
 void pfs_stream_record_close(struct pfs_stream_record *r);

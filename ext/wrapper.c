@@ -63,10 +63,11 @@ static php_stream *open_write(php_stream_wrapper *wrapper, const char *path, con
 			      int options, zend_string **opened_path,
 			      php_stream_context *context STREAMS_DC)
 {
-	struct pfs_busy saved;
 	struct pfs_verdict v;
+	struct pfs_busy saved;
 	char msg[MSG_SIZE];
 	php_stream *stream;
+	int err;
 
 	pfs_judge_write(&v, path, PFS_FOLLOW);
 	switch (pfs_write_begin(&v, NULL, msg, sizeof(msg))) {
@@ -90,13 +91,16 @@ static php_stream *open_write(php_stream_wrapper *wrapper, const char *path, con
 	pfs_busy_enter(&saved);
 	stream = orig->stream_opener(wrapper, v.target, mode, options, opened_path,
 				     context STREAMS_REL_CC);
-	pfs_busy_leave(&saved);
+	err = pfs_busy_leave(&saved);
 	if (!stream) {
-		pfs_write_done(&v, NULL, NULL, 0);
+		pfs_write_done(&v, NULL, NULL, 0, PFS_FAILED(err));
+		errno = err;
 		return NULL;
 	}
 	if (v.redirected)
 		keep_name(opened_path, &v.p);
+	/* counted and recorded there (the record is request memory: no persistent stream, which
+	 * a plain file opened for writing never is anyway) */
 	if (!stream->is_persistent)
 		stream->wrapperthis = pfs_stream_record_new(&v, mode);
 	return stream;
@@ -166,10 +170,10 @@ static php_stream *pfs_dir_opener(php_stream_wrapper *wrapper, const char *path,
 static int pfs_unlink(php_stream_wrapper *wrapper, const char *url, int options,
 		      php_stream_context *context)
 {
-	struct pfs_busy saved;
 	struct pfs_verdict v;
+	struct pfs_busy saved;
 	char msg[MSG_SIZE];
-	int ret;
+	int ret, err;
 
 	if (idle())
 		return orig->unlink(wrapper, url, options, context);
@@ -186,19 +190,19 @@ static int pfs_unlink(php_stream_wrapper *wrapper, const char *url, int options,
 	}
 	pfs_busy_enter(&saved);
 	ret = orig->unlink(wrapper, v.target, options, context);
-	pfs_busy_leave(&saved);
-	pfs_write_done(&v, "unlink", NULL, -1);
+	err = pfs_busy_leave(&saved);
+	pfs_write_done(&v, "unlink", NULL, -1, ret ? 0 : PFS_FAILED(err));
 	return ret;
 }
 
 static int pfs_rename(php_stream_wrapper *wrapper, const char *url_from, const char *url_to,
 		      int options, php_stream_context *context)
 {
-	struct pfs_busy saved;
 	struct pfs_verdict *from, *to;
+	struct pfs_busy saved;
 	char msg[MSG_SIZE];
 	enum pfs_go gf, gt;
-	int ret;
+	int ret, err;
 
 	if (idle() || !url_from || !url_to)
 		return orig->rename(wrapper, url_from, url_to, options, context);
@@ -220,12 +224,13 @@ static int pfs_rename(php_stream_wrapper *wrapper, const char *url_from, const c
 		 * and unlinks, as for any cross-device rename */
 		pfs_busy_enter(&saved);
 		ret = orig->rename(wrapper, from->target, to->target, options, context);
-		pfs_busy_leave(&saved);
+		err = pfs_busy_leave(&saved);
+		err = ret ? 0 : PFS_FAILED(err);
 		/* one line, at the destination, unless only the source is under the root */
 		if (to->governed)
-			pfs_write_done(to, "rename", from->p.abs, -1);
+			pfs_write_done(to, "rename", from->p.abs, -1, err);
 		else
-			pfs_write_done(from, "rename-away", NULL, -1);
+			pfs_write_done(from, "rename-away", NULL, -1, err);
 	}
 	efree(from);
 	efree(to);
@@ -235,11 +240,11 @@ static int pfs_rename(php_stream_wrapper *wrapper, const char *url_from, const c
 static int pfs_mkdir(php_stream_wrapper *wrapper, const char *url, int mode, int options,
 		     php_stream_context *context)
 {
-	struct pfs_busy saved;
 	struct pfs_verdict v;
+	struct pfs_busy saved;
 	char msg[MSG_SIZE];
 	const char *dir = pfs_strip_file_url(url);
-	int ret;
+	int ret, err;
 
 	if (idle())
 		return orig->stream_mkdir(wrapper, url, mode, options, context);
@@ -259,18 +264,18 @@ static int pfs_mkdir(php_stream_wrapper *wrapper, const char *url, int mode, int
 	}
 	pfs_busy_enter(&saved);
 	ret = orig->stream_mkdir(wrapper, v.target, mode, options, context);
-	pfs_busy_leave(&saved);
-	pfs_write_done(&v, "mkdir", NULL, -1);
+	err = pfs_busy_leave(&saved);
+	pfs_write_done(&v, "mkdir", NULL, -1, ret ? 0 : PFS_FAILED(err));
 	return ret;
 }
 
 static int pfs_rmdir(php_stream_wrapper *wrapper, const char *url, int options,
 		     php_stream_context *context)
 {
-	struct pfs_busy saved;
 	struct pfs_verdict v;
+	struct pfs_busy saved;
 	char msg[MSG_SIZE];
-	int ret;
+	int ret, err;
 
 	if (idle())
 		return orig->stream_rmdir(wrapper, url, options, context);
@@ -287,8 +292,8 @@ static int pfs_rmdir(php_stream_wrapper *wrapper, const char *url, int options,
 	}
 	pfs_busy_enter(&saved);
 	ret = orig->stream_rmdir(wrapper, v.target, options, context);
-	pfs_busy_leave(&saved);
-	pfs_write_done(&v, "rmdir", NULL, -1);
+	err = pfs_busy_leave(&saved);
+	pfs_write_done(&v, "rmdir", NULL, -1, ret ? 0 : PFS_FAILED(err));
 	return ret;
 }
 
@@ -311,10 +316,10 @@ static const char *meta_op(int option)
 static int pfs_metadata(php_stream_wrapper *wrapper, const char *url, int option, void *value,
 			php_stream_context *context)
 {
-	struct pfs_busy saved;
 	struct pfs_verdict v;
+	struct pfs_busy saved;
 	char msg[MSG_SIZE];
-	int ret;
+	int ret, err;
 
 	if (idle())
 		return orig->stream_metadata(wrapper, url, option, value, context);
@@ -330,8 +335,8 @@ static int pfs_metadata(php_stream_wrapper *wrapper, const char *url, int option
 	}
 	pfs_busy_enter(&saved);
 	ret = orig->stream_metadata(wrapper, v.target, option, value, context);
-	pfs_busy_leave(&saved);
-	pfs_write_done(&v, meta_op(option), NULL, -1);
+	err = pfs_busy_leave(&saved);
+	pfs_write_done(&v, meta_op(option), NULL, -1, ret ? 0 : PFS_FAILED(err));
 	return ret;
 }
 

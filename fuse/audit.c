@@ -340,6 +340,7 @@ struct audit {
 	struct refusal *r;
 	size_t nr;
 	unsigned long records, skipped, first_bad;
+	unsigned long failed; /* writes let through that then failed: they never happened */
 };
 
 /* Make room for element N of an array holding N elements: capacities 8, 16, 32, ... */
@@ -467,6 +468,11 @@ static int read_log(struct audit *a, FILE *f)
 			continue;
 		}
 		a->records++;
+		if (!strcmp(r.outcome, "failed")) {
+			a->failed++;
+			record_free(&r);
+			continue;
+		}
 		ret = add(a, &r);
 		record_free(&r);
 		if (ret < 0)
@@ -624,6 +630,9 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 	if (a->skipped)
 		printf(" (%lu line%s not understood, the first at line %lu)", a->skipped,
 		       a->skipped == 1 ? "" : "s", a->first_bad);
+	if (a->failed)
+		printf(" (%lu failed write%s left out: %s not happen)", a->failed,
+		       a->failed == 1 ? "" : "s", a->failed == 1 ? "it did" : "they did");
 	printf("\n");
 	if (!a->nw || !order) {
 		free(order);

@@ -13,6 +13,7 @@ include __DIR__ . '/pressfs.inc';
 $b = pfs_tree('ri');
 @file_put_contents("$b/root/wp-content/plugins/foo/x.php", '<?php');
 file_put_contents("$b/root/wp-content/uploads/a.txt", 'a');
+@file_put_contents("$b/root/wp-content/uploads/no/such/dir.txt", 'a');
 file_put_contents("$b/outside/a.txt", 'a');
 foreach (pfs_info() as $k => $v) {
     echo $k, ' => ', str_replace([$b, __DIR__], ['{B}', '{PWD}'], $v), "\n";
@@ -34,6 +35,7 @@ Writes allowed => 0
 Writes redirected => 1
 Writes denied => 1
 Writes reported (report mode) => 0
+Writes failed (let through, then failed) => 1
 Reads served from the lower tree => 0
 Directive => Local Value => Master Value
 pressfs.policy => {PWD}/fixtures/test.policy => {PWD}/fixtures/test.policy

@@ -40,6 +40,11 @@ static const char *log_text =
 	    "core", "15")
 	REC("unlink", "/wp-includes/x \\\"y\\\".txt", "none", "null", "null", "reported", "core",
 	    "null")
+	/* let through, then failed (ENOENT): never happened, so neither counted nor suggested */
+	REC("file_put_contents", "/wp-content/plugins/foo/nodir/x.php", "deny", "3",
+	    "\"/wp-content/plugins/**\"", "failed", "plugin:foo", "0")
+	REC("file_put_contents", "/wp-content/plugins/gone/x.php", "deny", "3",
+	    "\"/wp-content/plugins/**\"", "failed", "plugin:gone", "0")
 	"{\"not\": \"a record\"}\n"
 	"this line is noise\n"
 	"Nov 22 10:00:00 host php-fpm: pressfs audit: " REC(
@@ -96,9 +101,13 @@ int main(void)
 
 	rc = run(2, (char *[]){"audit", logp, NULL}, &out);
 	is_int(rc, 0, "audit of a log exits 0");
-	ok(strstr(out, "10 records from 3 writers") != NULL, "counts the records and the writers");
-	ok(strstr(out, "(1 line not understood, the first at line 10)") != NULL,
+	ok(strstr(out, "12 records from 3 writers") != NULL, "counts the records and the writers");
+	ok(strstr(out, "(1 line not understood, the first at line 12)") != NULL,
 	   "says which lines it did not understand");
+	ok(strstr(out, "(2 failed writes left out: they did not happen)") != NULL,
+	   "says how many failed writes it left out");
+	ok(!strstr(out, "nodir") && !strstr(out, "plugin:gone"),
+	   "a failed write is neither in the table nor suggested");
 	ok(strstr(out, "plugin:foo                        6       7       5         24  "
 		       "file_put_contents 2, fopen 4, mkdir 1") != NULL,
 	   "per writer: paths, writes, refused, bytes, operations");
