@@ -241,6 +241,18 @@ static int resolve(struct pfs *fs, struct node *parent, const char *name, size_t
 	return 0;
 }
 
+/* Is the directory the name now holds (R) another than node N?  A directory moved away and made
+ * again (a purge by rename) must be a new inode to the kernel: the names it keeps below the old
+ * one belong to the tree that moved.  A lower directory gaining its upper copy stays itself. */
+static bool other_dir(const struct node *n, const struct resolved *r)
+{
+	if (!S_ISDIR(n->type) || r->utype != STORE_DIR)
+		return false;
+	if (n->sino)
+		return n->sino != r->ua.ino;
+	return r->ua.opaque && !(n->flags & N_OPAQUE);
+}
+
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
 		   struct fuse_entry_param *e, struct node **out)
 {
@@ -285,8 +297,8 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, parent, name, namelen);
-	if (n && n->type != type)
-		node_unhash(fs, n);	/* replaced by another kind of entry: a new inode */
+	if (n && (n->type != type || other_dir(n, &r)))
+		node_unhash(fs, n);	/* replaced by another entry: a new inode */
 	n = node_child(fs, parent, name, namelen);
 	if (!n) {
 		pthread_mutex_unlock(&fs->lock);

@@ -160,6 +160,48 @@ def test_wp_fastest_cache_purge_by_rename_is_seen_by_b(cnodes):
     assert not os.path.exists(b / "wp-content/cache/all/blog")
 
 
+@pytest.mark.parametrize("top", ["wp-content/cache/all", "wp-content/uploads/elementor/css"])
+def test_a_tree_purged_by_rename_and_made_again_is_served_new_on_a_busy_b(cnodes, top):
+    """WP Fastest Cache purges by moving cache/all away and writes the new pages into a cache/all
+    made again.  B, reading all along (so its kernel holds the names below the old tree), must
+    serve each new version as promptly as any other change, never the moved one."""
+    a, b = cnodes
+    rel = top + "/blog/index.html"
+    os.makedirs(a / top + "/blog")
+    os.makedirs(a / "wp-content/cache/tmpWpfc", exist_ok=True)
+    os.makedirs(a / "wp-content/uploads/moved", exist_ok=True)
+    away = "wp-content/cache/tmpWpfc" if "cache/" in top else "wp-content/uploads/moved"
+    write_bytes(a / rel, page(0))
+    for i in range(1, 21):
+        stop = threading.Event()
+        torn = []
+
+        def busy():
+            while not stop.is_set():
+                try:
+                    got = read_bytes(b / rel)
+                except FileNotFoundError:
+                    continue            # between the move and the new page
+                k = int(got[10:16]) if got.startswith(b"<!-- page ") else -1
+                if k < 0 or got != page(k):
+                    torn.append(got[:40])
+
+        reader = threading.Thread(target=busy)
+        reader.start()
+        try:
+            time.sleep(0.05)
+            os.rename(a / top, a / away + "/%d" % i)
+            os.makedirs(a / top + "/blog")
+            write_bytes(a / rel, page(i))
+            wait_for(lambda: whole_or_gone(b / rel, page(i)) is True, INVAL,
+                     what="B to serve round %d's page, not the purged one" % i)
+        finally:
+            stop.set()
+            reader.join()
+        assert torn == [], "B read something that is no whole page"
+        assert read_bytes(b / away + "/%d/blog/index.html" % i) == page(i - 1)
+
+
 @pytest.mark.limit(120)
 def test_purges_on_a_are_never_served_from_b_kernel_cache(cnodes):
     a, b = cnodes
