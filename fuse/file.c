@@ -55,6 +55,7 @@ struct fh {
 	int lower_fd;			/* reading a lower file: its descriptor, else -1 */
 	struct store_attr snap;		/* reading a store file: the version opened */
 	bool snap_valid;
+	bool outage;			/* opened while the store was down: the kernel's pages only */
 	char *blob;			/* reading a cache file: all of it, fetched at open */
 };
 
@@ -453,7 +454,8 @@ done:
 	node_set_sino(fs, n, a.ino);
 	if (!appended) {
 		/* The kernel's pages and size are what was just written: this version. */
-		n->cached_version = n->told_version = a.version;
+		node_remember(n, &a);
+		n->cached_version = a.version;
 		n->cache_primed = true;
 	} else {
 		n->cached_version = UINT64_MAX;	/* others' appends are not in its pages */
@@ -783,6 +785,26 @@ static bool settled(const struct store_attr *a)
 	return now_ns() - a->ctime_ns >= SETTLE_NS;
 }
 
+/* The store cannot be reached as N is opened for reading: if the kernel holds all the pages of
+ * the version it was last told of, let it go on serving them (see "outages" in namei.c); a read
+ * that reaches the daemon anyway fails with EIO. */
+static bool outage_open(struct pfs *fs, struct node *n, struct fh *fh, struct fuse_file_info *fi)
+{
+	bool ok;
+
+	pthread_mutex_lock(&fs->lock);
+	ok = n->cache_primed && n->cached_version == n->told_version && n->known.valid;
+	if (ok) {
+		n->cached_open++;
+		fh->cached = fh->outage = true;
+		fi->keep_cache = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (ok)
+		stats_event(EV_OUTAGE_READ);
+	return ok;
+}
+
 /* Open N for the handle FI describes; fills what the kernel should keep in FI. */
 static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 {
@@ -869,6 +891,8 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 			fi->direct_io = 1;	/* its offsets are the store's end, not the kernel's */
 	} else if (n->sino) {
 		err = store_getattr(fs->store, n->sino, &fh->snap);
+		if (err == -EIO && outage_open(fs, n, fh, fi))
+			goto done;
 		if (err)
 			goto fail;
 		fh->snap_valid = true;
@@ -1127,6 +1151,10 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	ssize_t got;
 
 	stats_count(OP_READ);
+	if (fh->outage) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
 	if (fh->lower_fd >= 0 && !fh->n->of) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 

@@ -253,6 +253,42 @@ static bool other_dir(const struct node *n, const struct resolved *r)
 	return r->ua.opaque && !(n->flags & N_OPAQUE);
 }
 
+/* Outages.  While the store cannot be reached, reads go on with what this node last knew: an
+ * upper entry it has seen answers with the attributes the store gave then (node_recall), a name
+ * with no upper entry then, or never asked about, with what the lower tree has; the kernel keeps
+ * serving the pages it holds (file.c).  Nothing is kept longer because of it (the lifetimes
+ * stay those of writable paths), writes still fail with EIO, and the first request after Redis
+ * is back sees the truth again.  Only what nothing is known of fails, with EIO. */
+static int resolve_known(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
+			 const char *path, struct resolved *r)
+{
+	struct node *n;
+	bool upper, had_upper;
+
+	memset(r, 0, sizeof(*r));
+	r->utype = -ENOENT;
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, parent, name, namelen);
+	had_upper = n && n->sino;
+	upper = had_upper && node_recall(n, &r->ua);
+	if (upper) {
+		r->utype = r->ua.type;
+		r->lower = (n->flags & N_LOWER) != 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (upper)
+		goto known;
+	if (had_upper || !(parent->flags & N_LOWER) || (parent->flags & N_OPAQUE) ||
+	    lower_stat(fs, path, &r->lst) != 0)
+		return -EIO;
+	r->lower = true;
+known:
+	stats_event(EV_OUTAGE_READ);
+	if (r->lower && upper)
+		lower_stat(fs, path, &r->lst);
+	return 0;
+}
+
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
 		   struct fuse_entry_param *e, struct node **out)
 {
@@ -282,6 +318,8 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	}
 	pthread_mutex_unlock(&fs->lock);
 	err = resolve(fs, parent, name, namelen, path, pf, &r);
+	if (err == -EIO)
+		err = resolve_known(fs, parent, name, namelen, path, &r);
 	if (err)
 		return err;
 	if (!r.local && (r.utype < 0 || r.utype == STORE_WHITEOUT)) {
@@ -319,7 +357,9 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 
 	if (r.utype > 0 && r.utype != STORE_WHITEOUT) {
 		attr_from_store(fs, &r.ua, n->flags, &e->attr);
-		n->told_version = r.ua.version;
+		pthread_mutex_lock(&fs->lock);
+		node_remember(n, &r.ua);
+		pthread_mutex_unlock(&fs->lock);
 		if (r.lower && S_ISDIR(r.lst.st_mode) && S_ISDIR(r.ua.mode))
 			e->attr.st_ino = r.lst.st_ino;	/* merged directory: keep lower's */
 	} else {
@@ -396,10 +436,15 @@ static int node_getattr(struct pfs *fs, struct node *n, struct stat *st)
 		err = store_getattr(fs->store, n->sino, &a);
 		if (err == -ENOENT)
 			return (n->flags & N_UNLINKED) ? -ENOENT : -ESTALE;
+		pthread_mutex_lock(&fs->lock);
+		if (!err)
+			node_remember(n, &a);
+		else if (err == -EIO && node_recall(n, &a))
+			err = 0;	/* an outage: what the store said last */
+		pthread_mutex_unlock(&fs->lock);
 		if (err)
 			return err;
 		attr_from_store(fs, &a, n->flags, st);
-		n->told_version = a.version;
 		store_attr_release(&a);
 		if (n->flags & N_LOWER) {
 			struct stat lst;
@@ -414,9 +459,9 @@ static int node_getattr(struct pfs *fs, struct node *n, struct stat *st)
 
 			err = resolve(fs, n->parent, n->name, n->namelen, path, n->flags, &r);
 			store_attr_release(&r.ua);
-			if (err)
-				return err;
-			if (r.utype != -ENOENT)
+			if (err && err != -EIO)
+				return err;	/* (an outage: it had no upper entry when last seen) */
+			if (!err && r.utype != -ENOENT)
 				return -ESTALE;
 		}
 		err = lower_stat(fs, path, st);
@@ -646,6 +691,7 @@ static void reply_new_entry(fuse_req_t req, struct pfs *fs, struct node *parent,
 		n->type = a->mode & S_IFMT;
 		n->flags = N_OPAQUE;
 		node_set_sino(fs, n, a->ino);
+		node_remember(n, a);
 		n->cached_version = a->version;
 	}
 	pthread_mutex_unlock(&fs->lock);

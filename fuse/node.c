@@ -231,6 +231,7 @@ void node_set_sino(struct pfs *fs, struct node *n, uint64_t sino)
 {
 	if (n->sino == sino)
 		return;
+	n->known.valid = false;
 	if (n->sino)
 		sino_remove(n);
 	n->sino = sino;
@@ -339,6 +340,40 @@ void node_for_each(struct pfs *fs, void (*fn)(struct node *, void *), void *arg)
 		for (struct node *n = name_tab[i]; n; n = n->hnext)
 			fn(n, arg);
 	pthread_mutex_unlock(&fs->lock);
+}
+
+void node_remember(struct node *n, const struct store_attr *a)
+{
+	n->told_version = a->version;
+	n->known = (struct known){
+		.valid = true,
+		.type = a->type,
+		.mode = a->mode,
+		.uid = a->uid,
+		.gid = a->gid,
+		.size = a->size,
+		.mtime_ns = a->mtime_ns,
+		.ctime_ns = a->ctime_ns,
+	};
+}
+
+bool node_recall(const struct node *n, struct store_attr *a)
+{
+	if (!n->sino || !n->known.valid)
+		return false;
+	*a = (struct store_attr){
+		.ino = n->sino,
+		.type = n->known.type,
+		.opaque = (n->flags & N_OPAQUE) != 0,
+		.mode = n->known.mode,
+		.uid = n->known.uid,
+		.gid = n->known.gid,
+		.size = n->known.size,
+		.mtime_ns = n->known.mtime_ns,
+		.ctime_ns = n->known.ctime_ns,
+		.version = n->told_version,
+	};
+	return true;
 }
 
 unsigned node_policy_flags(struct pfs *fs, const char *path, size_t len, enum policy_class *cls)

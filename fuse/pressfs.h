@@ -73,6 +73,16 @@ enum node_flags {
 	N_INLOCAL = 1 << 7,	/* the per-node directory has this entry */
 };
 
+/* What the store last said of a node's upper entry: while the store cannot be reached, lookups
+ * and stats of it are answered from here (namei.c, "outages"). */
+struct known {
+	bool valid;
+	char type;		/* enum store_type */
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	int64_t mtime_ns, ctime_ns;
+};
+
 struct node {
 	struct node *parent;	/* counted in parent->nref */
 	char *name;
@@ -92,6 +102,7 @@ struct node {
 	uint32_t cached_open;	/* open handles that use the page cache (all of cached_version) */
 	struct ofile *of;	/* write state while open for writing on this node */
 	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
+	struct known known;
 };
 
 int node_table_init(struct pfs *fs);
@@ -118,6 +129,13 @@ int node_child_path(struct pfs *fs, struct node *parent, const char *name, size_
 /* Nodes whose upper entry is store inode SINO: calls fn for each, holding fs->lock. */
 void node_for_sino(struct pfs *fs, uint64_t sino, void (*fn)(struct node *, void *), void *arg);
 void node_for_each(struct pfs *fs, void (*fn)(struct node *, void *), void *arg);
+
+/* Keep what the store said of N's upper entry (A), and the version the kernel now has.  Caller
+ * holds fs->lock. */
+void node_remember(struct node *n, const struct store_attr *a);
+/* The store attributes N's upper entry had when last seen, into *A (no chunks, no target);
+ * false when there is nothing to go on.  Caller holds fs->lock. */
+bool node_recall(const struct node *n, struct store_attr *a);
 
 /* The flags a path gets from the policy (N_STATIC, N_STATIC_BELOW, N_WRITABLE, N_LOCAL). */
 unsigned node_policy_flags(struct pfs *fs, const char *path, size_t len, enum policy_class *cls);

@@ -16,7 +16,7 @@ static const char *const op_names[OP__COUNT] = {
 };
 static const char *const ev_names[EV__COUNT] = {
 	"commits", "appends", "copy_ups", "store_errors", "invalidations_received",
-	"kernel_invalidations",
+	"kernel_invalidations", "outage_reads",
 };
 
 /* The daemon's only counters; one process serves one mount. */

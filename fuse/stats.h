@@ -16,7 +16,7 @@ enum stat_op {
 void stats_count(enum stat_op op);
 /* Extra figures besides requests: commits, copy-ups, store errors, invalidations. */
 enum stat_event { EV_COMMIT, EV_APPEND, EV_COPY_UP, EV_STORE_ERROR, EV_INVAL_RECV,
-		  EV_INVAL_SENT_KERNEL, EV__COUNT };
+		  EV_INVAL_SENT_KERNEL, EV_OUTAGE_READ, EV__COUNT };
 void stats_event(enum stat_event ev);
 /* The counters as one JSON object into BUF; returns the length, or -ERANGE. */
 int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,

@@ -121,3 +121,37 @@ def test_status_shows_the_store_state(mount, redis):
     down = _store_state(a)
     assert down != up, "pressfs status --json shows the same store state with Redis up (%s) " \
         "and down (%s)" % (up, down)
+
+
+@pytest.mark.limit(150)
+def test_what_a_node_knows_keeps_serving_while_redis_is_down(mount, redis):
+    """Apache reads .htaccess on every request and the pages link uploads: with Redis down, a
+    node goes on serving the image's files in writable places (the root's .htaccess, uploads the
+    image ships) and the uploads its kernel holds, as they were when it last saw them.  What it
+    never saw fails with EIO rather than being called absent, and writes still fail."""
+    a = mount("a", timeout_ms=1000)
+    b = mount("b", timeout_ms=1000)
+    write_bytes(a / UP + "/seen.txt", b"read on B before the outage\n")
+    write_bytes(a / UP + "/unseen.txt", b"never read on B\n")
+    time.sleep(1.2)             # settled: B's kernel may keep its pages once it reads it
+    for _ in range(2):
+        assert read_bytes(b / UP + "/seen.txt") == b"read on B before the outage\n"
+    listed = sorted(os.listdir(b / UP))
+    photo = UP + "/2020/01/photo.jpg"
+
+    redis.stop()
+    assert read_bytes(b / ".htaccess") == SYNTHETIC[".htaccess"][0]
+    assert read_bytes(b / photo) == SYNTHETIC[photo][0]
+    assert os.stat(b / photo).st_size == len(SYNTHETIC[photo][0])
+    for _ in range(3):
+        assert read_bytes(b / UP + "/seen.txt") == b"read on B before the outage\n"
+        assert os.stat(b / UP + "/seen.txt").st_size == 28
+    assert sorted(os.listdir(b / UP)) == listed
+    e, took = _timed_write(b, UP + "/during.txt", b"z")
+    assert e == errno.EIO and took < BOUND
+    try:
+        read_bytes(b / UP + "/unseen.txt")
+        pytest.fail("B read a file it never saw while Redis is down")
+    except OSError as err:
+        assert err.errno == errno.EIO, "unseen file during the outage: %s" % err
+    assert b.status_json()["events"]["outage_reads"] > 0
