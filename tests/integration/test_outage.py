@@ -121,6 +121,10 @@ def test_status_shows_the_store_state(mount, redis):
     down = _store_state(a)
     assert down != up, "pressfs status --json shows the same store state with Redis up (%s) " \
         "and down (%s)" % (up, down)
+    with open(a.log, errors="replace") as f:
+        log = f.read()
+    assert "redis" in log.lower() and "refused" in log.lower(), \
+        "the daemon's log does not say why the write failed:\n" + log[-2000:]
 
 
 @pytest.mark.limit(150)

@@ -5,6 +5,8 @@ import errno
 import fcntl
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -169,6 +171,58 @@ def test_flock_conflicts_on_one_node_and_never_hangs(nodes):
     with open(a / "wp-includes/version.php", "rb") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0)
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_fcntl_record_locks_conflict_between_processes_and_never_hang(nodes, procs):
+    """PHP's flock() is flock(2), but SQLite-backed plugins and image tools take fcntl record
+    locks: byte ranges, per process, on the node."""
+    a, _ = nodes
+    p = a / UP + "/locks.db"
+    write_bytes(p, b"\0" * 100)
+    holder = procs(subprocess.Popen([sys.executable, "-c", HOLD_LOCK, p], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True))
+    assert holder.stdout.readline().strip() == "locked"
+    fd = os.open(p, os.O_RDWR)
+    try:
+        with pytest.raises(OSError) as e:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)
+        assert e.value.errno in (errno.EAGAIN, errno.EACCES)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 10)   # the next range is free
+        fcntl.lockf(fd, fcntl.LOCK_UN, 10, 10)
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        assert holder.wait(10) == 0
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0)    # released with its process
+        fcntl.lockf(fd, fcntl.LOCK_UN, 10, 0)
+    finally:
+        os.close(fd)
+
+
+def test_chown_of_an_upload_and_of_a_lower_file(nodes, lower):
+    """Plugins and deploy scripts hand uploads to the web server's user."""
+    a, b = nodes
+    p = UP + "/owned.txt"
+    write_bytes(a / p, b"owned\n")
+    os.chown(a / p, 33, 33)
+    wait_for(lambda: (os.stat(b / p).st_uid, os.stat(b / p).st_gid) == (33, 33), INVAL,
+             what="B to see the new owner")
+    shipped = UP + "/2020/01/photo.jpg"             # the image's file: copied up, then changed
+    before = os.stat(os.path.join(lower, shipped))
+    os.chown(a / shipped, 33, -1)
+    wait_for(lambda: os.stat(b / shipped).st_uid == 33, INVAL, what="B to see the copied-up owner")
+    assert os.stat(b / shipped).st_gid == before.st_gid
+    assert read_bytes(b / shipped) == read_bytes(os.path.join(lower, shipped))
+    assert os.stat(os.path.join(lower, shipped)).st_uid == before.st_uid   # the image untouched
+    assert oserror_errno(os.chown, a / "wp-includes/version.php", 33, 33) == errno.EROFS
 
 
 def _run_both(fn, a, b, per_node=2):
