@@ -279,3 +279,7 @@ def test_cache_class_pages_and_purge_rename(nodes):
     os.makedirs(b / "wp-content/cache/all")
     write_bytes(b / "wp-content/cache/all/index.html", framed_version(4))
     assert _whole_or_gone(a / "wp-content/cache/all/index.html", framed_version(4)) is not False
+    for m in (a, b):                   # without cache=, said once in each node's log
+        with open(m.log, errors="replace") as f:
+            said = f.read().count("cache-class paths are stored as shared")
+        assert said == 1, "%s's log says it %d times" % (m.node, said)
