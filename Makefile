@@ -50,7 +50,7 @@ $(O)/ext/Makefile: configure
 $(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h
 	$(MAKE) -C $(O)/ext
 	@touch $@
-.PHONY: bench-ext phpt-valgrind
+.PHONY: bench-ext phpt-valgrind phpt-asan
 
 # --- Debian packages: installed only when missing, so a fresh machine and CI behave alike ---
 DEB_PKGS := build-essential pkg-config libfuse3-dev fuse3 libhiredis-dev libmemcached-dev \
@@ -93,6 +93,46 @@ phpt: ext
 phpt-valgrind: ext
 	$(PHPT) -m -d pcre.jit=0 php-tests
 
+# The same suite against a second build of the extension with ASan and UBSan (obj/ext-asan), in
+# make test.  PHP is Debian's, not instrumented: gcc's libasan is preloaded, with a shim that
+# drops the RTLD_DEEPBIND PHP dlopen()s extensions with (ASan's runtime refuses it).  Memory goes
+# through malloc (USE_ZEND_ALLOC=0), so LeakSanitizer sees emalloc'd leaks too; modules stay
+# loaded at exit so that leak reports name their frames.  Reports go to obj/ext-asan/logs; any
+# that names pressfs code (ext/, core/ or pressfs.so) fails the target, others are shown.
+ASAN_O     := $(O)/ext-asan
+ASAN_SO    := $(ASAN_O)/modules/pressfs.so
+ASAN_SHIM  := $(ASAN_O)/nodeepbind.so
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+DEB_PKGS   += libasan8 libubsan1
+$(ASAN_O)/Makefile: configure
+	@mkdir -p $(ASAN_O)
+	cd $(ASAN_O) && CFLAGS='$(ASAN_FLAGS)' LDFLAGS='-fsanitize=address,undefined' \
+	    $(CURDIR)/configure --enable-pressfs --with-php-config=$(PHP_CONFIG) \
+	    >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
+$(ASAN_SO): $(ASAN_O)/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h
+	$(MAKE) -C $(ASAN_O)
+	@touch $@
+$(ASAN_SHIM): php-tests/sanitizer/nodeepbind.c
+	@mkdir -p $(ASAN_O)
+	$(CC) -O2 -Wall -shared -fPIC -o $@ $< -ldl
+phpt-asan: $(ASAN_SO) $(ASAN_SHIM)
+	@rm -rf $(ASAN_O)/logs && mkdir -p $(ASAN_O)/logs
+	@libasan=$$($(CC) -print-file-name=libasan.so); \
+	 [ -f "$$libasan" ] || { echo "phpt-asan: gcc's libasan is not installed (make deps)" >&2; exit 1; }; \
+	 LD_PRELOAD="$(CURDIR)/$(ASAN_SHIM) $$libasan" USE_ZEND_ALLOC=0 ZEND_DONT_UNLOAD_MODULES=1 \
+	 SKIP_ASAN=1 SKIP_PERF_SENSITIVE=1 \
+	 ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1:log_path=$(CURDIR)/$(ASAN_O)/logs/asan \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_O)/logs/ubsan \
+	 TEST_PHP_CGI_EXECUTABLE=/usr/bin/php-cgi8.2 NO_INTERACTION=1 REPORT_EXIT_STATUS=1 \
+	 $(PHP_BIN) -n $(RUN_TESTS) -n -p $(PHP_BIN) -q --show-diff \
+	    -d extension=$(CURDIR)/$(ASAN_SO) $(PHPT_ARGS) php-tests; rc=$$?; \
+	 ours=$$(grep -lE '$(CURDIR)/(ext|core)/|pressfs\.so' $(ASAN_O)/logs/* 2>/dev/null); \
+	 others=$$(grep -LE '$(CURDIR)/(ext|core)/|pressfs\.so' $(ASAN_O)/logs/* 2>/dev/null); \
+	 for f in $$others; do echo "phpt-asan: a report not naming pressfs ($$f):"; head -20 $$f; done; \
+	 for f in $$ours; do echo "phpt-asan: pressfs named in $$f:"; cat $$f; done; \
+	 if [ -n "$$ours" ]; then exit 1; fi; exit $$rc
+
 # Micro-benchmark of the extension's cost: the same PHP script with and without pressfs.so.
 bench-ext: ext
 	$(PHP_BIN) -n tests/bench/ext_bench.php --php=$(PHP_BIN) --ext=$(CURDIR)/$(EXT_SO)
@@ -129,6 +169,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) phpt
+	$(MAKE) phpt-asan
 	$(MAKE) sapi-tests
 	$(MAKE) integration
 	$(MAKE) compat-tests
