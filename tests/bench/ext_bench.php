@@ -1,7 +1,9 @@
 <?php
 /* ext_bench.php - what pressfs.so costs PHP: the same calls (include, stat, fopen-read,
  * file_put_contents into an allowed path) timed without the extension and with it, side by side.
- * Usage: php ext_bench.php --php=/usr/bin/php8.2 --ext=/path/to/pressfs.so [--n=100000] [--json] */
+ * Usage: php ext_bench.php --php=/usr/bin/php8.2 --ext=/path/to/pressfs.so [--n=100000]
+ *        [--rounds=3] [--dir=DIR] [--json]
+ * --json prints one JSON object on stdout and nothing else (see the end of this file). */
 
 const OPS = ['include', 'stat', 'fopen_read', 'file_exists', 'file_put_contents'];
 
@@ -53,17 +55,20 @@ if (getenv('PRESSFS_BENCH_CHILD')) {
 }
 
 /* ---- the parent: build a tree, run each configuration, print ---- */
-$opts = getopt('', ['php:', 'ext:', 'n:', 'json', 'rounds:']);
+$opts = getopt('', ['php:', 'ext:', 'n:', 'json', 'rounds:', 'dir:']);
 $php = arg($opts, 'php', PHP_BINARY);
 $ext = arg($opts, 'ext');
 $n = (int)arg($opts, 'n', '100000');
 $rounds = (int)arg($opts, 'rounds', '3');
-if (!$ext || !is_file($ext)) {
-    fwrite(STDERR, "usage: php ext_bench.php --php=PHP --ext=pressfs.so [--n=100000] [--rounds=3] [--json]\n");
+/* tmpfs by default: on ext4, rewriting a file with O_TRUNC flushes it at close (auto_da_alloc),
+ * 0.25 ms a call, and that noise would drown what the extension adds to file_put_contents */
+$dir = arg($opts, 'dir', is_dir('/dev/shm') && is_writable('/dev/shm') ? '/dev/shm' : sys_get_temp_dir());
+if (!$ext || !is_file($ext) || $n < 1 || $rounds < 1) {
+    fwrite(STDERR, "usage: php ext_bench.php --php=PHP --ext=pressfs.so [--n=100000] [--rounds=3] [--dir=DIR] [--json]\n");
     exit(2);
 }
 $policy = realpath(__DIR__ . '/../../policies/wordpress.policy');
-$base = sys_get_temp_dir() . '/pressfs-ext-bench-' . getmypid();
+$base = "$dir/pressfs-ext-bench-" . getmypid();
 foreach (['root', 'lower', 'mount'] as $tree) {
     @mkdir("$base/$tree/wp-content/themes/bench/parts", 0777, true);
     @mkdir("$base/$tree/wp-content/themes/bench/inc", 0777, true);
@@ -107,14 +112,32 @@ for ($r = 0; $r < $rounds; $r++) {
 }
 exec('rm -rf ' . escapeshellarg($base));
 
+$rules = count(array_filter(file($policy), fn($l) => preg_match('/^\s*\//', $l)));
+
+/* --json: {"n": calls per operation, "rounds": N, "dir": where the trees were, "policy": FILE,
+ *  "rules": N, "ops": [operation, ...], "configs": [configuration, ...],
+ *  "ns_per_call": {configuration: {operation: ns, ...}, ...},
+ *  "ratio": {configuration: {operation: its ns / the "no extension" ns, ...}, ...}}
+ * Configurations: "no extension", "pressfs" (the overlay at the root), "pressfs + lower",
+ * "pressfs + mount"; "ratio" has all but "no extension".  ns: the best round, per call. */
 if (isset($opts['json'])) {
-    echo json_encode(['n' => $n, 'rounds' => $rounds, 'ns_per_call' => array_map(
-        fn($r) => array_map(fn($ns) => round($ns / $n, 1), $r), $results)], JSON_PRETTY_PRINT), "\n";
+    $ns = array_map(fn($r) => array_map(fn($t) => round($t / $n, 1), $r), $results);
+    $ratio = [];
+    foreach ($results as $c => $r) {
+        if ($c !== 'no extension') {
+            foreach (OPS as $op) {
+                $ratio[$c][$op] = round($r[$op] / $results['no extension'][$op], 3);
+            }
+        }
+    }
+    echo json_encode(['n' => $n, 'rounds' => $rounds, 'dir' => $dir, 'policy' => $policy,
+        'rules' => $rules, 'ops' => OPS, 'configs' => array_keys($results), 'ns_per_call' => $ns,
+        'ratio' => $ratio], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES), "\n";
     exit(0);
 }
 
-printf("pressfs.so cost: ns per call, best of %d rounds of %d calls (policy: %s, %d rules)\n\n",
-    $rounds, $n, basename($policy), count(array_filter(file($policy), fn($l) => preg_match('/^\s*\//', $l))));
+printf("pressfs.so cost: ns per call, best of %d rounds of %d calls in %s (policy: %s, %d rules)\n\n",
+    $rounds, $n, $dir, basename($policy), $rules);
 $names = array_keys($results);
 printf("%-18s", 'call');
 foreach ($names as $c) {
