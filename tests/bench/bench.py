@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -28,10 +29,11 @@ import report  # noqa: E402
 PY = "/usr/bin/python3"
 FSLOAD = os.path.join(HERE, "fsload.py")
 STORM = os.path.join(HERE, "storm.php")
+EXT_BENCH = os.path.join(HERE, "ext_bench.php")
 RESULTS = os.path.join(HERE, "results")
 
 COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
-WORKLOADS = ["pages", "storm", "small", "uploads", "bigfile", "crossnode", "coldstart"]
+WORKLOADS = ["pages", "storm", "ext", "small", "uploads", "bigfile", "crossnode", "coldstart"]
 FRONT, ADMIN = "/", "/wp-admin/edit.php"
 BENCH_UPLOADS = "wp-content/uploads/pressfs-bench"  # policy class shared
 BENCH_CACHE = "wp-content/cache/pressfs-bench"      # policy class cache
@@ -401,6 +403,23 @@ class Bench:
                 self.cell("storm", c, lambda: self.storm(c))
             log(f"storm: round {r + 1}/{self.args.rounds} done ({self.elapsed():.0f}s)")
 
+    # -- 2b. what the extension costs each PHP call ----------------------------------------------
+
+    def run_ext(self):
+        """ext_bench.php: include, stat, fopen-read, file_exists and file_put_contents into an
+        allowed path, 100,000 calls each, without pressfs.so and with it (no FUSE involved:
+        the price of the hooks themselves)."""
+        a = self.args
+        if not os.path.isfile(a.ext):
+            raise BenchError(f"{a.ext} is missing: make ext")
+        n = 5000 if a.quick else 100000
+        r = subprocess.run(["php", "-n", EXT_BENCH, "--php=" + shutil.which("php"),
+                            "--ext=" + a.ext, f"--n={n}", f"--rounds={a.rounds}", "--json"],
+                           capture_output=True, text=True, timeout=900)
+        if r.returncode != 0:
+            raise BenchError(f"ext_bench.php: {(r.stderr or r.stdout).strip()[-300:]}")
+        self.res.extra("ext_cost", json.loads(r.stdout))
+
     # -- 4. small files and rename-over ----------------------------------------------------------
 
     def run_small(self):
@@ -607,7 +626,7 @@ class Bench:
         self.machine()
         self.setup()
         self.res.meta["columns"] = [n for n in COLUMNS if n in self.cols]
-        steps = [("pages", self.run_pages), ("storm", self.run_storm),
+        steps = [("pages", self.run_pages), ("storm", self.run_storm), ("ext", self.run_ext),
                  ("small", self.run_small), ("uploads", self.run_uploads),
                  ("bigfile", self.run_bigfile), ("crossnode", self.run_crossnode),
                  ("coldstart", self.run_coldstart)]

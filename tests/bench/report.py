@@ -234,6 +234,28 @@ def daemon_breakdown(data):
     return "\n".join(lines)
 
 
+def ext_cost(data):
+    """The extension's price per PHP call (ext_bench.php), or None when it did not run."""
+    e = data.get("extra", {}).get("ext_cost")
+    if not e:
+        return None
+    cfgs = e["configs"]
+    lines = [f"ns per call, best of {e['rounds']} rounds of {e['n']:,} calls each (on "
+             f"{e['dir']}, no FUSE: the hooks' own cost); in brackets, against no extension.",
+             "", "| call | " + " | ".join(cfgs) + " |", "|---|" + "---|" * len(cfgs)]
+    for op in e["ops"]:
+        cells = []
+        for c in cfgs:
+            ns = e["ns_per_call"][c][op]
+            r = e.get("ratio", {}).get(c, {}).get(op)
+            cells.append(f"{ns:,.0f}" + (f" ({(r - 1) * 100:+.0f}%)" if r else ""))
+        lines.append(f"| {op} | " + " | ".join(cells) + " |")
+    lines += ["", "pressfs: the overlay at the root (writes judged, reads untouched); + lower: "
+              "reads of paths no rule can change served from `pressfs.lower`; + mount: the "
+              "redirect deployment (uploads written to the mount)."]
+    return "\n".join(lines)
+
+
 def markdown(data, chart_name=None):
     m = data["meta"]
     a = m.get("args", {})
@@ -258,6 +280,9 @@ def markdown(data, chart_name=None):
     out.append("### Goals")
     out.append("")
     out.append(goal_table(data))
+    ec = ext_cost(data)
+    if ec:
+        out += ["", "### What pressfs.so costs a PHP call", "", ec]
     bd = daemon_breakdown(data)
     if bd:
         out += ["", "### Daemon requests per warm page view, by type", "", bd]
