@@ -88,6 +88,35 @@ def test_media_upload_on_node1_is_served_by_node2_byte_identical(cluster, images
     assert not any(f for _, _, f in os.walk(os.path.join(cluster.lower, UP)))
 
 
+def test_media_new_uploads_of_one_name_get_unique_names_and_mode_0644_on_both_nodes(cluster,
+                                                                                    images):
+    """Media > Add New's form (async-upload.php: move_uploaded_file, wp_unique_filename's
+    file_exists + scandir loop, chmod from stat of the month folder), three times with one
+    name, on node 1, node 1, node 2: three files, node 2's upload sees node 1's names, every
+    copy 0644 and served by both nodes at once."""
+    n1, n2 = cluster.nodes[:2]
+    img = make_image(os.path.join(os.path.dirname(images["jpg"]), "quay.jpg"), 800, 600, "jpg", 4)
+    with open(img, "rb") as f:
+        original = f.read()
+    before = {n: len(n.audit()) for n in (n1, n2)}
+    atts = [cluster.browser(n).login().upload_form(img) for n in (n1, n1, n2)]
+    urls = [a["source_url"] for a in atts]
+    names = [os.path.basename(u) for u in urls]
+    assert names == ["quay.jpg", "quay-1.jpg", "quay-2.jpg"], urls
+    for url in urls:
+        for node in (n2, n1):
+            s, h, body = cluster.browser(node).get(path_of(url))
+            assert s == 200 and h["Content-Type"] == "image/jpeg", (node.name, url, s)
+            assert body == original, (node.name, url)
+        for node in (n1, n2):
+            st = os.stat(os.path.join(node.mount, path_of(url).lstrip("/")))
+            assert oct(st.st_mode & 0o7777) == "0o644", (node.name, url, oct(st.st_mode))
+    # they were moved into place by move_uploaded_file(), as a browser's upload is
+    moved = [os.path.basename(r["path"]) for n in (n1, n2) for r in n.audit(before[n])
+             if r["op"] == "move_uploaded_file" and r["outcome"] == "allowed"]
+    assert sorted(moved) == sorted(names), moved
+
+
 def test_permalinks_write_htaccess_that_node2_serves_and_restarts_keep(cluster):
     n1, n2 = cluster.nodes[:2]
     with open(os.path.join(cluster.lower, ".htaccess"), "rb") as f:

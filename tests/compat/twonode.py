@@ -115,6 +115,12 @@ class Node:
     def ini(self):
         return self.cluster.php_ini(self)
 
+    def audit(self, since=0):
+        """The extension's audit records on this node (JSON lines), after the first SINCE:
+        `mark = len(node.audit())`, act, then `node.audit(mark)`."""
+        with open(self.audit_log) as f:
+            return [json.loads(l) for l in f.read().splitlines()[since:] if l]
+
     def start(self):
         env = self.cluster.env
         self.fs.start()
@@ -151,6 +157,27 @@ class Node:
 
     def __repr__(self):
         return "<node %s %s on %s>" % (self.name, self.url, self.mount)
+
+
+def multipart(fields, files):
+    """A multipart/form-data body as a browser sends a form: FIELDS {name: value}, FILES
+    {name: (filename, bytes, content type)}.  Returns (content type header, body)."""
+    boundary = "----pressfs" + uuid.uuid4().hex
+    out = []
+    for k, v in fields.items():
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                    % (boundary, k, v)).encode())
+    for k, (filename, data, ctype) in files.items():
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                    "Content-Type: %s\r\n\r\n" % (boundary, k, filename, ctype)).encode())
+        out.append(data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return "multipart/form-data; boundary=" + boundary, b"".join(out)
+
+
+def mime_of(name):
+    return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}.get(
+        name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
 class Browser:
@@ -213,8 +240,7 @@ class Browser:
         """A media upload through the REST API (what the block editor does).  Returns the new
         attachment as WordPress describes it (id, source_url, media_details.sizes, ...)."""
         name = name or os.path.basename(path)
-        mime = mime or {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}.get(
-            name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+        mime = mime or mime_of(name)
         with open(path, "rb") as f:
             data = f.read()
         status, _, body = self.post("/?rest_route=/wp/v2/media", data, headers={
@@ -223,6 +249,32 @@ class Browser:
         if status != 201:
             raise RuntimeError("upload of %s failed: HTTP %d %r" % (name, status, body[:500]))
         return json.loads(body)
+
+    def upload_form(self, path, name=None):
+        """A media upload as Media > Add New (wp-admin/media-new.php) sends it: its Plupload
+        settings' fields and nonce, the file as a multipart `async-upload` part, POSTed to
+        wp-admin/async-upload.php, where media_handle_upload() moves it with
+        move_uploaded_file().  Returns the new attachment as the REST API describes it."""
+        name = name or os.path.basename(path)
+        status, _, body = self.get("/wp-admin/media-new.php")
+        m = re.search(rb"wpUploaderInit = (\{.*?\});", body)
+        if status != 200 or not m:
+            raise RuntimeError("media-new.php: HTTP %d, no uploader settings" % status)
+        init = json.loads(m.group(1))
+        fields = dict(init["multipart_params"], name=name)
+        with open(path, "rb") as f:
+            data = f.read()
+        ctype, form = multipart(fields, {init["file_data_name"]: (name, data, mime_of(name))})
+        status, _, body = self.post("/wp-admin/async-upload.php", form,
+                                    headers={"Content-Type": ctype})
+        att_id = body.strip().decode("ascii", "replace")
+        if status != 200 or not att_id.isdigit():
+            raise RuntimeError("upload of %s failed: HTTP %d %r" % (name, status, body[:500]))
+        status, _, att = self.get("/?rest_route=/wp/v2/media/%s&context=edit" % att_id,
+                                  headers={"X-WP-Nonce": self.rest_nonce()})
+        if status != 200:
+            raise RuntimeError("attachment %s: HTTP %d %r" % (att_id, status, att[:300]))
+        return json.loads(att)
 
     def form_fields(self, page, form_action=None):
         """The hidden and text fields of the first form on an admin PAGE (nonce included)."""
