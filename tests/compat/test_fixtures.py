@@ -74,12 +74,19 @@ def test_p3_month_directories_made_by_racing_requests_on_both_nodes(cluster):
         assert sorted(os.listdir(os.path.join(n.mount, UP, "2031"))) == ["01", "02", "03"]
 
 
-def test_p4_filesystem_method_is_direct_and_leaves_nothing(cluster):
+def test_p4_filesystem_method_probe_says_direct_and_leaves_nothing(cluster):
+    """The temp-write-test-* probe core runs when FS_METHOD is not forced: 'direct' on both
+    nodes (anything else makes WordPress ask for FTP credentials), and no probe file left in
+    wp-content on either node, in the image or in a node's scratch."""
     n1, n2 = cluster.nodes[:2]
-    r = call(cluster, n1, "pressfs-direct-method")
-    assert r == {"method": "direct", "left": []}, r
-    assert not [f for f in os.listdir(os.path.join(n2.mount, "wp-content"))
+    for node in (n1, n2, n2, n1):
+        r = call(cluster, node, "pressfs-direct-method")
+        assert r == {"opened": True, "method": "direct", "left": []}, (node.name, r)
+    for d in (os.path.join(n1.mount, "wp-content"), os.path.join(n2.mount, "wp-content"),
+              os.path.join(cluster.lower, "wp-content"), n1.local, n2.local):
+        left = [os.path.join(p, f) for p, _, fs in os.walk(d) for f in fs
                 if f.startswith("temp-write-test-")]
+        assert not left, left
 
 
 def test_p6_page_cache_temp_and_rename_is_never_partial_on_the_other_node(cluster):
