@@ -134,7 +134,10 @@ def test_p7_tempnam_then_rename_into_config_is_atomic_and_included_everywhere(cl
     assert os.listdir(os.path.join(n1.mount, "wp-content/cache/tmp")) == []
 
 
-def test_p8_purge_by_directory_rename_is_seen_by_the_other_node(cluster):
+def test_p8_purge_by_directory_rename_then_recursive_delete_across_nodes(cluster):
+    """WP Fastest Cache's purge: cache/all renamed to cache/tmpWpfc/N on node 2, pages cached
+    again into the recreated cache/all on both nodes, tmpWpfc deleted file by file on node 1
+    later: both nodes serve the new pages and neither has the purged tree."""
     n1, n2 = cluster.nodes[:2]
     assert call(cluster, n1, "pressfs-purge-rename", step="fill") == {"filled": 3}
     want = ["blog/index.html=<p>page 1</p>", "blog/page/2/index.html=<p>page 2</p>",
@@ -144,9 +147,23 @@ def test_p8_purge_by_directory_rename_is_seen_by_the_other_node(cluster):
     assert r["renamed"] is True and r["fresh"] is True, r
     assert call(cluster, n1, "pressfs-purge-rename", step="list") == \
         {"all": ["index.html=<p>fresh</p>"]}
-    moved = os.path.join(n1.mount, "wp-content/cache/tmpWpfc", r["to"], "blog/page/2/index.html")
-    with open(moved) as f:
-        assert f.read() == "<p>page 2</p>"
+    purged = os.path.join("wp-content/cache/tmpWpfc", r["to"])
+    assert read(n1, purged + "/blog/page/2/index.html") == b"<p>page 2</p>"
+    assert call(cluster, n1, "pressfs-purge-rename", step="page", at="blog",
+                body="new1")["ret"] == 11
+    assert call(cluster, n2, "pressfs-purge-rename", step="page", at="blog/page/2",
+                body="new2")["ret"] == 11
+    assert call(cluster, n1, "pressfs-purge-rename", step="delete") == {"gone": True}
+    for n in (n1, n2):
+        assert not os.path.exists(os.path.join(n.mount, purged)), n.name
+        assert not os.path.exists(os.path.join(n.mount, "wp-content/cache/tmpWpfc")), n.name
+        for page, body in (("", b"<p>fresh</p>"), ("blog/", b"<p>new1</p>"),
+                           ("blog/page/2/", b"<p>new2</p>")):
+            s, _, got = cluster.browser(n).get("/wp-content/cache/all/%sindex.html" % page)
+            assert (s, got) == (200, body), (n.name, page, s, got[:100])
+    assert call(cluster, n2, "pressfs-purge-rename", step="list") == \
+        {"all": ["blog/index.html=<p>new1</p>", "blog/page/2/index.html=<p>new2</p>",
+                 "index.html=<p>fresh</p>"]}
 
 
 def test_p9_generated_css_is_complete_and_served_by_the_other_node(cluster):
