@@ -5,6 +5,7 @@ refused writes of drop-ins and wp-config.php are in test_site.py."""
 
 import json
 import os
+import re
 import threading
 import urllib.parse
 import zipfile
@@ -215,6 +216,42 @@ def test_p12_appends_from_both_nodes_lose_and_mix_nothing(cluster):
     for n in (n1, n2):
         got = sorted(read(n, UP + "/wc-logs/fixture.log").splitlines(keepends=True))
         assert got == want, "on %s: %d lines, want %d" % (n.name, len(got), len(want))
+
+
+def test_p12_debug_log_lines_php_appends_from_both_nodes_lose_and_mix_nothing(cluster):
+    """WP_DEBUG_LOG: PHP itself appends error_log() lines and warnings to wp-content/debug.log
+    (open O_APPEND, one write a line, never through the extension), two requests on each node
+    at once: every line there once and whole, on both nodes."""
+    n1, n2 = cluster.nodes[:2]
+    per, errors = 40, []
+
+    def worker(node, who):
+        try:
+            r = call(cluster, node, "pressfs-debug-log", who=who, n=per)
+            assert r == {"set": True, "logging": True, "written": per}, r
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=worker, args=(n, "%s%d" % (n.name, w)))
+          for n in (n1, n2) for w in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not errors, errors
+    want = sorted("%s%d line %04d %s" % (n.name, w, i, "z" * (10 + (i * 17) % 90))
+                  for n in (n1, n2) for w in range(2) for i in range(per))
+    line = re.compile(r"\[\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d UTC\] (?:PHP Warning:  )?"
+                      r"(node\d\d line \d{4} z+)(?: in /\S+/pressfs-debug-log\.php on line \d+)?\n")
+    for n in (n1, n2):
+        text = read(n, "wp-content/debug.log").decode()
+        got = []
+        for l in text.splitlines(keepends=True):
+            m = line.fullmatch(l)
+            assert m, "a broken line in debug.log on %s: %r" % (n.name, l)
+            got.append(m.group(1))
+        assert sorted(got) == want, "on %s: %d lines, want %d" % (n.name, len(got), len(want))
+    assert not os.path.exists(os.path.join(cluster.lower, "wp-content/debug.log"))
 
 
 def test_p13_write_probes_agree_with_is_writable_and_leave_nothing(cluster):

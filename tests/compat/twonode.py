@@ -80,6 +80,19 @@ class HAProxy(pressenv.Server):
         pressenv.wait_port(self.port, proc=self.proc, what="haproxy")
 
 
+class NodeFpm(pressenv.PhpFpm):
+    """php-fpm as a WordPress host runs it: the pool's error_log is a php_value, not a
+    php_admin_value, so WP_DEBUG_LOG's ini_set('error_log', wp-content/debug.log) takes, as it
+    does under Debian's default pool (which sets none)."""
+
+    def prepare(self):
+        super().prepare()
+        with open(self.conf) as f:
+            text = f.read()
+        with open(self.conf, "w") as f:
+            f.write(text.replace("php_admin_value[error_log]", "php_value[error_log]"))
+
+
 class Node:
     """One container's worth: a pressfs mount, php-fpm with the extension, Apache."""
 
@@ -124,7 +137,7 @@ class Node:
     def start(self):
         env = self.cluster.env
         self.fs.start()
-        self.fpm = pressenv.PhpFpm(env, workers=4, ini=self.ini())
+        self.fpm = NodeFpm(env, workers=4, ini=self.ini())
         self.fpm.start()
         self.apache = pressenv.Apache(env, [pressenv.Site(self.mount, self.fpm.address,
                                                           port=self.port)], threads=16)
