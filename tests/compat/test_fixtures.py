@@ -280,6 +280,27 @@ def test_p15_create_if_missing_is_idempotent_across_nodes(cluster):
     assert r["htaccess"] == "deny from all\n"
 
 
+def test_p16_drop_in_installs_by_fopen_copy_and_symlink_are_refused_cleanly(cluster):
+    """object-cache.php and db.php installed the three ways plugins do, on both nodes: each
+    gets false with pressfs's reason naming the plugin, and no drop-in, empty or otherwise, is
+    anywhere; Query Monitor's symlink at activation was refused and recorded too."""
+    n1, n2 = cluster.nodes[:2]
+    for node in (n1, n2):
+        r = call(cluster, node, "pressfs-dropin-install")
+        assert [(x["file"], x["how"]) for x in r] == [
+            (f, how) for f in ("object-cache.php", "db.php")
+            for how in ("fopen", "copy", "symlink")], r
+        for x in r:
+            assert x["ret"] is False and x["there"] is False, (node.name, x)
+            assert "pressfs" in x["error"] and "plugin pressfs-dropin-install" in x["error"], x
+    for root in (cluster.lower, n1.mount, n2.mount):
+        for f in ("object-cache.php", "db.php"):
+            assert not os.path.lexists(os.path.join(root, "wp-content", f)), (root, f)
+    denied = {(r["op"], os.path.basename(r["path"])) for r in n1.audit()
+              if r["outcome"] == "denied" and r["culprit"] == "plugin:pressfs-dropin-install"}
+    assert ("symlink", "db.php") in denied, denied
+
+
 def test_p19_auto_prepend_files_are_refused(cluster):
     n1, n2 = cluster.nodes[:2]
     r = call(cluster, n1, "pressfs-user-ini")
