@@ -3,6 +3,7 @@ way named real plugins do (../shared/WRITE-PATTERNS.md), each checked for its "w
 across both nodes, through HTTP.  Media uploads, image sizes, upload folders, .htaccess and the
 refused writes of drop-ins and wp-config.php are in test_site.py."""
 
+import html
 import json
 import os
 import re
@@ -31,7 +32,11 @@ def call(cluster, node, slug, data=None, **params):
 
 
 def read(node, rel):
-    with open(os.path.join(node.mount, rel), "rb") as f:
+    return read_root(node.mount, rel)
+
+
+def read_root(root, rel):
+    with open(os.path.join(root, rel), "rb") as f:
         return f.read()
 
 
@@ -299,6 +304,41 @@ def test_p16_drop_in_installs_by_fopen_copy_and_symlink_are_refused_cleanly(clus
     denied = {(r["op"], os.path.basename(r["path"])) for r in n1.audit()
               if r["outcome"] == "denied" and r["culprit"] == "plugin:pressfs-dropin-install"}
     assert ("symlink", "db.php") in denied, denied
+
+
+def test_p17_wp_config_edits_are_refused_and_the_plugin_shows_its_notice(cluster):
+    """WP Super Cache's settings page on each node tries to add WP_CACHE to wp-config.php by
+    file_put_contents, temp file + rename and copy: all three get false, the page shows the
+    plugin's "couldn't modify it" notice, wp-config.php is untouched everywhere and no temp
+    file is left."""
+    n1, n2 = cluster.nodes[:2]
+    with open(os.path.join(cluster.lower, "wp-config.php"), "rb") as f:
+        config = f.read()
+    for node in (n1, n2):
+        before = len(node.audit())
+        s, _, body = cluster.browser(node).login().get(
+            "/wp-admin/options-general.php?page=pressfs-config-edit")
+        assert s == 200, (node.name, s)
+        page = body.decode()
+        m = re.search(r'<pre id="pressfs-config-edit-tried">(.*?)</pre>', page, re.S)
+        tried = json.loads(html.unescape(m.group(1)))
+        assert [t["how"] for t in tried] == ["file_put_contents", "rename", "copy"], tried
+        for t in tried:
+            assert t["ret"] is False and not t.get("tmp_left"), (node.name, t)
+            assert "pressfs" in t["error"] and "plugin pressfs-config-edit" in t["error"], t
+        assert 'id="pressfs-config-edit-notice"' in page and \
+            "wp-config.php</code> file and I couldn&#8217;t modify it" in page, node.name
+        denied = {r["op"] for r in node.audit(before) if r["outcome"] == "denied"
+                  and r["path"] == "/wp-config.php"
+                  and r["culprit"] == "plugin:pressfs-config-edit"}
+        assert denied == {"file_put_contents", "rename", "copy"}, (node.name, denied)
+    for root in (cluster.lower, n1.mount, n2.mount):
+        assert read_root(root, "wp-config.php") == config, root
+    for n in (n1, n2):
+        assert not [f for f in os.listdir(os.path.join(n.mount, "wp-content/cache"))
+                    if f.startswith("wpsc")], n.name
+    s, _, _ = cluster.browser(n2).get("/")
+    assert s == 200
 
 
 def test_p19_auto_prepend_files_are_refused(cluster):
