@@ -3,6 +3,7 @@ way named real plugins do (../shared/WRITE-PATTERNS.md), each checked for its "w
 across both nodes, through HTTP.  Media uploads, image sizes, upload folders, .htaccess and the
 refused writes of drop-ins and wp-config.php are in test_site.py."""
 
+import hashlib
 import html
 import json
 import os
@@ -12,6 +13,8 @@ import urllib.parse
 import zipfile
 
 import pytest
+
+import twonode
 
 UP = "wp-content/uploads"
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -23,10 +26,10 @@ def active(cluster):
         cluster.activate(slug)
 
 
-def call(cluster, node, slug, data=None, **params):
+def call(cluster, node, slug, data=None, headers=None, **params):
     q = urllib.parse.urlencode(dict(params, pressfs_fixture=slug))
     b = cluster.browser(node)
-    s, _, body = b.post("/?" + q, data) if data is not None else b.get("/?" + q)
+    s, _, body = b.post("/?" + q, data, headers) if data is not None else b.get("/?" + q)
     assert s == 200, (slug, node.name, s, body[:600])
     return json.loads(body)
 
@@ -364,10 +367,31 @@ def test_p20_chunks_sent_to_alternating_nodes_join_in_order(cluster):
         assert read(n, UP + "/gravity_forms/tmp/form7file.bin") == b"".join(chunks)
 
 
-def test_p21_upload_kept_for_one_request_works(cluster):
-    n1 = cluster.nodes[0]
-    r = call(cluster, n1, "pressfs-local-upload")
-    assert r == {"ret": 4000, "chmod": True, "back": True, "gone": True}, r
+def test_p21_form_upload_moved_into_a_local_folder_works_for_one_request(cluster):
+    """A multipart form upload on each node, moved by move_uploaded_file() into Contact Form
+    7's wpcf7_uploads/<random>/ and Elementor's elementor/tmp/<id>/, chmod 0400, read back and
+    removed in the same request: every step works, the bytes read back are the uploaded ones,
+    and nothing is left on either node (the local class keeps it off the store)."""
+    n1, n2 = cluster.nodes[:2]
+    data = os.urandom(40000)
+    want = {"made": True, "moved": True, "chmod": True, "perms": "400",
+            "sha1": hashlib.sha1(data).hexdigest(), "gone": True}
+    for node in (n1, n2):
+        before = len(node.audit())
+        for to in ("wpcf7", "elementor"):
+            ctype, body = twonode.multipart({"your-name": "pressfs"},
+                                            {"file": ("cv.pdf", data, "application/pdf")})
+            r = call(cluster, node, "pressfs-local-upload", data=body,
+                     headers={"Content-Type": ctype}, to=to)
+            assert r == want, (node.name, to, r)
+        moved = [(r["path"].split("/")[3], r["class"]) for r in node.audit(before)
+                 if r["op"] == "move_uploaded_file" and r["outcome"] == "allowed"]
+        assert sorted(moved) == [("elementor", "local"), ("wpcf7_uploads", "local")], moved
+    for n in (n1, n2):
+        for d in ("wpcf7_uploads", "elementor/tmp"):
+            p = os.path.join(n.mount, UP, d)
+            assert not os.path.exists(p) or os.listdir(p) == [], (n.name, d, os.listdir(p))
+        assert not [f for _, _, fs in os.walk(n.local) for f in fs if f.startswith("cv")]
 
 
 def test_p22_optimizer_replaces_the_original_atomically_and_keeps_a_backup(cluster):
