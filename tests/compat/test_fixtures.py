@@ -1,7 +1,7 @@
 """The plugin compatibility fixtures (tests/compat/fixtures/): small plugins that write files the
 way named real plugins do (../shared/WRITE-PATTERNS.md), each checked for its "works means"
-across both nodes, through HTTP.  Media uploads, image sizes, upload folders, .htaccess and the
-refused writes of drop-ins and wp-config.php are in test_site.py."""
+across both nodes, through HTTP.  The patterns core writes through its own screens (1 and 2:
+media uploads and their sizes; 5: .htaccess) and the denied-writes plugin are in test_site.py."""
 
 import hashlib
 import html
