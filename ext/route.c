@@ -41,6 +41,28 @@ static long rel_below(const struct pfs_dir *dir, const char *abs, size_t len, ch
 	return path_relative_to(dir->s, dir->len, abs, len, out, MAXPATHLEN);
 }
 
+/* Whether PATH (LEN bytes, absolute) is already what path_normalize() makes of it: no empty,
+ * "." or ".." name, no trailing '/', no name longer than PATH_NAME_MAX.  Most names PHP is given
+ * (__DIR__ . '/x', include paths, what realpath() returned) are, and this is one memchr() per
+ * name where path_normalize() takes two passes of a loop per byte. */
+static bool is_normal(const char *path, size_t len)
+{
+	const char *p = path, *end = path + len;
+
+	if (len == 1)
+		return true; /* "/" */
+	for (;;) {
+		const char *q = memchr(p + 1, '/', (size_t)(end - p - 1));
+		size_t n = (size_t)((q ? q : end) - p - 1);
+
+		if (n == 0 || n > PATH_NAME_MAX || (p[1] == '.' && (n == 1 || (n == 2 && p[2] == '.'))))
+			return false;
+		if (!q)
+			return true;
+		p = q;
+	}
+}
+
 bool pfs_path_expand(struct pfs_path *p, const char *path)
 {
 	char tmp[MAXPATHLEN];
@@ -50,7 +72,10 @@ bool pfs_path_expand(struct pfs_path *p, const char *path)
 	p->rel_len = 0;
 	if (len == 0)
 		return false;
-	if (path[0] == '/') {
+	if (path[0] == '/' && len < sizeof(p->abs) && is_normal(path, len)) {
+		memcpy(p->abs, path, len + 1);
+		n = (long)len;
+	} else if (path[0] == '/') {
 		n = path_normalize(path, len, p->abs, sizeof(p->abs));
 		if (n == -EACCES) {
 			/* "/.." is "/" to the kernel; let PHP's expansion say the same */
