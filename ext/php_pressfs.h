@@ -46,6 +46,15 @@ struct pfs_busy {
 	int err;		    /* errno when the original last warned; 0: it did not */
 };
 
+/* A directory route.c has judged: frozen when no rule can make it or anything below it
+ * writable, so that every read below it is the lower tree's.  len 0: an empty slot. */
+#define PFS_FROZEN_SLOTS 32
+struct pfs_frozen {
+	unsigned short len;
+	bool frozen;
+	char dir[189];
+};
+
 ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	/* INI values as set; the strings belong to the INI entries. */
 	char *ini_policy;
@@ -81,6 +90,9 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	/* Reads served from pressfs.lower since the last flush into the shared counter: counting
 	 * them locally keeps the hot path off a cache line the workers share. */
 	unsigned long lower_reads;
+
+	/* Directories judged by route.c, emptied when the configuration is applied. */
+	struct pfs_frozen frozen[PFS_FROZEN_SLOTS];
 
 	/* The window in which one of our hooks runs PHP's original (busy.h). */
 	struct pfs_busy busy;

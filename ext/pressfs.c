@@ -16,6 +16,7 @@
 #include "path.h"
 #include "php_pressfs.h"
 #include "record.h"
+#include "route.h"
 
 ZEND_DECLARE_MODULE_GLOBALS(pressfs)
 
@@ -179,6 +180,7 @@ static bool config_apply(void)
 	const char *audit = PFS_G(ini_audit_log);
 
 	config_clear();
+	pfs_route_reset();
 	PFS_G(ini_dirty) = false;
 	PFS_G(unconfigured) = false;
 	PFS_G(mode) = PFS_G(ini_mode);

@@ -33,6 +33,9 @@ enum pfs_where {
  * named.  Costs one test when neither pressfs.mount nor pressfs.lower is set. */
 enum pfs_where pfs_route_read(const char *path, bool listing, struct pfs_path *p, char *out);
 
+/* Forget what pfs_route_read() learnt of the policy (the configuration changed). */
+void pfs_route_reset(void);
+
 /* Map a path under pressfs.mount or pressfs.lower (as realpath or glob return it) back to the
  * root the script sees.  Returns the new length written to OUT, or 0 when PATH is not there. */
 size_t pfs_unroute(const char *path, size_t len, char *out, size_t size);
