@@ -255,7 +255,8 @@ static ZEND_FUNCTION(pfs_glob)
 		return;
 	}
 	wlen = strlen(where);
-	if (snprintf(pattern, sizeof(pattern), "%s/%s", where, pat + dlen) >= (int)sizeof(pattern)) {
+	if (snprintf(pattern, sizeof(pattern), "%s/%s", where, pat + dlen) >=
+	    (int)sizeof(pattern)) {
 		ORIG(H_GLOB);
 		return;
 	}
@@ -380,8 +381,8 @@ static void spl_install(void)
 		const char *name;
 		int how;
 	} which[] = {{"iswritable", W_OK}, {"isreadable", R_OK}, {"isexecutable", X_OK}};
-	zend_class_entry *base = zend_hash_str_find_ptr(CG(class_table), "splfileinfo",
-						       sizeof("splfileinfo") - 1);
+	zend_class_entry *base =
+	    zend_hash_str_find_ptr(CG(class_table), "splfileinfo", sizeof("splfileinfo") - 1);
 	zend_class_entry *ce;
 
 	if (!base)
@@ -391,9 +392,8 @@ static void spl_install(void)
 		if (ce->type != ZEND_INTERNAL_CLASS || !instanceof_function(ce, base))
 			continue;
 		for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
-			zend_function *fn = zend_hash_str_find_ptr(&ce->function_table,
-								   which[i].name,
-								   strlen(which[i].name));
+			zend_function *fn = zend_hash_str_find_ptr(
+			    &ce->function_table, which[i].name, strlen(which[i].name));
 			struct method_hook *more;
 
 			if (!fn || fn->type != ZEND_INTERNAL_FUNCTION ||
@@ -427,8 +427,8 @@ static void spl_uninstall(void)
 
 /* Judge argument N as a write of OP and run the original accordingly.  Returns true when the
  * original ran, with V describing the write. */
-static bool write_hooked(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, const char *op,
-			 uint32_t n, unsigned flags, struct pfs_verdict *v)
+static bool write_hooked(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id, const char *op, uint32_t n,
+			 unsigned flags, struct pfs_verdict *v)
 {
 	char msg[MSG_SIZE];
 	const char *path;
@@ -494,8 +494,8 @@ static ZEND_FUNCTION(pfs_link)
 	pfs_judge_write(l, link, 0);
 	gl = pfs_write_begin(l, "link", msg, sizeof(msg));
 	gt = gl == PFS_GO_REFUSE || (t->governed && t->allowed)
-		     ? PFS_GO_AS_IS
-		     : pfs_write_begin(t, "link-target", msg, sizeof(msg));
+		 ? PFS_GO_AS_IS
+		 : pfs_write_begin(t, "link-target", msg, sizeof(msg));
 	if (gl == PFS_GO_REFUSE || gt == PFS_GO_REFUSE) {
 		php_error_docref1(NULL, link, E_WARNING, "%s", msg);
 		RETVAL_FALSE;
@@ -522,7 +522,8 @@ static ZEND_FUNCTION(pfs_move_uploaded_file)
 	long long bytes = -1;
 	int err;
 
-	if (idle() || !(from = path_arg(execute_data, 1)) || !(to = write_path_arg(execute_data, 2))) {
+	if (idle() || !(from = path_arg(execute_data, 1)) ||
+	    !(to = write_path_arg(execute_data, 2))) {
 		if (!EG(exception))
 			ORIG(H_MOVE_UPLOADED_FILE);
 		return;
@@ -619,9 +620,9 @@ static ZEND_FUNCTION(pfs_tempnam)
 		if (made && Z_STRLEN_P(return_value) > dlen &&
 		    memcmp(Z_STRVAL_P(return_value), dir, dlen) == 0 &&
 		    Z_STRVAL_P(return_value)[dlen] == '/') {
-			zend_string *name = zend_string_concat2(
-				path, strlen(path), Z_STRVAL_P(return_value) + dlen,
-				Z_STRLEN_P(return_value) - dlen);
+			zend_string *name =
+			    zend_string_concat2(path, strlen(path), Z_STRVAL_P(return_value) + dlen,
+						Z_STRLEN_P(return_value) - dlen);
 
 			zval_ptr_dtor(return_value);
 			RETVAL_STR(name);

@@ -41,9 +41,9 @@ struct pfs_dir {
  * calls (made from the original's frame) from user code (frames of its own): see busy.h. */
 struct pfs_busy {
 	bool on;
-	zend_execute_data *frame;   /* EG(current_execute_data) when the original was called */
-	zend_fiber_context *fiber;  /* EG(current_fiber_context) then */
-	int err;		    /* errno when the original last warned; 0: it did not */
+	zend_execute_data *frame;  /* EG(current_execute_data) when the original was called */
+	zend_fiber_context *fiber; /* EG(current_fiber_context) then */
+	int err;		   /* errno when the original last warned; 0: it did not */
 };
 
 /* A directory route.c has judged: frozen when no rule can make it or anything below it
@@ -55,6 +55,8 @@ struct pfs_frozen {
 	char dir[189];
 };
 
+/* The macros open and close a struct, which clang-format cannot tell: */
+/* clang-format off */
 ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	/* INI values as set; the strings belong to the INI entries. */
 	char *ini_policy;
@@ -97,6 +99,7 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	/* The window in which one of our hooks runs PHP's original (busy.h). */
 	struct pfs_busy busy;
 ZEND_END_MODULE_GLOBALS(pressfs)
+/* clang-format on */
 
 ZEND_EXTERN_MODULE_GLOBALS(pressfs)
 #define PFS_G(v) ZEND_MODULE_GLOBALS_ACCESSOR(pressfs, v)

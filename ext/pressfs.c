@@ -146,8 +146,8 @@ static bool dir_set(struct pfs_dir *d, struct pfs_dir *real, const char *name, c
 		return true;
 	n = path_normalize(value, strlen(value), buf, sizeof(buf));
 	if (n <= 0) {
-		snprintf(PFS_G(why), sizeof(PFS_G(why)), "%s=\"%s\" is not a usable path: %s",
-			 name, value, strerror((int)-n));
+		snprintf(PFS_G(why), sizeof(PFS_G(why)), "%s=\"%s\" is not a usable path: %s", name,
+			 value, strerror((int)-n));
 		return false;
 	}
 	d->s = strndup(buf, (size_t)n);
@@ -236,9 +236,11 @@ static bool config_apply(void)
 		config_clear();
 		return false;
 	}
-	if (same_dir(&PFS_G(root), &PFS_G(mount)) || same_dir(&PFS_G(root_real), &PFS_G(mount_real))) {
-		snprintf(why, wsz, "pressfs.mount is pressfs.root: leave pressfs.mount empty when "
-				   "the overlay is mounted at the root");
+	if (same_dir(&PFS_G(root), &PFS_G(mount)) ||
+	    same_dir(&PFS_G(root_real), &PFS_G(mount_real))) {
+		snprintf(why, wsz,
+			 "pressfs.mount is pressfs.root: leave pressfs.mount empty when "
+			 "the overlay is mounted at the root");
 		config_clear();
 		return false;
 	}
@@ -392,7 +394,8 @@ static PHP_MINFO_FUNCTION(pressfs)
 	if (!PFS_G(active))
 		php_info_print_table_row(2, "Disabled because", PFS_G(why));
 	php_info_print_table_row(2, "Version", PHP_PRESSFS_VERSION);
-	php_info_print_table_row(2, "Mode", mode_name(PFS_G(active) ? PFS_G(mode) : PFS_G(ini_mode)));
+	php_info_print_table_row(2, "Mode",
+				 mode_name(PFS_G(active) ? PFS_G(mode) : PFS_G(ini_mode)));
 	php_info_print_table_row(2, "Policy file",
 				 PFS_G(ini_policy) ? PFS_G(ini_policy) : "(not set)");
 	if (PFS_G(policy)) {
@@ -408,7 +411,8 @@ static PHP_MINFO_FUNCTION(pressfs)
 				 PFS_G(mount).len ? PFS_G(mount).s
 						  : "none (the overlay is mounted at the root)");
 	php_info_print_table_row(2, "Lower tree",
-				 PFS_G(lower).len ? PFS_G(lower).s : "none (reads go through the root)");
+				 PFS_G(lower).len ? PFS_G(lower).s
+						  : "none (reads go through the root)");
 	php_info_print_table_row(2, "Audit log",
 				 PFS_G(ini_audit_log) ? PFS_G(ini_audit_log) : "(none)");
 	row_count("Writes allowed", &pfs_counters->allowed);
@@ -422,6 +426,8 @@ static PHP_MINFO_FUNCTION(pressfs)
 	DISPLAY_INI_ENTRIES();
 }
 
+/* one member a line, as PHP's own modules write it */
+/* clang-format off */
 zend_module_entry pressfs_module_entry = {
 	STANDARD_MODULE_HEADER,
 	"pressfs",
@@ -438,6 +444,7 @@ zend_module_entry pressfs_module_entry = {
 	NULL,
 	STANDARD_MODULE_PROPERTIES_EX,
 };
+/* clang-format on */
 
 #ifdef COMPILE_DL_PRESSFS
 #ifdef ZTS

@@ -17,6 +17,7 @@
 
 /* ---- who ---- */
 
+/* clang-format off */
 static const struct {
 	const char *marker;
 	size_t len;
@@ -26,6 +27,7 @@ static const struct {
 	{"/wp-content/mu-plugins/", sizeof("/wp-content/mu-plugins/") - 1, "mu-plugin"},
 	{"/wp-content/themes/", sizeof("/wp-content/themes/") - 1, "theme"},
 };
+/* clang-format on */
 
 /* The slug FILE belongs to, when it lies under one of the places above. */
 static const char *slug_of(const char *file, size_t flen, char *slug, size_t size)
@@ -392,17 +394,18 @@ static void refusal(const struct pfs_verdict *v, const struct pfs_culprit *c, ch
 	else
 		snprintf(named, sizeof(named), "%s", v->judged);
 	if (v->rule)
-		snprintf(msg, size, "pressfs: write to %s refused by %s line %u (%s %s), attempted by %s",
+		snprintf(msg, size,
+			 "pressfs: write to %s refused by %s line %u (%s %s), attempted by %s",
 			 named, PFS_G(policy_path), v->rule->line, v->rule->pattern,
 			 policy_class_name(v->rule->cls), who);
 	else
 		snprintf(msg, size,
-			 "pressfs: write to %s refused: no rule in %s makes it writable, attempted by %s",
+			 "pressfs: write to %s refused: no rule in %s makes it writable, "
+			 "attempted by %s",
 			 named, PFS_G(policy_path), who);
 }
 
-enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *msg,
-			    size_t msg_size)
+enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *msg, size_t msg_size)
 {
 	struct pfs_culprit c;
 	struct pfs_event e;
@@ -441,8 +444,8 @@ static void count(const struct pfs_verdict *v, int err)
 		PFS_COUNT(allowed);
 }
 
-void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from,
-		    long long bytes, int err)
+void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from, long long bytes,
+		    int err)
 {
 	struct pfs_culprit c;
 	struct pfs_event e;

@@ -22,9 +22,9 @@ void pfs_culprit_find(struct pfs_culprit *c);
 
 /* What the hook does with a judged write. */
 enum pfs_go {
-	PFS_GO_AS_IS,	 /* not governed by the policy: the original, untouched */
-	PFS_GO_TARGET,	 /* the original, given v->target */
-	PFS_GO_REFUSE,	 /* fail it: the message is in the caller's buffer */
+	PFS_GO_AS_IS,  /* not governed by the policy: the original, untouched */
+	PFS_GO_TARGET, /* the original, given v->target */
+	PFS_GO_REFUSE, /* fail it: the message is in the caller's buffer */
 };
 
 /* Decide, and for a refusal count it, record it and write the message (for PHP's warning) into
@@ -39,8 +39,8 @@ enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *m
  * is 0 when it happened, else PFS_FAILED(errno) (recorded as outcome "failed" with the errno's
  * name, never as the write it would have been).  FROM: rename's source or NULL; BYTES: -1 when
  * it does not apply. */
-void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from,
-		    long long bytes, int err);
+void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from, long long bytes,
+		    int err);
 
 /* True when an audit sink is configured, i.e. writes that go ahead are recorded. */
 bool pfs_recording(void);

@@ -16,8 +16,7 @@
 
 /* REL (normalised, below DIR) as a path under DIR, into OUT; a trailing '/' of the name the
  * script used is kept, since it changes what the kernel accepts.  false when too long. */
-static bool join(char *out, const struct pfs_dir *dir, const char *rel, size_t rel_len,
-		 bool slash)
+static bool join(char *out, const struct pfs_dir *dir, const char *rel, size_t rel_len, bool slash)
 {
 	size_t n = dir->len;
 
@@ -55,7 +54,8 @@ static bool is_normal(const char *path, size_t len)
 		const char *q = memchr(p + 1, '/', (size_t)(end - p - 1));
 		size_t n = (size_t)((q ? q : end) - p - 1);
 
-		if (n == 0 || n > PATH_NAME_MAX || (p[1] == '.' && (n == 1 || (n == 2 && p[2] == '.'))))
+		if (n == 0 || n > PATH_NAME_MAX ||
+		    (p[1] == '.' && (n == 1 || (n == 2 && p[2] == '.'))))
 			return false;
 		if (!q)
 			return true;
@@ -155,16 +155,16 @@ enum pfs_where pfs_route_read(const char *path, bool listing, struct pfs_path *p
 	/* the fast path: code, templates, CSS, JSON (and never anything under pressfs.mount) */
 	if (in_frozen_dir(pol, p->rel, p->rel_len))
 		goto lower;
-	if (PFS_G(mount).len &&
-	    policy_class_writable(policy_class_of(pol, p->rel, p->rel_len)))
+	if (PFS_G(mount).len && policy_class_writable(policy_class_of(pol, p->rel, p->rel_len)))
 		return join(out, &PFS_G(mount), p->rel, p->rel_len, trailing_slash(path))
-			       ? PFS_MOUNT
-			       : PFS_NATIVE;
+			   ? PFS_MOUNT
+			   : PFS_NATIVE;
 	if (policy_may_change(pol, p->rel, p->rel_len) ||
 	    (listing && policy_may_change_below(pol, p->rel, p->rel_len)))
 		return PFS_NATIVE;
 lower:
-	if (!PFS_G(lower).len || !join(out, &PFS_G(lower), p->rel, p->rel_len, trailing_slash(path)))
+	if (!PFS_G(lower).len ||
+	    !join(out, &PFS_G(lower), p->rel, p->rel_len, trailing_slash(path)))
 		return PFS_NATIVE;
 	PFS_G(lower_reads)++;
 	return PFS_LOWER;
@@ -262,8 +262,7 @@ static bool real_location(const char *abs, bool follow, char *out)
 	}
 }
 
-static void decide(struct pfs_verdict *v, const struct policy_rule *r, const char *rel,
-		   size_t len)
+static void decide(struct pfs_verdict *v, const struct policy_rule *r, const char *rel, size_t len)
 {
 	v->rule = r;
 	v->cls = r ? r->cls : POLICY_NONE;
@@ -316,7 +315,8 @@ void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 		if (xlen < 0)
 			xlen = rel_below(&PFS_G(root_real), real, strlen(real), xrel);
 	}
-	if (xlen > 0 && ((size_t)xlen != v->p.rel_len || memcmp(xrel, v->p.rel, (size_t)xlen) != 0)) {
+	if (xlen > 0 &&
+	    ((size_t)xlen != v->p.rel_len || memcmp(xrel, v->p.rel, (size_t)xlen) != 0)) {
 		have_x = true;
 		rx = policy_match(pol, xrel, (size_t)xlen);
 		if (!v->p.rel_len && !in_mount && PFS_G(mount).len && rx &&

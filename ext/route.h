@@ -45,11 +45,11 @@ size_t pfs_unroute(const char *path, size_t len, char *out, size_t size);
 /* The policy's verdict on a write. */
 struct pfs_verdict {
 	struct pfs_path p;
-	bool governed;	/* the write touches the root, by its name or where it lands */
-	bool allowed;	/* the policy lets it happen */
+	bool governed;	 /* the write touches the root, by its name or where it lands */
+	bool allowed;	 /* the policy lets it happen */
 	bool redirected; /* target is under pressfs.mount */
-	bool via_link;	/* judged is where the write lands through a symlink, not its name */
-	bool unknown;	/* a relative name too long to expand: where it lands cannot be told */
+	bool via_link;	 /* judged is where the write lands through a symlink, not its name */
+	bool unknown;	 /* a relative name too long to expand: where it lands cannot be told */
 	const struct policy_rule *rule; /* the deciding rule; NULL when none matched */
 	enum policy_class cls;
 	char judged[MAXPATHLEN]; /* the relative path the deciding rule was matched against */

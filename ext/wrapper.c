@@ -150,8 +150,8 @@ static int pfs_url_stat(php_stream_wrapper *wrapper, const char *url, int flags,
 			      context);
 }
 
-static php_stream *pfs_dir_opener(php_stream_wrapper *wrapper, const char *path,
-				  const char *mode, int options, zend_string **opened_path,
+static php_stream *pfs_dir_opener(php_stream_wrapper *wrapper, const char *path, const char *mode,
+				  int options, zend_string **opened_path,
 				  php_stream_context *context STREAMS_DC)
 {
 	struct pfs_path p;
