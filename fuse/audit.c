@@ -327,9 +327,11 @@ struct writer {
 /* One (writer, path) that was refused at least once. */
 struct refusal {
 	size_t writer;
-	char *path, *cls, *pattern, *first_op;
+	char *path, *cls, *pattern;
 	long long rule;
 	unsigned long n;
+	struct op_count *ops;	/* the refused operations, by name */
+	size_t nops;
 };
 
 struct audit {
@@ -357,25 +359,41 @@ static bool grow(void *pp, size_t n, size_t size)
 	return true;
 }
 
-static int count_op(struct writer *w, const char *op)
+static int count_op(struct op_count **ops, size_t *nops, const char *op)
 {
-	for (size_t i = 0; i < w->nops; i++)
-		if (!strcmp(w->ops[i].op, op)) {
-			w->ops[i].n++;
+	for (size_t i = 0; i < *nops; i++)
+		if (!strcmp((*ops)[i].op, op)) {
+			(*ops)[i].n++;
 			return 0;
 		}
-	if (!grow(&w->ops, w->nops, sizeof(*w->ops)))
+	if (!grow(ops, *nops, sizeof(**ops)))
 		return -ENOMEM;
-	w->ops[w->nops].op = strdup(op);
-	if (!w->ops[w->nops].op)
+	(*ops)[*nops].op = strdup(op);
+	if (!(*ops)[*nops].op)
 		return -ENOMEM;
-	w->ops[w->nops++].n = 1;
+	(*ops)[(*nops)++].n = 1;
 	return 0;
 }
 
+static void free_ops(struct op_count *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ops[i].op);
+	free(ops);
+}
+
+/* A class that takes no writes: what enforce mode refuses. */
+static bool refusing_class(const struct record *r)
+{
+	return r->cls && (!strcmp(r->cls, "deny") || !strcmp(r->cls, "none"));
+}
+
+/* Refused in enforce mode: denied there, let through in report mode, or let through and then
+ * failed (in report mode with the overlay at the root, the overlay refuses it with EROFS). */
 static bool is_refusal(const struct record *r)
 {
-	return !strcmp(r->outcome, "denied") || !strcmp(r->outcome, "reported");
+	return !strcmp(r->outcome, "denied") || !strcmp(r->outcome, "reported") ||
+	       (!strcmp(r->outcome, "failed") && refusing_class(r));
 }
 
 #define NEVER_REFUSED ((size_t)-2)
@@ -403,7 +421,7 @@ static int add(struct audit *a, struct record *r)
 	w->writes++;
 	if (r->bytes > 0)
 		w->bytes += r->bytes;
-	if (count_op(w, r->op) < 0)
+	if (count_op(&w->ops, &w->nops, r->op) < 0)
 		return -ENOMEM;
 
 	/* one entry per (writer, path): the refusal it is, or NEVER_REFUSED */
@@ -431,14 +449,13 @@ static int add(struct audit *a, struct record *r)
 		f->path = strdup(r->path);
 		f->cls = strdup(r->cls ? r->cls : "none");
 		f->pattern = r->pattern ? strdup(r->pattern) : NULL;
-		f->first_op = strdup(r->op);
 		f->rule = r->rule;
-		if (!f->path || !f->cls || !f->first_op || (r->pattern && !f->pattern))
+		if (!f->path || !f->cls || (r->pattern && !f->pattern))
 			return -ENOMEM;
 		*slot = a->nr++;
 	}
 	a->r[*slot].n++;
-	return 0;
+	return count_op(&a->r[*slot].ops, &a->r[*slot].nops, r->op);
 }
 
 static int read_log(struct audit *a, FILE *f)
@@ -468,8 +485,8 @@ static int read_log(struct audit *a, FILE *f)
 			continue;
 		}
 		a->records++;
-		if (!strcmp(r.outcome, "failed")) {
-			a->failed++;
+		if (!strcmp(r.outcome, "failed") && !refusing_class(&r)) {
+			a->failed++;	/* a write the policy allows that did not happen */
 			record_free(&r);
 			continue;
 		}
@@ -679,7 +696,10 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 				printf("  %s\n", a->w[order[i]].name);
 				header = true;
 			}
-			printf("    %-50s %-6s %s x%lu  ", f->path, f->cls, f->first_op, f->n);
+			printf("    %-50s %-6s ", f->path, f->cls);
+			for (size_t j = 0; j < f->nops; j++)
+				printf("%s%s x%lu", j ? ", " : "", f->ops[j].op, f->ops[j].n);
+			printf("  ");
 			if (f->rule > 0)
 				printf("(line %lld: %s)\n", f->rule, f->pattern ? f->pattern : "?");
 			else
@@ -725,9 +745,7 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 static void audit_free(struct audit *a)
 {
 	for (size_t i = 0; i < a->nw; i++) {
-		for (size_t k = 0; k < a->w[i].nops; k++)
-			free(a->w[i].ops[k].op);
-		free(a->w[i].ops);
+		free_ops(a->w[i].ops, a->w[i].nops);
 		free(a->w[i].name);
 	}
 	free(a->w);
@@ -735,7 +753,7 @@ static void audit_free(struct audit *a)
 		free(a->r[i].path);
 		free(a->r[i].cls);
 		free(a->r[i].pattern);
-		free(a->r[i].first_op);
+		free_ops(a->r[i].ops, a->r[i].nops);
 	}
 	free(a->r);
 	index_free(&a->writers);
