@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define PATH_NAME_MAX 255	/* longest name of one segment, as on Linux */
+#define PATH_NAME_MAX 255 /* longest name of one segment, as on Linux */
 
 /* Normalise IN (IN_LEN bytes, absolute or relative to the root) into OUT (OUT_SIZE bytes):
  * a '/'-separated path starting with '/', no empty, "." or ".." segments, no trailing '/'

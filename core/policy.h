@@ -16,24 +16,25 @@ enum policy_class {
 };
 
 struct policy_rule {
-	char *pattern;		/* as written, escapes kept; owned by the policy */
+	char *pattern; /* as written, escapes kept; owned by the policy */
 	enum policy_class cls;
-	unsigned line;		/* 1-based line in the policy file */
+	unsigned line; /* 1-based line in the policy file */
 };
 
 /* Why a policy was rejected.  file is the name given to the parser (not owned). */
 struct policy_error {
 	const char *file;
-	unsigned line;		/* 1-based; 0 when the error is not tied to a line (I/O) */
-	unsigned column;	/* 1-based */
+	unsigned line;	 /* 1-based; 0 when the error is not tied to a line (I/O) */
+	unsigned column; /* 1-based */
 	char reason[200];
 };
 
-struct policy;			/* opaque; immutable once built, safe to share between threads */
+struct policy; /* opaque; immutable once built, safe to share between threads */
 
 /* Parse a policy held in memory.  name is used in error messages only.  On success *out owns a
  * new policy (free with policy_free) and 0 is returned; on failure a negative errno
- * (-EINVAL for a syntax error, -ENOMEM) and *err says where and why.  A bad file is rejected whole. */
+ * (-EINVAL for a syntax error, -ENOMEM) and *err says where and why.  A bad file is rejected whole.
+ */
 int policy_parse(const char *name, const char *buf, size_t len, struct policy **out,
 		 struct policy_error *err);
 /* Read and parse a file; -errno of the failed open/read is reported through err with line 0. */

@@ -182,8 +182,9 @@ static bool parse_line(const char *line, size_t len, struct record *r)
 			char *end;
 
 			num = strtoll(j.s, &end, 10);
-			while (end < j.e && (*end == '.' || *end == 'e' || *end == 'E' || *end == '+' ||
-					     *end == '-' || (*end >= '0' && *end <= '9')))
+			while (end < j.e &&
+			       (*end == '.' || *end == 'e' || *end == 'E' || *end == '+' ||
+				*end == '-' || (*end >= '0' && *end <= '9')))
 				end++;
 			j.s = end;
 			is_num = true;
@@ -330,7 +331,7 @@ struct refusal {
 	char *path, *cls, *pattern;
 	long long rule;
 	unsigned long n;
-	struct op_count *ops;	/* the refused operations, by name */
+	struct op_count *ops; /* the refused operations, by name */
 	size_t nops;
 };
 
@@ -486,7 +487,7 @@ static int read_log(struct audit *a, FILE *f)
 		}
 		a->records++;
 		if (!strcmp(r.outcome, "failed") && !refusing_class(&r)) {
-			a->failed++;	/* a write the policy allows that did not happen */
+			a->failed++; /* a write the policy allows that did not happen */
 			record_free(&r);
 			continue;
 		}
@@ -516,8 +517,8 @@ static bool is_code(const char *path)
 {
 	const char *dot = strrchr(path, '.');
 
-	return dot && !strchr(dot, '/') && (!strncmp(dot, ".php", 4) || !strcmp(dot, ".phtml") ||
-					    !strcmp(dot, ".phar"));
+	return dot && !strchr(dot, '/') &&
+	       (!strncmp(dot, ".php", 4) || !strcmp(dot, ".phtml") || !strcmp(dot, ".phar"));
 }
 
 /* PATH as a policy pattern matching exactly it (wildcards, escapes, blanks and '#' escaped),
@@ -575,7 +576,8 @@ static void print_where(const struct refusal *f, const char *pattern, const stru
 	if (cur && !strcmp(cur, pattern))
 		printf(" replaces line %lld (%s)", line, cur);
 	else if (now)
-		printf(" above line %u (%s %s)", now->line, now->pattern, policy_class_name(now->cls));
+		printf(" above line %u (%s %s)", now->line, now->pattern,
+		       policy_class_name(now->cls));
 	else if (cur)
 		printf(" above line %lld (%s)", line, cur);
 	else
@@ -612,8 +614,9 @@ static void suggest(const struct refusal *r, const size_t *idx, size_t n, const 
 				printf("# %zu refused paths below %s\n", end - g, dir);
 				if (!code) {
 					sprintf(line, "%s/**/*.php", pat);
-					printf("%-44s deny   # keeps PHP code out of the next line\n",
-					       line);
+					printf(
+					    "%-44s deny   # keeps PHP code out of the next line\n",
+					    line);
 				}
 				sprintf(line, "%s/**", pat);
 				suggest_line(f, line, code, pol);
@@ -722,7 +725,7 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 				continue;
 			if (pol) {
 				const struct policy_rule *now =
-					policy_match(pol, f->path, strlen(f->path));
+				    policy_match(pol, f->path, strlen(f->path));
 
 				if (now && policy_class_writable(now->cls))
 					continue; /* the policy given allows it already */
@@ -762,12 +765,13 @@ static void audit_free(struct audit *a)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pressfs audit LOG [--policy FILE]\n"
-			"  LOG     the extension's pressfs.audit_log ('-' for standard input); lines\n"
-			"          relayed by syslog or PHP's error log are understood too\n"
-			"  --policy FILE\n"
-			"          judge the refused writes against FILE instead of the policy that\n"
-			"          was in force, and leave out what FILE already allows\n");
+	fprintf(stderr,
+		"usage: pressfs audit LOG [--policy FILE]\n"
+		"  LOG     the extension's pressfs.audit_log ('-' for standard input); lines\n"
+		"          relayed by syslog or PHP's error log are understood too\n"
+		"  --policy FILE\n"
+		"          judge the refused writes against FILE instead of the policy that\n"
+		"          was in force, and leave out what FILE already allows\n");
 	return 2;
 }
 

@@ -12,14 +12,14 @@
 
 #include "cache.h"
 
-#define MAX_SERVERS 32
+#define MAX_SERVERS	32
 #define PARTS_PER_CHUNK (STORE_CHUNK_SIZE / CACHE_PART_SIZE)
-#define KEY_MAX 128
+#define KEY_MAX		128
 
 struct cache {
-	memcached_st *master;		/* configured once; never used for requests */
+	memcached_st *master; /* configured once; never used for requests */
 	pthread_mutex_t lock;
-	memcached_st **idle;		/* clones free for the next caller */
+	memcached_st **idle; /* clones free for the next caller */
 	size_t nidle, cap;
 	char prefix[96];
 };
@@ -232,8 +232,8 @@ int cache_put(struct cache *c, uint64_t id, const void *data, size_t len)
 		size_t n = len - at < CACHE_PART_SIZE ? len - at : CACHE_PART_SIZE;
 		char key[KEY_MAX];
 		size_t klen = make_key(c, id, p, key);
-		memcached_return_t rc = memcached_set(mc, key, klen, (const char *)data + at, n, 0,
-						      (uint32_t)len);
+		memcached_return_t rc =
+		    memcached_set(mc, key, klen, (const char *)data + at, n, 0, (uint32_t)len);
 
 		if (rc != MEMCACHED_SUCCESS) {
 			set_error("memcached set", mc, rc);
@@ -248,11 +248,11 @@ int cache_put(struct cache *c, uint64_t id, const void *data, size_t len)
 /* What one chunk's fetch found: its stored length (from any part's flags) and which parts. */
 struct want {
 	uint64_t id;
-	size_t len;		/* logical length: the stored length may not exceed it */
-	char *buf;		/* len bytes */
+	size_t len; /* logical length: the stored length may not exceed it */
+	char *buf;  /* len bytes */
 	uint32_t stored;
 	bool known, bad;
-	unsigned found;		/* bit per part */
+	unsigned found; /* bit per part */
 };
 
 static struct want *want_of(struct want *w, size_t n, uint64_t id)
@@ -267,7 +267,7 @@ static struct want *want_of(struct want *w, size_t n, uint64_t id)
 static int fetch(struct cache *c, struct want *w, size_t n)
 {
 	size_t nkeys = 0;
-	char (*keys)[KEY_MAX];
+	char(*keys)[KEY_MAX];
 	const char **kp;
 	size_t *kl;
 	memcached_st *mc;
@@ -331,9 +331,9 @@ static int fetch(struct cache *c, struct want *w, size_t n)
 		if (!x)
 			continue;
 		at = (size_t)part * CACHE_PART_SIZE;
-		expect = stored > at ? (stored - at < CACHE_PART_SIZE ? stored - at
-								: CACHE_PART_SIZE)
-				     : 0;
+		expect = stored > at
+			     ? (stored - at < CACHE_PART_SIZE ? stored - at : CACHE_PART_SIZE)
+			     : 0;
 		/* Every part must agree on the chunk's length and hold exactly its share. */
 		if (stored == 0 || stored > x->len || (x->known && x->stored != stored) ||
 		    vlen != expect) {
@@ -384,13 +384,13 @@ int cache_fetch(struct cache *c, const struct store_attr *a, char *buf)
 		       (size_t)(a->size - (uint64_t)a->nchunks * STORE_CHUNK_SIZE));
 	for (uint32_t i = 0; i < a->nchunks; i++) {
 		uint64_t at = (uint64_t)i * STORE_CHUNK_SIZE;
-		size_t len = a->size - at < STORE_CHUNK_SIZE ? (size_t)(a->size - at)
-							     : STORE_CHUNK_SIZE;
+		size_t len =
+		    a->size - at < STORE_CHUNK_SIZE ? (size_t)(a->size - at) : STORE_CHUNK_SIZE;
 
 		if (at >= a->size)
 			break;
 		if (!a->chunks[i]) {
-			memset(buf + at, 0, len);	/* a hole */
+			memset(buf + at, 0, len); /* a hole */
 			continue;
 		}
 		w[n].id = a->chunks[i];

@@ -40,7 +40,7 @@ static int copy_file(struct pfs *fs, uint64_t dir, const char *path, const char 
 					    (off_t)(i + k) * STORE_CHUNK_SIZE);
 
 			if (got <= 0) {
-				err = got < 0 ? -errno : -EIO;	/* the image never shrinks */
+				err = got < 0 ? -errno : -EIO; /* the image never shrinks */
 				break;
 			}
 			data[k] = buf + k * STORE_CHUNK_SIZE;
@@ -50,8 +50,9 @@ static int copy_file(struct pfs *fs, uint64_t dir, const char *path, const char 
 			err = store_put_chunks(fs->store, k, data, lens, ids + i);
 	}
 	if (!err)
-		err = store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
-					st->st_gid, 's', (uint64_t)st->st_size, nch, ids, false, &a);
+		err =
+		    store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
+				      st->st_gid, 's', (uint64_t)st->st_size, nch, ids, false, &a);
 	if (!err)
 		stats_event(EV_COPY_UP);
 out:
@@ -104,18 +105,17 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 		opaque = type == STORE_DIR && a.opaque;
 		store_attr_release(&a);
 		if (type == STORE_WHITEOUT || (type > 0 && type != STORE_DIR))
-			continue;	/* hidden, or the store has its own version already */
+			continue; /* hidden, or the store has its own version already */
 		if (type < 0 && type != -ENOENT) {
 			err = type;
 			break;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			err = store_copyup_dir(fs->store, dir, de->d_name, strlen(de->d_name),
-					       st.st_mode, st.st_uid, st.st_gid,
-					       (int64_t)st.st_mtim.tv_sec * 1000000000 +
-						       st.st_mtim.tv_nsec,
-					       &sub);
-			if (!err && !opaque)	/* an opaque copy hides the rest already */
+			err = store_copyup_dir(
+			    fs->store, dir, de->d_name, strlen(de->d_name), st.st_mode, st.st_uid,
+			    st.st_gid, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+			    &sub);
+			if (!err && !opaque) /* an opaque copy hides the rest already */
 				err = copy_dir(fs, child, sub, depth + 1);
 		} else if (type == -ENOENT && S_ISREG(st.st_mode)) {
 			err = copy_file(fs, dir, child, de->d_name, &st);

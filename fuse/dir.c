@@ -16,14 +16,14 @@ struct dent {
 	size_t namelen;
 	ino_t ino;
 	mode_t type;
-	off_t pos;	/* where a stream stands once it has read this entry: see below */
+	off_t pos; /* where a stream stands once it has read this entry: see below */
 };
 
 /* A merged listing, shared by the streams reading it; freed with its last reference. */
 struct dirlist {
 	struct dent *e;
 	size_t n, cap;
-	unsigned refs;	/* under fs->lock */
+	unsigned refs; /* under fs->lock */
 };
 
 static int list_add(struct dirlist *l, const char *name, size_t namelen, ino_t ino, mode_t type)
@@ -100,7 +100,7 @@ static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return 0;	/* no entries of this node's own here */
+		return 0; /* no entries of this node's own here */
 	}
 	while ((de = readdir(d)) && !err) {
 		size_t nl = strlen(de->d_name);
@@ -175,7 +175,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 			size_t nsd = 0;
 
 			err = store_readdir(fs->store, sino, &sd, &nsd);
-			if (err == -ENOENT) {	/* removed or replaced elsewhere */
+			if (err == -ENOENT) { /* removed or replaced elsewhere */
 				pthread_mutex_lock(&fs->lock);
 				node_set_sino(fs, n, 0);
 				pthread_mutex_unlock(&fs->lock);
@@ -195,7 +195,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 			if (ud[i].type == STORE_WHITEOUT)
 				continue;
 			if (nlocal && bsearch(&ud[i], ud, nlocal, sizeof(*ud), cmp_dirent))
-				continue;	/* this node's own entry of that name wins */
+				continue; /* this node's own entry of that name wins */
 			err = list_add(l, ud[i].name, ud[i].namelen, ud[i].ino | (1ull << 62),
 				       type_of(ud[i].type));
 			if (err)
@@ -211,7 +211,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 		if (!d) {
 			if (fd >= 0)
 				close(fd);
-			goto done;	/* a merged directory whose lower part is gone: upper only */
+			goto done; /* a merged directory whose lower part is gone: upper only */
 		}
 		while ((de = readdir(d))) {
 			struct store_dirent key;
@@ -222,7 +222,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 			key.name = de->d_name;
 			key.namelen = nl;
 			if (nud && hidden(&key, ud, nlocal, nud))
-				continue;	/* hidden by an upper entry or a whiteout */
+				continue; /* hidden by an upper entry or a whiteout */
 			err = list_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
 			if (err) {
 				closedir(d);
@@ -310,7 +310,7 @@ static int listing_get(struct pfs *fs, struct node *n, off_t off, struct dirlist
 	for (size_t i = 0; i < l->n; i++)
 		l->e[i].pos = name_pos(l->e[i].name, l->e[i].namelen);
 	qsort(l->e, l->n, sizeof(*l->e), cmp_pos);
-	l->refs = 2;	/* the node's and the caller's */
+	l->refs = 2; /* the node's and the caller's */
 	pthread_mutex_lock(&fs->lock);
 	if (n->listing && --n->listing->refs == 0)
 		old = n->listing;
@@ -359,11 +359,10 @@ void dir_forget(struct node *n)
 void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	stats_count(OP_OPENDIR);
-	fuse_reply_err(req, ENOSYS);	/* once: the kernel stops asking (see above) */
+	fuse_reply_err(req, ENOSYS); /* once: the kernel stops asking (see above) */
 }
 
-void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi)
+void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct pfs *fs = fuse_req_userdata(req);
 	struct node *n = node_get(fs, ino);
@@ -382,8 +381,8 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		goto out;
 	for (; off < 2; off++) {
 		struct stat st = {.st_ino = 1, .st_mode = S_IFDIR};
-		size_t k = fuse_add_direntry(req, buf + used, size - used, off ? ".." : ".", &st,
-					     off + 1);
+		size_t k =
+		    fuse_add_direntry(req, buf + used, size - used, off ? ".." : ".", &st, off + 1);
 
 		if (k > size - used)
 			goto reply;
@@ -405,7 +404,7 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t k;
 
 		if (i == lo || l->e[i].pos != l->e[i - 1].pos)
-			group_used = used;	/* names of one hash go in one reply if they can */
+			group_used = used; /* names of one hash go in one reply if they can */
 		k = fuse_add_direntry(req, buf + used, size - used, l->e[i].name, &st, l->e[i].pos);
 		if (k > size - used) {
 			if (group_used)
@@ -415,7 +414,7 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += k;
 	}
 	if (!used)
-		listing_done(fs, n, l);	/* read to the end */
+		listing_done(fs, n, l); /* read to the end */
 reply:
 	fuse_reply_buf(req, buf, used);
 out:
@@ -429,7 +428,7 @@ out:
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	stats_count(OP_RELEASEDIR);
-	fuse_reply_err(req, 0);	/* never sent: OPENDIR said ENOSYS */
+	fuse_reply_err(req, 0); /* never sent: OPENDIR said ENOSYS */
 }
 
 void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)

@@ -17,30 +17,30 @@
 #include "pressfs.h"
 #include "stats.h"
 
-#define CHUNK STORE_CHUNK_SIZE
-#define UPLOAD_BATCH 8		/* chunks per pipelined upload */
+#define CHUNK	     STORE_CHUNK_SIZE
+#define UPLOAD_BATCH 8 /* chunks per pipelined upload */
 
 enum chunk_state {
-	CH_BASE = 0,	/* the base (store chunk or lower file) holds it; nothing staged */
-	CH_STAGED,	/* staged copy equals the base: read it locally */
-	CH_DIRTY,	/* staged copy is newer than the base: upload on commit */
+	CH_BASE = 0, /* the base (store chunk or lower file) holds it; nothing staged */
+	CH_STAGED,   /* staged copy equals the base: read it locally */
+	CH_DIRTY,    /* staged copy is newer than the base: upload on commit */
 };
 
 struct ofile {
 	pthread_mutex_t lock;
 	int nopen;
-	int fd;			/* staging file (O_TMPFILE), -1 until needed */
-	uint64_t size;		/* the file's size as this node sees it */
-	uint8_t *state;		/* enum chunk_state per chunk */
+	int fd;		/* staging file (O_TMPFILE), -1 until needed */
+	uint64_t size;	/* the file's size as this node sees it */
+	uint8_t *state; /* enum chunk_state per chunk */
 	size_t nstate;
-	bool base_lower;	/* base is the lower file: the first commit copies it up */
+	bool base_lower; /* base is the lower file: the first commit copies it up */
 	int lower_fd;
-	struct store_attr base;	/* base is this store file (when !base_lower && !pending) */
+	struct store_attr base; /* base is this store file (when !base_lower && !pending) */
 	bool pending;		/* created here, not in the store until the first commit */
 	bool dirty;
-	bool append_only;	/* every change since the base was an append at its end */
-	bool o_append;		/* ... and every write came through an O_APPEND handle */
-	char cls;		/* where the content lives: 's' Redis, 'c' memcached */
+	bool append_only; /* every change since the base was an append at its end */
+	bool o_append;	  /* ... and every write came through an O_APPEND handle */
+	char cls;	  /* where the content lives: 's' Redis, 'c' memcached */
 	uint64_t base_size;
 	uint32_t mode, uid, gid;
 	int64_t mtime_ns;
@@ -50,13 +50,13 @@ struct fh {
 	struct node *n;
 	bool writer;
 	bool append;
-	bool local;			/* lower_fd is the per-node directory's file */
-	bool cached;			/* uses the page cache: counted in n->cached_open */
-	int lower_fd;			/* reading a lower file: its descriptor, else -1 */
-	struct store_attr snap;		/* reading a store file: the version opened */
+	bool local;		/* lower_fd is the per-node directory's file */
+	bool cached;		/* uses the page cache: counted in n->cached_open */
+	int lower_fd;		/* reading a lower file: its descriptor, else -1 */
+	struct store_attr snap; /* reading a store file: the version opened */
 	bool snap_valid;
-	bool outage;			/* opened while the store was down: the kernel's pages only */
-	char *blob;			/* reading a cache file: all of it, fetched at open */
+	bool outage; /* opened while the store was down: the kernel's pages only */
+	char *blob;  /* reading a cache file: all of it, fetched at open */
 };
 
 static int64_t now_ns(void)
@@ -126,8 +126,10 @@ static ssize_t cache_chunk(struct pfs *fs, uint64_t id, size_t off, size_t len, 
 
 	if (got < 0) {
 		log_msg(LOG_LVL_WARN, "cache chunk %llu unavailable (%s): the write fails",
-			(unsigned long long)id, got == -ENOENT ? "evicted" :
-			fs->cache ? cache_strerror(fs->cache) : "no cache= pool");
+			(unsigned long long)id,
+			got == -ENOENT ? "evicted"
+			: fs->cache    ? cache_strerror(fs->cache)
+				       : "no cache= pool");
 		return -EIO;
 	}
 	return got;
@@ -138,8 +140,9 @@ static ssize_t base_read(struct pfs *fs, struct ofile *of, size_t i, size_t off,
 			 char *buf)
 {
 	uint64_t start = (uint64_t)i * CHUNK + off;
-	size_t want = start >= of->base_size ? 0 : (size_t)(of->base_size - start < len
-							       ? of->base_size - start : len);
+	size_t want = start >= of->base_size
+			  ? 0
+			  : (size_t)(of->base_size - start < len ? of->base_size - start : len);
 	ssize_t got = 0;
 
 	/* Only the base's own bytes: anything a chunk holds past the base's size is stale. */
@@ -225,8 +228,7 @@ static int of_resize(struct pfs *fs, struct ofile *of, uint64_t size)
 	return 0;
 }
 
-static ssize_t of_write(struct pfs *fs, struct ofile *of, const char *buf, size_t len,
-			uint64_t off)
+static ssize_t of_write(struct pfs *fs, struct ofile *of, const char *buf, size_t len, uint64_t off)
 {
 	uint64_t end = off + len;
 	int err;
@@ -390,7 +392,7 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	if (!of->dirty)
 		return 0;
 	if (n->flags & N_UNLINKED) {
-		of->dirty = false;	/* removed while open: its data goes with it */
+		of->dirty = false; /* removed while open: its data goes with it */
 		return 0;
 	}
 	appended = of->append_only && !of->pending && !of->base_lower && n->sino &&
@@ -417,7 +419,8 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		goto out;
 	if (of->pending || of->base_lower) {
 		/* A log created here with O_APPEND while another node created it too: both
-		 * nodes' lines are kept, as O_APPEND promises, instead of the last close winning. */
+		 * nodes' lines are kept, as O_APPEND promises, instead of the last close winning.
+		 */
 		bool merge = of->pending && of->append_only && of->o_append && of->cls == 's';
 		uint64_t psino;
 		struct node *parent;
@@ -429,8 +432,8 @@ static int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		err = upper_dir_make(fs, parent, &psino);
 		if (!err)
 			err = store_publish_new(fs->store, psino, n->name, n->namelen, of->mode,
-						of->uid, of->gid, of->cls, of->size, nch, ids, merge,
-						&a);
+						of->uid, of->gid, of->cls, of->size, nch, ids,
+						merge, &a);
 		node_put(fs, parent);
 		if (!err && of->base_lower)
 			stats_event(EV_COPY_UP);
@@ -458,7 +461,7 @@ done:
 		n->cached_version = a.version;
 		n->cache_primed = true;
 	} else {
-		n->cached_version = UINT64_MAX;	/* others' appends are not in its pages */
+		n->cached_version = UINT64_MAX; /* others' appends are not in its pages */
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (of->base_lower) {
@@ -569,8 +572,10 @@ static int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 			goto fail;
 		}
 		of->base_lower = true;
-		of->cls = fs->cache && policy_class_of(fs->policy, path, (size_t)len) ==
-						POLICY_CACHE ? 'c' : 's';
+		of->cls =
+		    fs->cache && policy_class_of(fs->policy, path, (size_t)len) == POLICY_CACHE
+			? 'c'
+			: 's';
 		of->size = of->base_size = (uint64_t)st.st_size;
 		of->mode = st.st_mode;
 		of->uid = st.st_uid;
@@ -582,7 +587,7 @@ static int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 		goto fail;
 	of->nopen = 1;
 	pthread_mutex_lock(&fs->lock);
-	if (n->of) {	/* another thread was quicker */
+	if (n->of) { /* another thread was quicker */
 		n->of->nopen++;
 		pthread_mutex_unlock(&fs->lock);
 		of_free(of);
@@ -678,7 +683,7 @@ int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off
 	pthread_mutex_lock(&of->lock);
 	err = of_resize(fs, of, (uint64_t)size);
 	if (!err && !fi)
-		err = of_commit(fs, n, of);	/* truncate(2): no close will follow */
+		err = of_commit(fs, n, of); /* truncate(2): no close will follow */
 	pthread_mutex_unlock(&of->lock);
 	if (!err)
 		err = of_put(fs, n, of);
@@ -736,8 +741,8 @@ static int cache_load(struct pfs *fs, struct node *n, struct fh *fh)
 		memcpy(name, n->name, namelen);
 		lower = (n->flags & N_LOWER) != 0;
 		pthread_mutex_unlock(&fs->lock);
-		if (dir && namelen && store_drop_cache(fs->store, dir, name, namelen, a->ino,
-						       a->version, lower) == 1)
+		if (dir && namelen &&
+		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1)
 			log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen,
 				name);
 		pthread_mutex_lock(&fs->lock);
@@ -749,7 +754,7 @@ static int cache_load(struct pfs *fs, struct node *n, struct fh *fh)
 	return err == -ENOMEM ? err : -ENOENT;
 }
 
-#define SETTLE_NS 1000000000ll	/* a version this old has no reads of older ones in flight */
+#define SETTLE_NS 1000000000ll /* a version this old has no reads of older ones in flight */
 
 /* May a handle opened on version V of N use the kernel's page cache?  Its pages must all be
  * V's and the kernel must have been told V's size.  So: only once V has settled (a readahead
@@ -762,8 +767,7 @@ static bool cache_decide(struct pfs *fs, struct node *n, uint64_t v, bool settle
 	bool cached = false;
 
 	pthread_mutex_lock(&fs->lock);
-	if (v == n->told_version && settled &&
-	    (v == n->cached_version || n->cached_open == 0)) {
+	if (v == n->told_version && settled && (v == n->cached_version || n->cached_open == 0)) {
 		if (v != n->cached_version) {
 			n->cached_version = v;
 			n->cache_primed = false;
@@ -868,7 +872,7 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 		node_forget(fs, again, 1);
 		if (again != n) {
-			err = -ESTALE;	/* the name is another file now: look it up again */
+			err = -ESTALE; /* the name is another file now: look it up again */
 			goto fail;
 		}
 	}
@@ -888,7 +892,7 @@ static int open_node(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 			}
 		}
 		if (fh->append)
-			fi->direct_io = 1;	/* its offsets are the store's end, not the kernel's */
+			fi->direct_io = 1; /* its offsets are the store's end, not the kernel's */
 	} else if (n->sino) {
 		err = store_getattr(fs->store, n->sino, &fh->snap);
 		if (err == -EIO && outage_open(fs, n, fh, fi))
@@ -1030,7 +1034,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		goto out;
 	}
 	of->pending = true;
-	of->dirty = true;	/* even an empty new file is published on close */
+	of->dirty = true; /* even an empty new file is published on close */
 	of->mode = S_IFREG | (mode & 07777);
 	of->uid = ctx->uid;
 	of->gid = ctx->gid;
@@ -1183,7 +1187,8 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		got = 0;
 		if ((uint64_t)off < fh->snap.size) {
 			got = (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
-						? size : fh->snap.size - (uint64_t)off);
+					    ? size
+					    : fh->snap.size - (uint64_t)off);
 			memcpy(buf, fh->blob + off, (size_t)got);
 		}
 	} else if (fh->snap_valid) {

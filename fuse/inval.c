@@ -14,7 +14,7 @@ static bool inval_running;
 struct targets {
 	fuse_ino_t *ids;
 	size_t n, cap;
-	bool entries;	/* ALL: parents[i] + names[i] too */
+	bool entries; /* ALL: parents[i] + names[i] too */
 	fuse_ino_t *parents;
 	char **names;
 };
@@ -73,11 +73,11 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	struct collect c = {&t, fs};
 
 	if (origin && !strcmp(origin, fs->set->node_id))
-		return;	/* our own change: the kernel saw it happen */
+		return; /* our own change: the kernel saw it happen */
 	stats_event(EV_INVAL_RECV);
 	if (what == STORE_INVAL_ALL) {
 		t.entries = true;
-		add_target(&t, fs, fs->root);	/* not in the table, and its listing may change */
+		add_target(&t, fs, fs->root); /* not in the table, and its listing may change */
 		node_for_each(fs, collect_changeable, &c);
 	} else {
 		node_for_sino(fs, ino, collect_one, &c);

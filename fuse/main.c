@@ -72,12 +72,17 @@ static int compat_main(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: pressfs COMMAND ...\n\n"
-		   "  mount [-f] [-o OPTIONS] STORE MOUNTPOINT   serve a WordPress tree (see mount --help)\n"
-		   "  status [--json] MOUNTPOINT                 request counters of a mount\n"
-		   "  policy check POLICY [PATH...]              check a policy; show each path's class\n"
-		   "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP audit log\n"
-		   "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-node site: what they write\n");
+	fprintf(
+	    f,
+	    "usage: pressfs COMMAND ...\n\n"
+	    "  mount [-f] [-o OPTIONS] STORE MOUNTPOINT   serve a WordPress tree (see mount "
+	    "--help)\n"
+	    "  status [--json] MOUNTPOINT                 request counters of a mount\n"
+	    "  policy check POLICY [PATH...]              check a policy; show each path's class\n"
+	    "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP "
+	    "audit log\n"
+	    "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-node site: what "
+	    "they write\n");
 }
 
 int main(int argc, char **argv)

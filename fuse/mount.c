@@ -21,37 +21,40 @@ struct mount_opts {
 	int nonopt;
 };
 
-#define OPT(t, p) {t, offsetof(struct settings, p), 1}
+#define OPT(t, p)                                                                                  \
+	{                                                                                          \
+		t, offsetof(struct settings, p), 1                                                 \
+	}
 static const struct fuse_opt mount_optspec[] = {
-	OPT("lower=%s", lower),
-	OPT("policy=%s", policy_file),
-	OPT("site=%s", site),
-	OPT("local=%s", local),
-	OPT("node=%s", node_id),
-	OPT("log=%s", log_file),
-	OPT("staging=%s", staging),
-	OPT("cache=%s", cache_url),
-	OPT("cache_fail=%s", cache_fail),
-	OPT("timeout=%u", timeout_ms),
-	OPT("-h", show_help),
-	OPT("--help", show_help),
-	FUSE_OPT_END,
+    OPT("lower=%s", lower),
+    OPT("policy=%s", policy_file),
+    OPT("site=%s", site),
+    OPT("local=%s", local),
+    OPT("node=%s", node_id),
+    OPT("log=%s", log_file),
+    OPT("staging=%s", staging),
+    OPT("cache=%s", cache_url),
+    OPT("cache_fail=%s", cache_fail),
+    OPT("timeout=%u", timeout_ms),
+    OPT("-h", show_help),
+    OPT("--help", show_help),
+    FUSE_OPT_END,
 };
 
 /* The help text is generated from the table above and this description of each key. */
 static const struct {
 	const char *key, *what;
 } opt_help[] = {
-	{"lower=DIR", "the read-only WordPress tree (required)"},
-	{"policy=FILE", "the policy: which paths are shared, cache, local or denied (required)"},
-	{"site=NAME", "key prefix pressfs:{NAME}: in the store (default: default)"},
-	{"local=DIR", "per-node directory for the local class"},
-	{"node=ID", "this node's name in invalidation messages (default: random)"},
-	{"log=FILE", "log here (default: stderr with -f, syslog otherwise)"},
-	{"staging=DIR", "where open files are staged until close (default: $TMPDIR or /var/tmp)"},
-	{"cache=URL", "memcached://host:port[,host:port...]: the cache class's content pool"},
-	{"cache_fail=HOW", "a cache write memcached cannot take: error (EIO, default) or drop"},
-	{"timeout=MS", "Redis connect and command timeout (default: 2000)"},
+    {"lower=DIR", "the read-only WordPress tree (required)"},
+    {"policy=FILE", "the policy: which paths are shared, cache, local or denied (required)"},
+    {"site=NAME", "key prefix pressfs:{NAME}: in the store (default: default)"},
+    {"local=DIR", "per-node directory for the local class"},
+    {"node=ID", "this node's name in invalidation messages (default: random)"},
+    {"log=FILE", "log here (default: stderr with -f, syslog otherwise)"},
+    {"staging=DIR", "where open files are staged until close (default: $TMPDIR or /var/tmp)"},
+    {"cache=URL", "memcached://host:port[,host:port...]: the cache class's content pool"},
+    {"cache_fail=HOW", "a cache write memcached cannot take: error (EIO, default) or drop"},
+    {"timeout=MS", "Redis connect and command timeout (default: 2000)"},
 };
 
 static void usage(FILE *f)
@@ -61,10 +64,12 @@ static void usage(FILE *f)
 		   "pressfs options:\n");
 	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
 		fprintf(f, "    -o %-16s %s\n", opt_help[i].key, opt_help[i].what);
-	fprintf(f, "\n    Without cache=, cache-class files are stored in Redis like shared ones.  With\n"
-		   "    cache_fail=drop, a cache write memcached cannot take still succeeds and the\n"
-		   "    file is published, but it is as if memcached had evicted it at once: the next\n"
-		   "    open finds it gone (ENOENT) on every node.\n\n");
+	fprintf(
+	    f,
+	    "\n    Without cache=, cache-class files are stored in Redis like shared ones.  With\n"
+	    "    cache_fail=drop, a cache write memcached cannot take still succeeds and the\n"
+	    "    file is published, but it is as if memcached had evicted it at once: the next\n"
+	    "    open finds it gone (ENOENT) on every node.\n\n");
 	fprintf(f, "    -f                  stay in the foreground\n"
 		   "    -d                  debug: log every request (implies -f)\n\n"
 		   "FUSE options (-o): allow_other, and the others of mount.fuse3(8)\n");
@@ -170,11 +175,11 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	}
 	if (!strcmp(arg, "-f")) {
 		s->foreground = 1;
-		return 0;	/* ours alone: the session does not know it */
+		return 0; /* ours alone: the session does not know it */
 	}
 	if (!strcmp(arg, "-d") || !strcmp(arg, "debug"))
 		s->debug = s->foreground = 1;
-	return 1;	/* FUSE's own options go to the session */
+	return 1; /* FUSE's own options go to the session */
 }
 
 /* Absolute path of an existing directory, or NULL with a message. */
@@ -247,8 +252,8 @@ static int check_settings(struct settings *s)
 		if (getrandom(r, sizeof(r), 0) != sizeof(r))
 			return -1;
 		gethostname(host, sizeof(host) - 1);
-		if (asprintf(&s->node_id, "%.40s-%02x%02x%02x%02x%02x%02x%02x%02x", host, r[0], r[1],
-			     r[2], r[3], r[4], r[5], r[6], r[7]) < 0)
+		if (asprintf(&s->node_id, "%.40s-%02x%02x%02x%02x%02x%02x%02x%02x", host, r[0],
+			     r[1], r[2], r[3], r[4], r[5], r[6], r[7]) < 0)
 			return -1;
 	}
 	if (!s->timeout_ms)
@@ -288,8 +293,8 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	/* No lock handlers: the kernel keeps flock and fcntl locks on this node. */
 	conn->max_write = STORE_CHUNK_SIZE;
-	conn->max_readahead = conn->max_readahead < STORE_CHUNK_SIZE ? conn->max_readahead
-								      : STORE_CHUNK_SIZE;
+	conn->max_readahead =
+	    conn->max_readahead < STORE_CHUNK_SIZE ? conn->max_readahead : STORE_CHUNK_SIZE;
 	conn->time_gran = 1;
 }
 

@@ -13,7 +13,7 @@
 #include "pressfs.h"
 #include "stats.h"
 
-#define UPPER_INO_BIT (1ull << 62)	/* st_ino of upper-only entries, apart from lower's */
+#define UPPER_INO_BIT (1ull << 62) /* st_ino of upper-only entries, apart from lower's */
 
 static const char *lower_rel(const char *path)
 {
@@ -36,15 +36,19 @@ int policy_check_write(struct pfs *fs, const char *path, size_t len)
 		 * reach the shared store instead. */
 		if (!fs->local_said) {
 			fs->local_said = true;
-			log_msg(LOG_LVL_WARN, "writes to local-class paths (first: %s, rule line %u) "
-				"are refused: the mount has no local=DIR", path, r->line);
+			log_msg(LOG_LVL_WARN,
+				"writes to local-class paths (first: %s, rule line %u) "
+				"are refused: the mount has no local=DIR",
+				path, r->line);
 		}
 		return -EROFS;
 	}
 	if (r && r->cls == POLICY_CACHE && !fs->cache && !fs->cache_as_shared_said) {
 		fs->cache_as_shared_said = true;
-		log_msg(LOG_LVL_INFO, "cache-class paths are stored as shared: no cache= pool "
-			"given (first: %s)", path);
+		log_msg(LOG_LVL_INFO,
+			"cache-class paths are stored as shared: no cache= pool "
+			"given (first: %s)",
+			path);
 	}
 	if (r && policy_class_writable(r->cls))
 		return 0;
@@ -53,8 +57,8 @@ int policy_check_write(struct pfs *fs, const char *path, size_t len)
 	return -EROFS;
 }
 
-int write_path(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
-	       char *path, size_t size)
+int write_path(struct pfs *fs, struct node *parent, const char *name, size_t namelen, char *path,
+	       size_t size)
 {
 	int len, err = path_check_name(name, namelen);
 
@@ -72,7 +76,7 @@ static mode_t strip_write(mode_t mode, unsigned flags)
 	if (flags & N_WRITABLE)
 		return mode;
 	if (S_ISDIR(mode) && !(flags & N_STATIC_BELOW))
-		return mode;	/* something below may be written: keep the directory's bits */
+		return mode; /* something below may be written: keep the directory's bits */
 	return mode & ~(mode_t)0222;
 }
 
@@ -83,8 +87,7 @@ void attr_from_lower(struct pfs *fs, const struct stat *lst, unsigned flags, str
 		st->st_mode = strip_write(st->st_mode, flags);
 }
 
-void attr_from_store(struct pfs *fs, const struct store_attr *a, unsigned flags,
-		     struct stat *st)
+void attr_from_store(struct pfs *fs, const struct store_attr *a, unsigned flags, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino | UPPER_INO_BIT;
@@ -170,10 +173,9 @@ int upper_dir_make(struct pfs *fs, struct node *n, uint64_t *sino)
 	err = lower_stat(fs, path, &lst);
 	if (err)
 		goto out;
-	err = store_copyup_dir(fs->store, psino, n->name, n->namelen, lst.st_mode, lst.st_uid,
-			       lst.st_gid,
-			       (int64_t)lst.st_mtim.tv_sec * 1000000000 + lst.st_mtim.tv_nsec,
-			       &made);
+	err = store_copyup_dir(
+	    fs->store, psino, n->name, n->namelen, lst.st_mode, lst.st_uid, lst.st_gid,
+	    (int64_t)lst.st_mtim.tv_sec * 1000000000 + lst.st_mtim.tv_nsec, &made);
 	if (err == -ESTALE) {
 		pthread_mutex_lock(&fs->lock);
 		node_set_sino(fs, parent, 0);
@@ -192,12 +194,12 @@ out:
 
 /* What the layers hold at NAME under PARENT, without touching the node table. */
 struct resolved {
-	bool local;		/* the per-node directory has it (lst is its stat) */
-	int utype;		/* store entry type, or -ENOENT */
-	struct store_attr ua;	/* when utype is a real entry */
-	bool lower;		/* the lower tree has it (and it is not hidden) */
+	bool local;	      /* the per-node directory has it (lst is its stat) */
+	int utype;	      /* store entry type, or -ENOENT */
+	struct store_attr ua; /* when utype is a real entry */
+	bool lower;	      /* the lower tree has it (and it is not hidden) */
 	struct stat lst;
-	uint64_t psino;		/* the parent's upper directory, 0 if none */
+	uint64_t psino; /* the parent's upper directory, 0 if none */
 };
 
 static int resolve(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
@@ -336,7 +338,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, parent, name, namelen);
 	if (n && (n->type != type || other_dir(n, &r)))
-		node_unhash(fs, n);	/* replaced by another entry: a new inode */
+		node_unhash(fs, n); /* replaced by another entry: a new inode */
 	n = node_child(fs, parent, name, namelen);
 	if (!n) {
 		pthread_mutex_unlock(&fs->lock);
@@ -361,7 +363,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		node_remember(n, &r.ua);
 		pthread_mutex_unlock(&fs->lock);
 		if (r.lower && S_ISDIR(r.lst.st_mode) && S_ISDIR(r.ua.mode))
-			e->attr.st_ino = r.lst.st_ino;	/* merged directory: keep lower's */
+			e->attr.st_ino = r.lst.st_ino; /* merged directory: keep lower's */
 	} else {
 		attr_from_lower(fs, &r.lst, n->flags, &e->attr);
 	}
@@ -440,7 +442,7 @@ static int node_getattr(struct pfs *fs, struct node *n, struct stat *st)
 		if (!err)
 			node_remember(n, &a);
 		else if (err == -EIO && node_recall(n, &a))
-			err = 0;	/* an outage: what the store said last */
+			err = 0; /* an outage: what the store said last */
 		pthread_mutex_unlock(&fs->lock);
 		if (err)
 			return err;
@@ -460,7 +462,7 @@ static int node_getattr(struct pfs *fs, struct node *n, struct stat *st)
 			err = resolve(fs, n->parent, n->name, n->namelen, path, n->flags, &r);
 			store_attr_release(&r.ua);
 			if (err && err != -EIO)
-				return err;	/* (an outage: it had no upper entry when last seen) */
+				return err; /* (an outage: it had no upper entry when last seen) */
 			if (!err && r.utype != -ENOENT)
 				return -ESTALE;
 		}
@@ -528,8 +530,8 @@ static int local_setattr(struct pfs *fs, const char *path, const struct stat *at
 	    fchown(fd, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
 		   (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1) < 0)
 		err = -errno;
-	if (!err && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW |
-			       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))) {
+	if (!err && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME |
+			       FUSE_SET_ATTR_ATIME_NOW))) {
 		struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
 
 		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
@@ -652,8 +654,8 @@ out:
 
 /* Check that NAME may be made under PARENT: the policy allows it and nothing visible stands
  * there.  Fills *psino with the parent's upper directory, made if needed. */
-static int prepare_create(struct pfs *fs, struct node *parent, const char *name,
-			  size_t namelen, uint64_t *psino)
+static int prepare_create(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
+			  uint64_t *psino)
 {
 	char path[PATH_MAX];
 	struct resolved r;
@@ -669,15 +671,15 @@ static int prepare_create(struct pfs *fs, struct node *parent, const char *name,
 	if ((r.utype > 0 && r.utype != STORE_WHITEOUT) || r.lower || r.local)
 		return -EEXIST;
 	if (node_policy_flags(fs, path, len, NULL) & N_LOCAL) {
-		*psino = 0;	/* made in this node's own directory */
+		*psino = 0; /* made in this node's own directory */
 		return 0;
 	}
 	return upper_dir_make(fs, parent, psino);
 }
 
 /* Reply with the entry just made in the store. */
-static void reply_new_entry(fuse_req_t req, struct pfs *fs, struct node *parent,
-			    const char *name, const struct store_attr *a)
+static void reply_new_entry(fuse_req_t req, struct pfs *fs, struct node *parent, const char *name,
+			    const struct store_attr *a)
 {
 	struct fuse_entry_param e;
 	struct node *n;
@@ -716,8 +718,8 @@ static void reply_new_entry(fuse_req_t req, struct pfs *fs, struct node *parent,
 }
 
 /* mkdir in the per-node directory (symlinks are not made there: see local.c). */
-static void make_local_entry(fuse_req_t req, struct pfs *fs, struct node *parent,
-			     const char *name, mode_t mode, const char *target)
+static void make_local_entry(fuse_req_t req, struct pfs *fs, struct node *parent, const char *name,
+			     mode_t mode, const char *target)
 {
 	struct fuse_entry_param e;
 	struct node *n;
@@ -808,7 +810,7 @@ int remove_entry(struct pfs *fs, struct node *parent, const char *name, bool dir
 		goto out;
 	}
 	if (node_policy_flags(fs, path, len, NULL) & N_LOCAL) {
-		err = -EROFS;	/* a lower entry in a local area: no node may hide it alone */
+		err = -EROFS; /* a lower entry in a local area: no node may hide it alone */
 		goto out;
 	}
 	{
@@ -873,7 +875,7 @@ static void pfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	stats_count(OP_LINK);
-	fuse_reply_err(req, EPERM);	/* the store has no hard links */
+	fuse_reply_err(req, EPERM); /* the store has no hard links */
 }
 
 static void pfs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -942,18 +944,18 @@ static void pfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 }
 
 const struct fuse_lowlevel_ops pfs_ops_namei = {
-	.lookup = pfs_lookup,
-	.forget = pfs_forget,
-	.forget_multi = pfs_forget_multi,
-	.getattr = pfs_getattr,
-	.setattr = pfs_setattr,
-	.readlink = pfs_readlink,
-	.symlink = pfs_symlink,
-	.unlink = pfs_unlink,
-	.link = pfs_link,
-	.statfs = pfs_statfs,
-	.getxattr = pfs_getxattr,
-	.listxattr = pfs_listxattr,
-	.setxattr = pfs_setxattr,
-	.removexattr = pfs_removexattr,
+    .lookup = pfs_lookup,
+    .forget = pfs_forget,
+    .forget_multi = pfs_forget_multi,
+    .getattr = pfs_getattr,
+    .setattr = pfs_setattr,
+    .readlink = pfs_readlink,
+    .symlink = pfs_symlink,
+    .unlink = pfs_unlink,
+    .link = pfs_link,
+    .statfs = pfs_statfs,
+    .getxattr = pfs_getxattr,
+    .listxattr = pfs_listxattr,
+    .setxattr = pfs_setxattr,
+    .removexattr = pfs_removexattr,
 };

@@ -111,7 +111,7 @@ int node_table_init(struct pfs *fs)
 	root->name = strdup("");
 	root->type = S_IFDIR;
 	root->nlookup = 1;
-	root->nref = 1;	/* never freed before node_table_destroy */
+	root->nref = 1; /* never freed before node_table_destroy */
 	root->generation = 0;
 	root->flags = N_LOWER;
 	fs->root = root;
@@ -247,8 +247,7 @@ void node_unhash(struct pfs *fs, struct node *n)
 	n->flags |= N_UNLINKED;
 }
 
-int node_move(struct pfs *fs, struct node *n, struct node *parent, const char *name,
-	      size_t namelen)
+int node_move(struct pfs *fs, struct node *n, struct node *parent, const char *name, size_t namelen)
 {
 	struct node *old = node_find(fs, parent, name, namelen);
 	struct node *oldparent = n->parent;
@@ -315,7 +314,7 @@ int node_child_path(struct pfs *fs, struct node *parent, const char *name, size_
 	if (len < 0)
 		return len;
 	if (len == 1)
-		len = 0;	/* the root: "/" + name, not "//" + name */
+		len = 0; /* the root: "/" + name, not "//" + name */
 	if ((size_t)len + 1 + namelen + 1 > size)
 		return -ENAMETOOLONG;
 	buf[len] = '/';
@@ -346,14 +345,14 @@ void node_remember(struct node *n, const struct store_attr *a)
 {
 	n->told_version = a->version;
 	n->known = (struct known){
-		.valid = true,
-		.type = a->type,
-		.mode = a->mode,
-		.uid = a->uid,
-		.gid = a->gid,
-		.size = a->size,
-		.mtime_ns = a->mtime_ns,
-		.ctime_ns = a->ctime_ns,
+	    .valid = true,
+	    .type = a->type,
+	    .mode = a->mode,
+	    .uid = a->uid,
+	    .gid = a->gid,
+	    .size = a->size,
+	    .mtime_ns = a->mtime_ns,
+	    .ctime_ns = a->ctime_ns,
 	};
 }
 
@@ -362,16 +361,16 @@ bool node_recall(const struct node *n, struct store_attr *a)
 	if (!n->sino || !n->known.valid)
 		return false;
 	*a = (struct store_attr){
-		.ino = n->sino,
-		.type = n->known.type,
-		.opaque = (n->flags & N_OPAQUE) != 0,
-		.mode = n->known.mode,
-		.uid = n->known.uid,
-		.gid = n->known.gid,
-		.size = n->known.size,
-		.mtime_ns = n->known.mtime_ns,
-		.ctime_ns = n->known.ctime_ns,
-		.version = n->told_version,
+	    .ino = n->sino,
+	    .type = n->known.type,
+	    .opaque = (n->flags & N_OPAQUE) != 0,
+	    .mode = n->known.mode,
+	    .uid = n->known.uid,
+	    .gid = n->known.gid,
+	    .size = n->known.size,
+	    .mtime_ns = n->known.mtime_ns,
+	    .ctime_ns = n->known.ctime_ns,
+	    .version = n->told_version,
 	};
 	return true;
 }

@@ -22,15 +22,15 @@ struct cache;
 struct settings {
 	char *store_url;
 	char *mountpoint;
-	char *lower;		/* the read-only WordPress tree */
+	char *lower; /* the read-only WordPress tree */
 	char *policy_file;
 	char *site;
-	char *local;		/* per-node directory for the local class (optional) */
+	char *local; /* per-node directory for the local class (optional) */
 	char *node_id;
 	char *log_file;
-	char *staging;		/* where open files are staged before a commit */
-	char *cache_url;	/* memcached://host:port[,...] for the cache class (optional) */
-	char *cache_fail;	/* "error" (default) or "drop": a cache write memcached refuses */
+	char *staging;	  /* where open files are staged before a commit */
+	char *cache_url;  /* memcached://host:port[,...] for the cache class (optional) */
+	char *cache_fail; /* "error" (default) or "drop": a cache write memcached refuses */
 	unsigned timeout_ms;
 	int foreground;
 	int debug;
@@ -42,65 +42,65 @@ struct pfs {
 	struct settings *set;
 	struct policy *policy;
 	struct store *store;
-	struct cache *cache;	/* NULL without cache=: cache-class files are stored as shared */
-	bool cache_drop;	/* cache_fail=drop */
-	bool cache_down;	/* memcached unreachable (said once in the log) */
+	struct cache *cache; /* NULL without cache=: cache-class files are stored as shared */
+	bool cache_drop;     /* cache_fail=drop */
+	bool cache_down;     /* memcached unreachable (said once in the log) */
 	struct fuse_session *se;
-	int lower_fd;		/* O_PATH|O_DIRECTORY of the lower tree */
-	int staging_fd;		/* O_DIRECTORY where O_TMPFILE staging files are made */
-	int local_fd;		/* -1 without local= */
+	int lower_fd;	/* O_PATH|O_DIRECTORY of the lower tree */
+	int staging_fd; /* O_DIRECTORY where O_TMPFILE staging files are made */
+	int local_fd;	/* -1 without local= */
 	struct node *root;
-	pthread_mutex_t lock;	/* the node table: parents, names, hash chains */
-	bool cache_as_shared_said;	/* said once in the log */
+	pthread_mutex_t lock;	   /* the node table: parents, names, hash chains */
+	bool cache_as_shared_said; /* said once in the log */
 	bool local_said;
 };
 
 /* Entry and attribute lifetimes given to the kernel. */
-#define TIMEOUT_FOREVER (86400.0 * 365)	/* paths no rule can make writable */
-#define TIMEOUT_ENTRY 1.0		/* writable areas: names, plus pub/sub invalidation */
+#define TIMEOUT_FOREVER	 (86400.0 * 365) /* paths no rule can make writable */
+#define TIMEOUT_ENTRY	 1.0		 /* writable areas: names, plus pub/sub invalidation */
 #define TIMEOUT_DIR_ATTR 1.0
 
 /* node.c ---------------------------------------------------------------------------------- */
 
 enum node_flags {
-	N_LOWER = 1 << 0,	/* the lower tree has this path (as a directory, for dirs) */
-	N_STATIC = 1 << 1,	/* no upper entry can ever exist here (policy_may_change false) */
+	N_LOWER = 1 << 0,	 /* the lower tree has this path (as a directory, for dirs) */
+	N_STATIC = 1 << 1,	 /* no upper entry can ever exist here (policy_may_change false) */
 	N_STATIC_BELOW = 1 << 2, /* ...nor anywhere below (listings never change) */
-	N_WRITABLE = 1 << 3,	/* the policy's class here takes writes */
-	N_OPAQUE = 1 << 4,	/* upper directory hides the lower one */
-	N_UNLINKED = 1 << 5,	/* removed; kept alive by the kernel or open files */
-	N_LOCAL = 1 << 6,	/* class local: lives in the per-node directory */
-	N_INLOCAL = 1 << 7,	/* the per-node directory has this entry */
+	N_WRITABLE = 1 << 3,	 /* the policy's class here takes writes */
+	N_OPAQUE = 1 << 4,	 /* upper directory hides the lower one */
+	N_UNLINKED = 1 << 5,	 /* removed; kept alive by the kernel or open files */
+	N_LOCAL = 1 << 6,	 /* class local: lives in the per-node directory */
+	N_INLOCAL = 1 << 7,	 /* the per-node directory has this entry */
 };
 
 /* What the store last said of a node's upper entry: while the store cannot be reached, lookups
  * and stats of it are answered from here (namei.c, "outages"). */
 struct known {
 	bool valid;
-	char type;		/* enum store_type */
+	char type; /* enum store_type */
 	uint32_t mode, uid, gid;
 	uint64_t size;
 	int64_t mtime_ns, ctime_ns;
 };
 
 struct node {
-	struct node *parent;	/* counted in parent->nref */
+	struct node *parent; /* counted in parent->nref */
 	char *name;
 	size_t namelen;
-	uint64_t nlookup;	/* the kernel's lookup count */
-	uint64_t nref;		/* children, open handles, the table's own while nlookup > 0 */
+	uint64_t nlookup; /* the kernel's lookup count */
+	uint64_t nref;	  /* children, open handles, the table's own while nlookup > 0 */
 	uint64_t generation;
-	struct node *hnext;	/* (parent, name) hash chain */
-	struct node *inext;	/* store inode hash chain */
-	mode_t type;		/* S_IFREG, S_IFDIR, S_IFLNK */
+	struct node *hnext; /* (parent, name) hash chain */
+	struct node *inext; /* store inode hash chain */
+	mode_t type;	    /* S_IFREG, S_IFDIR, S_IFLNK */
 	unsigned flags;
 	enum policy_class cls;
-	uint64_t sino;		/* store inode of the upper entry, 0 if none (yet) */
+	uint64_t sino;		 /* store inode of the upper entry, 0 if none (yet) */
 	uint64_t cached_version; /* version whose pages the kernel may hold (0: lower) */
-	uint64_t told_version;	/* version whose attributes (size) the kernel was last given */
-	bool cache_primed;	/* the kernel's pages are all of cached_version */
-	uint32_t cached_open;	/* open handles that use the page cache (all of cached_version) */
-	struct ofile *of;	/* write state while open for writing on this node */
+	uint64_t told_version;	 /* version whose attributes (size) the kernel was last given */
+	bool cache_primed;	 /* the kernel's pages are all of cached_version */
+	uint32_t cached_open;	 /* open handles that use the page cache (all of cached_version) */
+	struct ofile *of;	 /* write state while open for writing on this node */
 	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
 	struct known known;
 };
@@ -114,13 +114,13 @@ struct node *node_child(struct pfs *fs, struct node *parent, const char *name, s
 /* The child NAME of PARENT if the table has it (no reference taken).  Caller holds fs->lock. */
 struct node *node_find(struct pfs *fs, struct node *parent, const char *name, size_t namelen);
 void node_forget(struct pfs *fs, struct node *n, uint64_t nlookup);
-void node_hold(struct pfs *fs, struct node *n);	/* nref++ (open handles) */
-void node_put(struct pfs *fs, struct node *n);	/* nref--, frees when unused */
-void node_set_sino(struct pfs *fs, struct node *n, uint64_t sino);	/* caller holds lock */
+void node_hold(struct pfs *fs, struct node *n);			   /* nref++ (open handles) */
+void node_put(struct pfs *fs, struct node *n);			   /* nref--, frees when unused */
+void node_set_sino(struct pfs *fs, struct node *n, uint64_t sino); /* caller holds lock */
 /* Move N to (PARENT, NAME) after a rename, dropping whatever stood there.  Holds lock. */
 int node_move(struct pfs *fs, struct node *n, struct node *parent, const char *name,
 	      size_t namelen);
-void node_unhash(struct pfs *fs, struct node *n);	/* mark unlinked; caller holds lock */
+void node_unhash(struct pfs *fs, struct node *n); /* mark unlinked; caller holds lock */
 /* The node's path relative to the root ("/" or "/a/b") into BUF; -ENAMETOOLONG. */
 int node_path(struct pfs *fs, struct node *n, char *buf, size_t size);
 /* The path of NAME under PARENT. */
@@ -146,8 +146,7 @@ unsigned node_policy_flags(struct pfs *fs, const char *path, size_t len, enum po
 int upper_dir(struct pfs *fs, struct node *n, uint64_t *sino);
 /* Make sure dir node N has an upper directory (copying up its lower ancestors). */
 int upper_dir_make(struct pfs *fs, struct node *n, uint64_t *sino);
-void attr_from_store(struct pfs *fs, const struct store_attr *a, unsigned flags,
-		     struct stat *st);
+void attr_from_store(struct pfs *fs, const struct store_attr *a, unsigned flags, struct stat *st);
 void attr_from_lower(struct pfs *fs, const struct stat *lst, unsigned flags, struct stat *st);
 double attr_timeout_for(const struct node *n);
 double entry_timeout_for(unsigned flags);
@@ -156,8 +155,8 @@ int lower_stat(struct pfs *fs, const char *path, struct stat *st);
 int policy_check_write(struct pfs *fs, const char *path, size_t len);
 /* The path of NAME under PARENT into PATH, for a write there: the name is valid and the policy
  * takes writes at it.  Returns the path's length, or -EINVAL, -ENAMETOOLONG, -EROFS. */
-int write_path(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
-	       char *path, size_t size);
+int write_path(struct pfs *fs, struct node *parent, const char *name, size_t namelen, char *path,
+	       size_t size);
 
 /* Per-request lookup of NAME under PARENT, as the kernel's LOOKUP wants it. */
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
@@ -188,8 +187,7 @@ extern const struct fuse_lowlevel_ops pfs_ops_namei;
 
 /* dir.c / rename.c: handlers --------------------------------------------------------------- */
 void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi);
+void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -36,14 +36,16 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
 	enum policy_class now = policy_class_of(fs->policy, new, newlen);
 
 	if (!policy_class_writable(now)) {
-		log_msg(LOG_LVL_INFO, "rename refused: %s would be moved to %s, where the policy "
-				      "takes no writes", old, new);
+		log_msg(LOG_LVL_INFO,
+			"rename refused: %s would be moved to %s, where the policy "
+			"takes no writes",
+			old, new);
 		return -EROFS;
 	}
 	if (fs->cache && (was == POLICY_CACHE) != (now == POLICY_CACHE))
-		return -EXDEV;	/* memcached content must not turn durable, nor the reverse */
+		return -EXDEV; /* memcached content must not turn durable, nor the reverse */
 	if (fs->local_fd >= 0 && (was == POLICY_LOCAL) != (now == POLICY_LOCAL))
-		return -EXDEV;	/* the store holds nothing of the local class */
+		return -EXDEV; /* the store holds nothing of the local class */
 	return 0;
 }
 
@@ -78,7 +80,8 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		qsort(ud, nud, sizeof(*ud), cmp_name);
 	}
 	if (lower) {
-		int fd = openat(fs->lower_fd, old + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+		    openat(fs->lower_fd, old + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (!d && fd >= 0)
@@ -102,11 +105,12 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		} else {
 			if (!d || !(de = readdir(d)))
 				break;
-			struct store_dirent key = {.name = de->d_name, .namelen = strlen(de->d_name)};
+			struct store_dirent key = {.name = de->d_name,
+						   .namelen = strlen(de->d_name)};
 
 			if (!strcmp(key.name, ".") || !strcmp(key.name, "..") ||
 			    (nud && bsearch(&key, ud, nud, sizeof(*ud), cmp_name)))
-				continue;	/* the store's entry of that name hides it */
+				continue; /* the store's entry of that name hides it */
 			name = key.name;
 			namelen = key.namelen;
 			dir = de->d_type == DT_DIR ||
@@ -124,9 +128,10 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		err = check_moved_entry(fs, old, oldlen + 1 + namelen, new, newlen + 1 + namelen);
 		if (!err && dir) {
 			/* A store directory shows its lower namesake unless it is opaque. */
-			sub_lower = !e || (d && fstatat(fs->lower_fd, old + 1, &st,
-							AT_SYMLINK_NOFOLLOW) == 0 &&
-					   S_ISDIR(st.st_mode));
+			sub_lower =
+			    !e ||
+			    (d && fstatat(fs->lower_fd, old + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			     S_ISDIR(st.st_mode));
 			if (e && sub_lower) {
 				struct store_attr a = {0};
 
@@ -136,8 +141,8 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			}
 			if (!err)
 				err = check_moved_tree(fs, old, oldlen + 1 + namelen, new,
-						       newlen + 1 + namelen, e ? e->ino : 0, sub_lower,
-						       depth + 1);
+						       newlen + 1 + namelen, e ? e->ino : 0,
+						       sub_lower, depth + 1);
 		}
 		old[oldlen] = new[newlen] = '\0';
 	}
@@ -159,7 +164,7 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	int len, err;
 
 	if (flags & ~RENAME_NOREPLACE)
-		return -EINVAL;	/* RENAME_EXCHANGE and RENAME_WHITEOUT are not offered */
+		return -EINVAL; /* RENAME_EXCHANGE and RENAME_WHITEOUT are not offered */
 	len = write_path(fs, sp, sname, slen, spath, sizeof(spath));
 	if (len < 0)
 		return len;
@@ -176,9 +181,8 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	if (err)
 		goto out;
 	if (src == dst)
-		goto out;	/* the same entry: nothing to do */
-	if ((src->flags & N_INLOCAL) &&
-	    (node_policy_flags(fs, path, len, NULL) & N_LOCAL) &&
+		goto out; /* the same entry: nothing to do */
+	if ((src->flags & N_INLOCAL) && (node_policy_flags(fs, path, len, NULL) & N_LOCAL) &&
 	    (!dst || (dst->flags & N_INLOCAL))) {
 		/* Within this node's own directory: the local file system does it. */
 		err = local_rename(fs, spath, path, flags);
@@ -190,17 +194,18 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		goto out;
 	}
 	if ((src->flags & N_INLOCAL) || (dst && (dst->flags & N_INLOCAL))) {
-		err = -EXDEV;	/* between this node's own directory and the shared store */
+		err = -EXDEV; /* between this node's own directory and the shared store */
 		goto out;
 	}
-	if ((src->flags & N_LOCAL) != (policy_class_of(fs->policy, path, len) == POLICY_LOCAL &&
-				       fs->local_fd >= 0 ? N_LOCAL : 0)) {
-		err = -EXDEV;	/* between the node's own directory and the shared store */
+	if ((src->flags & N_LOCAL) !=
+	    (policy_class_of(fs->policy, path, len) == POLICY_LOCAL && fs->local_fd >= 0 ? N_LOCAL
+											 : 0)) {
+		err = -EXDEV; /* between the node's own directory and the shared store */
 		goto out;
 	}
 	if (fs->cache && (policy_class_of(fs->policy, spath, strlen(spath)) == POLICY_CACHE) !=
-			 (policy_class_of(fs->policy, path, len) == POLICY_CACHE)) {
-		err = -EXDEV;	/* memcached content must not turn durable, nor the reverse */
+			     (policy_class_of(fs->policy, path, len) == POLICY_CACHE)) {
+		err = -EXDEV; /* memcached content must not turn durable, nor the reverse */
 		goto out;
 	}
 	if (S_ISDIR(src->type)) {
@@ -212,8 +217,9 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		}
 		err = upper_dir(fs, src, &ssino);
 		if (!err)
-			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
-					       (src->flags & N_LOWER) && !(src->flags & N_OPAQUE), 0);
+			err =
+			    check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
+					     (src->flags & N_LOWER) && !(src->flags & N_OPAQUE), 0);
 		if (err)
 			goto out;
 	}
@@ -298,5 +304,5 @@ void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 
 	stats_count(OP_RENAME);
 	fuse_reply_err(req, -do_rename(fs, node_get(fs, parent), name, node_get(fs, newparent),
-				      newname, flags));
+				       newname, flags));
 }

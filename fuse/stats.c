@@ -9,14 +9,19 @@
 #include "stats.h"
 
 static const char *const op_names[OP__COUNT] = {
-	"lookup", "forget", "getattr", "setattr", "readlink", "mkdir", "unlink", "rmdir",
-	"symlink", "rename", "link", "open", "read", "write", "flush", "release",
-	"fsync", "opendir", "readdir", "releasedir", "statfs", "getxattr", "listxattr",
-	"create", "access", "other",
+    "lookup",	"forget",    "getattr", "setattr", "readlink", "mkdir",	     "unlink",
+    "rmdir",	"symlink",   "rename",	"link",	   "open",     "read",	     "write",
+    "flush",	"release",   "fsync",	"opendir", "readdir",  "releasedir", "statfs",
+    "getxattr", "listxattr", "create",	"access",  "other",
 };
 static const char *const ev_names[EV__COUNT] = {
-	"commits", "appends", "copy_ups", "store_errors", "invalidations_received",
-	"kernel_invalidations", "outage_reads",
+    "commits",
+    "appends",
+    "copy_ups",
+    "store_errors",
+    "invalidations_received",
+    "kernel_invalidations",
+    "outage_reads",
 };
 
 /* The daemon's only counters; one process serves one mount. */
@@ -100,8 +105,10 @@ static void print_table(const char *json)
 	unsigned long long v;
 	int used;
 
-	if (sscanf(json, "{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\", \"store_state\": \"%15[a-z]\"",
-		   site, store, state) == 3)
+	if (sscanf(
+		json,
+		"{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\", \"store_state\": \"%15[a-z]\"",
+		site, store, state) == 3)
 		printf("site   %s\nstore  %s (%s)\n", site, store, state);
 	while (p && *p) {
 		/* %n is reached only when the whole pattern matched, '{' included. */

@@ -94,8 +94,8 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock; /* conns */
 	struct conn *conns;
-	bool ready;		   /* store_open has succeeded: an empty site is data loss */
-	atomic_bool down;	   /* an outage has been logged and not yet its end */
+	bool ready;	  /* store_open has succeeded: an empty site is data loss */
+	atomic_bool down; /* an outage has been logged and not yet its end */
 	pthread_mutex_t why_lock;
 	char why[160];		   /* the reason of the current or last outage */
 	atomic_llong last_err_log; /* second of the last logged error reply */
@@ -515,7 +515,7 @@ __attribute__((format(printf, 2, 3))) static void arg_fmt(struct args *a, const 
 	len = vsnprintf(a->num[a->n], sizeof a->num[0], fmt, ap);
 	va_end(ap);
 	if (len < 0 || (size_t)len >= sizeof a->num[0])
-		abort();	/* a truncated key would address another file: never go on */
+		abort(); /* a truncated key would address another file: never go on */
 	arg_mem(a, a->num[a->n], (size_t)len);
 }
 
@@ -1576,8 +1576,8 @@ int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t sname
 	return rc;
 }
 
-int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen,
-		     uint64_t ino, uint64_t version, bool whiteout)
+int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen, uint64_t ino,
+		     uint64_t version, bool whiteout)
 {
 	struct args args = {0};
 	redisReply *r;

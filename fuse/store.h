@@ -17,8 +17,8 @@
 #include <sys/types.h>
 
 #define STORE_FORMAT_VERSION 1
-#define STORE_ROOT_INO 1
-#define STORE_CHUNK_SIZE (1024 * 1024)	/* file offset n*CHUNK lives in chunk n of the list */
+#define STORE_ROOT_INO	     1
+#define STORE_CHUNK_SIZE     (1024 * 1024) /* file offset n*CHUNK lives in chunk n of the list */
 
 struct store;
 
@@ -28,15 +28,15 @@ struct store;
 typedef void (*store_log_fn)(void *arg, int level, const char *msg);
 
 struct store_config {
-	const char *url;		/* redis://[user:password@]host:port[/db] or unix:///path */
-	const char *site;		/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
-	const char *node;		/* this mount's id, origin of its invalidation messages */
-	unsigned timeout_ms;		/* connect and command timeout (default 2000) */
-	unsigned retry_ms;		/* after a failure, fail at once for this long (default 500) */
-	unsigned pending_ttl_s;		/* uncommitted chunks expire after this (default 3600) */
-	unsigned grace_ms;		/* replaced or freed chunks live on this long (default 60000)
-					 * so that readers holding the old version can finish */
-	store_log_fn log;		/* used from store_open on; NULL: stderr */
+	const char *url;	/* redis://[user:password@]host:port[/db] or unix:///path */
+	const char *site;	/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
+	const char *node;	/* this mount's id, origin of its invalidation messages */
+	unsigned timeout_ms;	/* connect and command timeout (default 2000) */
+	unsigned retry_ms;	/* after a failure, fail at once for this long (default 500) */
+	unsigned pending_ttl_s; /* uncommitted chunks expire after this (default 3600) */
+	unsigned grace_ms;	/* replaced or freed chunks live on this long (default 60000)
+				 * so that readers holding the old version can finish */
+	store_log_fn log;	/* used from store_open on; NULL: stderr */
 	void *log_arg;
 };
 
@@ -45,34 +45,34 @@ enum store_type {
 	STORE_FILE = 'f',
 	STORE_DIR = 'd',
 	STORE_SYMLINK = 'l',
-	STORE_WHITEOUT = 'w',	/* hides a lower entry of the same name */
+	STORE_WHITEOUT = 'w', /* hides a lower entry of the same name */
 };
 
 struct store_attr {
 	uint64_t ino;
-	char type;		/* enum store_type, never STORE_WHITEOUT */
-	char cls;		/* 's' shared, 'c' cache: which backend holds the content */
-	bool opaque;		/* directory hides the lower directory of the same path */
-	uint32_t mode;		/* full st_mode, type bits included */
+	char type;     /* enum store_type, never STORE_WHITEOUT */
+	char cls;      /* 's' shared, 'c' cache: which backend holds the content */
+	bool opaque;   /* directory hides the lower directory of the same path */
+	uint32_t mode; /* full st_mode, type bits included */
 	uint32_t uid, gid;
-	uint64_t size;		/* files: bytes; symlinks: target length; dirs: 0 */
-	int64_t mtime_ns;	/* nanoseconds since the epoch */
+	uint64_t size;	  /* files: bytes; symlinks: target length; dirs: 0 */
+	int64_t mtime_ns; /* nanoseconds since the epoch */
 	int64_t ctime_ns;
-	uint64_t version;	/* changes whenever content or attributes change */
-	uint32_t nchunks;	/* files: number of entries in chunks */
-	uint64_t *chunks;	/* files: chunk ids, 0 for a hole; owned by the attr, see below */
-	char *target;		/* symlinks: NUL-terminated target; owned by the attr */
-	bool unlinked;		/* removed from its directory, freed after grace_ms: only
-				 * getattr still finds it (st_nlink 0 for files kept open) */
+	uint64_t version; /* changes whenever content or attributes change */
+	uint32_t nchunks; /* files: number of entries in chunks */
+	uint64_t *chunks; /* files: chunk ids, 0 for a hole; owned by the attr, see below */
+	char *target;	  /* symlinks: NUL-terminated target; owned by the attr */
+	bool unlinked;	  /* removed from its directory, freed after grace_ms: only
+			   * getattr still finds it (st_nlink 0 for files kept open) */
 };
 /* Frees chunks and target (not the struct itself) and zeroes them.  Safe on a zeroed attr. */
 void store_attr_release(struct store_attr *a);
 
 struct store_dirent {
-	char type;		/* enum store_type, STORE_WHITEOUT included */
-	uint64_t ino;		/* 0 for a whiteout */
+	char type;    /* enum store_type, STORE_WHITEOUT included */
+	uint64_t ino; /* 0 for a whiteout */
 	size_t namelen;
-	char *name;		/* not NUL-safe: names are any bytes but '/' and NUL; NUL-terminated too */
+	char *name; /* not NUL-safe: names are any bytes but '/' and NUL; NUL-terminated too */
 };
 
 /* Connect, check (or, on an empty site, write) the format version and create the root.
@@ -96,7 +96,7 @@ int store_lookup(struct store *s, uint64_t dir, const char *name, size_t namelen
 /* Walk PATH ("/a/b", "/" is the root) from the root; *ino is the directory's inode, or 0 when
  * some component is absent, a whiteout or not a directory. */
 int store_resolve_dir(struct store *s, const char *path, size_t len, uint64_t *ino);
-int store_getattr(struct store *s, uint64_t ino, struct store_attr *a);	/* -ENOENT if gone */
+int store_getattr(struct store *s, uint64_t ino, struct store_attr *a); /* -ENOENT if gone */
 
 /* Create NAME in DIR: a directory (mode has S_IFDIR), a symlink (S_IFLNK, target given) or an
  * empty file (S_IFREG).  An existing whiteout is replaced (a directory made over a whiteout is
@@ -106,8 +106,8 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 /* The upper copy of an existing lower directory: returns the inode of NAME in DIR, creating
  * it with the given attributes when absent.  -EEXIST if NAME is something other than a
  * directory (a whiteout included). */
-int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen,
-		     uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino);
+int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino);
 
 /* Store chunk data that no file refers to yet (pipelined; ids allocated here).  Such chunks
  * expire after pending_ttl_s unless a publish below takes them: data of an interrupted write
@@ -134,15 +134,15 @@ int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
 		 const uint64_t *chunks, int64_t mtime_ns, struct store_attr *a);
 /* Append LEN bytes at the end of file INO as it is in the store at that moment (O_APPEND
  * across nodes: concurrent appends never overwrite each other).  Fills *a. */
-int store_append(struct store *s, uint64_t ino, const void *data, size_t len,
-		 int64_t mtime_ns, struct store_attr *a);
+int store_append(struct store *s, uint64_t ino, const void *data, size_t len, int64_t mtime_ns,
+		 struct store_attr *a);
 /* Read up to LEN bytes at OFF of chunk ID into BUF; returns bytes read (short at the end of
  * the chunk), -EIO when the chunk is missing. */
 ssize_t store_read_chunk(struct store *s, uint64_t id, size_t off, size_t len, void *buf);
 
-#define STORE_SET_MODE  (1u << 0)
-#define STORE_SET_UID   (1u << 1)
-#define STORE_SET_GID   (1u << 2)
+#define STORE_SET_MODE	(1u << 0)
+#define STORE_SET_UID	(1u << 1)
+#define STORE_SET_GID	(1u << 2)
 #define STORE_SET_MTIME (1u << 3)
 /* Change the attributes selected by MASK (from *in) of INO; fills *out with the result. */
 int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct store_attr *in,
@@ -163,18 +163,18 @@ int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen,
  * content: only while NAME still holds INO at VERSION (a version written since stays).
  * Leaves a whiteout when WHITEOUT is set.  Every node, this one included, is told.  Returns 1
  * when removed, 0 when the name had moved on. */
-int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen,
-		     uint64_t ino, uint64_t version, bool whiteout);
+int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen, uint64_t ino,
+		     uint64_t version, bool whiteout);
 
-#define STORE_RENAME_NOREPLACE   (1u << 0)	/* -EEXIST if the target exists */
-#define STORE_RENAME_WHITEOUT    (1u << 1)	/* leave a whiteout where the source was */
-#define STORE_RENAME_OPAQUE      (1u << 2)	/* a moved directory becomes opaque */
+#define STORE_RENAME_NOREPLACE (1u << 0) /* -EEXIST if the target exists */
+#define STORE_RENAME_WHITEOUT  (1u << 1) /* leave a whiteout where the source was */
+#define STORE_RENAME_OPAQUE    (1u << 2) /* a moved directory becomes opaque */
 /* Move SNAME in SDIR to DNAME in DDIR atomically, replacing what DNAME is: a file or symlink
  * may replace a file, symlink or whiteout; a directory may replace a whiteout or an empty
  * (whiteouts only) directory, which is removed.  -EISDIR / -ENOTDIR / -ENOTEMPTY as rename(2).
  * The caller has checked the lower layer and that DDIR is not inside the moved directory. */
-int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen,
-		 uint64_t ddir, const char *dname, size_t dnamelen, unsigned flags);
+int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
+		 const char *dname, size_t dnamelen, unsigned flags);
 
 /* All entries of DIR (whiteouts included, "." never), in no particular order.  *out is an
  * array of *n entries owned by the caller: free with store_dirents_free.  -ENOENT if DIR is
@@ -189,8 +189,8 @@ void store_dirents_free(struct store_dirent *d, size_t n);
  * store_listen runs in the calling thread, re-subscribing after errors (and calling cb with
  * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop. */
 enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL };
-typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what,
-			       uint64_t ino, const char *name, size_t namelen);
+typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what, uint64_t ino,
+			       const char *name, size_t namelen);
 int store_listen(struct store *s, store_inval_cb cb, void *arg);
 void store_listen_stop(struct store *s);
 
