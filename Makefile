@@ -3,7 +3,7 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Wformat=2 -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wformat=2
 PKGS    := fuse3 hiredis libmemcached
 ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Icore

@@ -34,6 +34,7 @@ static void set_error(const char *what, memcached_st *mc, memcached_return_t rc)
 
 const char *cache_strerror(struct cache *c)
 {
+	(void)c;
 	return last_error;
 }
 

@@ -358,6 +358,8 @@ void dir_forget(struct node *n)
 
 void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	(void)ino;
+	(void)fi;
 	stats_count(OP_OPENDIR);
 	fuse_reply_err(req, ENOSYS); /* once: the kernel stops asking (see above) */
 }
@@ -370,6 +372,7 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	size_t used = 0, lo, hi, group_used = 0;
 	char *buf = malloc(size);
 	int err;
+	(void)fi;
 
 	stats_count(OP_READDIR);
 	if (!buf) {
@@ -427,6 +430,8 @@ out:
 
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	(void)ino;
+	(void)fi;
 	stats_count(OP_RELEASEDIR);
 	fuse_reply_err(req, 0); /* never sent: OPENDIR said ENOSYS */
 }

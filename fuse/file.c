@@ -677,6 +677,7 @@ int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off
 {
 	struct ofile *of;
 	int err = of_get(fs, n, &of);
+	(void)st;
 
 	if (err)
 		return err;
@@ -696,6 +697,7 @@ int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off
 
 static void fh_free(struct pfs *fs, struct fh *fh)
 {
+	(void)fs;
 	free(fh->blob);
 	if (fh->lower_fd >= 0)
 		close(fh->lower_fd);
@@ -1153,6 +1155,7 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	struct ofile *of;
 	char *buf;
 	ssize_t got;
+	(void)ino;
 
 	stats_count(OP_READ);
 	if (fh->outage) {
@@ -1214,6 +1217,7 @@ void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
 	struct ofile *of = fh->n->of;
 	ssize_t done;
+	(void)ino;
 
 	stats_count(OP_WRITE);
 	if (fh->local) {
@@ -1255,6 +1259,7 @@ static int commit_handle(struct pfs *fs, struct fh *fh)
 void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs *fs = fuse_req_userdata(req);
+	(void)ino;
 
 	stats_count(OP_FLUSH);
 	fuse_reply_err(req, -commit_handle(fs, (struct fh *)(uintptr_t)fi->fh));
@@ -1263,6 +1268,8 @@ void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void pfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct pfs *fs = fuse_req_userdata(req);
+	(void)ino;
+	(void)datasync;
 
 	stats_count(OP_FSYNC);
 	fuse_reply_err(req, -commit_handle(fs, (struct fh *)(uintptr_t)fi->fh));
@@ -1273,6 +1280,7 @@ void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs *fs = fuse_req_userdata(req);
 	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
 	struct node *n = fh->n;
+	(void)ino;
 
 	stats_count(OP_RELEASE);
 	if (fh->cached) {

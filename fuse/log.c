@@ -70,6 +70,7 @@ void log_msg(int level, const char *fmt, ...)
 /* The store's logging hook: LEVEL is a syslog priority, MSG one line. */
 void log_store(void *arg, int level, const char *msg)
 {
+	(void)arg;
 	log_msg(level <= LOG_ERR       ? LOG_LVL_ERR
 		: level <= LOG_WARNING ? LOG_LVL_WARN
 		: level <= LOG_INFO    ? LOG_LVL_INFO

@@ -160,6 +160,7 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 {
 	struct mount_opts *mo = data;
 	struct settings *s = &mo->set;
+	(void)outargs;
 
 	if (key == FUSE_OPT_KEY_NONOPT) {
 		if (mo->nonopt == 0)
@@ -280,6 +281,7 @@ static int check_settings(struct settings *s)
 
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	(void)userdata;
 	/* Pages and sizes are ours to invalidate: no automatic re-checks on every read. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)

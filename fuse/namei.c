@@ -82,6 +82,7 @@ static mode_t strip_write(mode_t mode, unsigned flags)
 
 void attr_from_lower(struct pfs *fs, const struct stat *lst, unsigned flags, struct stat *st)
 {
+	(void)fs;
 	*st = *lst;
 	if (!S_ISLNK(st->st_mode))
 		st->st_mode = strip_write(st->st_mode, flags);
@@ -89,6 +90,7 @@ void attr_from_lower(struct pfs *fs, const struct stat *lst, unsigned flags, str
 
 void attr_from_store(struct pfs *fs, const struct store_attr *a, unsigned flags, struct stat *st)
 {
+	(void)fs;
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino | UPPER_INO_BIT;
 	st->st_mode = S_ISLNK(a->mode) ? a->mode : strip_write(a->mode, flags);
@@ -486,6 +488,7 @@ static void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct node *n = node_get(fs, ino);
 	struct stat st;
 	int err;
+	(void)fi;
 
 	stats_count(OP_GETATTR);
 	err = node_getattr(fs, n, &st);
@@ -513,6 +516,7 @@ static int local_setattr(struct pfs *fs, const char *path, const struct stat *at
 			 struct fuse_file_info *fi)
 {
 	int fd = local_open(fs, path, O_RDONLY, 0), err = 0;
+	(void)fi;
 
 	if (fd < 0)
 		return fd;
@@ -724,6 +728,7 @@ static void make_local_entry(fuse_req_t req, struct pfs *fs, struct node *parent
 	struct fuse_entry_param e;
 	struct node *n;
 	int err;
+	(void)target;
 
 	if (!S_ISDIR(mode)) {
 		fuse_reply_err(req, EPERM);
@@ -874,6 +879,9 @@ static void pfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	(void)ino;
+	(void)newparent;
+	(void)newname;
 	stats_count(OP_LINK);
 	fuse_reply_err(req, EPERM); /* the store has no hard links */
 }
@@ -882,6 +890,7 @@ static void pfs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct pfs *fs = fuse_req_userdata(req);
 	struct statvfs sv;
+	(void)ino;
 
 	stats_count(OP_STATFS);
 	/* The staging area is where every write passes first: its free space is what a write
@@ -923,6 +932,7 @@ static void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 
 static void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	(void)ino;
 	stats_count(OP_LISTXATTR);
 	if (size == 0)
 		fuse_reply_xattr(req, 0);
@@ -933,12 +943,19 @@ static void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void pfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
+	(void)ino;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
 	stats_count(OP_OTHER);
 	fuse_reply_err(req, ENOTSUP);
 }
 
 static void pfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	(void)ino;
+	(void)name;
 	stats_count(OP_OTHER);
 	fuse_reply_err(req, ENOTSUP);
 }

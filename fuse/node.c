@@ -71,6 +71,7 @@ static void tab_grow(struct pfs *fs)
 	size_t old = tab_size;
 	struct node **on = name_tab, **os = sino_tab;
 	struct node **nn = calloc(old * 2, sizeof(*nn)), **ns = calloc(old * 2, sizeof(*ns));
+	(void)fs;
 
 	if (!nn || !ns) {
 		free(nn);
@@ -147,6 +148,7 @@ struct node *node_get(struct pfs *fs, fuse_ino_t ino)
 
 struct node *node_find(struct pfs *fs, struct node *parent, const char *name, size_t namelen)
 {
+	(void)fs;
 	for (struct node *n = name_tab[name_hash(parent, name, namelen)]; n; n = n->hnext)
 		if (n->parent == parent && n->namelen == namelen && !memcmp(n->name, name, namelen))
 			return n;
@@ -229,6 +231,7 @@ void node_put(struct pfs *fs, struct node *n)
 
 void node_set_sino(struct pfs *fs, struct node *n, uint64_t sino)
 {
+	(void)fs;
 	if (n->sino == sino)
 		return;
 	n->known.valid = false;
@@ -241,6 +244,7 @@ void node_set_sino(struct pfs *fs, struct node *n, uint64_t sino)
 
 void node_unhash(struct pfs *fs, struct node *n)
 {
+	(void)fs;
 	if (n->flags & N_UNLINKED)
 		return;
 	name_remove(n);

@@ -32,6 +32,7 @@ static int log_count;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static void test_log(void *arg, int level, const char *msg)
 {
+	(void)arg;
 	pthread_mutex_lock(&log_lock);
 	snprintf(last_log, sizeof last_log, "%s", msg);
 	if (log_len < sizeof log_all - 1)
@@ -865,6 +866,7 @@ static struct {
 static void on_inval(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 		     const char *name, size_t namelen)
 {
+	(void)arg;
 	pthread_mutex_lock(&evq.lock);
 	if (evq.n < 256) {
 		struct event *e = &evq.ev[evq.n++];
