@@ -572,6 +572,35 @@ static bool made_in(const zval *rv, const char *dir)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* PATH with its last name replaced by BASE, in place (PATH is MAXPATHLEN bytes); *LEN follows
+ * when not NULL.  Left alone when the result would not fit. */
+static void set_base(char *path, size_t *len, const char *base)
+{
+	char *slash = strrchr(path, '/');
+	size_t dir = slash ? (size_t)(slash - path) + 1 : 0, n = strlen(base);
+
+	if (dir + n >= MAXPATHLEN)
+		return;
+	memcpy(path + dir, base, n + 1);
+	if (len)
+		*len = dir + n;
+}
+
+/* V, judged as tempnam()'s template, renamed after the file it made (MADE, in the template's
+ * directory): the audit names the file that now exists, which a later rename or unlink names. */
+static void name_made(struct pfs_verdict *v, const char *made)
+{
+	const char *base = strrchr(made, '/');
+
+	base = base ? base + 1 : made;
+	set_base(v->p.abs, &v->p.abs_len, base);
+	if (v->p.rel_len)
+		set_base(v->p.rel, &v->p.rel_len, base);
+	set_base(v->judged, NULL, base);
+	if (v->redirected)
+		set_base(v->tbuf, NULL, base);
+}
+
 /* tempnam(): a new file in the directory; judged as DIR/PREFIXXXXXXX would be. */
 static ZEND_FUNCTION(pfs_tempnam)
 {
@@ -628,6 +657,8 @@ static ZEND_FUNCTION(pfs_tempnam)
 			RETVAL_STR(name);
 		}
 	}
+	if (made)
+		name_made(&v, Z_STRVAL_P(return_value));
 	pfs_write_done(&v, "tempnam", NULL, 0, made ? 0 : PFS_FAILED(err));
 }
 
