@@ -98,6 +98,9 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 
 	/* The window in which one of our hooks runs PHP's original (busy.h). */
 	struct pfs_busy busy;
+
+	/* The name include.c is having opcache_invalidate() forget, NULL otherwise. */
+	zend_string *forget_as;
 ZEND_END_MODULE_GLOBALS(pressfs)
 /* clang-format on */
 
@@ -111,12 +114,14 @@ ZEND_TSRMLS_CACHE_EXTERN()
 /* Counters shared by every process forked from the one that loaded the module (php-fpm
  * workers, Apache children), so that php --ri or phpinfo() in any of them sees the pool's. */
 struct pfs_counters {
-	unsigned long allowed;	  /* writes under the root the policy allows, done in place */
-	unsigned long redirected; /* writes sent to pressfs.mount */
-	unsigned long denied;	  /* writes refused (enforce) */
-	unsigned long reported;	  /* writes the policy refuses, let through (report) */
-	unsigned long failed;	  /* writes let through that the file system then failed */
-	unsigned long lower;	  /* reads served from pressfs.lower */
+	unsigned long allowed;	   /* writes under the root the policy allows, done in place */
+	unsigned long redirected;  /* writes sent to pressfs.mount */
+	unsigned long denied;	   /* writes refused (enforce) */
+	unsigned long reported;	   /* writes the policy refuses, let through (report) */
+	unsigned long failed;	   /* writes let through that the file system then failed */
+	unsigned long lower;	   /* reads served from pressfs.lower */
+	unsigned long invalidated; /* writable PHP files that changed, invalidated in opcache */
+	unsigned long uncached;	   /* includes of writable PHP files compiled without opcache */
 };
 extern struct pfs_counters *pfs_counters;
 #define PFS_COUNT(field) __atomic_fetch_add(&pfs_counters->field, 1, __ATOMIC_RELAXED)
@@ -136,5 +141,11 @@ void pfs_wrapper_uninstall(void);
 /* functions.c: internal functions that bypass the stream layer. */
 void pfs_functions_install(void);
 void pfs_functions_uninstall(void);
+
+/* include.c: includes of PHP files that may change, under opcache.  Install from MINIT (it does
+ * nothing without opcache); pfs_include_state() says what it does, for php --ri. */
+void pfs_include_install(void);
+void pfs_include_uninstall(void);
+const char *pfs_include_state(void);
 
 #endif

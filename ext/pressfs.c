@@ -315,6 +315,8 @@ static PHP_MINIT_FUNCTION(pressfs)
 	if (PFS_G(ini_mode) != PFS_MODE_OFF && !PFS_G(ini_error)[0]) {
 		pfs_wrapper_install();
 		pfs_functions_install();
+		if (type == MODULE_PERSISTENT) /* not from dl(): opcache started long ago */
+			pfs_include_install();
 		zend_observer_error_register(on_error);
 		hooks_installed = true;
 	}
@@ -330,6 +332,7 @@ static PHP_MINIT_FUNCTION(pressfs)
 static PHP_MSHUTDOWN_FUNCTION(pressfs)
 {
 	if (hooks_installed) {
+		pfs_include_uninstall();
 		pfs_functions_uninstall();
 		pfs_wrapper_uninstall();
 		hooks_installed = false;
@@ -347,6 +350,7 @@ static PHP_RINIT_FUNCTION(pressfs)
 	ZEND_TSRMLS_CACHE_UPDATE();
 #endif
 	PFS_G(busy).on = false;
+	PFS_G(forget_as) = NULL;
 	/* a php-fpm pool's or a virtual host's php_admin_value changed something */
 	if (PFS_G(ini_dirty) && !config_apply() && PFS_G(mode) != PFS_MODE_OFF &&
 	    !PFS_G(unconfigured) && strcmp(PFS_G(why), PFS_G(reported_why)) != 0) {
@@ -421,6 +425,9 @@ static PHP_MINFO_FUNCTION(pressfs)
 	row_count("Writes reported (report mode)", &pfs_counters->reported);
 	row_count("Writes failed (let through, then failed)", &pfs_counters->failed);
 	row_count("Reads served from the lower tree", &pfs_counters->lower);
+	php_info_print_table_row(2, "Includes of writable PHP files", pfs_include_state());
+	row_count("Changed PHP files invalidated in opcache", &pfs_counters->invalidated);
+	row_count("Writable PHP includes compiled without opcache", &pfs_counters->uncached);
 	php_info_print_table_end();
 
 	DISPLAY_INI_ENTRIES();

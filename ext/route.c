@@ -170,6 +170,20 @@ lower:
 	return PFS_LOWER;
 }
 
+bool pfs_route_may_change(const char *path, struct pfs_path *p, char *where)
+{
+	const struct policy *pol = PFS_G(policy);
+
+	if (!pfs_path_expand(p, path) || !p->rel_len || in_frozen_dir(pol, p->rel, p->rel_len) ||
+	    !policy_may_change(pol, p->rel, p->rel_len))
+		return false;
+	if (PFS_G(mount).len && policy_class_writable(policy_class_of(pol, p->rel, p->rel_len)) &&
+	    join(where, &PFS_G(mount), p->rel, p->rel_len, false))
+		return true;
+	memcpy(where, p->abs, p->abs_len + 1);
+	return true;
+}
+
 size_t pfs_unroute(const char *path, size_t len, char *out, size_t size)
 {
 	char rel[MAXPATHLEN];

@@ -37,6 +37,9 @@ Writes denied => 1
 Writes reported (report mode) => 0
 Writes failed (let through, then failed) => 1
 Reads served from the lower tree => 0
+Includes of writable PHP files => left to PHP (opcache is not caching scripts)
+Changed PHP files invalidated in opcache => 0
+Writable PHP includes compiled without opcache => 0
 Directive => Local Value => Master Value
 pressfs.policy => {PWD}/fixtures/test.policy => {PWD}/fixtures/test.policy
 pressfs.root => {B}/root => {B}/root
