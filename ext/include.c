@@ -285,15 +285,15 @@ static bool searched_may_change(const char *name, struct pfs_path *p, char *wher
 		if (end > ip && !memmem(ip, (size_t)(end - ip), "://", 3) &&
 		    (size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)(end - ip), ip, name) <
 			sizeof(cand))
-			hit = pfs_route_may_change(cand, p, where);
+			hit = pfs_route_may_change(cand, strlen(cand), p, where);
 	}
 	if (!hit && script && (slash = strrchr(ZSTR_VAL(script), '/')) &&
 	    (size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)(slash - ZSTR_VAL(script)),
 			     ZSTR_VAL(script), name) < sizeof(cand))
-		hit = pfs_route_may_change(cand, p, where);
+		hit = pfs_route_may_change(cand, strlen(cand), p, where);
 	if (!hit || !(found = php_resolve_path(name, strlen(name), PG(include_path))))
 		return false;
-	hit = pfs_route_may_change(ZSTR_VAL(found), p, where);
+	hit = pfs_route_may_change(ZSTR_VAL(found), ZSTR_LEN(found), p, where);
 	zend_string_release(found);
 	return hit;
 }
@@ -303,13 +303,19 @@ static bool may_change(const zend_file_handle *fh, struct pfs_path *p, char *whe
 {
 	zend_string *zname = fh->opened_path ? fh->opened_path : fh->filename;
 	const char *name;
+	size_t len;
 
 	if (!zname)
 		return false;
-	name = pfs_strip_file_url(ZSTR_VAL(zname));
+	name = ZSTR_VAL(zname);
+	len = ZSTR_LEN(zname);
+	if (name[0] != '/' && name != pfs_strip_file_url(name)) {
+		len -= (size_t)(pfs_strip_file_url(name) - name);
+		name = pfs_strip_file_url(name);
+	}
 	if (name[0] == '/' ||
 	    (name[0] == '.' && (name[1] == '/' || (name[1] == '.' && name[2] == '/'))))
-		return pfs_route_may_change(name, p, where);
+		return pfs_route_may_change(name, len, p, where);
 	/* another wrapper's URL; the CLI's standard input */
 	if (strstr(name, "://") || fh->primary_script)
 		return false;

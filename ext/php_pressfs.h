@@ -48,7 +48,9 @@ struct pfs_busy {
 
 /* A directory route.c has judged: frozen when no rule can make it or anything below it
  * writable, so that every read below it is the lower tree's.  len 0: an empty slot. */
-#define PFS_FROZEN_SLOTS 32
+#define PFS_FROZEN_SLOTS    32
+#define PFS_CODE_DIR_SLOTS  256
+#define PFS_CODE_FILE_SLOTS 64
 struct pfs_frozen {
 	unsigned short len;
 	bool frozen;
@@ -95,6 +97,11 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 
 	/* Directories judged by route.c, emptied when the configuration is applied. */
 	struct pfs_frozen frozen[PFS_FROZEN_SLOTS];
+	/* The same for includes, by the absolute directory as the script names it (a page view
+	 * includes from a hundred of them), and the code files of directories that are not frozen
+	 * (the root's, wp-content's drop-ins): the cost of an include of code is one compare. */
+	struct pfs_frozen code_dirs[PFS_CODE_DIR_SLOTS];
+	struct pfs_frozen code_files[PFS_CODE_FILE_SLOTS];
 
 	/* The window in which one of our hooks runs PHP's original (busy.h). */
 	struct pfs_busy busy;

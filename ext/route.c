@@ -2,6 +2,7 @@
  * the write lands through symlinks) and routes accesses to pressfs.mount or pressfs.lower. */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,6 +112,8 @@ static bool trailing_slash(const char *path)
 void pfs_route_reset(void)
 {
 	memset(PFS_G(frozen), 0, sizeof(PFS_G(frozen)));
+	memset(PFS_G(code_dirs), 0, sizeof(PFS_G(code_dirs)));
+	memset(PFS_G(code_files), 0, sizeof(PFS_G(code_files)));
 }
 
 /* Whether no rule can make REL's directory, or anything below it, writable: then REL (and a
@@ -170,13 +173,85 @@ lower:
 	return PFS_LOWER;
 }
 
-bool pfs_route_may_change(const char *path, struct pfs_path *p, char *where)
+/* The slot of TAB (N slots) that keeps what was judged of S (LEN bytes, at most the slot's size):
+ * the last 16 bytes tell names apart best, two loads rather than a loop. */
+static struct pfs_frozen *slot_of(struct pfs_frozen *tab, size_t n, const char *s, size_t len)
+{
+	uint64_t h = len, w;
+
+	if (len >= 16) {
+		memcpy(&w, s + len - 16, 8);
+		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+		memcpy(&w, s + len - 8, 8);
+		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+	} else {
+		for (size_t i = 0; i < len; i++)
+			h = (h ^ (unsigned char)s[i]) * UINT64_C(0x100000001b3);
+	}
+	return &tab[(h >> 32) % n];
+}
+
+static bool slot_is(const struct pfs_frozen *e, const char *s, size_t len)
+{
+	return e->len == len && memcmp(e->dir, s, len) == 0;
+}
+
+static void slot_set(struct pfs_frozen *e, const char *s, size_t len, bool frozen)
+{
+	e->len = (unsigned short)len;
+	e->frozen = frozen;
+	memcpy(e->dir, s, len);
+}
+
+/* Whether nothing in DIR (absolute, DLEN bytes, as a script names it: not normalised) can ever
+ * change: outside the root, or in a directory nothing below which a rule can make writable.
+ * Judged once per directory; false (judge the file) when DIR is too long to keep. */
+static bool in_code_dir(const char *dir, size_t dlen)
 {
 	const struct policy *pol = PFS_G(policy);
+	struct pfs_frozen *e;
+	struct pfs_path d;
+	char buf[sizeof(e->dir) + 1];
 
-	if (!pfs_path_expand(p, path) || !p->rel_len || in_frozen_dir(pol, p->rel, p->rel_len) ||
-	    !policy_may_change(pol, p->rel, p->rel_len))
+	if (dlen > sizeof(e->dir))
 		return false;
+	e = slot_of(PFS_G(code_dirs), PFS_CODE_DIR_SLOTS, dir, dlen);
+	if (slot_is(e, dir, dlen))
+		return e->frozen;
+	memcpy(buf, dir, dlen);
+	buf[dlen] = '\0';
+	if (!pfs_path_expand(&d, buf))
+		return false;
+	slot_set(e, dir, dlen,
+		 !d.rel_len || (!policy_may_change(pol, d.rel, d.rel_len) &&
+				!policy_may_change_below(pol, d.rel, d.rel_len)));
+	return e->frozen;
+}
+
+bool pfs_route_may_change(const char *path, size_t len, struct pfs_path *p, char *where)
+{
+	const struct policy *pol = PFS_G(policy);
+	const char *slash = len && path[0] == '/' ? memrchr(path, '/', len) : NULL;
+	size_t blen = slash ? len - (size_t)(slash - path) - 1 : 0;
+	struct pfs_frozen *e = NULL;
+
+	/* the fast path: a file (its last name not "." or "..") in a directory already judged,
+	 * or code already judged in one that is not (the root's wp-settings.php, drop-ins) */
+	if (blen && !(slash[1] == '.' && (blen == 1 || (blen == 2 && slash[2] == '.')))) {
+		if (in_code_dir(path, slash == path ? 1 : (size_t)(slash - path)))
+			return false;
+		if (len <= sizeof(e->dir)) {
+			e = slot_of(PFS_G(code_files), PFS_CODE_FILE_SLOTS, path, len);
+			if (slot_is(e, path, len))
+				return false;
+		}
+	}
+	if (!pfs_path_expand(p, path) || !p->rel_len || in_frozen_dir(pol, p->rel, p->rel_len) ||
+	    !policy_may_change(pol, p->rel, p->rel_len)) {
+		if (e) /* only what cannot change is kept */
+			slot_set(e, path, len, true);
+		return false;
+	}
 	if (PFS_G(mount).len && policy_class_writable(policy_class_of(pol, p->rel, p->rel_len)) &&
 	    join(where, &PFS_G(mount), p->rel, p->rel_len, false))
 		return true;

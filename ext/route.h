@@ -33,11 +33,12 @@ enum pfs_where {
  * named.  Costs one test when neither pressfs.mount nor pressfs.lower is set. */
 enum pfs_where pfs_route_read(const char *path, bool listing, struct pfs_path *p, char *out);
 
-/* Whether the PHP file PATH (absolute, or relative to the cwd; no "file://") may ever differ from
- * the lower tree's: it lies where a rule can make a write land (policy_may_change()).  When it
- * may, P holds its name and WHERE (MAXPATHLEN bytes) the file that really serves it (under
- * pressfs.mount when redirected).  Code in a directory no rule can change costs one compare. */
-bool pfs_route_may_change(const char *path, struct pfs_path *p, char *where);
+/* Whether the PHP file PATH (LEN bytes; absolute, or relative to the cwd; no "file://") may ever
+ * differ from the lower tree's: it lies where a rule can make a write land (policy_may_change()).
+ * When it may, P holds its name and WHERE (MAXPATHLEN bytes) the file that really serves it
+ * (under pressfs.mount when redirected).  Code, in a directory nothing below which can change,
+ * costs one compare of that directory's name. */
+bool pfs_route_may_change(const char *path, size_t len, struct pfs_path *p, char *where);
 
 /* Forget what pfs_route_read() learnt of the policy (the configuration changed). */
 void pfs_route_reset(void);

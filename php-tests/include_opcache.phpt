@@ -46,6 +46,10 @@ var_dump(include 'config.php');
 pfs_put("$cache/config.php", '<?php return 4;');
 var_dump(include 'config.php');
 
+// by a name through a directory no rule can change ("..")
+pfs_put("$cache/config.php", '<?php return 5;');
+var_dump(include "$b/root/wp-includes/../wp-content/cache/config.php");
+
 // deleted: gone for include too
 pfs_sh("rm $cache/config.php");
 var_dump(@include "$cache/config.php");
@@ -71,6 +75,7 @@ string(3) "new"
 bool(true)
 int(3)
 int(4)
+int(5)
 bool(false)
 string(2) "v1"
 string(2) "v1"
