@@ -9,6 +9,7 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.parse
 import zipfile
 
@@ -342,6 +343,60 @@ def test_p17_wp_config_edits_are_refused_and_the_plugin_shows_its_notice(cluster
                     if f.startswith("wpsc")], n.name
     s, _, _ = cluster.browser(n2).get("/")
     assert s == 200
+
+
+def _generated_config_reads(cluster, node, rounds=3, parallel=6):
+    """Reads of pressfs-generated-config on NODE, PARALLEL at a time so that several php-fpm
+    workers answer."""
+    out, errors = [], []
+
+    def one():
+        try:
+            out.append(call(cluster, node, "pressfs-generated-config", step="read"))
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    for _ in range(rounds):
+        ts = [threading.Thread(target=one) for _ in range(parallel)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+    assert not errors, errors
+    return out
+
+
+def test_p18_generated_php_config_changed_on_one_node_is_included_new_everywhere(cluster):
+    """WP Super Cache's settings save: wp-cache-config.php rewritten on one node (a temp file in
+    wp-content/cache renamed over it) and opcache_invalidate() there only, while every php-fpm
+    worker of both nodes holds the old version in opcache (validate_timestamps=0, as production
+    runs it).  The next include on either node, whichever worker answers, include_once or
+    include, gives the new value, and each node invalidated it once, not once per worker."""
+    n1, n2 = cluster.nodes[:2]
+    assert call(cluster, n1, "pressfs-generated-config", step="write", value=1) == {"ok": True}
+    # older than opcache.file_update_protection (2 s), so that opcache keeps what it compiles
+    time.sleep(3)
+    for n in (n1, n2):
+        reads = _generated_config_reads(cluster, n)
+        assert {(r["once"], r["include"], r["bytes"]) for r in reads} == {(1, 1, 1)}, reads
+        assert all(r["opcache"] for r in reads), reads
+        assert len({r["pid"] for r in reads}) > 1, (n.name, "one worker answered everything")
+    for value, writer in ((2, n1), (3, n2)):
+        counts = {n.name: call(cluster, n, "pressfs-generated-config", step="read")["invalidated"]
+                  for n in (n1, n2)}
+        assert call(cluster, writer, "pressfs-generated-config", step="write",
+                    value=value) == {"ok": True}
+        for n in (n2, n1) if writer is n1 else (n1, n2):
+            first = call(cluster, n, "pressfs-generated-config", step="read")
+            reads = [first] + _generated_config_reads(cluster, n)
+            assert {(r["once"], r["include"], r["bytes"]) for r in reads} == \
+                {(value, value, value)}, (n.name, value, reads)
+            # the first include on the node told opcache; the other workers found it done
+            assert max(r["invalidated"] for r in reads) == counts[n.name] + 1, \
+                (n.name, value, counts, reads)
+    for n in (n1, n2):
+        assert not [f for f in os.listdir(os.path.join(n.mount, "wp-content/cache"))
+                    if f.endswith(".php")], n.name
 
 
 def test_p19_auto_prepend_files_are_refused(cluster):
