@@ -24,8 +24,8 @@
  * with its tag.  Mapped before php-fpm or Apache fork their workers, so opcache's shared memory
  * and this table have the same readers: when one worker has invalidated a changed file, the
  * others find the new identity here and use what opcache then holds, instead of invalidating it
- * again.  Races between workers cost at most an extra invalidation, never a stale include: a
- * missing or different word always means "invalidate". */
+ * again.  A missing or different word always means "invalidate": a word lost to a race or to
+ * eviction costs one more recompile, never a stale script kept. */
 
 #define SEEN_BUCKETS 1024
 #define SEEN_WAYS    8
@@ -242,9 +242,11 @@ static zend_op_array *compile_uncached(zend_file_handle *fh, int type)
 }
 
 /* Include P (served from WHERE) as it is now.  The file is judged before opcache looks it up
- * and again once it has compiled or found it: a change in between (another node publishing a
- * new version while this one compiled the old) is invalidated at once, so that what opcache
- * keeps always matches what the table says. */
+ * (invalidated first, then recorded, so that a worker finding the new identity recorded finds
+ * the old script gone) and again once opcache has compiled or found it: a change in between
+ * (another node publishing a new version while this one compiled the old) is invalidated at
+ * once, so that what opcache keeps matches what the table says.  Only a request overlapping the
+ * change itself may run the old version, as it would without opcache. */
 static zend_op_array *compile_current(zend_file_handle *fh, int type, const struct pfs_path *p,
 				      const char *where)
 {
