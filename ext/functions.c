@@ -201,7 +201,10 @@ READ_HOOK(pfs_disk_free_space, H_DISK_FREE_SPACE, true)
 READ_HOOK(pfs_diskfreespace, H_DISKFREESPACE, true)
 READ_HOOK(pfs_disk_total_space, H_DISK_TOTAL_SPACE, true)
 
-/* realpath() of a redirected path resolves it in the mount and answers with the root's name. */
+/* realpath() of a redirected path resolves it in the mount, that of a path no rule can change in
+ * the lower tree (WordPress asks it of every block stylesheet, most of which do not exist, and
+ * PHP's realpath cache keeps no failures: each would be a walk through FUSE), and answers with
+ * the root's name. */
 static ZEND_FUNCTION(pfs_realpath)
 {
 	struct pfs_path p;
@@ -209,8 +212,8 @@ static ZEND_FUNCTION(pfs_realpath)
 	const char *path;
 	size_t n;
 
-	if (idle() || !PFS_G(mount).len || !(path = path_arg(execute_data, 1)) ||
-	    pfs_route_read(path, false, &p, where) != PFS_MOUNT) {
+	if (idle() || !PFS_G(route_reads) || !(path = path_arg(execute_data, 1)) ||
+	    pfs_route_read(path, false, &p, where) == PFS_NATIVE) {
 		ORIG(H_REALPATH);
 		return;
 	}

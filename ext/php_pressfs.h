@@ -80,6 +80,7 @@ ZEND_BEGIN_MODULE_GLOBALS(pressfs)
 	struct pfs_dir mount;	/* pressfs.mount, the redirect target */
 	struct pfs_dir mount_real;
 	struct pfs_dir lower;	/* pressfs.lower, the overlay's read-only tree */
+	struct pfs_dir lower_real;
 	bool route_reads;	/* mount or lower set: reads under the root need a look */
 	bool unconfigured;	/* not active because pressfs.policy or pressfs.root is unset */
 	char why[600];		/* why not active, for startup messages and php --ri */

@@ -118,8 +118,7 @@ static void config_clear(void)
 {
 	dir_clear(&PFS_G(root), &PFS_G(root_real));
 	dir_clear(&PFS_G(mount), &PFS_G(mount_real));
-	free(PFS_G(lower).s);
-	memset(&PFS_G(lower), 0, sizeof(PFS_G(lower)));
+	dir_clear(&PFS_G(lower), &PFS_G(lower_real));
 	pfs_sink_close();
 	free(PFS_G(audit_path));
 	PFS_G(audit_path) = NULL;
@@ -230,7 +229,7 @@ static bool config_apply(void)
 	}
 	if (!dir_set(&PFS_G(root), &PFS_G(root_real), "pressfs.root", PFS_G(ini_root)) ||
 	    !dir_set(&PFS_G(mount), &PFS_G(mount_real), "pressfs.mount", PFS_G(ini_mount)) ||
-	    !dir_set(&PFS_G(lower), NULL, "pressfs.lower", PFS_G(ini_lower))) {
+	    !dir_set(&PFS_G(lower), &PFS_G(lower_real), "pressfs.lower", PFS_G(ini_lower))) {
 		if (!why[0])
 			snprintf(why, wsz, "out of memory");
 		config_clear();

@@ -268,6 +268,10 @@ size_t pfs_unroute(const char *path, size_t len, char *out, size_t size)
 	if (n < 0)
 		n = rel_below(&PFS_G(mount), path, len, rel);
 	if (n < 0)
+		n = rel_below(&PFS_G(lower_real), path, len, rel);
+	if (n < 0)
+		n = rel_below(&PFS_G(lower), path, len, rel);
+	if (n < 0)
 		return 0;
 	if (n == 1)
 		n = 0;
