@@ -155,17 +155,33 @@ LOCAL_POLICY = """\
 """
 
 
-def test_local_class_stays_on_its_node(mount, workdir):
+def _store_holds(redis, needle):
+    """Does any key of the store, or any value in it, contain NEEDLE?"""
+    for k in redis.keys("pressfs:*"):
+        kind = redis.command("TYPE", k)
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        vals = {"hash": lambda: redis.command("HGETALL", k),
+                "string": lambda: [redis.command("GET", k)],
+                "list": lambda: redis.command("LRANGE", k, 0, -1),
+                "set": lambda: redis.command("SMEMBERS", k)}.get(kind, lambda: [])()
+        if needle in k or any(isinstance(v, bytes) and needle in v for v in vals):
+            return True
+    return False
+
+
+def test_local_class_stays_on_its_node(mount, workdir, redis):
     pol = os.path.join(workdir, "local.policy")
     write_bytes(pol, LOCAL_POLICY.encode())
     a = mount("a", policy=pol, local=os.path.join(workdir, "local-a"))
     b = mount("b", policy=pol, local=os.path.join(workdir, "local-b"))
-    d = UP + "/wpcf7_uploads/1234"
+    d = UP + "/wpcf7_uploads/scratch-q7x"
     os.makedirs(a / d)
     write_bytes(a / d + "/cv.pdf", b"%PDF A's scratch\n")
     assert read_bytes(a / d + "/cv.pdf") == b"%PDF A's scratch\n"
-    assert not os.path.exists(b / d + "/cv.pdf")
-    os.makedirs(b / d, exist_ok=True)
+    assert not os.path.exists(b / d), "A's local directory is seen on B"
+    for needle in (b"scratch-q7x", b"cv.pdf", b"A's scratch"):
+        assert not _store_holds(redis, needle), "%r reached the store" % needle
+    os.makedirs(b / d)
     write_bytes(b / d + "/cv.pdf", b"%PDF B's scratch\n")
     assert read_bytes(a / d + "/cv.pdf") == b"%PDF A's scratch\n"
     assert read_bytes(b / d + "/cv.pdf") == b"%PDF B's scratch\n"
