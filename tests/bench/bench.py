@@ -57,6 +57,14 @@ class BenchError(RuntimeError):
     pass
 
 
+def rotated(cols, r):
+    """COLS starting at a different column each round R: all the columns share the machine, the
+    database and nginx, so whichever runs first in a round would otherwise always run on the
+    same footing (the first round after set-up, a cooler CPU)."""
+    k = r % len(cols) if cols else 0
+    return cols[k:] + cols[:k]
+
+
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -349,7 +357,7 @@ class Bench:
             for row, path in (("front_daemon_reqs", FRONT), ("admin_daemon_reqs", ADMIN)):
                 self.cell(row, c, lambda: self.daemon_requests(c, path, cookies[c.name], row))
         for r in range(a.rounds):
-            for c in self.live(COLUMNS, php=True):
+            for c in rotated(self.live(COLUMNS, php=True), r):
                 for page, path, cookie in (("front", FRONT, None),
                                            ("admin", ADMIN, cookies.get(c.name))):
                     w = self.cell(f"{page}_rps", c,
@@ -399,7 +407,7 @@ class Bench:
 
     def run_storm(self):
         for r in range(self.args.rounds):
-            for c in self.live(COLUMNS):
+            for c in rotated(self.live(COLUMNS), r):
                 self.cell("storm", c, lambda: self.storm(c))
             log(f"storm: round {r + 1}/{self.args.rounds} done ({self.elapsed():.0f}s)")
 
