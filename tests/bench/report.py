@@ -267,7 +267,8 @@ def markdown(data, chart_name=None):
                f"min) at the start {load(m.get('load_start'))}, at the end "
                f"{load(m.get('load_end'))}. The run took {m.get('seconds', '?')} s.")
     out.append("")
-    out.append(f"Each cell: median of {a.get('rounds', '?')} rounds ± half the range between "
+    out.append(f"Each cell: median of {a.get('rounds', '?')} rounds ({a.get('page_rounds', a.get('rounds', '?'))} "
+               "for page views, each round starting at another column) ± half the range between "
                f"the slowest and the fastest round. Page views: wrk, 1 thread, "
                f"{a.get('wrk_connections', '?')} connections, {a.get('wrk_seconds', '?')} s "
                f"per round and page, against nginx + php-fpm ({a.get('fpm_workers', '?')} "
