@@ -203,22 +203,34 @@ def test_p11_r_plus_flock_rewrite_on_every_request_is_seen_everywhere(cluster):
         assert lines[1:] == ["hit n%d" % (i % 2 + 1) for i in range(8)], lines
 
 
-def test_p12_appends_from_both_nodes_lose_and_mix_nothing(cluster):
-    n1, n2 = cluster.nodes[:2]
-    per, errors = 40, []
+def two_writers_per_node(n1, n2, worker):
+    """worker(node, who) twice on each node at once, who naming the writer ("node011"...);
+    returns what the workers raised."""
+    errors = []
 
-    def worker(node, who):
+    def run(node, who):
         try:
-            assert call(cluster, node, "pressfs-append-log", who=who, n=per) == {"written": per}
-        except Exception as e:      # noqa: BLE001 - reported below
+            worker(node, who)
+        except Exception as e:      # noqa: BLE001 - reported by the caller
             errors.append(repr(e))
 
-    ts = [threading.Thread(target=worker, args=(n, "%s%d" % (n.name, w)))
+    ts = [threading.Thread(target=run, args=(n, "%s%d" % (n.name, w)))
           for n in (n1, n2) for w in range(2)]
     for t in ts:
         t.start()
     for t in ts:
         t.join(120)
+    return errors
+
+
+def test_p12_appends_from_both_nodes_lose_and_mix_nothing(cluster):
+    n1, n2 = cluster.nodes[:2]
+    per = 40
+
+    def worker(node, who):
+        assert call(cluster, node, "pressfs-append-log", who=who, n=per) == {"written": per}
+
+    errors = two_writers_per_node(n1, n2, worker)
     assert not errors, errors
     want = sorted(("%s%d line %04d %s\n" % (n.name, w, i, "z" * (10 + (i * 17) % 90))).encode()
                   for n in (n1, n2) for w in range(2) for i in range(per))
@@ -232,21 +244,13 @@ def test_p12_debug_log_lines_php_appends_from_both_nodes_lose_and_mix_nothing(cl
     (open O_APPEND, one write a line, never through the extension), two requests on each node
     at once: every line there once and whole, on both nodes."""
     n1, n2 = cluster.nodes[:2]
-    per, errors = 40, []
+    per = 40
 
     def worker(node, who):
-        try:
-            r = call(cluster, node, "pressfs-debug-log", who=who, n=per)
-            assert r == {"set": True, "logging": True, "written": per}, r
-        except Exception as e:      # noqa: BLE001 - reported below
-            errors.append(repr(e))
+        r = call(cluster, node, "pressfs-debug-log", who=who, n=per)
+        assert r == {"set": True, "logging": True, "written": per}, r
 
-    ts = [threading.Thread(target=worker, args=(n, "%s%d" % (n.name, w)))
-          for n in (n1, n2) for w in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(120)
+    errors = two_writers_per_node(n1, n2, worker)
     assert not errors, errors
     want = sorted("%s%d line %04d %s" % (n.name, w, i, "z" * (10 + (i * 17) % 90))
                   for n in (n1, n2) for w in range(2) for i in range(per))
