@@ -280,16 +280,15 @@ static int resolve_known(struct pfs *fs, struct node *parent, const char *name, 
 		r->lower = (n->flags & N_LOWER) != 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	if (upper)
-		goto known;
-	if (had_upper || !(parent->flags & N_LOWER) || (parent->flags & N_OPAQUE) ||
-	    lower_stat(fs, path, &r->lst) != 0)
-		return -EIO;
-	r->lower = true;
-known:
+	if (!upper) {
+		if (had_upper || !(parent->flags & N_LOWER) || (parent->flags & N_OPAQUE) ||
+		    lower_stat(fs, path, &r->lst) != 0)
+			return -EIO;
+		r->lower = true;
+	} else if (r->lower) {
+		lower_stat(fs, path, &r->lst); /* a merged directory keeps the lower inode number */
+	}
 	stats_event(EV_OUTAGE_READ);
-	if (r->lower && upper)
-		lower_stat(fs, path, &r->lst);
 	return 0;
 }
 
