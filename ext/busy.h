@@ -43,8 +43,7 @@ static inline int pfs_busy_leave(const struct pfs_busy *saved)
 {
 	int err = errno;
 
-	if (PFS_G(busy).on && PFS_G(busy).frame == EG(current_execute_data) &&
-	    PFS_G(busy).fiber == EG(current_fiber_context)) {
+	if (pfs_nested()) { /* still this call's window */
 		if (PFS_G(busy).err)
 			err = PFS_G(busy).err;
 		if (saved->on && saved->fiber == PFS_G(busy).fiber)

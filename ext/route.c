@@ -116,63 +116,6 @@ void pfs_route_reset(void)
 	memset(PFS_G(code_files), 0, sizeof(PFS_G(code_files)));
 }
 
-/* Whether no rule can make REL's directory, or anything below it, writable: then REL (and a
- * listing of it) is the lower tree's, whatever its name.  The answer for the directory is kept,
- * so that the next access of a file in it costs a compare instead of two policy lookups. */
-static bool in_frozen_dir(const struct policy *pol, const char *rel, size_t len)
-{
-	const char *slash = memrchr(rel, '/', len);
-	const char *dir = rel;
-	size_t dlen = (size_t)(slash - rel);
-	unsigned h = (unsigned)dlen;
-	struct pfs_frozen *e;
-
-	if (len == 1)
-		return false; /* the root itself has no directory */
-	if (dlen == 0) {
-		dir = "/";
-		dlen = 1;
-	}
-	if (dlen > sizeof(e->dir))
-		return false;
-	/* the last names tell directories apart best */
-	for (size_t i = dlen > 16 ? dlen - 16 : 0; i < dlen; i++)
-		h = h * 31 + (unsigned char)dir[i];
-	e = &PFS_G(frozen)[h % PFS_FROZEN_SLOTS];
-	if (e->len == dlen && memcmp(e->dir, dir, dlen) == 0)
-		return e->frozen;
-	e->frozen = !policy_may_change(pol, dir, dlen) && !policy_may_change_below(pol, dir, dlen);
-	e->len = (unsigned short)dlen;
-	memcpy(e->dir, dir, dlen);
-	return e->frozen;
-}
-
-enum pfs_where pfs_route_read(const char *path, bool listing, struct pfs_path *p, char *out)
-{
-	const struct policy *pol = PFS_G(policy);
-
-	if (!PFS_G(route_reads))
-		return PFS_NATIVE;
-	if (!pfs_path_expand(p, path) || !p->rel_len)
-		return PFS_NATIVE;
-	/* the fast path: code, templates, CSS, JSON (and never anything under pressfs.mount) */
-	if (in_frozen_dir(pol, p->rel, p->rel_len))
-		goto lower;
-	if (PFS_G(mount).len && policy_class_writable(policy_class_of(pol, p->rel, p->rel_len)))
-		return join(out, &PFS_G(mount), p->rel, p->rel_len, trailing_slash(path))
-			   ? PFS_MOUNT
-			   : PFS_NATIVE;
-	if (policy_may_change(pol, p->rel, p->rel_len) ||
-	    (listing && policy_may_change_below(pol, p->rel, p->rel_len)))
-		return PFS_NATIVE;
-lower:
-	if (!PFS_G(lower).len ||
-	    !join(out, &PFS_G(lower), p->rel, p->rel_len, trailing_slash(path)))
-		return PFS_NATIVE;
-	PFS_G(lower_reads)++;
-	return PFS_LOWER;
-}
-
 /* The slot of TAB (N slots) that keeps what was judged of S (LEN bytes, at most the slot's size):
  * the last 16 bytes tell names apart best, two loads rather than a loop. */
 static struct pfs_frozen *slot_of(struct pfs_frozen *tab, size_t n, const char *s, size_t len)
@@ -201,6 +144,51 @@ static void slot_set(struct pfs_frozen *e, const char *s, size_t len, bool froze
 	e->len = (unsigned short)len;
 	e->frozen = frozen;
 	memcpy(e->dir, s, len);
+}
+
+/* Whether no rule can make REL's directory, or anything below it, writable: then REL (and a
+ * listing of it) is the lower tree's, whatever its name.  The answer for the directory is kept,
+ * so that the next access of a file in it costs a compare instead of two policy lookups. */
+static bool in_frozen_dir(const struct policy *pol, const char *rel, size_t len)
+{
+	const char *slash = memrchr(rel, '/', len);
+	size_t dlen = slash == rel ? 1 : (size_t)(slash - rel); /* "/x": the root's "/" */
+	struct pfs_frozen *e;
+
+	if (len == 1 || dlen > sizeof(e->dir))
+		return false; /* the root itself has no directory; too long to keep */
+	e = slot_of(PFS_G(frozen), PFS_FROZEN_SLOTS, rel, dlen);
+	if (!slot_is(e, rel, dlen))
+		slot_set(e, rel, dlen,
+			 !policy_may_change(pol, rel, dlen) &&
+			     !policy_may_change_below(pol, rel, dlen));
+	return e->frozen;
+}
+
+enum pfs_where pfs_route_read(const char *path, bool listing, struct pfs_path *p, char *out)
+{
+	const struct policy *pol = PFS_G(policy);
+
+	if (!PFS_G(route_reads))
+		return PFS_NATIVE;
+	if (!pfs_path_expand(p, path) || !p->rel_len)
+		return PFS_NATIVE;
+	/* the fast path: code, templates, CSS, JSON (and never anything under pressfs.mount) */
+	if (in_frozen_dir(pol, p->rel, p->rel_len))
+		goto lower;
+	if (PFS_G(mount).len && policy_class_writable(policy_class_of(pol, p->rel, p->rel_len)))
+		return join(out, &PFS_G(mount), p->rel, p->rel_len, trailing_slash(path))
+			   ? PFS_MOUNT
+			   : PFS_NATIVE;
+	if (policy_may_change(pol, p->rel, p->rel_len) ||
+	    (listing && policy_may_change_below(pol, p->rel, p->rel_len)))
+		return PFS_NATIVE;
+lower:
+	if (!PFS_G(lower).len ||
+	    !join(out, &PFS_G(lower), p->rel, p->rel_len, trailing_slash(path)))
+		return PFS_NATIVE;
+	PFS_G(lower_reads)++;
+	return PFS_LOWER;
 }
 
 /* Whether nothing in DIR (absolute, DLEN bytes, as a script names it: not normalised) can ever
