@@ -672,12 +672,10 @@ int file_commit(struct pfs *fs, struct node *n)
 	return err;
 }
 
-int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off_t size,
-		  struct stat *st)
+int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off_t size)
 {
 	struct ofile *of;
 	int err = of_get(fs, n, &of);
-	(void)st;
 
 	if (err)
 		return err;
@@ -695,9 +693,8 @@ int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off
 
 /* --- handlers ------------------------------------------------------------------------ */
 
-static void fh_free(struct pfs *fs, struct fh *fh)
+static void fh_free(struct fh *fh)
 {
-	(void)fs;
 	free(fh->blob);
 	if (fh->lower_fd >= 0)
 		close(fh->lower_fd);
@@ -929,7 +926,7 @@ done:
 	fi->fh = (uintptr_t)fh;
 	return 0;
 fail:
-	fh_free(fs, fh);
+	fh_free(fh);
 	return err;
 }
 
@@ -1290,7 +1287,7 @@ void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fh->writer && n->of)
 		of_put(fs, n, n->of);
-	fh_free(fs, fh);
+	fh_free(fh);
 	node_put(fs, n);
 	fuse_reply_err(req, 0);
 }

@@ -579,7 +579,7 @@ static void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			err = -EISDIR;
 			goto out;
 		}
-		err = file_truncate(fs, n, fi, attr->st_size, &st);
+		err = file_truncate(fs, n, fi, attr->st_size);
 		if (err)
 			goto out;
 	}

@@ -164,8 +164,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 
 /* file.c ----------------------------------------------------------------------------------- */
 /* Set the size of N (truncate(2) without a handle, or ftruncate through FH). */
-int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off_t size,
-		  struct stat *st);
+int file_truncate(struct pfs *fs, struct node *n, struct fuse_file_info *fi, off_t size);
 /* Copy a lower file of writable class up into the store (content, mode, times). */
 int copy_up_file(struct pfs *fs, struct node *n);
 /* Copy what the lower tree holds under directory N up into the store (for a rename). */
