@@ -1,74 +1,11 @@
-/* main.c - the pressfs program: one binary for the mount daemon and the admin commands. */
-#include <errno.h>
+/* main.c - the pressfs program: one binary for the mount daemon and the admin commands; this
+ * only picks the command. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "audit.h"
-#include "policy.h"
-#include "stats.h"
+#include "admin/admin.h"
 
 int mount_main(int argc, char **argv);
-
-static int policy_check_main(int argc, char **argv)
-{
-	struct policy_error err;
-	struct policy *p;
-	char msg[512];
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: pressfs policy check POLICY [PATH...]\n");
-		return 2;
-	}
-	if (policy_load(argv[1], &p, &err) < 0) {
-		policy_error_format(&err, msg, sizeof(msg));
-		fprintf(stderr, "%s\n", msg);
-		return 1;
-	}
-	if (argc == 2)
-		printf("%s: %zu rules, ok\n", argv[1], policy_rule_count(p));
-	for (int i = 2; i < argc; i++) {
-		const struct policy_rule *r = policy_match(p, argv[i], strlen(argv[i]));
-
-		if (r)
-			printf("%s\t%s\tline %u: %s\n", argv[i], policy_class_name(r->cls), r->line,
-			       r->pattern);
-		else
-			printf("%s\t%s\tno rule (read-only)\n", argv[i],
-			       policy_class_name(POLICY_NONE));
-	}
-	policy_free(p);
-	return 0;
-}
-
-#ifndef PRESSFS_DATADIR
-#define PRESSFS_DATADIR "/usr/share/pressfs"
-#endif
-
-/* `pressfs compat`: the two-node trial run is Python (tests/compat/compat.py, with the rest of
- * the test environment); this only finds it and hands over. */
-static int compat_main(int argc, char **argv)
-{
-	char script[4096];
-	char **args = calloc((size_t)argc + 3, sizeof(*args));
-
-	snprintf(script, sizeof(script), "%s/tests/compat/compat.py", PRESSFS_DATADIR);
-	if (!args)
-		return 2;
-	if (access(script, R_OK) < 0) {
-		fprintf(stderr, "pressfs compat: %s: %s\n", script, strerror(errno));
-		return 2;
-	}
-	args[0] = "python3";
-	args[1] = script;
-	for (int i = 1; i < argc; i++)
-		args[i + 1] = argv[i];
-	execv("/usr/bin/python3", args);
-	fprintf(stderr, "pressfs compat: /usr/bin/python3: %s\n", strerror(errno));
-	free(args);
-	return 2;
-}
 
 static void usage(FILE *f)
 {
@@ -81,8 +18,10 @@ static void usage(FILE *f)
 	    "  policy check POLICY [PATH...]              check a policy; show each path's class\n"
 	    "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP "
 	    "audit log\n"
-	    "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-node site: what "
-	    "they write\n");
+	    "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-peer site: what "
+	    "they write\n\n"
+	    "compat runs tests/compat/compat.py from $PRESSFS_DATADIR, else from beside this\n"
+	    "program (../share/pressfs, or .. in a build tree), else from /usr/share/pressfs.\n");
 }
 
 int main(int argc, char **argv)

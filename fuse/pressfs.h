@@ -35,6 +35,7 @@ struct settings {
 	int foreground;
 	int debug;
 	int show_help;
+	char *password_file; /* password_file=: the store's password (see mount/secret.h) */
 };
 
 /* The mount.  One per process; handlers get it from fuse_req_userdata(). */

@@ -52,9 +52,6 @@ void stats_event(enum stat_event ev);
 int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,
 	       const char *store_why);
 
-/* `pressfs status [--json] MOUNTPOINT` */
-int status_main(int argc, char **argv);
-
 #define STATUS_XATTR "user.pressfs.status"
 
 #endif

@@ -944,6 +944,15 @@ int store_open(const struct store_config *cfg, struct store **out)
 			slog(s, LOG_ERR, "store: %s", msg);
 		goto fail;
 	}
+	if (cfg->password) {
+		free(s->user);
+		free(s->pass);
+		s->user = strdup(cfg->user ? cfg->user : "");
+		s->pass = strdup(cfg->password);
+		rc = -ENOMEM;
+		if (!s->user || !s->pass)
+			goto fail;
+	}
 	if (cfg->node && cfg->node[0]) {
 		s->node = strdup(cfg->node);
 	} else {

@@ -38,6 +38,8 @@ struct store_config {
 				 * so that readers holding the old version can finish */
 	store_log_fn log;	/* used from store_open on; NULL: stderr */
 	void *log_arg;
+	const char *user;     /* ACL user for AUTH ("" or NULL: the default user) */
+	const char *password; /* NULL: the URL's, if any; else the URL must carry none */
 };
 
 /* Entry types, as stored in a directory. */

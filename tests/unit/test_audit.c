@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "admin/admin.h"
 #include "policy.h"
 #include "tap.h"
 

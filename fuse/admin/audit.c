@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
+#include "admin/admin.h"
 #include "policy.h"
 
 /* ---- one record ---- */

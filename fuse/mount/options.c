@@ -1,0 +1,366 @@
+/* options.c - `pressfs mount`'s options: one table, from which come the fuse_opt parser, the
+ * --help text and the checks made on the settings before anything is mounted. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "mount/options.h"
+
+/* One -o KEY=VALUE of ours.  An entry without help text is an older spelling of the one
+ * before it, still accepted and not shown. */
+static const struct option {
+	const char *templ; /* fuse_opt template: "lower=%s" */
+	size_t offset;	   /* in struct settings */
+	const char *arg, *help;
+} options[] = {
+    {"lower=%s", offsetof(struct settings, lower), "DIR",
+     "the read-only WordPress tree (required)"},
+    {"policy=%s", offsetof(struct settings, policy_file), "FILE",
+     "the policy: which paths are shared, cache, local or denied (required)"},
+    {"site=%s", offsetof(struct settings, site), "NAME",
+     "key prefix pressfs:{NAME}: in the store (default: default)"},
+    {"local=%s", offsetof(struct settings, local), "DIR", "per-peer directory for the local class"},
+    {"peer=%s", offsetof(struct settings, node_id), "ID",
+     "this peer's name in invalidation messages (default: random)"},
+    {"node=%s", offsetof(struct settings, node_id), NULL, NULL},
+    {"log=%s", offsetof(struct settings, log_file), "FILE",
+     "log here (default: stderr with -f, syslog otherwise)"},
+    {"staging=%s", offsetof(struct settings, staging), "DIR",
+     "where open files are staged until close (default: $TMPDIR or /var/tmp)"},
+    {"pool=%s", offsetof(struct settings, cache_url), "URL",
+     "memcached://host:port[,host:port...]: the cache class's content pool"},
+    {"cache=%s", offsetof(struct settings, cache_url), NULL, NULL},
+    {"pool_fail=%s", offsetof(struct settings, cache_fail), "HOW",
+     "a cache write the pool cannot take: error (EIO, default) or drop"},
+    {"cache_fail=%s", offsetof(struct settings, cache_fail), NULL, NULL},
+    {"timeout=%u", offsetof(struct settings, timeout_ms), "MS",
+     "Redis connect and command timeout (default: 2000)"},
+    {"password_file=%s", offsetof(struct settings, password_file), "FILE",
+     "the store's password, read at start-up (not readable by others)"},
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* Mount options refused outright: pressfs never serves devices or set-id programs. */
+static const char *const refused[] = {"suid", "dev"};
+
+void mount_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pressfs mount [-f] [-d] [-o OPTION[,OPTION...]] STORE MOUNTPOINT\n\n"
+		"STORE is redis://[user[:password]@]host:port[/db] or unix:///path/redis.sock\n\n"
+		"pressfs options:\n");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char key[48];
+
+		if (!options[i].help)
+			continue;
+		snprintf(key, sizeof(key), "%.*s=%s", (int)strcspn(options[i].templ, "="),
+			 options[i].templ, options[i].arg);
+		fprintf(f, "    -o %-20s %s\n", key, options[i].help);
+	}
+	fprintf(f, "    (older spellings still accepted: node= for peer=, cache= for pool=,\n"
+		   "    cache_fail= for pool_fail=)\n");
+	fprintf(
+	    f,
+	    "\n    Without pool=, cache-class files are stored in Redis like shared ones.  With\n"
+	    "    pool_fail=drop, a cache write memcached cannot take still succeeds and the\n"
+	    "    file is published, but it is as if memcached had evicted it at once: the next\n"
+	    "    open finds it gone (ENOENT) on every peer.\n\n"
+	    "    The store's password comes from password_file=, else the environment variable\n"
+	    "    PRESSFS_STORE_PASSWORD, else the URL.  One given in the URL is visible to\n"
+	    "    every user of the machine until start-up overwrites it: pressfs warns.  Logs\n"
+	    "    and `pressfs status` show it as ***.\n\n");
+	fprintf(f,
+		"    -f                      stay in the foreground\n"
+		"    -d                      debug: log every request (implies -f)\n\n"
+		"FUSE options (-o): allow_other, and the others of mount.fuse3(8); the mount is\n"
+		"always nosuid,nodev (suid and dev are refused)\n");
+}
+
+/* "pool=memcached://h1:p1,h2:p2" inside -o: FUSE splits options at commas, so the servers
+ * after the first would read as options of their own.  Rewrite such an option string with
+ * those commas escaped ("\,", which fuse_opt unescapes); a token without '=' that holds a
+ * ':' can only be one of the servers.  Returns a new string, or NULL if nothing changes. */
+static char *join_pool_servers(const char *opts)
+{
+	size_t len = strlen(opts);
+	char *out = malloc(2 * len + 1), *o = out;
+	bool in_pool = false, changed = false;
+	const char *p = opts;
+
+	if (!out)
+		return NULL;
+	for (;;) {
+		const char *end = p;
+
+		while (*end && *end != ',') {
+			if (*end == '\\' && end[1])
+				end++;
+			end++;
+		}
+		if (p != opts) {
+			bool server = in_pool && !memchr(p, '=', (size_t)(end - p)) &&
+				      memchr(p, ':', (size_t)(end - p));
+
+			if (server) {
+				*o++ = '\\';
+				changed = true;
+			} else {
+				in_pool = false;
+			}
+			*o++ = ',';
+		}
+		if (!strncmp(p, "cache=", 6) || !strncmp(p, "pool=", 5))
+			in_pool = true;
+		memcpy(o, p, (size_t)(end - p));
+		o += end - p;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	*o = '\0';
+	if (!changed) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Apply join_pool_servers to every -o of ARGV in place (the strings are leaked on purpose:
+ * argv lives as long as the process). */
+static void fix_pool_opts(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char **at = NULL, *fixed;
+
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			at = &argv[++i];
+		else if (!strncmp(argv[i], "-o", 2) && argv[i][2])
+			at = &argv[i];
+		if (!at)
+			continue;
+		fixed = join_pool_servers(*at == argv[i] && (*at)[0] == '-' ? *at + 2 : *at);
+		if (!fixed)
+			continue;
+		if ((*at)[0] == '-' && (*at)[1] == 'o') {
+			char *with = malloc(strlen(fixed) + 3);
+
+			if (!with) {
+				free(fixed);
+				continue;
+			}
+			strcpy(with, "-o");
+			strcat(with, fixed);
+			free(fixed);
+			fixed = with;
+		}
+		*at = fixed;
+	}
+}
+
+/* fuse_opt fills the settings by offset from the same pointer it hands opt_proc: they come
+ * first here. */
+struct parse_state {
+	struct settings set;
+	int nonopt;
+	bool bad;
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct parse_state *ps = data;
+	struct settings *s = &ps->set;
+	(void)outargs;
+
+	if (key == FUSE_OPT_KEY_NONOPT) {
+		if (ps->nonopt == 0)
+			s->store_url = strdup(arg);
+		else if (ps->nonopt == 1)
+			s->mountpoint = strdup(arg);
+		else {
+			fprintf(stderr, "pressfs mount: unexpected argument '%s'\n", arg);
+			return -1;
+		}
+		ps->nonopt++;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!strcmp(arg, refused[i])) {
+			fprintf(stderr,
+				"pressfs mount: -o %s is refused: a pressfs mount is always "
+				"nosuid,nodev\n",
+				arg);
+			ps->bad = true;
+			return 0;
+		}
+	if (!strcmp(arg, "-f")) {
+		s->foreground = 1;
+		return 0; /* ours alone: the session does not know it */
+	}
+	if (!strcmp(arg, "-d") || !strcmp(arg, "debug"))
+		s->debug = s->foreground = 1;
+	return 1; /* FUSE's own options go to the session */
+}
+
+/* Absolute path of an existing directory, or NULL with a message. */
+static char *existing_dir(const char *what, const char *path)
+{
+	char *abs = realpath(path, NULL);
+	struct stat st;
+
+	if (!abs || stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pressfs mount: %s '%s' is not a directory%s%s\n", what, path,
+			abs ? "" : ": ", abs ? "" : strerror(errno));
+		free(abs);
+		return NULL;
+	}
+	return abs;
+}
+
+/* *PATH made absolute against the current directory (it need not exist yet). */
+static int absolute(char **path)
+{
+	char cwd[PATH_MAX], *abs;
+
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, *path) < 0)
+		return -1;
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
+/* Replace the directory *PATH by its absolute form, or fail with a message. */
+static int resolve_dir(const char *what, char **path)
+{
+	char *p = existing_dir(what, *path);
+
+	if (!p)
+		return -1;
+	free(*path);
+	*path = p;
+	return 0;
+}
+
+static int random_peer_id(struct settings *s)
+{
+	unsigned char r[8];
+	char host[64] = "node";
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return -1;
+	gethostname(host, sizeof(host) - 1);
+	if (asprintf(&s->node_id, "%.40s-%02x%02x%02x%02x%02x%02x%02x%02x", host, r[0], r[1], r[2],
+		     r[3], r[4], r[5], r[6], r[7]) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_pool(struct settings *s)
+{
+	char why[200];
+
+	if (s->cache_fail && strcmp(s->cache_fail, "error") && strcmp(s->cache_fail, "drop")) {
+		fprintf(stderr, "pressfs mount: pool_fail=%s: expected error or drop\n",
+			s->cache_fail);
+		return -1;
+	}
+	if (s->cache_fail && !s->cache_url) {
+		fprintf(stderr, "pressfs mount: pool_fail= needs pool=memcached://...\n");
+		return -1;
+	}
+	if (s->cache_url && cache_parse_url(s->cache_url, why, sizeof(why)) < 0) {
+		fprintf(stderr, "pressfs mount: pool=%s: %s\n", s->cache_url, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_settings(struct settings *s)
+{
+	char *p;
+
+	if (!s->store_url || !s->mountpoint) {
+		mount_usage(stderr);
+		return -1;
+	}
+	if (!s->lower || !s->policy_file) {
+		fprintf(stderr, "pressfs mount: -o lower=DIR and -o policy=FILE are required\n");
+		return -1;
+	}
+	if (resolve_dir("lower", &s->lower) < 0 ||
+	    (s->local && resolve_dir("local", &s->local) < 0))
+		return -1;
+	if (!s->staging) {
+		const char *t = getenv("TMPDIR");
+
+		s->staging = strdup(t && *t ? t : "/var/tmp");
+	}
+	if (resolve_dir("staging", &s->staging) < 0)
+		return -1;
+	if (!(p = realpath(s->policy_file, NULL))) {
+		fprintf(stderr, "pressfs mount: policy '%s': %s\n", s->policy_file,
+			strerror(errno));
+		return -1;
+	}
+	free(s->policy_file);
+	s->policy_file = p;
+	if (absolute(&s->log_file) < 0 || absolute(&s->password_file) < 0)
+		return -1;
+	if (!s->site)
+		s->site = strdup("default");
+	if (!s->node_id && random_peer_id(s) < 0)
+		return -1;
+	if (!s->timeout_ms)
+		s->timeout_ms = 2000;
+	return check_pool(s);
+}
+
+int mount_options(int argc, char **argv, struct fuse_args *args, struct settings *s)
+{
+	struct fuse_opt spec[NOPTIONS + 5];
+	struct parse_state ps = {0};
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < NOPTIONS; i++)
+		spec[n++] = (struct fuse_opt){options[i].templ, options[i].offset, 1};
+	spec[n++] = (struct fuse_opt){"-h", offsetof(struct settings, show_help), 1};
+	spec[n++] = (struct fuse_opt){"--help", offsetof(struct settings, show_help), 1};
+	spec[n++] = (struct fuse_opt)FUSE_OPT_END;
+
+	fix_pool_opts(argc, argv);
+	ret = fuse_opt_parse(args, &ps, spec, opt_proc) < 0 || ps.bad ? -1 : 0;
+	*s = ps.set;
+	if (ret < 0)
+		return -1;
+	if (s->show_help) {
+		mount_usage(stdout);
+		return 1;
+	}
+	return check_settings(s) < 0 ? -1 : 0;
+}
+
+void mount_options_free(struct settings *s)
+{
+	free(s->store_url);
+	free(s->mountpoint);
+	free(s->lower);
+	free(s->policy_file);
+	free(s->site);
+	free(s->local);
+	free(s->node_id);
+	free(s->log_file);
+	free(s->staging);
+	free(s->cache_url);
+	free(s->cache_fail);
+	free(s->password_file);
+}
