@@ -4,7 +4,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wformat=2
-PKGS    := fuse3 hiredis libmemcached
+PKGS    := fuse3 hiredis libmemcached jansson
 ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Icore -Ifuse
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -46,13 +46,13 @@ $(O)/ext/Makefile: configure
 	@mkdir -p $(O)/ext
 	cd $(O)/ext && $(CURDIR)/configure --enable-pressfs --with-php-config=$(PHP_CONFIG) \
 	    >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
-$(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h
+$(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h core/hash.h
 	$(MAKE) -C $(O)/ext
 	@touch $@
 .PHONY: bench-ext phpt-valgrind phpt-asan
 
 # --- Debian packages: installed only when missing, so a fresh machine and CI behave alike ---
-DEB_PKGS := build-essential pkg-config libfuse3-dev fuse3 libhiredis-dev libmemcached-dev \
+DEB_PKGS := build-essential pkg-config libfuse3-dev fuse3 libhiredis-dev libmemcached-dev libjansson-dev \
             redis-server memcached php8.2-cli php8.2-dev python3-pytest clang-format
 # Debian's own services (redis-server, memcached, apache2, mariadb...) are not started by the
 # install (a policy-rc.d that says no, removed afterwards): the tests start their own on loopback.
@@ -109,7 +109,7 @@ $(ASAN_O)/Makefile: configure
 	cd $(ASAN_O) && CFLAGS='$(ASAN_FLAGS)' LDFLAGS='-fsanitize=address,undefined' \
 	    $(CURDIR)/configure --enable-pressfs --with-php-config=$(PHP_CONFIG) \
 	    >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
-$(ASAN_SO): $(ASAN_O)/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h
+$(ASAN_SO): $(ASAN_O)/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h core/hash.h
 	$(MAKE) -C $(ASAN_O)
 	@touch $@
 $(ASAN_SHIM): php-tests/sanitizer/nodeepbind.c

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "path.h"
 #include "policy.h"
 
@@ -718,11 +719,7 @@ static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
+	return fnv1a_64(s, n);
 }
 
 static int hash_grow(struct parser *ps)

@@ -14,6 +14,7 @@
 #include "main/fopen_wrappers.h"
 
 #include "php_pressfs.h"
+#include "hash.h"
 #include "route.h"
 
 /* ---- what was last seen of each file, shared by the processes of a pool ----
@@ -46,11 +47,7 @@ static inline uint64_t mix(uint64_t x)
 
 static uint64_t name_hash(const char *s, size_t len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * UINT64_C(0x100000001b3);
-	return mix(h);
+	return mix(fnv1a_64(s, len));
 }
 
 /* The identity of the file at WHERE, stat()ed now (the kernel keeps no attributes of writable

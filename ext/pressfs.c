@@ -114,25 +114,41 @@ static void dir_clear(struct pfs_dir *d, struct pfs_dir *real)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Undo what config_apply() and the policy load set, in the globals G: GSHUTDOWN passes the
+ * globals it is given, which under ZTS need not be this thread's. */
+static void config_clear_in(zend_pressfs_globals *g)
+{
+	dir_clear(&g->root, &g->root_real);
+	dir_clear(&g->mount, &g->mount_real);
+	dir_clear(&g->lower, &g->lower_real);
+	/* pfs_sink_close(), on G */
+	if (g->audit_fd >= 0)
+		close(g->audit_fd);
+	g->audit_fd = -1;
+	g->audit_failed = false;
+	free(g->audit_path);
+	g->audit_path = NULL;
+	g->sink = PFS_SINK_NONE;
+	g->active = false;
+	g->route_reads = false;
+}
+
+static void policy_drop_in(zend_pressfs_globals *g)
+{
+	policy_free(g->policy);
+	g->policy = NULL;
+	free(g->policy_path);
+	g->policy_path = NULL;
+}
+
 static void config_clear(void)
 {
-	dir_clear(&PFS_G(root), &PFS_G(root_real));
-	dir_clear(&PFS_G(mount), &PFS_G(mount_real));
-	dir_clear(&PFS_G(lower), &PFS_G(lower_real));
-	pfs_sink_close();
-	free(PFS_G(audit_path));
-	PFS_G(audit_path) = NULL;
-	PFS_G(sink) = PFS_SINK_NONE;
-	PFS_G(active) = false;
-	PFS_G(route_reads) = false;
+	config_clear_in(ZEND_MODULE_GLOBALS_BULK(pressfs));
 }
 
 static void policy_drop(void)
 {
-	policy_free(PFS_G(policy));
-	PFS_G(policy) = NULL;
-	free(PFS_G(policy_path));
-	PFS_G(policy_path) = NULL;
+	policy_drop_in(ZEND_MODULE_GLOBALS_BULK(pressfs));
 }
 
 /* D := the normalised VALUE, and REAL := its realpath (sharing D's string when the same). */
@@ -286,19 +302,8 @@ static PHP_GINIT_FUNCTION(pressfs)
 
 static PHP_GSHUTDOWN_FUNCTION(pressfs)
 {
-	/* the same steps as config_clear() and policy_drop(), on this thread's globals */
-	if (pressfs_globals->audit_fd >= 0)
-		close(pressfs_globals->audit_fd);
-	free(pressfs_globals->audit_path);
-	policy_free(pressfs_globals->policy);
-	free(pressfs_globals->policy_path);
-	if (pressfs_globals->root_real.s != pressfs_globals->root.s)
-		free(pressfs_globals->root_real.s);
-	free(pressfs_globals->root.s);
-	if (pressfs_globals->mount_real.s != pressfs_globals->mount.s)
-		free(pressfs_globals->mount_real.s);
-	free(pressfs_globals->mount.s);
-	free(pressfs_globals->lower.s);
+	config_clear_in(pressfs_globals);
+	policy_drop_in(pressfs_globals);
 }
 
 static PHP_MINIT_FUNCTION(pressfs)

@@ -11,6 +11,7 @@
 #include "php.h"
 #include "main/fopen_wrappers.h"
 
+#include "hash.h"
 #include "path.h"
 #include "php_pressfs.h"
 #include "route.h"
@@ -128,8 +129,7 @@ static struct pfs_frozen *slot_of(struct pfs_frozen *tab, size_t n, const char *
 		memcpy(&w, s + len - 8, 8);
 		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
 	} else {
-		for (size_t i = 0; i < len; i++)
-			h = (h ^ (unsigned char)s[i]) * UINT64_C(0x100000001b3);
+		h = fnv1a_64_more(h, s, len);
 	}
 	return &tab[(h >> 32) % n];
 }

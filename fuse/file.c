@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "pool.h"
 #include "pressfs.h"
 #include "stats.h"
 
@@ -108,12 +108,12 @@ static int of_staging(struct pfs *fs, struct ofile *of)
  * request would drown the log), and say when it answers again. */
 static void cache_state(struct pfs *fs, bool down)
 {
-	bool was = __atomic_exchange_n(&fs->cache_down, down, __ATOMIC_RELAXED);
+	bool was = __atomic_exchange_n(&fs->pool_down, down, __ATOMIC_RELAXED);
 
 	if (down && !was)
 		log_msg(LOG_LVL_WARN, "memcached cannot be reached: cache files look absent%s (%s)",
-			fs->cache_drop ? ", cache writes are dropped" : ", cache writes fail",
-			cache_strerror(fs->cache));
+			fs->pool_drop ? ", cache writes are dropped" : ", cache writes fail",
+			pool_strerror(fs->pool));
 	else if (!down && was)
 		log_msg(LOG_LVL_INFO, "memcached answers again");
 }
@@ -122,13 +122,13 @@ static void cache_state(struct pfs *fs, bool down)
  * fails the write (the file is gone for every reader already). */
 static ssize_t cache_chunk(struct pfs *fs, uint64_t id, size_t off, size_t len, char *buf)
 {
-	ssize_t got = fs->cache ? cache_read_chunk(fs->cache, id, off, len, buf) : -EIO;
+	ssize_t got = fs->pool ? pool_read_chunk(fs->pool, id, off, len, buf) : -EIO;
 
 	if (got < 0) {
 		log_msg(LOG_LVL_WARN, "cache chunk %llu unavailable (%s): the write fails",
 			(unsigned long long)id,
 			got == -ENOENT ? "evicted"
-			: fs->cache    ? cache_strerror(fs->cache)
+			: fs->pool     ? pool_strerror(fs->pool)
 				       : "no cache= pool");
 		return -EIO;
 	}
@@ -296,7 +296,7 @@ static ssize_t of_read(struct pfs *fs, struct ofile *of, char *buf, size_t len, 
 
 /* --- committing ---------------------------------------------------------------------- */
 
-/* Chunks of a cache file: ids from the store, bytes to memcached.  With cache_fail=drop a
+/* Chunks of a cache file: ids from the store, bytes to memcached.  With pool_fail=drop a
  * chunk memcached did not take is left out: the file is published and the first open finds
  * it evicted. */
 static int put_cache(struct pfs *fs, size_t k, const void *const *data, const size_t *lens,
@@ -304,15 +304,15 @@ static int put_cache(struct pfs *fs, size_t k, const void *const *data, const si
 {
 	int err;
 
-	if (!fs->cache)
+	if (!fs->pool)
 		return -EIO;
 	err = store_alloc_ids(fs->store, k, got);
 	for (size_t j = 0; j < k && !err; j++) {
-		err = cache_put(fs->cache, got[j], data[j], lens[j]);
+		err = pool_put(fs->pool, got[j], data[j], lens[j]);
 		cache_state(fs, err == -EIO);
 		if (err) {
 			stats_event(EV_STORE_ERROR);
-			if (fs->cache_drop)
+			if (fs->pool_drop)
 				err = 0;
 		}
 	}
@@ -572,10 +572,9 @@ static int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 			goto fail;
 		}
 		of->base_lower = true;
-		of->cls =
-		    fs->cache && policy_class_of(fs->policy, path, (size_t)len) == POLICY_CACHE
-			? 'c'
-			: 's';
+		of->cls = fs->pool && policy_class_of(fs->policy, path, (size_t)len) == POLICY_CACHE
+			      ? 'c'
+			      : 's';
 		of->size = of->base_size = (uint64_t)st.st_size;
 		of->mode = st.st_mode;
 		of->uid = st.st_uid;
@@ -711,7 +710,7 @@ static int cache_load(struct pfs *fs, struct node *n, struct fh *fh)
 	const struct store_attr *a = &fh->snap;
 	int err;
 
-	if (!fs->cache) {
+	if (!fs->pool) {
 		log_msg(LOG_LVL_DEBUG, "%s is a cache file and this mount has no cache= pool",
 			n->name);
 		return -ENOENT;
@@ -721,7 +720,7 @@ static int cache_load(struct pfs *fs, struct node *n, struct fh *fh)
 	fh->blob = malloc(a->size ? (size_t)a->size : 1);
 	if (!fh->blob)
 		return -ENOMEM;
-	err = cache_fetch(fs->cache, a, fh->blob);
+	err = pool_fetch(fs->pool, a, fh->blob);
 	cache_state(fs, err == -EIO);
 	if (!err)
 		return 0;
@@ -1048,7 +1047,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	if (n) {
 		n->type = S_IFREG;
 		n->flags = node_policy_flags(fs, path, len, &n->cls);
-		of->cls = fs->cache && n->cls == POLICY_CACHE ? 'c' : 's';
+		of->cls = fs->pool && n->cls == POLICY_CACHE ? 'c' : 's';
 		node_set_sino(fs, n, 0);
 		n->cached_version = 0;
 		n->of = of;

@@ -1,4 +1,5 @@
-/* log.c - the daemon's log: a file, stderr in the foreground, or syslog once daemonized. */
+/* log.c - the daemon's log, libfuse's messages included: a file, stderr in the foreground, or
+ * syslog once daemonized. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,6 +16,36 @@ static int log_syslog;
 static int log_max = LOG_LVL_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* libfuse's own messages (a session it cannot start, a bad reply, a lost device), which go
+ * to its stderr by default and so nowhere once the daemon has detached.  libfuse may build one
+ * line from several calls: the pieces are kept per thread until the newline. */
+static void log_fuse(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	static __thread char line[1024];
+	static __thread size_t len;
+	int lvl = level <= FUSE_LOG_ERR	      ? LOG_LVL_ERR
+		  : level <= FUSE_LOG_WARNING ? LOG_LVL_WARN
+		  : level <= FUSE_LOG_INFO    ? LOG_LVL_INFO
+					      : LOG_LVL_DEBUG;
+	char *nl;
+
+	vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	len = strlen(line);
+	while ((nl = strchr(line, '\n')) || len == sizeof(line) - 1) {
+		size_t n = nl ? (size_t)(nl - line) : len;
+		const char *tag = strncmp(line, "fuse: ", 6) ? "fuse: " : "";
+
+		log_msg(lvl, "%s%.*s", tag, (int)n, line);
+		/* Before the daemon detaches, whoever ran `pressfs mount` sees its errors too
+		 * (after that, stderr is /dev/null). */
+		if (lvl <= LOG_LVL_WARN && log_fp && log_fp != stderr)
+			fprintf(stderr, "pressfs mount: %s%.*s\n", tag, (int)n, line);
+		n += nl != NULL;
+		memmove(line, line + n, len - n + 1);
+		len -= n;
+	}
+}
+
 int log_open(const char *file, int foreground, int debug)
 {
 	log_max = debug ? LOG_LVL_DEBUG : LOG_LVL_INFO;
@@ -29,6 +60,7 @@ int log_open(const char *file, int foreground, int debug)
 		openlog("pressfs", LOG_PID, LOG_DAEMON);
 		log_syslog = 1;
 	}
+	fuse_set_log_func(log_fuse);
 	return 0;
 }
 

@@ -43,7 +43,7 @@ int policy_check_write(struct pfs *fs, const char *path, size_t len)
 		}
 		return -EROFS;
 	}
-	if (r && r->cls == POLICY_CACHE && !fs->cache && !fs->cache_as_shared_said) {
+	if (r && r->cls == POLICY_CACHE && !fs->pool && !fs->cache_as_shared_said) {
 		fs->cache_as_shared_said = true;
 		log_msg(LOG_LVL_INFO,
 			"cache-class paths are stored as shared: no cache= pool "

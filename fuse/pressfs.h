@@ -16,7 +16,7 @@
 struct node;
 struct ofile;
 struct dirlist;
-struct cache;
+struct pool;
 
 /* What `pressfs mount` was asked for; filled by options.c, owned by main. */
 struct settings {
@@ -28,9 +28,9 @@ struct settings {
 	char *local; /* per-node directory for the local class (optional) */
 	char *node_id;
 	char *log_file;
-	char *staging;	  /* where open files are staged before a commit */
-	char *cache_url;  /* memcached://host:port[,...] for the cache class (optional) */
-	char *cache_fail; /* "error" (default) or "drop": a cache write memcached refuses */
+	char *staging;	 /* where open files are staged before a commit */
+	char *pool_url;	 /* memcached://host:port[,...] for the cache class (optional) */
+	char *pool_fail; /* "error" (default) or "drop": a cache write memcached refuses */
 	unsigned timeout_ms;
 	int foreground;
 	int debug;
@@ -43,9 +43,9 @@ struct pfs {
 	struct settings *set;
 	struct policy *policy;
 	struct store *store;
-	struct cache *cache; /* NULL without cache=: cache-class files are stored as shared */
-	bool cache_drop;     /* cache_fail=drop */
-	bool cache_down;     /* memcached unreachable (said once in the log) */
+	struct pool *pool; /* NULL without pool=: cache-class files are stored as shared */
+	bool pool_drop;	   /* pool_fail=drop */
+	bool pool_down;	   /* memcached unreachable (said once in the log) */
 	struct fuse_session *se;
 	int lower_fd;	/* O_PATH|O_DIRECTORY of the lower tree */
 	int staging_fd; /* O_DIRECTORY where O_TMPFILE staging files are made */

@@ -42,7 +42,7 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
 			old, new);
 		return -EROFS;
 	}
-	if (fs->cache && (was == POLICY_CACHE) != (now == POLICY_CACHE))
+	if (fs->pool && (was == POLICY_CACHE) != (now == POLICY_CACHE))
 		return -EXDEV; /* memcached content must not turn durable, nor the reverse */
 	if (fs->local_fd >= 0 && (was == POLICY_LOCAL) != (now == POLICY_LOCAL))
 		return -EXDEV; /* the store holds nothing of the local class */
@@ -203,8 +203,8 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 		err = -EXDEV; /* between the node's own directory and the shared store */
 		goto out;
 	}
-	if (fs->cache && (policy_class_of(fs->policy, spath, strlen(spath)) == POLICY_CACHE) !=
-			     (policy_class_of(fs->policy, path, len) == POLICY_CACHE)) {
+	if (fs->pool && (policy_class_of(fs->policy, spath, strlen(spath)) == POLICY_CACHE) !=
+			    (policy_class_of(fs->policy, path, len) == POLICY_CACHE)) {
 		err = -EXDEV; /* memcached content must not turn durable, nor the reverse */
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "hash.h"
 #include "policy.h"
 
 /* ---- one record ---- */
@@ -249,11 +250,7 @@ struct index {
 
 static uint64_t hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
+	return fnv1a_64(s, strlen(s));
 }
 
 /* The value slot for KEY; a new key gets a copy of KEY and the value NEW_VAL.  NULL: no memory.

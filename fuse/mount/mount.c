@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "pool.h"
 #include "mount/options.h"
 #include "mount/secret.h"
 #include "pressfs.h"
@@ -85,17 +85,16 @@ static int open_backends(struct pfs *fs, const struct store_secret *sec)
 		return -1;
 	}
 	store_set_logger(fs->store, log_store, NULL);
-	if (!s->cache_url)
+	if (!s->pool_url)
 		return 0;
 	snprintf(prefix, sizeof(prefix), "pressfs:{%s}:", s->site);
 	/* memcached is on the page-serving path: a dead server must cost milliseconds */
-	err =
-	    cache_open(s->cache_url, prefix, s->timeout_ms < 250 ? s->timeout_ms : 250, &fs->cache);
+	err = pool_open(s->pool_url, prefix, s->timeout_ms < 250 ? s->timeout_ms : 250, &fs->pool);
 	if (err) {
-		fprintf(stderr, "pressfs mount: pool=%s: %s\n", s->cache_url, strerror(-err));
+		fprintf(stderr, "pressfs mount: pool=%s: %s\n", s->pool_url, strerror(-err));
 		return -1;
 	}
-	fs->cache_drop = s->cache_fail && !strcmp(s->cache_fail, "drop");
+	fs->pool_drop = s->pool_fail && !strcmp(s->pool_fail, "drop");
 	return 0;
 }
 
@@ -204,9 +203,9 @@ int mount_main(int argc, char **argv)
 	log_msg(LOG_LVL_INFO, "mounted %s on %s (site %s, store %s, peer %s, %zu rules from %s)",
 		set.lower, set.mountpoint, set.site, set.store_url, set.node_id,
 		policy_rule_count(fs.policy), set.policy_file);
-	if (fs.cache)
+	if (fs.pool)
 		log_msg(LOG_LVL_INFO, "cache class in memcached %s (a write it cannot take: %s)",
-			set.cache_url, fs.cache_drop ? "dropped" : "EIO");
+			set.pool_url, fs.pool_drop ? "dropped" : "EIO");
 	ret = serve(&fs);
 	fuse_session_unmount(fs.se);
 out_signals:
@@ -216,7 +215,7 @@ out_session:
 out_nodes:
 	node_table_destroy(&fs);
 out_backends:
-	cache_close(fs.cache);
+	pool_close(fs.pool);
 	store_close(fs.store);
 out_fds:
 	close_dirs(&fs);

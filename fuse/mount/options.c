@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "pool.h"
 #include "mount/options.h"
 
 /* One -o KEY=VALUE of ours.  An entry without help text is an older spelling of the one
@@ -34,12 +34,12 @@ static const struct option {
      "log here (default: stderr with -f, syslog otherwise)"},
     {"staging=%s", offsetof(struct settings, staging), "DIR",
      "where open files are staged until close (default: $TMPDIR or /var/tmp)"},
-    {"pool=%s", offsetof(struct settings, cache_url), "URL",
+    {"pool=%s", offsetof(struct settings, pool_url), "URL",
      "memcached://host:port[,host:port...]: the cache class's content pool"},
-    {"cache=%s", offsetof(struct settings, cache_url), NULL, NULL},
-    {"pool_fail=%s", offsetof(struct settings, cache_fail), "HOW",
+    {"cache=%s", offsetof(struct settings, pool_url), NULL, NULL},
+    {"pool_fail=%s", offsetof(struct settings, pool_fail), "HOW",
      "a cache write the pool cannot take: error (EIO, default) or drop"},
-    {"cache_fail=%s", offsetof(struct settings, cache_fail), NULL, NULL},
+    {"cache_fail=%s", offsetof(struct settings, pool_fail), NULL, NULL},
     {"timeout=%u", offsetof(struct settings, timeout_ms), "MS",
      "Redis connect and command timeout (default: 2000)"},
     {"password_file=%s", offsetof(struct settings, password_file), "FILE",
@@ -268,17 +268,17 @@ static int check_pool(struct settings *s)
 {
 	char why[200];
 
-	if (s->cache_fail && strcmp(s->cache_fail, "error") && strcmp(s->cache_fail, "drop")) {
+	if (s->pool_fail && strcmp(s->pool_fail, "error") && strcmp(s->pool_fail, "drop")) {
 		fprintf(stderr, "pressfs mount: pool_fail=%s: expected error or drop\n",
-			s->cache_fail);
+			s->pool_fail);
 		return -1;
 	}
-	if (s->cache_fail && !s->cache_url) {
+	if (s->pool_fail && !s->pool_url) {
 		fprintf(stderr, "pressfs mount: pool_fail= needs pool=memcached://...\n");
 		return -1;
 	}
-	if (s->cache_url && cache_parse_url(s->cache_url, why, sizeof(why)) < 0) {
-		fprintf(stderr, "pressfs mount: pool=%s: %s\n", s->cache_url, why);
+	if (s->pool_url && pool_parse_url(s->pool_url, why, sizeof(why)) < 0) {
+		fprintf(stderr, "pressfs mount: pool=%s: %s\n", s->pool_url, why);
 		return -1;
 	}
 	return 0;
@@ -360,7 +360,7 @@ void mount_options_free(struct settings *s)
 	free(s->node_id);
 	free(s->log_file);
 	free(s->staging);
-	free(s->cache_url);
-	free(s->cache_fail);
+	free(s->pool_url);
+	free(s->pool_fail);
 	free(s->password_file);
 }

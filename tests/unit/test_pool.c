@@ -1,4 +1,4 @@
-/* test_cache.c - the cache class's content pool (fuse/cache.c) against a real, throwaway
+/* test_pool.c - the cache class's content pool (fuse/pool.c) against a real, throwaway
  * memcached: urls, chunks split into parts, whole-or-nothing fetches, and a dead server. */
 #include <errno.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 
 #include <libmemcached/memcached.h>
 
-#include "cache.h"
+#include "pool.h"
 #include "free_port.h"
 #include "tap.h"
 
@@ -76,27 +76,27 @@ static void fill(char *p, size_t n, unsigned seed)
 static void test_urls(void)
 {
 	char why[200];
-	struct cache *c;
+	struct pool *c;
 
-	is_int(cache_parse_url("memcached://127.0.0.1:11211", why, sizeof why), 0, "one server");
-	is_int(cache_parse_url("memcached://a:1,b.example:2,127.0.0.1:65535", why, sizeof why), 0,
+	is_int(pool_parse_url("memcached://127.0.0.1:11211", why, sizeof why), 0, "one server");
+	is_int(pool_parse_url("memcached://a:1,b.example:2,127.0.0.1:65535", why, sizeof why), 0,
 	       "three servers");
-	is_int(cache_parse_url("redis://127.0.0.1:6379", why, sizeof why), -EINVAL,
+	is_int(pool_parse_url("redis://127.0.0.1:6379", why, sizeof why), -EINVAL,
 	       "another scheme: %s", why);
-	is_int(cache_parse_url("memcached://127.0.0.1", why, sizeof why), -EINVAL,
+	is_int(pool_parse_url("memcached://127.0.0.1", why, sizeof why), -EINVAL,
 	       "no port: %s", why);
-	is_int(cache_parse_url("memcached://h:0", why, sizeof why), -EINVAL, "port 0: %s", why);
-	is_int(cache_parse_url("memcached://h:70000", why, sizeof why), -EINVAL, "port too big");
-	is_int(cache_parse_url("memcached://h:1,", why, sizeof why), -EINVAL,
+	is_int(pool_parse_url("memcached://h:0", why, sizeof why), -EINVAL, "port 0: %s", why);
+	is_int(pool_parse_url("memcached://h:70000", why, sizeof why), -EINVAL, "port too big");
+	is_int(pool_parse_url("memcached://h:1,", why, sizeof why), -EINVAL,
 	       "a trailing comma: %s", why);
-	is_int(cache_parse_url("memcached://[::1]:11211", why, sizeof why), -EINVAL,
+	is_int(pool_parse_url("memcached://[::1]:11211", why, sizeof why), -EINVAL,
 	       "IPv6 refused by name: %s", why);
-	is_int(cache_parse_url(NULL, why, sizeof why), -EINVAL, "no url");
-	is_int(cache_open("memcached://h", PREFIX, 100, &c), -EINVAL, "cache_open checks the url");
+	is_int(pool_parse_url(NULL, why, sizeof why), -EINVAL, "no url");
+	is_int(pool_open("memcached://h", PREFIX, 100, &c), -EINVAL, "pool_open checks the url");
 	ok(c == NULL, "and gives nothing back");
 }
 
-static void test_content(struct cache *c)
+static void test_content(struct pool *c)
 {
 	size_t size = 2 * MiB + 700 * 1024;	/* chunk 0 whole, chunk 1 a hole, chunk 2 two parts */
 	char *want = malloc(size), *got = malloc(size);
@@ -107,22 +107,22 @@ static void test_content(struct cache *c)
 
 	fill(want, size, 1);
 	memset(want + MiB, 0, MiB);
-	is_int(cache_put(c, 1001, want, MiB), 0, "put a 1 MiB chunk (two parts)");
-	is_int(cache_put(c, 1003, want + 2 * MiB, size - 2 * MiB), 0, "put the last chunk");
+	is_int(pool_put(c, 1001, want, MiB), 0, "put a 1 MiB chunk (two parts)");
+	is_int(pool_put(c, 1003, want + 2 * MiB, size - 2 * MiB), 0, "put the last chunk");
 	memset(got, 'x', size);
-	is_int(cache_fetch(c, &a, got), 0, "fetch the whole file");
+	is_int(pool_fetch(c, &a, got), 0, "fetch the whole file");
 	ok(memcmp(got, want, size) == 0, "byte-identical, the hole as zeros");
-	is_int(cache_read_chunk(c, 1003, 10, 100, buf), 100, "read 100 bytes of a chunk");
+	is_int(pool_read_chunk(c, 1003, 10, 100, buf), 100, "read 100 bytes of a chunk");
 	ok(memcmp(buf, want + 2 * MiB + 10, 100) == 0, "the right ones");
-	is_int(cache_read_chunk(c, 1003, 700 * 1024 - 10, 100, buf), 100,
+	is_int(pool_read_chunk(c, 1003, 700 * 1024 - 10, 100, buf), 100,
 	       "a read past the stored end of a chunk");
 	ok(memcmp(buf, want + size - 10, 10) == 0 && buf[10] == 0 && buf[99] == 0,
 	   "its stored bytes, then zeros");
 
 	/* a chunk stored shorter than its logical length reads as zeros past its data */
-	is_int(cache_put(c, 1004, "short", 5), 0, "put a 5-byte chunk");
+	is_int(pool_put(c, 1004, "short", 5), 0, "put a 5-byte chunk");
 	chunks[2] = 1004;
-	is_int(cache_fetch(c, &a, got), 0, "fetch with a short last chunk");
+	is_int(pool_fetch(c, &a, got), 0, "fetch with a short last chunk");
 	ok(memcmp(got + 2 * MiB, "short", 5) == 0 && got[2 * MiB + 5] == 0 && got[size - 1] == 0,
 	   "zero-filled past the stored length");
 	chunks[2] = 1003;
@@ -130,50 +130,50 @@ static void test_content(struct cache *c)
 	/* memcached drops the second part of chunk 0: the file is gone, not torn */
 	snprintf(key, sizeof key, PREFIX "m:1001:1");
 	is_int(memcached_delete(m, key, strlen(key), 0), MEMCACHED_SUCCESS, "evict one part");
-	is_int(cache_fetch(c, &a, got), -ENOENT, "the fetch finds the file gone");
-	is_int(cache_read_chunk(c, 1001, 0, 10, buf), -ENOENT, "and so does a chunk read");
+	is_int(pool_fetch(c, &a, got), -ENOENT, "the fetch finds the file gone");
+	is_int(pool_read_chunk(c, 1001, 0, 10, buf), -ENOENT, "and so does a chunk read");
 
 	/* a part whose flags disagree with its length is not taken for whole */
-	is_int(cache_put(c, 1001, want, MiB), 0, "put chunk 0 again");
+	is_int(pool_put(c, 1001, want, MiB), 0, "put chunk 0 again");
 	snprintf(key, sizeof key, PREFIX "m:1001:1");
 	memcached_set(m, key, strlen(key), want, 100, 0, MiB);
-	is_int(cache_fetch(c, &a, got), -ENOENT, "a part of the wrong length: gone");
-	is_int(cache_put(c, 1001, want, MiB), 0, "put chunk 0 again");
-	memcached_set(m, key, strlen(key), want + CACHE_PART_SIZE, CACHE_PART_SIZE, 0, MiB - 1);
-	is_int(cache_fetch(c, &a, got), -ENOENT, "parts disagreeing on the chunk's length: gone");
-	is_int(cache_put(c, 1001, want, MiB), 0, "put chunk 0 again");
-	is_int(cache_fetch(c, &a, got), 0, "whole again");
+	is_int(pool_fetch(c, &a, got), -ENOENT, "a part of the wrong length: gone");
+	is_int(pool_put(c, 1001, want, MiB), 0, "put chunk 0 again");
+	memcached_set(m, key, strlen(key), want + POOL_PART_SIZE, POOL_PART_SIZE, 0, MiB - 1);
+	is_int(pool_fetch(c, &a, got), -ENOENT, "parts disagreeing on the chunk's length: gone");
+	is_int(pool_put(c, 1001, want, MiB), 0, "put chunk 0 again");
+	is_int(pool_fetch(c, &a, got), 0, "whole again");
 	ok(memcmp(got, want, size) == 0, "byte-identical again");
 
-	is_int(cache_put(c, 0, want, 10), -EINVAL, "chunk id 0 is a hole, never stored");
-	is_int(cache_put(c, 5, want, MiB + 1), -EINVAL, "more than a chunk: -EINVAL");
+	is_int(pool_put(c, 0, want, 10), -EINVAL, "chunk id 0 is a hole, never stored");
+	is_int(pool_put(c, 5, want, MiB + 1), -EINVAL, "more than a chunk: -EINVAL");
 	memcached_free(m);
 	free(want);
 	free(got);
 }
 
-static void test_dead_server(struct cache *c)
+static void test_dead_server(struct pool *c)
 {
 	uint64_t chunks[1] = {2001};
 	struct store_attr a = {.size = 10, .nchunks = 1, .chunks = chunks, .cls = 'c'};
 	char got[10];
 
-	is_int(cache_put(c, 2001, "0123456789", 10), 0, "put before the outage");
+	is_int(pool_put(c, 2001, "0123456789", 10), 0, "put before the outage");
 	mc_kill();
-	is_int(cache_put(c, 2002, "x", 1), -EIO, "put with the server down: -EIO");
-	ok(strlen(cache_strerror(c)) > 0, "with a reason: %s", cache_strerror(c));
-	is_int(cache_fetch(c, &a, got), -EIO, "fetch with the server down: -EIO, not -ENOENT");
+	is_int(pool_put(c, 2002, "x", 1), -EIO, "put with the server down: -EIO");
+	ok(strlen(pool_strerror(c)) > 0, "with a reason: %s", pool_strerror(c));
+	is_int(pool_fetch(c, &a, got), -EIO, "fetch with the server down: -EIO, not -ENOENT");
 	is_int(mc_start(), 0, "memcached back (empty) on the same port");
 	sleep(2);	/* past the retry timeout of the failed server */
-	is_int(cache_fetch(c, &a, got), -ENOENT, "the file it had is gone: -ENOENT");
-	is_int(cache_put(c, 2001, "0123456789", 10), 0, "put works again");
-	is_int(cache_fetch(c, &a, got), 0, "and fetch");
+	is_int(pool_fetch(c, &a, got), -ENOENT, "the file it had is gone: -ENOENT");
+	is_int(pool_put(c, 2001, "0123456789", 10), 0, "put works again");
+	is_int(pool_fetch(c, &a, got), 0, "and fetch");
 	ok(memcmp(got, "0123456789", 10) == 0, "whole");
 }
 
 int main(void)
 {
-	struct cache *c;
+	struct pool *c;
 
 	test_urls();
 	mc_port = free_port();
@@ -182,17 +182,17 @@ int main(void)
 		return 1;
 	}
 	atexit(mc_kill);
-	is_int(cache_open("memcached://127.0.0.1:1,127.0.0.1:1", PREFIX, 100, &c), 0,
-	       "cache_open connects to nothing yet");
-	cache_close(c);
+	is_int(pool_open("memcached://127.0.0.1:1,127.0.0.1:1", PREFIX, 100, &c), 0,
+	       "pool_open connects to nothing yet");
+	pool_close(c);
 	{
 		char url[64];
 
 		snprintf(url, sizeof url, "memcached://127.0.0.1:%d", mc_port);
-		is_int(cache_open(url, PREFIX, 100, &c), 0, "cache_open");
+		is_int(pool_open(url, PREFIX, 100, &c), 0, "pool_open");
 	}
 	test_content(c);
 	test_dead_server(c);
-	cache_close(c);
+	pool_close(c);
 	return tap_done();
 }

@@ -1,5 +1,5 @@
-/* cache.c - cache-class content in a memcached pool: one libmemcached handle per concurrent
- * user, taken from a small free list, so the daemon's threads never share a connection. */
+/* pool.c - cache-class content in memcached: libmemcached parses the server list, and
+ * libmemcachedutil's connection pool hands each of the daemon's threads a handle of its own. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -7,20 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libmemcached/memcached.h>
+#include <libmemcachedutil-1.0/util.h>
 
-#include "cache.h"
+#include "pool.h"
 
 #define MAX_SERVERS	32
-#define PARTS_PER_CHUNK (STORE_CHUNK_SIZE / CACHE_PART_SIZE)
+#define PARTS_PER_CHUNK (STORE_CHUNK_SIZE / POOL_PART_SIZE)
 #define KEY_MAX		128
+/* Handles: more than the FUSE loop's threads plus the invalidation thread, so that a caller
+ * waits for one only if something is badly wrong. */
+#define POOL_MAX  64
+#define POOL_WAIT 5 /* seconds */
 
-struct cache {
-	memcached_st *master; /* configured once; never used for requests */
-	pthread_mutex_t lock;
-	memcached_st **idle; /* clones free for the next caller */
-	size_t nidle, cap;
+struct pool {
+	memcached_st *master; /* configured once; the pool's handles are its clones */
+	memcached_pool_st *handles;
 	char prefix[96];
 };
 
@@ -32,95 +36,73 @@ static void set_error(const char *what, memcached_st *mc, memcached_return_t rc)
 		 mc ? memcached_last_error_message(mc) : memcached_strerror(NULL, rc));
 }
 
-const char *cache_strerror(struct cache *c)
+const char *pool_strerror(struct pool *c)
 {
 	(void)c;
 	return last_error;
 }
 
-/* One "host:port" of the url into HOST and *PORT. */
-static int parse_server(const char *s, size_t len, char *host, size_t hsize, unsigned *port,
-			char *why, size_t wsize)
-{
-	const char *colon = memrchr(s, ':', len);
-	char num[8];
-	char *end;
-	unsigned long p;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= hsize || len - (colon - s) - 1 == 0 ||
-	    len - (colon - s) - 1 >= sizeof(num)) {
-		snprintf(why, wsize, "'%.*s' is not host:port", (int)len, s);
-		return -EINVAL;
-	}
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (strchr(host, '[') || strchr(host, ':')) {
-		snprintf(why, wsize, "'%s': IPv6 addresses are not supported", host);
-		return -EINVAL;
-	}
-	memcpy(num, colon + 1, len - (colon - s) - 1);
-	num[len - (colon - s) - 1] = '\0';
-	p = strtoul(num, &end, 10);
-	if (*end || p == 0 || p > 65535) {
-		snprintf(why, wsize, "'%s' is not a port", num);
-		return -EINVAL;
-	}
-	*port = (unsigned)p;
-	return 0;
-}
-
-/* Calls fn(arg, host, port) for each server of URL; stops at the first error. */
-static int each_server(const char *url, char *why, size_t wsize,
-		       int (*fn)(void *, const char *, unsigned), void *arg)
+/* The servers of URL, parsed by libmemcached, into *OUT (NULL to only check).  libmemcached's
+ * parser takes what it does not understand as a default (a missing or bad port is 11211, a
+ * port past 65535 wraps): each server must read back exactly as written, so that a typo is an
+ * error at mount time and not a pool on the wrong port. */
+static int parse_servers(const char *url, memcached_server_list_st *out, char *why, size_t wsize)
 {
 	static const char scheme[] = "memcached://";
+	memcached_server_list_st list;
 	const char *p;
-	int n = 0;
+	uint32_t n;
+	int err = 0;
 
 	if (!url || strncmp(url, scheme, sizeof(scheme) - 1)) {
 		snprintf(why, wsize, "expected memcached://host:port[,host:port...]");
 		return -EINVAL;
 	}
 	p = url + sizeof(scheme) - 1;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		char host[256];
-		unsigned port;
-		int err = parse_server(p, len, host, sizeof(host), &port, why, wsize);
+	list = memcached_servers_parse(p);
+	n = list ? memcached_server_list_count(list) : 0;
+	for (uint32_t i = 0; i <= n && !err; i++) {
+		size_t len = strcspn(p, ",");
+		char back[MEMCACHED_NI_MAXHOST + 8];
 
-		if (err)
-			return err;
-		if (++n > MAX_SERVERS) {
-			snprintf(why, wsize, "more than %d servers", MAX_SERVERS);
-			return -EINVAL;
-		}
-		if (fn) {
-			err = fn(arg, host, port);
-			if (err) {
-				snprintf(why, wsize, "cannot add server %s:%u", host, port);
-				return err;
+		if (i == n) {
+			if (*p || p[-1] == ',' || !n) {
+				snprintf(why, wsize, "'%s' is not host:port", p);
+				err = -EINVAL;
 			}
+			break;
 		}
-		if (!comma)
-			return 0;
-		p = comma + 1;
+		snprintf(back, sizeof(back), "%s:%u", list[i].hostname, (unsigned)list[i].port);
+		if (strchr(list[i].hostname, '[') || strchr(list[i].hostname, ':')) {
+			snprintf(why, wsize, "'%s': IPv6 addresses are not supported",
+				 list[i].hostname);
+			err = -EINVAL;
+		} else if (strlen(back) != len || memcmp(back, p, len) || !list[i].port) {
+			snprintf(why, wsize, "'%.*s' is not host:port (port 1-65535)", (int)len, p);
+			err = -EINVAL;
+		}
+		p += len + (p[len] == ',');
 	}
+	if (!err && n > MAX_SERVERS) {
+		snprintf(why, wsize, "more than %d servers", MAX_SERVERS);
+		err = -EINVAL;
+	}
+	if (err || !out)
+		memcached_server_list_free(list);
+	else
+		*out = list;
+	return err;
 }
 
-int cache_parse_url(const char *url, char *why, size_t size)
+int pool_parse_url(const char *url, char *why, size_t size)
 {
-	return each_server(url, why, size, NULL, NULL);
+	return parse_servers(url, NULL, why, size);
 }
 
-static int add_server(void *arg, const char *host, unsigned port)
+int pool_open(const char *url, const char *prefix, unsigned timeout_ms, struct pool **out)
 {
-	return memcached_server_add(arg, host, (in_port_t)port) == MEMCACHED_SUCCESS ? 0 : -EINVAL;
-}
-
-int cache_open(const char *url, const char *prefix, unsigned timeout_ms, struct cache **out)
-{
-	struct cache *c = calloc(1, sizeof(*c));
+	struct pool *c = calloc(1, sizeof(*c));
+	memcached_server_list_st servers = NULL;
 	char why[200];
 	int err;
 
@@ -132,17 +114,15 @@ int cache_open(const char *url, const char *prefix, unsigned timeout_ms, struct 
 		return -EINVAL;
 	}
 	strcpy(c->prefix, prefix);
-	pthread_mutex_init(&c->lock, NULL);
-	c->master = memcached_create(NULL);
-	if (!c->master) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	err = each_server(url, why, sizeof(why), add_server, c->master);
+	err = parse_servers(url, &servers, why, sizeof(why));
 	if (err) {
 		snprintf(last_error, sizeof(last_error), "%s", why);
 		goto fail;
 	}
+	err = -ENOMEM;
+	c->master = memcached_create(NULL);
+	if (!c->master || memcached_server_push(c->master, servers) != MEMCACHED_SUCCESS)
+		goto fail;
 	if (!timeout_ms)
 		timeout_ms = 200;
 	/* Consistent hashing: adding or losing a server moves only its share of the keys. */
@@ -157,68 +137,52 @@ int cache_open(const char *url, const char *prefix, unsigned timeout_ms, struct 
 	memcached_behavior_set(c->master, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, timeout_ms * 1000ull);
 	memcached_behavior_set(c->master, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
 	memcached_behavior_set(c->master, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
+	/* Clones are made as threads ask for them; none connects before its first request. */
+	c->handles = memcached_pool_create(c->master, 1, POOL_MAX);
+	if (!c->handles)
+		goto fail;
+	memcached_server_list_free(servers);
 	*out = c;
 	return 0;
 fail:
+	memcached_server_list_free(servers);
 	if (c->master)
 		memcached_free(c->master);
-	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return err;
 }
 
-void cache_close(struct cache *c)
+void pool_close(struct pool *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nidle; i++)
-		memcached_free(c->idle[i]);
-	free(c->idle);
+	memcached_pool_destroy(c->handles);
 	memcached_free(c->master);
-	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-static memcached_st *take(struct cache *c)
+static memcached_st *take(struct pool *c)
 {
-	memcached_st *mc = NULL;
+	struct timespec wait = {POOL_WAIT, 0};
+	memcached_return_t rc;
+	memcached_st *mc = memcached_pool_fetch(c->handles, &wait, &rc);
 
-	pthread_mutex_lock(&c->lock);
-	if (c->nidle)
-		mc = c->idle[--c->nidle];
-	pthread_mutex_unlock(&c->lock);
 	if (!mc)
-		mc = memcached_clone(NULL, c->master);
-	if (!mc)
-		snprintf(last_error, sizeof(last_error), "out of memory");
+		set_error("memcached pool", NULL, rc);
 	return mc;
 }
 
-static void give_back(struct cache *c, memcached_st *mc)
+static void give_back(struct pool *c, memcached_st *mc)
 {
-	pthread_mutex_lock(&c->lock);
-	if (c->nidle == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		memcached_st **idle = realloc(c->idle, cap * sizeof(*idle));
-
-		if (!idle) {
-			pthread_mutex_unlock(&c->lock);
-			memcached_free(mc);
-			return;
-		}
-		c->idle = idle;
-		c->cap = cap;
-	}
-	c->idle[c->nidle++] = mc;
-	pthread_mutex_unlock(&c->lock);
+	memcached_pool_release(c->handles, mc);
 }
 
-static size_t make_key(const struct cache *c, uint64_t id, unsigned part, char *key)
+static size_t make_key(const struct pool *c, uint64_t id, unsigned part, char *key)
 {
 	return (size_t)snprintf(key, KEY_MAX, "%sm:%" PRIu64 ":%u", c->prefix, id, part);
 }
 
-int cache_put(struct cache *c, uint64_t id, const void *data, size_t len)
+int pool_put(struct pool *c, uint64_t id, const void *data, size_t len)
 {
 	memcached_st *mc;
 	int err = 0;
@@ -228,9 +192,9 @@ int cache_put(struct cache *c, uint64_t id, const void *data, size_t len)
 	mc = take(c);
 	if (!mc)
 		return -ENOMEM;
-	for (unsigned p = 0; (size_t)p * CACHE_PART_SIZE < len; p++) {
-		size_t at = (size_t)p * CACHE_PART_SIZE;
-		size_t n = len - at < CACHE_PART_SIZE ? len - at : CACHE_PART_SIZE;
+	for (unsigned p = 0; (size_t)p * POOL_PART_SIZE < len; p++) {
+		size_t at = (size_t)p * POOL_PART_SIZE;
+		size_t n = len - at < POOL_PART_SIZE ? len - at : POOL_PART_SIZE;
 		char key[KEY_MAX];
 		size_t klen = make_key(c, id, p, key);
 		memcached_return_t rc =
@@ -265,7 +229,7 @@ static struct want *want_of(struct want *w, size_t n, uint64_t id)
 }
 
 /* Fetch the N chunks of W in one multi-get.  0, -ENOENT (a part is gone) or -EIO. */
-static int fetch(struct cache *c, struct want *w, size_t n)
+static int fetch(struct pool *c, struct want *w, size_t n)
 {
 	size_t nkeys = 0;
 	char(*keys)[KEY_MAX];
@@ -278,7 +242,7 @@ static int fetch(struct cache *c, struct want *w, size_t n)
 	int err = 0;
 
 	for (size_t i = 0; i < n; i++)
-		nkeys += (w[i].len + CACHE_PART_SIZE - 1) / CACHE_PART_SIZE;
+		nkeys += (w[i].len + POOL_PART_SIZE - 1) / POOL_PART_SIZE;
 	if (!nkeys)
 		return 0;
 	keys = malloc(nkeys * sizeof(*keys));
@@ -293,7 +257,7 @@ static int fetch(struct cache *c, struct want *w, size_t n)
 	}
 	nkeys = 0;
 	for (size_t i = 0; i < n; i++)
-		for (unsigned p = 0; (size_t)p * CACHE_PART_SIZE < w[i].len; p++) {
+		for (unsigned p = 0; (size_t)p * POOL_PART_SIZE < w[i].len; p++) {
 			kl[nkeys] = make_key(c, w[i].id, p, keys[nkeys]);
 			kp[nkeys] = keys[nkeys];
 			nkeys++;
@@ -331,10 +295,9 @@ static int fetch(struct cache *c, struct want *w, size_t n)
 		x = want_of(w, n, id);
 		if (!x)
 			continue;
-		at = (size_t)part * CACHE_PART_SIZE;
-		expect = stored > at
-			     ? (stored - at < CACHE_PART_SIZE ? stored - at : CACHE_PART_SIZE)
-			     : 0;
+		at = (size_t)part * POOL_PART_SIZE;
+		expect =
+		    stored > at ? (stored - at < POOL_PART_SIZE ? stored - at : POOL_PART_SIZE) : 0;
 		/* Every part must agree on the chunk's length and hold exactly its share. */
 		if (stored == 0 || stored > x->len || (x->known && x->stored != stored) ||
 		    vlen != expect) {
@@ -363,7 +326,7 @@ static int fetch(struct cache *c, struct want *w, size_t n)
 			err = failed ? -EIO : -ENOENT;
 			continue;
 		}
-		need = (w[i].stored + CACHE_PART_SIZE - 1) / CACHE_PART_SIZE;
+		need = (w[i].stored + POOL_PART_SIZE - 1) / POOL_PART_SIZE;
 		if ((w[i].found & ((1u << need) - 1)) != (1u << need) - 1)
 			err = failed ? -EIO : -ENOENT;
 		else if (w[i].stored < w[i].len)
@@ -372,7 +335,7 @@ static int fetch(struct cache *c, struct want *w, size_t n)
 	return err;
 }
 
-int cache_fetch(struct cache *c, const struct store_attr *a, char *buf)
+int pool_fetch(struct pool *c, const struct store_attr *a, char *buf)
 {
 	struct want *w = calloc(a->nchunks ? a->nchunks : 1, sizeof(*w));
 	size_t n = 0;
@@ -404,7 +367,7 @@ int cache_fetch(struct cache *c, const struct store_attr *a, char *buf)
 	return err;
 }
 
-ssize_t cache_read_chunk(struct cache *c, uint64_t id, size_t off, size_t len, void *buf)
+ssize_t pool_read_chunk(struct pool *c, uint64_t id, size_t off, size_t len, void *buf)
 {
 	struct want w = {.id = id, .len = STORE_CHUNK_SIZE};
 	int err;
