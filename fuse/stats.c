@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "stats.h"
 
@@ -37,61 +40,49 @@ void stats_event(enum stat_event ev)
 	atomic_fetch_add_explicit(&ev_count[ev], 1, memory_order_relaxed);
 }
 
-static void json_str(char *buf, size_t size, size_t *len, const char *s)
+/* S as a JSON string; a byte that is not UTF-8 (a store's error text may hold one) is '?'. */
+static json_t *text(const char *s)
 {
-	size_t n = *len;
+	json_t *v = json_string(s ? s : "");
+	char *copy;
 
-	if (n < size)
-		buf[n] = '"';
-	n++;
-	for (; *s; s++) {
-		char esc[8];
-		size_t k;
-
-		if (*s == '"' || *s == '\\')
-			k = snprintf(esc, sizeof(esc), "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			k = snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)*s);
-		else
-			k = snprintf(esc, sizeof(esc), "%c", *s);
-		for (size_t i = 0; i < k; i++, n++)
-			if (n < size)
-				buf[n] = esc[i];
-	}
-	if (n < size)
-		buf[n] = '"';
-	*len = n + 1;
+	if (v || !s || !(copy = strdup(s)))
+		return v;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
 }
 
 int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,
 	       const char *store_why)
 {
+	json_t *o = json_object(), *req = json_object(), *ev = json_object();
 	size_t len = 0;
-	int k;
 
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		k = snprintf(len < size ? buf + len : NULL, len < size ? size - len : 0,           \
-			     __VA_ARGS__);                                                         \
-		len += k;                                                                          \
-	} while (0)
-	ADD("{\"site\": ");
-	json_str(buf, size, &len, site);
-	ADD(", \"store\": ");
-	json_str(buf, size, &len, store_url);
-	ADD(", \"store_state\": \"%s\", \"store_error\": ", store_up ? "up" : "down");
-	json_str(buf, size, &len, store_why);
-	ADD(", \"requests\": {");
-	for (int i = 0; i < OP__COUNT; i++)
-		ADD("%s\"%s\": %llu", i ? ", " : "", op_names[i],
-		    (unsigned long long)atomic_load(&op_count[i]));
-	ADD("}, \"events\": {");
-	for (int i = 0; i < EV__COUNT; i++)
-		ADD("%s\"%s\": %llu", i ? ", " : "", ev_names[i],
-		    (unsigned long long)atomic_load(&ev_count[i]));
-	ADD("}}\n");
-#undef ADD
-	if (len >= size)
-		return -ERANGE;
+	if (o && req && ev) {
+		json_object_set_new(o, "site", text(site));
+		json_object_set_new(o, "store", text(store_url));
+		json_object_set_new(o, "store_state", json_string(store_up ? "up" : "down"));
+		json_object_set_new(o, "store_error", text(store_why));
+		for (int i = 0; i < OP__COUNT; i++)
+			json_object_set_new(req, op_names[i],
+					    json_integer((json_int_t)atomic_load(&op_count[i])));
+		for (int i = 0; i < EV__COUNT; i++)
+			json_object_set_new(ev, ev_names[i],
+					    json_integer((json_int_t)atomic_load(&ev_count[i])));
+		json_object_set(o, "requests", req);
+		json_object_set(o, "events", ev);
+		len = json_dumpb(o, buf, size, JSON_PRESERVE_ORDER);
+	}
+	json_decref(req);
+	json_decref(ev);
+	json_decref(o);
+	if (!len || len + 2 > size)
+		return len ? -ERANGE : -ENOMEM;
+	buf[len++] = '\n';
+	buf[len] = '\0';
 	return (int)len;
 }

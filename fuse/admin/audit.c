@@ -9,235 +9,66 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/audit_log.h"
 #include "hash.h"
 #include "policy.h"
 
-/* ---- one record ---- */
+/* ---- what is printed: no byte of the log reaches the terminal as a control ---- */
 
-struct record {
-	char *op, *path, *cls, *outcome, *culprit, *pattern;
-	long long rule, bytes; /* -1 when null or absent */
-};
-
-static void record_free(struct record *r)
+/* Bytes of a valid UTF-8 character at S that is not a C1 control, or 0. */
+static size_t printable_utf8(const unsigned char *s)
 {
-	free(r->op);
-	free(r->path);
-	free(r->cls);
-	free(r->outcome);
-	free(r->culprit);
-	free(r->pattern);
-	memset(r, 0, sizeof(*r));
+	size_t n = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0; /* U+0080-U+009F */
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 4 && s[0] == 0xf0 && s[1] < 0x90) ||
+	    (n == 4 && s[0] == 0xf4 && s[1] > 0x8f) || (n == 3 && s[0] == 0xed && s[1] > 0x9f))
+		return 0; /* overlong, past U+10FFFF, or a surrogate */
+	return n;
 }
 
-/* ---- a JSON object of scalars, which is all the extension writes ---- */
-
-struct json {
-	const char *s, *e;
-};
-
-static void skip_ws(struct json *j)
+/* S for the terminal: control characters and bytes that are not UTF-8 as \xNN, or, with
+ * AS_WILDCARD, each as '?' (a policy pattern's one-byte wildcard, so that a suggested line still
+ * matches the path).  Malloc'd, NULL without memory. */
+static char *shown(const char *s, bool as_wildcard)
 {
-	while (j->s < j->e && (*j->s == ' ' || *j->s == '\t' || *j->s == '\r' || *j->s == '\n'))
-		j->s++;
-}
+	char *out = malloc(strlen(s) * 4 + 1), *o = out;
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static void put_utf8(char **o, unsigned cp)
-{
-	char *p = *o;
-
-	if (cp < 0x80) {
-		*p++ = (char)cp;
-	} else if (cp < 0x800) {
-		*p++ = (char)(0xc0 | (cp >> 6));
-		*p++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*p++ = (char)(0xe0 | (cp >> 12));
-		*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*p++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*p++ = (char)(0xf0 | (cp >> 18));
-		*p++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*p++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*p++ = (char)(0x80 | (cp & 0x3f));
-	}
-	*o = p;
-}
-
-/* A string at j->s (after its opening quote has been seen); malloc'd, NULL when malformed. */
-static char *json_string(struct json *j)
-{
-	char *out, *o;
-
-	if (j->s >= j->e || *j->s != '"')
-		return NULL;
-	j->s++;
-	out = o = malloc((size_t)(j->e - j->s) * 2 + 1); /* \uXXXX never grows, a byte at most */
 	if (!out)
 		return NULL;
-	while (j->s < j->e && *j->s != '"') {
-		char c = *j->s++;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = *p >= 0x80 ? printable_utf8(p) : (*p >= 0x20 && *p != 0x7f);
 
-		if (c != '\\') {
-			*o++ = c;
-			continue;
-		}
-		if (j->s >= j->e)
-			goto bad;
-		c = *j->s++;
-		switch (c) {
-		case 'n':
-			*o++ = '\n';
-			break;
-		case 't':
-			*o++ = '\t';
-			break;
-		case 'r':
-			*o++ = '\r';
-			break;
-		case 'b':
-			*o++ = '\b';
-			break;
-		case 'f':
-			*o++ = '\f';
-			break;
-		case 'u': {
-			unsigned cp = 0;
-
-			if (j->e - j->s < 4)
-				goto bad;
-			for (int i = 0; i < 4; i++) {
-				int h = hexval(j->s[i]);
-
-				if (h < 0)
-					goto bad;
-				cp = cp << 4 | (unsigned)h;
-			}
-			j->s += 4;
-			if (cp == 0)
-				goto bad; /* no NUL inside a C string */
-			put_utf8(&o, cp);
-			break;
-		}
-		default:
-			*o++ = c; /* \" \\ \/ */
-			break;
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else if (as_wildcard) {
+			*o++ = '?';
+			p++;
+		} else {
+			o += sprintf(o, "\\x%02x", *p++);
 		}
 	}
-	if (j->s >= j->e)
-		goto bad;
-	j->s++;
 	*o = '\0';
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
-/* Fill R from one line; false when the line is not a JSON object of scalars. */
-static bool parse_line(const char *line, size_t len, struct record *r)
+/* printf's %s for log text: STR shown safely (one of a few rotating buffers). */
+static const char *S(const char *str)
 {
-	struct json j = {line, line + len};
+	static char *ring[8];
+	static unsigned next;
+	char *s = shown(str, false);
 
-	memset(r, 0, sizeof(*r));
-	r->rule = r->bytes = -1;
-	skip_ws(&j);
-	if (j.s >= j.e || *j.s++ != '{')
-		return false;
-	skip_ws(&j);
-	if (j.s < j.e && *j.s == '}')
-		return true;
-	for (;;) {
-		char *key, *str = NULL;
-		long long num = -1;
-		bool is_num = false;
-
-		skip_ws(&j);
-		key = json_string(&j);
-		if (!key)
-			goto bad;
-		skip_ws(&j);
-		if (j.s >= j.e || *j.s++ != ':') {
-			free(key);
-			goto bad;
-		}
-		skip_ws(&j);
-		if (j.s < j.e && *j.s == '"') {
-			str = json_string(&j);
-			if (!str) {
-				free(key);
-				goto bad;
-			}
-		} else if (j.s < j.e && (*j.s == '-' || (*j.s >= '0' && *j.s <= '9'))) {
-			char *end;
-
-			num = strtoll(j.s, &end, 10);
-			while (end < j.e &&
-			       (*end == '.' || *end == 'e' || *end == 'E' || *end == '+' ||
-				*end == '-' || (*end >= '0' && *end <= '9')))
-				end++;
-			j.s = end;
-			is_num = true;
-		} else if (j.e - j.s >= 4 && !memcmp(j.s, "null", 4)) {
-			j.s += 4;
-		} else if (j.e - j.s >= 4 && !memcmp(j.s, "true", 4)) {
-			j.s += 4;
-		} else if (j.e - j.s >= 5 && !memcmp(j.s, "false", 5)) {
-			j.s += 5;
-		} else {
-			free(key);
-			goto bad;
-		}
-
-#define TAKE(name, field)                                                                          \
-	else if (!strcmp(key, name) && str && !r->field)                                           \
-	{                                                                                          \
-		r->field = str;                                                                    \
-		str = NULL;                                                                        \
-	}
-		if (0) {
-		}
-		TAKE("op", op)
-		TAKE("path", path)
-		TAKE("class", cls)
-		TAKE("outcome", outcome)
-		TAKE("culprit", culprit)
-		TAKE("pattern", pattern)
-		else if (!strcmp(key, "rule") && is_num) r->rule = num;
-		else if (!strcmp(key, "bytes") && is_num) r->bytes = num;
-#undef TAKE
-		free(key);
-		free(str);
-		skip_ws(&j);
-		if (j.s < j.e && *j.s == ',') {
-			j.s++;
-			continue;
-		}
-		if (j.s < j.e && *j.s == '}')
-			break;
-		goto bad;
-	}
-	if (!r->path || !r->outcome)
-		goto bad;
-	if (!r->culprit && !(r->culprit = strdup("core")))
-		goto bad;
-	if (!r->op && !(r->op = strdup("?")))
-		goto bad;
-	return true;
-bad:
-	record_free(r);
-	return false;
+	next = (next + 1) % 8;
+	free(ring[next]);
+	ring[next] = s;
+	return s ? s : "?";
 }
 
 /* ---- a string-keyed index ---- */
@@ -477,19 +308,24 @@ static int read_log(struct audit *a, FILE *f)
 				continue;
 			s = m + strlen("pressfs audit: ");
 		}
-		if (!parse_line(s, (size_t)(line + n - s), &r)) {
+		if (!audit_record_parse(s, (size_t)(line + n - s), &r)) {
 			if (!a->skipped++)
 				a->first_bad = lineno;
 			continue;
 		}
 		a->records++;
+		if (audit_attribute(&r) < 0) {
+			audit_record_free(&r);
+			ret = -ENOMEM;
+			break;
+		}
 		if (!strcmp(r.outcome, "failed") && !refusing_class(&r)) {
 			a->failed++; /* a write the policy allows that did not happen */
-			record_free(&r);
+			audit_record_free(&r);
 			continue;
 		}
 		ret = add(a, &r);
-		record_free(&r);
+		audit_record_free(&r);
 		if (ret < 0)
 			break;
 	}
@@ -518,18 +354,27 @@ static bool is_code(const char *path)
 	       (!strncmp(dot, ".php", 4) || !strcmp(dot, ".phtml") || !strcmp(dot, ".phar"));
 }
 
-/* PATH as a policy pattern matching exactly it (wildcards, escapes, blanks and '#' escaped),
- * malloc'd. */
+/* PATH as a policy pattern matching exactly it (wildcards, escapes, blanks and '#' escaped;
+ * a byte that cannot be printed becomes the wildcard '?'), malloc'd. */
 static char *escape_pattern(const char *path)
 {
 	char *out = malloc(strlen(path) * 2 + 1), *o = out;
 
 	if (!out)
 		return NULL;
-	for (const char *p = path; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)path; *p;) {
+		size_t n = *p >= 0x80 ? printable_utf8(p) : (*p >= 0x20 && *p != 0x7f);
+
+		if (!n) {
+			*o++ = '?'; /* a control or a stray byte: any one byte, and safe to print */
+			p++;
+			continue;
+		}
 		if (strchr("*?[]\\# \t", *p))
 			*o++ = '\\';
-		*o++ = *p;
+		memcpy(o, p, n);
+		o += n;
+		p += n;
 	}
 	*o = '\0';
 	return out;
@@ -571,12 +416,12 @@ static void print_where(const struct refusal *f, const char *pattern, const stru
 
 	printf(" #");
 	if (cur && !strcmp(cur, pattern))
-		printf(" replaces line %lld (%s)", line, cur);
+		printf(" replaces line %lld (%s)", line, S(cur));
 	else if (now)
 		printf(" above line %u (%s %s)", now->line, now->pattern,
 		       policy_class_name(now->cls));
 	else if (cur)
-		printf(" above line %lld (%s)", line, cur);
+		printf(" above line %lld (%s)", line, S(cur));
 	else
 		printf(" anywhere: no rule matches it now");
 }
@@ -608,7 +453,7 @@ static void suggest(const struct refusal *r, const size_t *idx, size_t n, const 
 			char *line = pat ? malloc(strlen(pat) + sizeof("/**/*.php")) : NULL;
 
 			if (line) {
-				printf("# %zu refused paths below %s\n", end - g, dir);
+				printf("# %zu refused paths below %s\n", end - g, S(dir));
 				if (!code) {
 					sprintf(line, "%s/**/*.php", pat);
 					printf(
@@ -663,17 +508,17 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 	/* The writer column as wide as its longest name (plugin slugs can be long). */
 	width = 28;
 	for (size_t i = 0; i < a->nw; i++)
-		if (strlen(a->w[i].name) > (size_t)width)
-			width = (int)strlen(a->w[i].name);
+		if (strlen(S(a->w[i].name)) > (size_t)width)
+			width = (int)strlen(S(a->w[i].name));
 	printf("\n%-*s %6s %7s %7s %10s  %s\n", width, "WRITER", "PATHS", "WRITES", "REFUSED",
 	       "BYTES", "OPERATIONS");
 	for (size_t i = 0; i < a->nw; i++) {
 		const struct writer *w = &a->w[order[i]];
 
-		printf("%-*s %6lu %7lu %7lu %10lld  ", width, w->name, w->paths, w->writes,
+		printf("%-*s %6lu %7lu %7lu %10lld  ", width, S(w->name), w->paths, w->writes,
 		       w->refused, w->bytes);
 		for (size_t k = 0; k < w->nops; k++)
-			printf("%s%s %lu", k ? ", " : "", w->ops[k].op, w->ops[k].n);
+			printf("%s%s %lu", k ? ", " : "", S(w->ops[k].op), w->ops[k].n);
 		printf("\n");
 	}
 
@@ -693,15 +538,16 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 			if (f->writer != order[i])
 				continue;
 			if (!header) {
-				printf("  %s\n", a->w[order[i]].name);
+				printf("  %s\n", S(a->w[order[i]].name));
 				header = true;
 			}
-			printf("    %-50s %-6s ", f->path, f->cls);
+			printf("    %-50s %-6s ", S(f->path), S(f->cls));
 			for (size_t j = 0; j < f->nops; j++)
-				printf("%s%s x%lu", j ? ", " : "", f->ops[j].op, f->ops[j].n);
+				printf("%s%s x%lu", j ? ", " : "", S(f->ops[j].op), f->ops[j].n);
 			printf("  ");
 			if (f->rule > 0)
-				printf("(line %lld: %s)\n", f->rule, f->pattern ? f->pattern : "?");
+				printf("(line %lld: %s)\n", f->rule,
+				       f->pattern ? S(f->pattern) : "?");
 			else
 				printf("(no rule matches)\n");
 		}
@@ -730,7 +576,7 @@ static void print_report(struct audit *a, const char *log, const struct policy *
 			mine[n++] = k;
 		}
 		if (n) {
-			printf("# %s\n", a->w[order[i]].name);
+			printf("# %s\n", S(a->w[order[i]].name));
 			any_suggestion = true;
 			qsort_r(mine, n, sizeof(*mine), cmp_refusal_path, a->r);
 			suggest(a->r, mine, n, pol);

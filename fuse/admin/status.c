@@ -5,35 +5,44 @@
 #include <string.h>
 #include <sys/xattr.h>
 
+#include <jansson.h>
+
 #include "admin/admin.h"
 #include "stats.h"
 
-/* Pretty-print the flat JSON the daemon answers with: a "name value" line per counter. */
-static void print_table(const char *json)
+/* The JSON the daemon answers with, as a table: site and store, then "name value" per counter
+ * under each group. */
+static int print_table(const char *text, size_t len)
 {
-	char site[256] = "", store[512] = "", state[16] = "", name[64];
-	const char *p = strstr(json, "\"requests\"");
-	unsigned long long v;
-	int used;
+	json_error_t err;
+	json_t *o = json_loadb(text, len, 0, &err), *v;
+	const char *key;
 
-	if (sscanf(
-		json,
-		"{\"site\": \"%255[^\"]\", \"store\": \"%511[^\"]\", \"store_state\": \"%15[a-z]\"",
-		site, store, state) == 3)
-		printf("site   %s\nstore  %s (%s)\n", site, store, state);
-	while (p && *p) {
-		/* %n is reached only when the whole pattern matched, '{' included. */
-		used = -1;
-		if (sscanf(p, " \"%63[a-z_]\": {%n", name, &used) == 1 && used > 0) {
-			printf("%s:\n", name);
-			p += used;
-		} else if (sscanf(p, " \"%63[a-z_]\": %llu%n", name, &v, &used) == 2) {
-			printf("  %-24s %llu\n", name, v);
-			p += used;
-		} else {
-			p++;
+	if (!json_is_object(o)) {
+		fprintf(stderr, "pressfs status: the mount answered what is not JSON: %s\n",
+			err.text);
+		json_decref(o);
+		return 1;
+	}
+	printf("site   %s\nstore  %s (%s)\n", json_string_value(json_object_get(o, "site")) ?: "?",
+	       json_string_value(json_object_get(o, "store")) ?: "?",
+	       json_string_value(json_object_get(o, "store_state")) ?: "?");
+	json_object_foreach(o, key, v)
+	{
+		const char *name;
+		json_t *n;
+
+		if (!json_is_object(v))
+			continue;
+		printf("%s:\n", key);
+		json_object_foreach(v, name, n)
+		{
+			if (json_is_integer(n))
+				printf("  %-24s %lld\n", name, (long long)json_integer_value(n));
 		}
 	}
+	json_decref(o);
+	return 0;
 }
 
 int status_main(int argc, char **argv)
@@ -66,9 +75,9 @@ int status_main(int argc, char **argv)
 		return 1;
 	}
 	buf[n] = '\0';
-	if (json)
+	if (json) {
 		fputs(buf, stdout);
-	else
-		print_table(buf);
-	return 0;
+		return 0;
+	}
+	return print_table(buf, (size_t)n);
 }

@@ -34,7 +34,7 @@ static const char *log_text =
 	    "\"/wp-content/plugins/**\"", "reported", "plugin:foo", "1")
 	REC("mkdir", "/wp-content/uploads/foo", "shared", "2", "\"/wp-content/uploads/**\"",
 	    "allowed", "plugin:foo", "null")
-	REC("file_put_contents", "/wp-content/themes/bar/caf\\u00e9.css", "deny", "4",
+	REC("file_put_contents", "/wp-content/themes/bar/caf\xc3\xa9.css", "deny", "4",
 	    "\"/wp-content/themes/**\"", "denied", "theme:bar", "0")
 	REC("file_put_contents", "/wp-config.php", "deny", "5", "\"/wp-config.php\"", "reported",
 	    "core", "15")
@@ -51,6 +51,53 @@ static const char *log_text =
 	"Nov 22 10:00:00 host php-fpm: pressfs audit: " REC(
 		"fopen", "/wp-content/uploads/x.txt", "shared", "2", "\"/wp-content/uploads/**\"",
 		"allowed", "plugin:foo", "5");
+
+/* What the extension writes for a byte that is not UTF-8 (\u00e9 is the byte 0xe9, not é), a
+ * name chosen to drive the terminal, and a script in uploads below a folder named like a
+ * plugin's (attributed to no plugin), beside a real single-file plugin. */
+#define REC2(path, who, file)                                                                      \
+	"{\"op\":\"fopen\",\"path\":\"" path "\",\"file\":\"/srv" path                          \
+	"\",\"class\":\"deny\",\"rule\":3,\"pattern\":\"/wp-content/plugins/**\",\"bytes\":1,"     \
+	"\"outcome\":\"denied\",\"culprit\":\"" who "\",\"culprit_file\":" file "}\n"
+
+static const char *bytes_log =
+	REC2("/wp-content/plugins/x/caf\\u00e9.css", "plugin:x", "\"/srv/wp-content/plugins/x/x.php\"")
+	REC2("/wp-content/plugins/x/\\u001b[2J\\u009b1m.txt", "plugin:x",
+	     "\"/srv/wp-content/plugins/x/x.php\"")
+	REC2("/wp-content/plugins/y/a.txt", "plugin:akismet",
+	     "\"/srv/wp-content/uploads/wp-content/plugins/akismet/s.php\"")
+	REC2("/wp-content/plugins/y/b.txt", "plugin:hello", "\"/srv/wp-content/plugins/hello.php\"")
+	REC2("/wp-content/plugins/y/c.txt", "plugin:kept", "\"/opt/wp-content/plugins/kept/k.php\"");
+
+static int run(int argc, char **argv, char **out);
+
+static void test_bytes_and_attribution(void)
+{
+	char logp[] = "/tmp/pressfs-test-audit-bytes-XXXXXX";
+	int fd = mkstemp(logp);
+	char *out;
+
+	if (write(fd, bytes_log, strlen(bytes_log)) != (ssize_t)strlen(bytes_log))
+		return;
+	close(fd);
+	is_int(run(2, (char *[]){"audit", logp, NULL}, &out), 0, "audit of the bytes log");
+	ok(strstr(out, "5 records") != NULL, "every record is read");
+	ok(strstr(out, "/wp-content/plugins/x/caf\\xe9.css") != NULL,
+	   "\\u00e9 is the byte 0xe9 (shown as \\xe9), not the character");
+	ok(!strstr(out, "caf\xc3\xa9"), "and never the two bytes of UTF-8's e-acute");
+	ok(strstr(out, "/wp-content/plugins/x/caf?.css ") != NULL,
+	   "the suggestion matches the byte with '?'");
+	ok(!strchr(out, '\x1b') && !strstr(out, "\xc2\x9b"), "no control character is printed");
+	ok(strstr(out, "/wp-content/plugins/x/\\x1b[2J\\x9b1m.txt") != NULL,
+	   "controls are shown escaped");
+	ok(strstr(out, "/wp-content/plugins/x/?\\[2J?1m.txt ") != NULL,
+	   "and are one-byte wildcards in the suggestion");
+	ok(!strstr(out, "akismet"), "a script in uploads is not the plugin its folder is named like");
+	ok(strstr(out, "plugin:hello") != NULL, "a single-file plugin is itself");
+	ok(strstr(out, "plugin:kept") != NULL, "a script outside the site's root keeps its name");
+	free(out);
+	unlink(logp);
+}
 
 /* Run audit_main with stdout captured; returns the exit status, *out is malloc'd. */
 static int run(int argc, char **argv, char **out)
@@ -116,7 +163,7 @@ int main(void)
 	ok(strstr(out, "file_put_contents x1, rename x1") != NULL,
 	   "a path refused for several operations names each");
 	ok(strstr(out, "theme:bar") && strstr(out, "/wp-content/themes/bar/caf\xc3\xa9.css"),
-	   "JSON escapes are decoded");
+	   "UTF-8 is printed as it is");
 	ok(strstr(out, "/wp-config.php") && strstr(out, "PHP code: a writable copy would run"),
 	   "a refused PHP file is flagged");
 	ok(strstr(out, "# 3 refused paths below /wp-content/plugins/foo/cache") != NULL,
@@ -174,6 +221,8 @@ int main(void)
 	ok(strstr(out, "above line 3 (/wp-content/plugins/** deny)") != NULL,
 	   "names the rule of the given policy");
 	free(out);
+
+	test_bytes_and_attribution();
 
 	rc = run(2, (char *[]){"audit", "/nonexistent/audit.log", NULL}, &out);
 	is_int(rc, 1, "a missing log is an error");
