@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "redis_fixture.h"
-#include "store.h"
+#include "store/store.h"
 #include "tap.h"
 
 #define MiB (1024 * 1024)

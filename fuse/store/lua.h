@@ -13,7 +13,7 @@
 
 #include <errno.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* The scripts are laid out as Lua, one line per string: clang-format would reflow them. */
 /* clang-format off */
