@@ -1,21 +1,33 @@
-/* scripts.c - the store's Lua scripts, one per metadata change (see store/lua.h). */
-#include <string.h>
-
+/* scripts.c - the store's Lua scripts (fuse/store/lua/), embedded at build time: each is
+ * keys.lua + prelude.lua + its own file, as obj/fuse/store/lua/NAME.lua.h made by xxd -i. */
 #include "store/internal.h"
-#include "store/lua.h"
 
-#define SCRIPT(id, n, t) [id] = {n, t, sizeof(t) - 1}
+#include "append.lua.h"
+#include "commit.lua.h"
+#include "copyup_dir.lua.h"
+#include "create.lua.h"
+#include "drop_cache.lua.h"
+#include "init.lua.h"
+#include "lookup.lua.h"
+#include "publish_new.lua.h"
+#include "remove.lua.h"
+#include "rename.lua.h"
+#include "resolve.lua.h"
+#include "setattr.lua.h"
+
+/* xxd's arrays end with the NUL the build appends: len leaves it out */
+#define SCRIPT(id, n) [id] = {#n, (const char *)lua_##n, sizeof(lua_##n) - 1}
 const struct script store_scripts[SC_COUNT] = {
-    SCRIPT(SC_INIT, "init", lua_init),
-    SCRIPT(SC_LOOKUP, "lookup", lua_lookup),
-    SCRIPT(SC_RESOLVE, "resolve", lua_resolve),
-    SCRIPT(SC_CREATE, "create", lua_create),
-    SCRIPT(SC_COPYUP_DIR, "copyup_dir", lua_copyup_dir),
-    SCRIPT(SC_PUBLISH_NEW, "publish_new", lua_publish_new),
-    SCRIPT(SC_COMMIT, "commit", lua_commit),
-    SCRIPT(SC_APPEND, "append", lua_append),
-    SCRIPT(SC_SETATTR, "setattr", lua_setattr),
-    SCRIPT(SC_REMOVE, "remove", lua_remove),
-    SCRIPT(SC_RENAME, "rename", lua_rename),
-    SCRIPT(SC_DROP_CACHE, "drop_cache", lua_drop_cache),
+    SCRIPT(SC_INIT, init),
+    SCRIPT(SC_LOOKUP, lookup),
+    SCRIPT(SC_RESOLVE, resolve),
+    SCRIPT(SC_CREATE, create),
+    SCRIPT(SC_COPYUP_DIR, copyup_dir),
+    SCRIPT(SC_PUBLISH_NEW, publish_new),
+    SCRIPT(SC_COMMIT, commit),
+    SCRIPT(SC_APPEND, append),
+    SCRIPT(SC_SETATTR, setattr),
+    SCRIPT(SC_REMOVE, remove),
+    SCRIPT(SC_RENAME, rename),
+    SCRIPT(SC_DROP_CACHE, drop_cache),
 };
