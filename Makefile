@@ -54,7 +54,7 @@ $(O)/libpressfs-core.a: $(CORE_OBJ)
 
 $(O)/%.o: %.c $(wildcard core/*.h) $(FUSE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -MMD -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
 # --- the PHP extension: obj/ext/modules/pressfs.so ---
 # phpize writes configure, build/ and run-tests.php at the root (ignored by git); configure runs
