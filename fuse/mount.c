@@ -363,7 +363,7 @@ int mount_main(int argc, char **argv)
 	}
 	sc.url = mo.set.store_url;
 	sc.site = mo.set.site;
-	sc.node = mo.set.node_id;
+	sc.peer = mo.set.node_id;
 	sc.timeout_ms = mo.set.timeout_ms;
 	err = store_open(&sc, &fs.store);
 	if (err) {

@@ -369,6 +369,25 @@ static void store_free(struct store *s)
 	free(s);
 }
 
+/* Who AUTH says we are: each of user and password from the config when set, else from the
+ * URL.  No password: no AUTH. */
+static int store_auth(struct store *s, const struct store_config *cfg)
+{
+	const char *user = cfg->user && cfg->user[0] ? cfg->user : s->url.user;
+	const char *pass = cfg->password && cfg->password[0] ? cfg->password : s->url.pass;
+
+	if (!pass) {
+		if (user && user[0]) {
+			slog(s, LOG_ERR, "store: a Redis user was given without a password");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	s->user = strdup(user ? user : "");
+	s->pass = strdup(pass);
+	return s->user && s->pass ? 0 : -ENOMEM;
+}
+
 /* Everything store_open takes from CFG but the connection.  0, -EINVAL (logged), -ENOMEM. */
 static int store_setup(struct store *s, const struct store_config *cfg)
 {
@@ -386,14 +405,11 @@ static int store_setup(struct store *s, const struct store_config *cfg)
 			slog(s, LOG_ERR, "store: %s", msg);
 		return rc;
 	}
-	if (s->url.pass) {
-		s->user = strdup(s->url.user ? s->url.user : "");
-		s->pass = strdup(s->url.pass);
-		if (!s->user || !s->pass)
-			return -ENOMEM;
-	}
-	if (cfg->node && cfg->node[0]) {
-		s->peer = strdup(cfg->node);
+	rc = store_auth(s, cfg);
+	if (rc)
+		return rc;
+	if (cfg->peer && cfg->peer[0]) {
+		s->peer = strdup(cfg->peer);
 	} else {
 		char host[HOST_NAME_MAX + 1] = "peer";
 

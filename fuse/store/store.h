@@ -29,8 +29,10 @@ typedef void (*store_log_fn)(void *arg, int level, const char *msg);
 
 struct store_config {
 	const char *url;	/* redis://[user:password@]host:port[/db] or unix:///path */
+	const char *user;	/* AUTH user instead of the URL's, when set (needs a password) */
+	const char *password;	/* AUTH password instead of the URL's, when set; never logged */
 	const char *site;	/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
-	const char *node;	/* this mount's id, origin of its invalidation messages */
+	const char *peer;	/* this mount's id, origin of its invalidation messages */
 	unsigned timeout_ms;	/* connect and command timeout (default 2000) */
 	unsigned retry_ms;	/* after a failure, fail at once for this long (default 500) */
 	unsigned pending_ttl_s; /* uncommitted chunks expire after this (default 3600) */

@@ -162,8 +162,14 @@ int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen)
 	for (const char *q = p; q < auth_end; q++)
 		if (*q == '@')
 			at = q;
-	/* what messages may quote: the URL without its credentials */
-	snprintf(shown, sizeof shown, "redis://%s%s", at ? "***@" : "", at ? at + 1 : p);
+	/* what messages may quote: the URL without anything before its last '@' (a password
+	 * with an unescaped '/' must not show either) */
+	{
+		const char *last = strrchr(p, '@');
+
+		snprintf(shown, sizeof shown, "redis://%s%.120s", last ? "***@" : "",
+			 last ? last + 1 : p);
+	}
 	if (at) {
 		rc = parse_auth(u, p, at, msg, msglen);
 		if (rc)

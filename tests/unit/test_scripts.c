@@ -346,7 +346,7 @@ static uint64_t make(struct store *s, const char *name, uint32_t mode)
 
 static void test_init(void)
 {
-	struct store_config cfg = {.url = fx.url, .site = SITE, .node = "p", .log = quiet_log};
+	struct store_config cfg = {.url = fx.url, .site = SITE, .peer = "p", .log = quiet_log};
 	struct store *s = NULL;
 
 	watch((struct ctx){.init = true});
@@ -549,7 +549,7 @@ static void test_cli(void)
 
 int main(void)
 {
-	struct store_config cfg = {.url = NULL, .site = SITE, .node = "p", .log = quiet_log};
+	struct store_config cfg = {.url = NULL, .site = SITE, .peer = "p", .log = quiet_log};
 	struct store *s = NULL;
 
 	if (fx_start()) {

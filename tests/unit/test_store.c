@@ -28,7 +28,7 @@ static int64_t ms_now(void)
 /* Log lines are kept (all of them, the listener thread logs too) and echoed as TAP comments. */
 static char log_all[65536], last_log[512];
 static size_t log_len;
-static int log_count;
+static int log_count, secret_logged;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static void test_log(void *arg, int level, const char *msg)
 {
@@ -41,6 +41,7 @@ static void test_log(void *arg, int level, const char *msg)
 	if (log_len > sizeof log_all - 1)
 		log_len = sizeof log_all - 1;
 	log_count++;
+	secret_logged += strstr(msg, "s3cret") != NULL;
 	pthread_mutex_unlock(&log_lock);
 	fprintf(stderr, "# log(%d): %s\n", level, msg);
 }
@@ -70,7 +71,7 @@ static struct store *open_site(const char *site, const char *node, unsigned time
 {
 	struct store_config cfg = {.url = fx.url,
 				   .site = site,
-				   .node = node,
+				   .peer = node,
 				   .timeout_ms = timeout_ms,
 				   .retry_ms = 200,
 				   .pending_ttl_s = 600,
@@ -86,7 +87,7 @@ static struct store *open_site(const char *site, const char *node, unsigned time
 
 static int open_rc(const char *url, const char *site)
 {
-	struct store_config cfg = {.url = url, .site = site, .node = "t", .log = test_log};
+	struct store_config cfg = {.url = url, .site = site, .peer = "t", .log = test_log};
 	struct store *s = NULL;
 	int rc = store_open(&cfg, &s);
 
@@ -530,8 +531,9 @@ static void test_content(struct store *s)
 	list[0] = ids[0];
 	list[1] = 0;
 	list[2] = ids[1];
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, false, &a), 0,
-	       "publish_new of a 3 MiB file with a hole");
+	is_int(
+	    store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, false, &a),
+	    0, "publish_new of a 3 MiB file with a hole");
 	is_int(a.size, size, "size");
 	is_int(a.nchunks, 3, "three chunks listed");
 	ok(a.nchunks == 3 && a.chunks[0] == ids[0] && a.chunks[1] == 0 && a.chunks[2] == ids[1],
@@ -557,8 +559,8 @@ static void test_content(struct store *s)
 	data[0] = small;
 	len[0] = sizeof small;
 	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a small chunk");
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &a), 0,
-	       "publish_new replacing the file");
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &a),
+	       0, "publish_new replacing the file");
 	ok(a.ino != ino, "a new inode");
 	is_int(store_lookup(s, 1, "big", 3, &b), STORE_FILE, "lookup sees the new file");
 	is_int(b.ino, a.ino, "the new inode");
@@ -571,8 +573,8 @@ static void test_content(struct store *s)
 	is_int(read_file(s, &b, 0, size, got), 0, "a reader holding the old list can finish");
 	ok(memcmp(got, want, size) == 0, "and reads the old bytes");
 	store_attr_release(&b);
-	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, false, &b), -EISDIR,
-	       "publish_new over a directory: -EISDIR");
+	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, false, &b),
+	       -EISDIR, "publish_new over a directory: -EISDIR");
 	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &b),
 	       -EINVAL, "publish_new with a chunk that belongs to a file: -EINVAL");
 	is_int(store_publish_new(s, 1, "x", 1, S_IFREG | 0600, 0, 0, 's', 100, 2, list, false, &b),
@@ -744,8 +746,9 @@ static void test_append(struct store *s)
 	       "the merged upload's own chunk is freed at once");
 	store_attr_release(&b);
 	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a third upload");
-	is_int(store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 7, 1, ids, false, &b),
-	       0, "publish without merge");
+	is_int(
+	    store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 7, 1, ids, false, &b),
+	    0, "publish without merge");
 	ok(b.ino != a.ino && b.size == 7, "replaces the file, as before");
 	store_attr_release(&b);
 	store_attr_release(&a);
@@ -1039,7 +1042,7 @@ static void test_acl(void)
 	snprintf(url, sizeof url, "redis://site-acl:s3cret%%3Apw@127.0.0.1:%d", fx.port);
 	{
 		struct store_config cfg = {
-		    .url = url, .site = "acl", .node = "acl-node", .log = test_log};
+		    .url = url, .site = "acl", .peer = "acl-node", .log = test_log};
 
 		is_int(store_open(&cfg, &s), 0, "the site's user opens its own site");
 		if (s) {
@@ -1059,6 +1062,47 @@ static void test_acl(void)
 	mark = log_mark();
 	is_int(open_rc(url, "acl"), -EIO, "a wrong password gives -EIO");
 	ok(logged_since(mark, "AUTH refused"), "and says AUTH failed");
+}
+
+/* AUTH from the config's user and password, the URL's still working; no password in any
+ * log line. */
+static void test_auth_config(void)
+{
+	struct store_config cfg = {.site = "acl", .peer = "p", .log = test_log};
+	char url[128], bad[160];
+	struct store *s = NULL;
+	size_t mark;
+
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", fx.port);
+	cfg.url = url;
+	cfg.user = "site-acl";
+	cfg.password = "s3cret:pw";
+	is_int(store_open(&cfg, &s), 0, "user and password from the config");
+	store_close(s);
+	s = NULL;
+	snprintf(url, sizeof url, "redis://site-acl:wrong-in-url@127.0.0.1:%d", fx.port);
+	is_int(store_open(&cfg, &s), 0, "the config's password wins over the URL's");
+	store_close(s);
+	s = NULL;
+	cfg.password = "wrong-s3cret-cfg";
+	mark = log_mark();
+	is_int(store_open(&cfg, &s), -EIO, "a wrong config password gives -EIO");
+	ok(logged_since(mark, "AUTH refused"), "and says AUTH failed");
+	cfg.password = NULL;
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", fx.port);
+	is_int(store_open(&cfg, &s), -EINVAL, "a user without a password is refused");
+
+	/* messages about a bad URL never quote its credentials */
+	cfg.user = NULL;
+	snprintf(bad, sizeof bad, "redis://u:s3cret-noport@127.0.0.1");
+	cfg.url = bad;
+	is_int(store_open(&cfg, &s), -EINVAL, "a URL without a port is refused");
+	snprintf(bad, sizeof bad, "redis://u:s3cret/slash@127.0.0.1:x");
+	is_int(store_open(&cfg, &s), -EINVAL, "a password with a raw '/' in a bad URL");
+	snprintf(bad, sizeof bad, "redis://u:s3cret-db@127.0.0.1:1/x");
+	is_int(store_open(&cfg, &s), -EINVAL, "a bad database number");
+	snprintf(bad, sizeof bad, "redis://u:s3cret-host@bad_host:1");
+	is_int(store_open(&cfg, &s), -EINVAL, "a bad host name");
 }
 
 /* ---- Redis going away and coming back ---- */
@@ -1234,11 +1278,13 @@ static void test_cache_meta(struct store *s)
 	is_int(fx_int("EXISTS pressfs:{test}:c:%llu", (unsigned long long)ids[0]), 0,
 	       "nothing stored under them in Redis");
 	is_int(store_publish_new(s, 1, "page.html", 9, S_IFREG | 0644, 0, 0, 'c', 3 * MiB, 3, ids,
-				 false, &a), 0, "publish a cache file whose chunks are elsewhere");
+				 false, &a),
+	       0, "publish a cache file whose chunks are elsewhere");
 	is_int(a.cls, 'c', "it says where its content lives");
 	is_int(a.nchunks, 3, "with its chunk list");
-	is_int(store_publish_new(s, 1, "bad.html", 8, S_IFREG | 0644, 0, 0, 's', 10, 1, more,
-				 false, &b), -EIO, "the same for a shared file: its chunk is missing");
+	is_int(store_publish_new(s, 1, "bad.html", 8, S_IFREG | 0644, 0, 0, 's', 10, 1, more, false,
+				 &b),
+	       -EIO, "the same for a shared file: its chunk is missing");
 	store_attr_release(&b);
 	is_int(store_commit(s, a.ino, 10, 1, more, 5, &b), 0, "commit new content to a cache file");
 	is_int(store_drop_cache(s, 1, "page.html", 9, a.ino, a.version, false), 0,
@@ -1255,14 +1301,16 @@ static void test_cache_meta(struct store *s)
 	store_attr_release(&a);
 	store_attr_release(&b);
 	is_int(store_alloc_ids(s, 1, ids), 0, "an id");
-	is_int(store_publish_new(s, 1, "w.html", 6, S_IFREG | 0644, 0, 0, 'c', 5, 1, ids, false,
-				 &a), 0, "another cache file");
+	is_int(
+	    store_publish_new(s, 1, "w.html", 6, S_IFREG | 0644, 0, 0, 'c', 5, 1, ids, false, &a),
+	    0, "another cache file");
 	is_int(store_drop_cache(s, 1, "w.html", 6, a.ino, a.version, true), 1,
 	       "dropped, leaving a whiteout (a lower file of that name stays hidden)");
 	is_int(store_lookup(s, 1, "w.html", 6, &b), STORE_WHITEOUT, "a whiteout");
 	store_attr_release(&a);
-	is_int(store_publish_new(s, 1, "s.html", 6, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false,
-				 &a), 0, "a shared file");
+	is_int(
+	    store_publish_new(s, 1, "s.html", 6, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false, &a),
+	    0, "a shared file");
 	is_int(store_drop_cache(s, 1, "s.html", 6, a.ino, a.version, false), 0,
 	       "is never dropped as a cache file");
 	store_attr_release(&a);
@@ -1296,6 +1344,8 @@ int main(void)
 	test_damage(s);
 	store_close(s);
 	test_acl();
+	test_auth_config();
 	test_outage();
+	is_int(secret_logged, 0, "no log line held a password (every one used holds s3cret)");
 	return tap_done();
 }
