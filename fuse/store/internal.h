@@ -94,6 +94,7 @@ struct store {
 	pthread_mutex_t why_lock;
 	char why[160];		   /* the reason of the current or last outage */
 	atomic_llong last_err_log; /* second of the last logged error reply */
+	atomic_ullong bad_records; /* names and records refused by validation */
 
 	int stop_pipe[2]; /* store_listen_stop writes, store_listen polls */
 	atomic_bool listen_stop;
@@ -138,6 +139,9 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 int script_errno(struct store *s, enum script_id which, const redisReply *r);
 /* Fill *A from the field/value pairs R->element[FROM...] of inode INO. */
 int attr_parse(const redisReply *r, size_t from, uint64_t ino, struct store_attr *a);
+/* A name or record that fails validation (-EBADMSG from attr_parse): counted, the first
+ * logged; returns -ENOENT, as for an absent entry.  KIND and ID say which. */
+int bad_record(struct store *s, const char *what, const char *kind, uint64_t id);
 /* The {ino, field, value, ...} answer of a script, or its errno. */
 int attr_reply(struct store *s, enum script_id which, const redisReply *r, struct store_attr *a);
 /* Send "SET KEY DATA EX TTL" straight from the caller's buffer.  -1 with K's error set. */

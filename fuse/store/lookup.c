@@ -83,6 +83,8 @@ int store_getattr(struct store *s, uint64_t ino, struct store_attr *a)
 		rc = -ENOENT;
 	else if ((rc = attr_parse(r, 0, ino, a)) == -EIO)
 		rc = refused(s, conn_current(s), "getattr (damaged inode)", r);
+	else if (rc == -EBADMSG)
+		rc = bad_record(s, "getattr", "inode", ino);
 	freeReplyObject(r);
 	return rc;
 }
@@ -191,6 +193,11 @@ int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size
 		} else if (!strchr("fdl", e->type) ||
 			   !parse_u64(v->str + 1, v->len - 1, 10, &e->ino)) {
 			goto bad;
+		}
+		if (check_name(f->str, f->len) || (e->type != STORE_WHITEOUT && e->ino == 0)) {
+			/* a name the overlay must never see ("..", "a/b", 300 bytes) */
+			bad_record(s, "readdir", "an entry of directory", dir);
+			continue;
 		}
 		e->name = malloc(f->len + 1);
 		if (!e->name) {

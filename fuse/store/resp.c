@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
 
@@ -186,6 +187,8 @@ void store_attr_release(struct store_attr *a)
 	a->nchunks = 0;
 }
 
+/* The chunk list of a file of A->size bytes (known before: see attr_parse).  A list longer
+ * than the size needs, plus one, is refused before anything is allocated for it. */
 static int parse_chunks(const char *p, size_t len, struct store_attr *a)
 {
 	size_t n = 0, i = 0;
@@ -195,8 +198,8 @@ static int parse_chunks(const char *p, size_t len, struct store_attr *a)
 			n++;
 	if (n == 0)
 		return 0;
-	if (n > UINT32_MAX)
-		return -EIO;
+	if (n > a->size / STORE_CHUNK_SIZE + 2)
+		return -EBADMSG;
 	a->chunks = calloc(n, sizeof *a->chunks);
 	if (!a->chunks)
 		return -ENOMEM;
@@ -257,10 +260,32 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 	} else if (!strcmp(n, "target")) {
 		if (a->target)
 			return -EIO;
+		if (memchr(v->str, '\0', v->len))
+			return -EBADMSG;
 		a->target = strndup(v->str, v->len);
 		if (!a->target)
 			return -ENOMEM;
 	} /* fields this version does not know are left alone */
+	return 0;
+}
+
+/* What a record must be to be served (docs/FORMAT.md, "Records read back"): the type bits
+ * of mode agree with type (so never a device, FIFO or socket), sizes within what a write
+ * can make, a symlink's target its size.  Setuid and setgid are never served. */
+static int attr_check(struct store_attr *a)
+{
+	static const uint32_t fmt[] = {['f'] = S_IFREG, ['d'] = S_IFDIR, ['l'] = S_IFLNK};
+
+	if ((a->mode & S_IFMT) != fmt[(unsigned char)a->type])
+		return -EBADMSG;
+	a->mode &= ~(uint32_t)(S_ISUID | S_ISGID);
+	if (a->type == STORE_FILE && a->size > STORE_SIZE_MAX)
+		return -EBADMSG;
+	if (a->type == STORE_SYMLINK &&
+	    (a->size != strlen(a->target) || a->size == 0 || a->size > TARGET_MAX))
+		return -EBADMSG;
+	if (a->type != STORE_FILE && a->nchunks)
+		return -EBADMSG;
 	return 0;
 }
 
@@ -272,6 +297,16 @@ int attr_parse(const redisReply *r, size_t from, uint64_t ino, struct store_attr
 	a->ino = ino;
 	if (r->type != REDIS_REPLY_ARRAY || (r->elements - from) % 2)
 		return -EIO;
+	if (ino == 0)
+		return -EBADMSG;
+	/* the size first: it bounds the chunk list */
+	for (size_t i = from; i + 1 < r->elements; i += 2) {
+		const redisReply *f = r->element[i], *v = r->element[i + 1];
+
+		if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+		    !strcmp(f->str, "size") && !parse_u64(v->str, v->len, 10, &a->size))
+			return -EIO;
+	}
 	for (size_t i = from; i + 1 < r->elements; i += 2) {
 		const redisReply *f = r->element[i], *v = r->element[i + 1];
 
@@ -283,6 +318,9 @@ int attr_parse(const redisReply *r, size_t from, uint64_t ino, struct store_attr
 		rc = -EIO;
 	}
 	if (!a->type || (a->type == STORE_SYMLINK && !a->target))
+		goto fail;
+	rc = attr_check(a);
+	if (rc)
 		goto fail;
 	return 0;
 fail:
@@ -302,5 +340,22 @@ int attr_reply(struct store *s, enum script_id which, const redisReply *r, struc
 	rc = attr_parse(r, 1, ino, a);
 	if (rc == -EIO)
 		return refused(s, conn_current(s), store_scripts[which].name, r);
+	if (rc == -EBADMSG)
+		return bad_record(s, store_scripts[which].name, "inode", ino);
 	return rc;
+}
+
+int bad_record(struct store *s, const char *what, const char *kind, uint64_t id)
+{
+	if (atomic_fetch_add(&s->bad_records, 1) == 0)
+		slog(s, LOG_WARNING,
+		     "store: %s: %s %" PRIu64 " of site %s fails validation (a name or record "
+		     "pressfs never writes): treated as absent; further ones are only counted",
+		     what, kind, id, s->prefix);
+	return -ENOENT;
+}
+
+uint64_t store_bad_records(struct store *s)
+{
+	return atomic_load(&s->bad_records);
 }

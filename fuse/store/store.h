@@ -19,6 +19,7 @@
 #define STORE_FORMAT_VERSION 1
 #define STORE_ROOT_INO	     1
 #define STORE_CHUNK_SIZE     (1024 * 1024) /* file offset n*CHUNK lives in chunk n of the list */
+#define STORE_SIZE_MAX	     (1ull << 53)  /* the largest file size the store takes or serves */
 
 struct store;
 
@@ -87,6 +88,9 @@ void store_set_logger(struct store *s, store_log_fn log, void *arg);
 /* True while Redis is unreachable (an outage logged and not yet over); WHY gets its reason
  * ("" when up). */
 bool store_down(struct store *s, char *why, size_t size);
+/* How many names and records read from the store failed validation and were treated as
+ * absent (docs/FORMAT.md, "Records read back"); the first is logged. */
+uint64_t store_bad_records(struct store *s);
 /* Last error text seen by this thread, for logs ("connection refused", "timeout", ...). */
 const char *store_strerror(struct store *s);
 

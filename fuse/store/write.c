@@ -222,7 +222,7 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 		return rc;
 	if ((mode & S_IFMT) && (mode & S_IFMT) != S_IFREG)
 		return -EINVAL;
-	if (!cls_ok(cls) || !chunks_fit(size, nchunks) || size > (1ull << 53))
+	if (!cls_ok(cls) || !chunks_fit(size, nchunks) || size > STORE_SIZE_MAX)
 		return -EINVAL;
 	list = fmt_ids(nchunks, chunks, &listlen);
 	if (!list)
@@ -255,7 +255,7 @@ int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
 	int rc;
 
 	memset(a, 0, sizeof *a);
-	if (!chunks_fit(size, nchunks) || size > (1ull << 53))
+	if (!chunks_fit(size, nchunks) || size > STORE_SIZE_MAX)
 		return -EINVAL;
 	list = fmt_ids(nchunks, chunks, &listlen);
 	if (!list)

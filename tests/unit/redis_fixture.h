@@ -105,6 +105,26 @@ __attribute__((format(printf, 1, 2), unused)) static long long fx_int(const char
 	return v;
 }
 
+/* One command from an argument vector (binary-safe: empty or NUL-holding arguments). */
+__attribute__((unused)) static int fx_argv(int argc, const char **argv, const size_t *lens)
+{
+	struct timeval tv = {2, 0};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", fx.port, tv);
+	redisReply *r = NULL;
+	int ok_ = 0;
+
+	if (c && !c->err) {
+		redisSetTimeout(c, tv);
+		r = redisCommandArgv(c, argc, argv, lens);
+	}
+	ok_ = r && r->type != REDIS_REPLY_ERROR;
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return ok_ ? 0 : -1;
+}
+
 static int fx_start(void)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,

@@ -1064,6 +1064,110 @@ static void test_acl(void)
 	ok(logged_since(mark, "AUTH refused"), "and says AUTH failed");
 }
 
+static void hset_bin(const char *key, const char *f, size_t flen, const char *v, size_t vlen)
+{
+	const char *argv[4] = {"HSET", key, f, v};
+	size_t lens[4] = {4, strlen(key), flen, vlen};
+
+	ok(fx_argv(4, argv, lens) == 0, "planted a field of %zu bytes", flen);
+}
+
+static int count_since(size_t mark, const char *needle)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&log_lock);
+	for (const char *p = log_all + mark; (p = strstr(p, needle)); p++)
+		n++;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* Names and records pressfs never writes, planted in Redis by someone else: invisible
+ * (absent), never served as they are, counted, logged once. */
+static void test_validate(struct store *s)
+{
+	struct store_attr a = {0};
+	struct store_dirent *d = NULL;
+	uint64_t dir, f, g, h, l, before = store_bad_records(s);
+	unsigned long long ud;
+	char longname[301], *list, dir_key[64], fval[32];
+	size_t n = 0, mark = log_mark();
+	redisReply *r;
+
+	dir = mk(s, 1, "planted", S_IFDIR | 0755);
+	f = mk(s, dir, "good", S_IFREG | 0644);
+	ud = (unsigned long long)dir;
+	ok(dir && f, "fixtures");
+	snprintf(dir_key, sizeof dir_key, "pressfs:{test}:d:%llu", ud);
+	snprintf(fval, sizeof fval, "f%llu", (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:d:%llu a/b f%llu", ud, (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:d:%llu .. d1", ud);
+	hset_bin(dir_key, "", 0, fval, strlen(fval));
+	hset_bin(dir_key, "n\0ul", 4, fval, strlen(fval));
+	memset(longname, 'x', 300);
+	longname[300] = '\0';
+	fx_int("HSET pressfs:{test}:d:%llu %s f%llu", ud, longname, (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:d:%llu zero f0", ud);
+	is_int(store_readdir(s, dir, &d, &n), 0, "readdir of a directory with planted names");
+	is_int(n, 1, "only the good name is listed");
+	if (n == 1)
+		is_str(d[0].name, "good", "and it is the good one");
+	store_dirents_free(d, n);
+	ok(store_bad_records(s) >= before + 6, "the six bad names are counted (%llu)",
+	   (unsigned long long)(store_bad_records(s) - before));
+
+	/* a chunk list longer than the size can need: refused before it is allocated */
+	g = mk(s, dir, "longlist", S_IFREG | 0644);
+	list = malloc(2 * 200000 + 1);
+	for (size_t i = 0; i < 200000; i++)
+		memcpy(list + 2 * i, "1 ", 2);
+	list[2 * 200000] = '\0';
+	r = fx_cmd("HSET pressfs:{test}:i:%llu size 10 chunks %s", (unsigned long long)g, list);
+	freeReplyObject(r);
+	free(list);
+	is_int(store_getattr(s, g, &a), -ENOENT, "200000 chunks for 10 bytes: absent");
+	is_int(store_lookup(s, dir, "longlist", 8, &a), -ENOENT, "lookup of it: absent");
+	fx_int("HSET pressfs:{test}:i:%llu size 10 chunks %s", (unsigned long long)g, "7 8");
+	is_int(store_getattr(s, g, &a), 0, "one chunk more than the size needs is still taken");
+	store_attr_release(&a);
+	fx_int("HSET pressfs:{test}:i:%llu size 10 chunks %s", (unsigned long long)g, "7 8 9");
+	is_int(store_getattr(s, g, &a), -ENOENT, "two more are not");
+	fx_int("HSET pressfs:{test}:i:%llu size 9007199254740993 chunks %s", (unsigned long long)g,
+	       "");
+	is_int(store_getattr(s, g, &a), -ENOENT, "a size past 2^53: absent");
+
+	/* devices, and the setuid/setgid bits, are never served */
+	h = mk(s, dir, "dev", S_IFREG | 0644);
+	fx_int("HSET pressfs:{test}:i:%llu mode 20666", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), -ENOENT, "a character device: absent");
+	is_int(store_lookup(s, dir, "dev", 3, &a), -ENOENT, "lookup of it: absent");
+	fx_int("HSET pressfs:{test}:i:%llu mode 60666", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), -ENOENT, "a block device: absent");
+	fx_int("HSET pressfs:{test}:i:%llu mode 40755", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), -ENOENT, "a file whose mode says directory: absent");
+	fx_int("HSET pressfs:{test}:i:%llu mode 106755", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), 0, "a setuid+setgid file is served");
+	is_int(a.mode, S_IFREG | 0755, "without its setuid and setgid bits");
+	store_attr_release(&a);
+	is_int(store_lookup(s, dir, "dev", 3, &a), STORE_FILE, "lookup of it too");
+	is_int(a.mode, S_IFREG | 0755, "without them");
+	store_attr_release(&a);
+
+	/* symlinks: the target is the size, has no NUL */
+	l = mk(s, dir, "ln", S_IFLNK | 0777);
+	fx_int("HSET pressfs:{test}:i:%llu size 99", (unsigned long long)l);
+	is_int(store_getattr(s, l, &a), -ENOENT, "a symlink whose size is not its target's");
+	snprintf(dir_key, sizeof dir_key, "pressfs:{test}:i:%llu", (unsigned long long)l);
+	hset_bin(dir_key, "size", 4, "3", 1);
+	hset_bin(dir_key, "target", 6, "a\0b", 3);
+	is_int(store_getattr(s, l, &a), -ENOENT, "a target holding a NUL");
+
+	is_int(count_since(mark, "fails validation"), 1, "logged once, however many");
+	is_int(store_getattr(s, f, &a), 0, "good records are still served");
+	store_attr_release(&a);
+}
+
 /* AUTH from the config's user and password, the URL's still working; no password in any
  * log line. */
 static void test_auth_config(void)
@@ -1342,6 +1446,7 @@ int main(void)
 	test_cache_meta(s);
 	test_inval(s);
 	test_damage(s);
+	test_validate(s);
 	store_close(s);
 	test_acl();
 	test_auth_config();
