@@ -87,6 +87,7 @@ int refused(struct store *s, struct conn *k, const char *what, const redisReply 
 {
 	long long sec = mono_ms() / 1000;
 
+	k->oom = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "OOM", 3);
 	if (r && r->type == REDIS_REPLY_ERROR)
 		set_err(k, "%s: Redis replied: %.*s", what, (int)r->len, r->str);
 	else

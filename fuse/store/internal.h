@@ -72,6 +72,7 @@ struct conn {
 	uint64_t id_next, id_end; /* reserved chunk ids [next, end) */
 	char sha[SC_COUNT][41];
 	char err[192];
+	bool oom; /* the last refused reply was Redis's OOM (maxmemory reached) */
 	struct conn *prev, *next;
 };
 

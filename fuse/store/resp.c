@@ -89,6 +89,7 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 	rc = conn_get(s, &k);
 	if (rc)
 		return rc == -EPROTO ? -EIO : rc;
+	k->oom = false;
 	snprintf(now, sizeof now, "%" PRId64, real_ns());
 	snprintf(grace, sizeof grace, "%u", s->grace_ms);
 	argv[argc] = "EVALSHA", lens[argc++] = 7;

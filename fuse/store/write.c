@@ -125,6 +125,39 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	return rc;
 }
 
+/* A refused upload or publish: its chunks, which nobody refers to, are deleted now rather
+ * than after pending_ttl_s (a full Redis refuses SET and EVAL but takes DEL).  Best effort:
+ * what is not deleted still expires. */
+static void release_chunks(struct store *s, size_t n, const uint64_t *ids)
+{
+	struct conn *k = conn_current(s);
+	char key[KEY_MAX];
+	size_t sent = 0;
+
+	if (!k || !k->c)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *argv[2] = {"DEL", key};
+		size_t lens[2] = {3, 0};
+
+		if (!ids[i])
+			continue;
+		lens[1] = key_chunk(key, s->prefix, ids[i]);
+		if (redisAppendCommandArgv(k->c, 2, argv, lens) != REDIS_OK)
+			break;
+		sent++;
+	}
+	for (size_t i = 0; i < sent; i++) {
+		redisReply *r;
+
+		if (redisGetReply(k->c, (void **)&r) != REDIS_OK) {
+			conn_fail(s, k);
+			return;
+		}
+		freeReplyObject(r);
+	}
+}
+
 int store_put_chunks(struct store *s, size_t n, const void *const *data, const size_t *len,
 		     uint64_t *ids)
 {
@@ -160,10 +193,15 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 
 		if (redisGetReply(k->c, (void **)&r) != REDIS_OK)
 			return conn_fail(s, k);
-		if (r->type != REDIS_REPLY_STATUS && !rc)
-			rc = refused(s, k, "SET chunk", r);
+		if (r->type != REDIS_REPLY_STATUS) {
+			if (!rc)
+				rc = refused(s, k, "SET chunk", r);
+			ids[got] = 0; /* not stored: nothing to release */
+		}
 		freeReplyObject(r);
 	}
+	if (rc)
+		release_chunks(s, n, ids);
 	return rc;
 }
 
@@ -238,6 +276,10 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 	arg_mem(&args, merge ? "1" : "0", 1);
 	rc = script(s, SC_PUBLISH_NEW, &args, &r);
 	free(list);
+	/* Redis refused to run it at all (out of memory): its chunks are all this call's own.
+	 * (The script releases them itself on every refusal of its own.) */
+	if (rc == -EIO && conn_current(s) && conn_current(s)->oom && cls == 's')
+		release_chunks(s, nchunks, chunks);
 	if (rc)
 		return rc;
 	rc = attr_reply(s, SC_PUBLISH_NEW, r, a);

@@ -1168,6 +1168,108 @@ static void test_validate(struct store *s)
 	store_attr_release(&a);
 }
 
+static long long used_memory(void)
+{
+	redisReply *r = fx_cmd("INFO memory");
+	long long v = -1;
+	const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "used_memory:") : NULL;
+
+	if (p)
+		v = atoll(p + 12);
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+static uint64_t put1(struct store *s, const char *data, size_t len)
+{
+	const void *d[1] = {data};
+	size_t l[1] = {len};
+	uint64_t id = 0;
+
+	ok(store_put_chunks(s, 1, d, l, &id) == 0, "put a chunk");
+	return id;
+}
+
+#define chunk_exists(id) fx_int("EXISTS pressfs:{test}:c:%llu", (unsigned long long)(id))
+
+/* A refused commit or publish releases the chunks it was given at once; a full Redis
+ * (noeviction) gets its memory back instead of refusing every write for pending_ttl. */
+static void test_release(struct store *s)
+{
+	struct store_attr a = {0};
+	uint64_t dir, f, c1, c2, own, list[2];
+	static char big[MiB];
+	const void *data[8];
+	size_t lens[8];
+	uint64_t ids[8] = {0};
+	long long used;
+	int left = 0;
+
+	dir = mk(s, 1, "rel", S_IFDIR | 0755);
+	own = put1(s, "own", 3);
+	ok(store_publish_new(s, dir, "f", 1, S_IFREG | 0644, 0, 0, 's', 3, 1, &own, false, &a) == 0,
+	   "a file with one chunk");
+	f = a.ino;
+	store_attr_release(&a);
+
+	/* a commit refused for a missing chunk: the other, pending one goes at once */
+	c1 = put1(s, "new", 3);
+	c2 = put1(s, "gone", 4);
+	fx_int("DEL pressfs:{test}:c:%llu", (unsigned long long)c2);
+	list[0] = c1;
+	list[1] = c2;
+	is_int(store_commit(s, f, 2 * MiB, 2, list, 1, &a), -EIO, "commit with a missing chunk");
+	is_int(chunk_exists(c1), 0, "its pending chunk is released at once");
+	list[0] = own;
+	list[1] = c2;
+	is_int(store_commit(s, f, 2 * MiB, 2, list, 1, &a), -EIO, "again, keeping the file's own");
+	is_int(chunk_exists(own), 1, "the file's own chunk is never released");
+	is_int(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)own), -1, "nor expires");
+
+	/* a publish into a directory that is gone */
+	c1 = put1(s, "orphan", 6);
+	is_int(
+	    store_publish_new(s, 987654, "x", 1, S_IFREG | 0644, 0, 0, 's', 6, 1, &c1, false, &a),
+	    -ENOENT, "publish into a removed directory");
+	is_int(chunk_exists(c1), 0, "its chunk is released at once");
+
+	/* a commit of a file removed elsewhere: its own chunk lives out its grace */
+	c1 = put1(s, "late", 4);
+	is_int(store_unlink(s, dir, "f", 1, false), 0, "the file is removed elsewhere");
+	list[0] = own;
+	list[1] = c1;
+	is_int(store_commit(s, f, 2 * MiB, 2, list, 1, &a), -ENOENT, "commit of it");
+	is_int(chunk_exists(c1), 0, "the new chunk is released");
+	is_int(chunk_exists(own), 1, "the removed file's own chunk stays for its grace");
+
+	/* Redis full (maxmemory, noeviction): an upload that does not fit leaves nothing */
+	used = used_memory();
+	ok(used > 0, "used_memory %lld", used);
+	fx_int("CONFIG SET maxmemory-policy noeviction");
+	fx_int("CONFIG SET maxmemory %lld", used + 3 * MiB);
+	for (int i = 0; i < 8; i++) {
+		data[i] = big;
+		lens[i] = MiB;
+	}
+	is_int(store_put_chunks(s, 8, data, lens, ids), -EIO, "8 MiB into 3 MiB of room: -EIO");
+	for (int i = 0; i < 8; i++)
+		left += ids[i] && chunk_exists(ids[i]) == 1;
+	is_int(left, 0, "none of the chunks that fitted is left behind");
+	fx_int("CONFIG SET maxmemory 0");
+	c1 = put1(s, big, MiB);
+	fx_int("CONFIG SET maxmemory %lld", used_memory() - MiB / 2);
+	is_int(
+	    store_publish_new(s, 1, "full", 4, S_IFREG | 0644, 0, 0, 's', MiB, 1, &c1, false, &a),
+	    -EIO, "a publish Redis is too full to run");
+	is_int(chunk_exists(c1), 0, "its chunk is released");
+	fx_int("CONFIG SET maxmemory 0");
+	c1 = put1(s, "after", 5);
+	is_int(store_publish_new(s, 1, "after", 5, S_IFREG | 0644, 0, 0, 's', 5, 1, &c1, false, &a),
+	       0, "and the next write works");
+	store_attr_release(&a);
+}
+
 /* AUTH from the config's user and password, the URL's still working; no password in any
  * log line. */
 static void test_auth_config(void)
@@ -1447,6 +1549,7 @@ int main(void)
 	test_inval(s);
 	test_damage(s);
 	test_validate(s);
+	test_release(s);
 	store_close(s);
 	test_acl();
 	test_auth_config();

@@ -3,14 +3,15 @@
 local ino = ARGV[4]
 local k = I(ino)
 local h = hash(k)
-if not h.type or h.unlinked then return ENOENT end
-if h.type == 'd' then return EISDIR end
-if h.type ~= 'f' then return EINVAL end
+-- the file's own chunks (even in their grace, when it was unlinked) are never released
 local list, old = ids(ARGV[6]), ids(h.chunks)
+if not h.type or h.unlinked then return release(list, set(old), ENOENT) end
+if h.type == 'd' then return release(list, set(old), EISDIR) end
+if h.type ~= 'f' then return release(list, set(old), EINVAL) end
 local size, cur = tonumber(ARGV[5]), tonumber(h.size)
 local mc = h.cls == 'c'
 local err = check_new(list, set(old), size, mc)
-if err then return err end
+if err then return release(list, set(old), err) end
 persist(list, mc)
 local at = {}
 -- (memcached content is never kept across a commit: the writer uploads every chunk)

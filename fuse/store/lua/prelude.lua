@@ -84,6 +84,17 @@ local function check_new(list, old, size, mc)
   end
   return nil
 end
+-- A refused publish or commit: the pending chunks of LIST (those with a TTL, not in OLD: they
+-- belong to nobody but this call) are deleted at once rather than after pending_ttl, so that a
+-- Redis that is full (noeviction) gets its memory back.  Returns ERR.
+local function release(list, old, err)
+  for _, id in ipairs(list) do
+    if id ~= '0' and not old[id] and redis.call('PTTL', C(id)) > 0 then
+      redis.call('DEL', C(id))
+    end
+  end
+  return err
+end
 local function persist(list, mc)
   if mc then return end  -- the content is in memcached
   for _, id in ipairs(list) do

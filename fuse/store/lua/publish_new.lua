@@ -5,12 +5,12 @@
 -- {ino, field, value, ...}.
 local dir, name, size = ARGV[4], ARGV[5], tonumber(ARGV[10])
 local mc = ARGV[9] == 'c'
-if redis.call('EXISTS', D(dir)) == 0 then return ENOENT end
 local list = ids(ARGV[11])
+if redis.call('EXISTS', D(dir)) == 0 then return release(list, {}, ENOENT) end
 local err = check_new(list, {}, size, mc)
-if err then return err end
+if err then return release(list, {}, err) end
 local t, old = entry(dir, name)
-if t == 'd' then return EISDIR end
+if t == 'd' then return release(list, {}, EISDIR) end
 if t == 'f' and ARGV[12] == '1' and not mc then
   local parts = {}
   for i, id in ipairs(list) do
@@ -23,7 +23,7 @@ if t == 'f' and ARGV[12] == '1' and not mc then
   local data = table.concat(parts)
   if #data < size then data = data .. string.rep(string.char(0), size - #data) end
   err = append_to(old, data, NOW)
-  if err then return err end
+  if err then return release(list, {}, err) end
   for _, id in ipairs(list) do
     if id ~= '0' then redis.call('DEL', C(id)) end
   end
