@@ -139,7 +139,11 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
 		 const uint64_t *chunks, int64_t mtime_ns, struct store_attr *a);
 /* Append LEN bytes at the end of file INO as it is in the store at that moment (O_APPEND
- * across nodes: concurrent appends never overwrite each other).  Fills *a. */
+ * across peers: concurrent appends never overwrite each other).  LEN has no limit: it goes
+ * in pieces of STORE_APPEND_PIECE bytes, one script call each, so each piece lands whole and
+ * a concurrent append may land between two pieces; a failure may leave the first pieces in
+ * the file.  Fills *a with the attributes after the last piece. */
+#define STORE_APPEND_PIECE STORE_CHUNK_SIZE
 int store_append(struct store *s, uint64_t ino, const void *data, size_t len, int64_t mtime_ns,
 		 struct store_attr *a);
 /* Read up to LEN bytes at OFF of chunk ID into BUF; returns bytes read (short at the end of

@@ -315,18 +315,14 @@ int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
 	return rc;
 }
 
-int store_append(struct store *s, uint64_t ino, const void *data, size_t len, int64_t mtime_ns,
-		 struct store_attr *a)
+/* One script call: LEN (at most STORE_APPEND_PIECE) bytes at the end of INO. */
+static int append_piece(struct store *s, uint64_t ino, const void *data, size_t len,
+			int64_t mtime_ns, struct store_attr *a)
 {
 	struct args args = {0};
 	redisReply *r;
 	int rc;
 
-	if (len == 0)
-		return store_getattr(s, ino, a);
-	memset(a, 0, sizeof *a);
-	if (!data || len > 512u * 1024 * 1024)
-		return -EINVAL;
 	arg_fmt(&args, "%" PRIu64, ino);
 	arg_mem(&args, data, len);
 	arg_fmt(&args, "%" PRId64, mtime_ns);
@@ -335,6 +331,28 @@ int store_append(struct store *s, uint64_t ino, const void *data, size_t len, in
 		return rc;
 	rc = attr_reply(s, SC_APPEND, r, a);
 	freeReplyObject(r);
+	return rc;
+}
+
+/* In pieces of at most STORE_APPEND_PIECE, so that no script call holds Redis (and every site
+ * on it) for longer than one MiB takes, and no append is too large to be taken. */
+int store_append(struct store *s, uint64_t ino, const void *data, size_t len, int64_t mtime_ns,
+		 struct store_attr *a)
+{
+	const char *p = data;
+	int rc = 0;
+
+	if (len == 0)
+		return store_getattr(s, ino, a);
+	memset(a, 0, sizeof *a);
+	if (!data)
+		return -EINVAL;
+	for (size_t off = 0; off < len && !rc; off += STORE_APPEND_PIECE) {
+		size_t n = len - off < STORE_APPEND_PIECE ? len - off : STORE_APPEND_PIECE;
+
+		store_attr_release(a);
+		rc = append_piece(s, ino, p + off, n, mtime_ns, a);
+	}
 	return rc;
 }
 

@@ -1270,6 +1270,33 @@ static void test_release(struct store *s)
 	store_attr_release(&a);
 }
 
+/* An O_APPEND commit goes in pieces of at most 1 MiB per script call: with Redis taking no
+ * argument past 1 MiB + 64 KiB, a 3 MiB append still lands, whole and in order. */
+static void test_append_pieces(struct store *s)
+{
+	size_t len = 3 * MiB + 5;
+	char *want = malloc(len), *got = malloc(len + 7);
+	struct store_attr a = {0}, b = {0};
+
+	fill(want, len, 9);
+	is_int(store_create(s, 1, "pieces", 6, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0, "a log");
+	is_int(store_append(s, a.ino, "start:", 6, 1, &b), 0, "a first line");
+	store_attr_release(&b);
+	fx_int("CONFIG SET proto-max-bulk-len %d", MiB + 64 * 1024);
+	is_int(store_append(s, a.ino, want, len, 2, &b), 0,
+	       "a 3 MiB append under a 1 MiB + 64 KiB argument limit");
+	fx_int("CONFIG SET proto-max-bulk-len %d", 512 * MiB);
+	is_int(b.size, len + 6, "the whole of it is in the file");
+	if (b.size == len + 6) {
+		is_int(read_file(s, &b, 0, len + 6, got), 0, "read it back");
+		ok(!memcmp(got, "start:", 6) && !memcmp(got + 6, want, len), "in order, intact");
+	}
+	store_attr_release(&a);
+	store_attr_release(&b);
+	free(want);
+	free(got);
+}
+
 /* AUTH from the config's user and password, the URL's still working; no password in any
  * log line. */
 static void test_auth_config(void)
@@ -1550,6 +1577,7 @@ int main(void)
 	test_damage(s);
 	test_validate(s);
 	test_release(s);
+	test_append_pieces(s);
 	store_close(s);
 	test_acl();
 	test_auth_config();
