@@ -357,6 +357,49 @@ int conn_get(struct store *s, struct conn **out)
 
 /* ---- opening ---- */
 
+/* Refuse a Redis that may evict keys: an evicted chunk or inode is a file gone without a
+ * trace, which pressfs cannot tell from a deletion.  INFO, not CONFIG GET: a site's ACL
+ * user (docs/FORMAT.md) may read it.  -EPERM, logged; a Redis that will not say is only
+ * warned about. */
+static int check_eviction(struct store *s, bool allow)
+{
+	redisContext *c;
+	redisReply *r;
+	const char *p;
+	char policy[32] = "", why[160];
+	int rc = 0;
+
+	if (connect_raw(s, &c, why, sizeof why))
+		return 0; /* the first connection below says why */
+	r = redisCommand(c, "INFO memory");
+	redisFree(c);
+	if (!r)
+		return 0;
+	if (r->type != REDIS_REPLY_STRING) {
+		slog(s, LOG_WARNING,
+		     "store: cannot read Redis's maxmemory-policy (%s): it must be noeviction, "
+		     "or files may vanish",
+		     r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+		freeReplyObject(r);
+		return 0;
+	}
+	p = strstr(r->str, "maxmemory_policy:");
+	if (p)
+		sscanf(p + 17, "%31[a-z-]", policy);
+	if (policy[0] && strcmp(policy, "noeviction")) {
+		slog(s, allow ? LOG_WARNING : LOG_ERR,
+		     "store: Redis at %s has maxmemory-policy %s: it may evict keys, and files "
+		     "would vanish without a trace%s",
+		     s->url.where, policy,
+		     allow ? " (allowed by allow_evicting)"
+			   : "; set maxmemory-policy noeviction, or accept the risk with "
+			     "allow_evicting");
+		rc = allow ? 0 : -EPERM;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 static void store_free(struct store *s)
 {
 	url_free(&s->url);
@@ -467,7 +510,10 @@ int store_open(const struct store_config *cfg, struct store **out)
 		rc = -rc;
 		goto fail_mutex;
 	}
-	rc = conn_get(s, &k);
+	/* before the first connection, which creates an empty site */
+	rc = check_eviction(s, cfg->allow_evicting);
+	if (!rc)
+		rc = conn_get(s, &k);
 	if (rc)
 		goto fail_key;
 	s->ready = true;

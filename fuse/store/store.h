@@ -39,6 +39,8 @@ struct store_config {
 	unsigned pending_ttl_s; /* uncommitted chunks expire after this (default 3600) */
 	unsigned grace_ms;	/* replaced or freed chunks live on this long (default 60000)
 				 * so that readers holding the old version can finish */
+	bool allow_evicting;	/* open even when Redis may evict keys (maxmemory-policy other
+				 * than noeviction): files may then vanish without a trace */
 	store_log_fn log;	/* used from store_open on; NULL: stderr */
 	void *log_arg;
 };
@@ -80,7 +82,8 @@ struct store_dirent {
 
 /* Connect, check (or, on an empty site, write) the format version and create the root.
  * -EPROTO when the site holds another format version, -EIO when Redis cannot be reached,
- * -EINVAL for a bad url or site.  cfg's strings are copied. */
+ * -EINVAL for a bad url or site, -EPERM when Redis's maxmemory-policy may evict keys and
+ * cfg->allow_evicting is not set (logged, saying so).  cfg's strings are copied. */
 int store_open(const struct store_config *cfg, struct store **out);
 void store_close(struct store *s);
 /* Replace the logger given in the config; call it before other threads use the store. */

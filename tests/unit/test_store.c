@@ -1031,10 +1031,11 @@ static void test_acl(void)
 	size_t mark;
 
 	/* the rule documented in docs/FORMAT.md */
-	r = fx_cmd("ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
-		   "&pressfs:{acl}:* -@all +ping +select +script|load +eval +evalsha +get +set "
-		   "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
-		   "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
+	r = fx_cmd(
+	    "ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
+	    "&pressfs:{acl}:* -@all +ping +select +info +script|load +eval +evalsha +get +set "
+	    "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
+	    "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
 	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER (%s)",
 	   r && r->type == REDIS_REPLY_ERROR ? r->str : "ok");
 	if (r)
@@ -1295,6 +1296,31 @@ static void test_append_pieces(struct store *s)
 	store_attr_release(&b);
 	free(want);
 	free(got);
+}
+
+/* A Redis that may evict keys is refused at open, unless allowed. */
+static void test_eviction(void)
+{
+	struct store_config cfg = {.url = fx.url, .site = "evict", .peer = "p", .log = test_log};
+	struct store *s = NULL;
+	size_t mark = log_mark();
+
+	fx_int("CONFIG SET maxmemory-policy allkeys-lru");
+	is_int(store_open(&cfg, &s), -EPERM, "allkeys-lru: refused");
+	ok(logged_since(mark, "maxmemory-policy allkeys-lru: it may evict keys"),
+	   "saying why, and what to do");
+	is_int(fx_int("EXISTS pressfs:{evict}:format"), 0, "the site is not created");
+	fx_int("CONFIG SET maxmemory-policy volatile-ttl");
+	is_int(store_open(&cfg, &s), -EPERM, "volatile-ttl: refused (pending chunks have TTLs)");
+	cfg.allow_evicting = true;
+	mark = log_mark();
+	is_int(store_open(&cfg, &s), 0, "allow_evicting: opened");
+	ok(logged_since(mark, "allowed by allow_evicting"), "with a warning");
+	store_close(s);
+	fx_int("CONFIG SET maxmemory-policy noeviction");
+	cfg.allow_evicting = false;
+	is_int(store_open(&cfg, &s), 0, "noeviction: opened");
+	store_close(s);
 }
 
 /* AUTH from the config's user and password, the URL's still working; no password in any
@@ -1581,6 +1607,7 @@ int main(void)
 	store_close(s);
 	test_acl();
 	test_auth_config();
+	test_eviction();
 	test_outage();
 	is_int(secret_logged, 0, "no log line held a password (every one used holds s3cret)");
 	return tap_done();
