@@ -184,16 +184,28 @@ static int init_answer(struct store *s, struct conn *k, const redisReply *r)
 		return -EIO;
 	}
 	if (r->integer == -EPROTO) {
-		set_err(k,
-			"site %s holds a store format other than %d (or keys without a format "
-			"marker)",
-			s->prefix, STORE_FORMAT_VERSION);
+		set_err(k, "site %s holds a store format other than %d", s->prefix,
+			STORE_FORMAT_VERSION);
 		return -EPROTO;
 	}
-	if (r->integer == 2 || (r->integer == 1 && s->ready))
+	if (r->integer == -ENODATA) {
+		/* keys it cannot vouch for: refused, as another format would be */
+		set_err(k,
+			"the store lost data (format key missing): was Redis flushed or "
+			"evicting? Site %s has keys but no format marker",
+			s->prefix);
+		return -EPROTO;
+	}
+	if (r->integer == 1 && s->ready)
+		slog(s, LOG_ERR,
+		     "store: the store lost data (format key missing): was Redis flushed or "
+		     "evicting? Site %s had lost its keys; re-created it empty",
+		     s->prefix);
+	else if (r->integer == 2)
 		slog(s, LOG_WARNING,
-		     "store: site %s had lost its %s (Redis lost its data?); re-created it empty",
-		     s->prefix, r->integer == 2 ? "root directory" : "keys");
+		     "store: site %s had lost its root directory (Redis lost its data?); "
+		     "re-created it empty",
+		     s->prefix);
 	return 0;
 }
 
@@ -345,12 +357,13 @@ int conn_get(struct store *s, struct conn **out)
 	rc = conn_connect(s, k);
 	if (rc) {
 		k->retry_at_ms = mono_ms() + s->retry_ms;
-		if (rc == -EPROTO)
-			slog(s, LOG_ERR, "store: %s", k->err);
-		else
+		if (rc != -EPROTO)
 			note_down(s, k->err);
+		else if (!atomic_exchange(&s->proto_logged, true))
+			slog(s, LOG_ERR, "store: %s", k->err); /* once, not every retry */
 		return rc;
 	}
+	atomic_store(&s->proto_logged, false);
 	note_up(s);
 	return 0;
 }

@@ -90,8 +90,9 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock; /* conns */
 	struct conn *conns;
-	bool ready;	  /* store_open has succeeded: an empty site is data loss */
-	atomic_bool down; /* an outage has been logged and not yet its end */
+	bool ready;		  /* store_open has succeeded: an empty site is data loss */
+	atomic_bool down;	  /* an outage has been logged and not yet its end */
+	atomic_bool proto_logged; /* the site's format refusal has been logged */
 	pthread_mutex_t why_lock;
 	char why[160];		   /* the reason of the current or last outage */
 	atomic_llong last_err_log; /* second of the last logged error reply */

@@ -1,12 +1,13 @@
 -- init.lua - run on every new connection: creates an empty site, or checks its format
 -- version, and re-creates a missing root directory.
 -- ARGV[4] = format version.  Returns 0 (site ready), 1 (empty site initialised), 2 (format
--- found but the root was missing and has been re-created: the data was lost), or -EPROTO.
+-- found but the root was missing and has been re-created: the data was lost), -EPROTO (another
+-- format version), or -ENODATA (keys but no format marker: it was lost, flushed or evicted).
 local fmt = redis.call('GET', FORMAT)
 if fmt and fmt ~= ARGV[4] then return EPROTO end
 local made = 0
 if not fmt then
-  if redis.call('EXISTS', NEXT) == 1 then return EPROTO end
+  if redis.call('EXISTS', NEXT) == 1 then return ENODATA end
   redis.call('SET', FORMAT, ARGV[4])
   redis.call('SET', NEXT, '1')
   made = 1

@@ -11,6 +11,7 @@
 local P, NOW, PEER, GRACE = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local ENOENT, EEXIST, ENOTDIR, EISDIR = -E.NOENT, -E.EXIST, -E.NOTDIR, -E.ISDIR
 local EINVAL, ENOTEMPTY, EIO, ESTALE, EPROTO = -E.INVAL, -E.NOTEMPTY, -E.IO, -E.STALE, -E.PROTO
+local ENODATA = -E.NODATA
 local FORMAT, NEXT, INVAL = P .. K.format, P .. K.next, P .. K.inval
 local function I(n) return P .. K.inode .. n end
 local function D(n) return P .. K.dir .. n end
