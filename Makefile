@@ -14,7 +14,7 @@ O := obj
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
 FUSE_SRC := $(shell find fuse -name '*.c' | sort)
-FUSE_HDR := $(shell find fuse -name '*.h')
+FUSE_HDR := $(shell find fuse -name '*.h' -o -name '*.def')
 FUSE_OBJ := $(FUSE_SRC:%.c=$(O)/%.o)
 
 .PHONY: all pressfs ext deps test unit integration phpt sapi-tests compat-tests demo demo-stop bench format format-check clean
@@ -25,12 +25,34 @@ pressfs: $(O)/pressfs
 $(O)/pressfs: $(FUSE_OBJ) $(O)/libpressfs-core.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The store's Lua scripts: each fuse/store/lua/NAME.lua is joined with the key table (keys.lua,
+# made by the preprocessor from fuse/store/keys.def, the table keys.c builds C's keys from) and
+# the prelude into obj/fuse/store/lua/NAME.lua, which `redis-cli --eval` runs as it is, and
+# embedded in scripts.o as a C string (xxd -i).
+LUA_DIR   := fuse/store/lua
+LUA_NAMES := $(filter-out prelude,$(basename $(notdir $(wildcard $(LUA_DIR)/*.lua))))
+LUA_OUT   := $(LUA_NAMES:%=$(O)/$(LUA_DIR)/%.lua)
+LUA_HDRS  := $(LUA_NAMES:%=$(O)/$(LUA_DIR)/%.lua.h)
+DEB_PKGS  += xxd
+$(O)/$(LUA_DIR)/keys.lua: $(LUA_DIR)/keys.lua.in fuse/store/keys.def fuse/store/store.h
+	@mkdir -p $(dir $@)
+	{ echo '-- keys.lua - made from $< by the build: do not edit'; \
+	  $(CC) -E -P -x c -Ifuse -imacros store/store.h -imacros errno.h $< \
+	  | sed '/^[[:space:]]*$$/d'; } > $@
+$(O)/$(LUA_DIR)/%.lua: $(O)/$(LUA_DIR)/keys.lua $(LUA_DIR)/prelude.lua $(LUA_DIR)/%.lua
+	cat $^ > $@
+$(O)/$(LUA_DIR)/%.lua.h: $(O)/$(LUA_DIR)/%.lua
+	{ cat $<; printf '\0'; } | xxd -i -n lua_$* | sed 's/^unsigned/static const unsigned/' > $@
+.SECONDARY: $(LUA_OUT) $(O)/$(LUA_DIR)/keys.lua
+$(O)/fuse/store/scripts.o: $(LUA_HDRS)
+$(O)/fuse/store/scripts.o: ALL_CFLAGS += -I$(O)/$(LUA_DIR)
+
 $(O)/libpressfs-core.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
 $(O)/%.o: %.c $(wildcard core/*.h) $(FUSE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -MMD -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
 # --- the PHP extension: obj/ext/modules/pressfs.so ---
 # phpize writes configure, build/ and run-tests.php at the root (ignored by git); configure runs
@@ -74,7 +96,7 @@ $(O)/tests/%: tests/unit/%.c $(O)/libpressfs-core.a $(filter-out $(O)/fuse/main.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Ifuse -o $@ $(filter-out %.a,$^) $(O)/libpressfs-core.a $(LDLIBS)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(LUA_OUT)
 	prove -v $(UNIT_BIN)
 
 # phpt tests of the extension (php-tests/), through PHP's run-tests.php against the built module,
@@ -200,10 +222,11 @@ bench: deps bench-deps
 bench-doc:
 	/usr/bin/python3 tests/bench/doc.py
 
+FORMAT_SRC = $(wildcard core/*.[ch] ext/*.[ch]) $(shell find fuse -name '*.[ch]')
 format:
-	clang-format -i core/*.[ch] $(FUSE_SRC) $(FUSE_HDR) ext/*.[ch]
+	clang-format -i $(FORMAT_SRC)
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] $(FUSE_SRC) $(FUSE_HDR) ext/*.[ch]
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf $(O)

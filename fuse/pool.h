@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define POOL_PART_SIZE (512 * 1024)
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "policy.h"
-#include "store.h"
+#include "store/store.h"
 
 struct node;
 struct ofile;

@@ -75,7 +75,7 @@ static int open_backends(struct pfs *fs, const struct store_secret *sec)
 	sc.user = sec->user;
 	sc.password = sec->password;
 	sc.site = s->site;
-	sc.node = s->node_id;
+	sc.peer = s->node_id;
 	sc.timeout_ms = s->timeout_ms;
 	err = store_open(&sc, &fs->store);
 	if (err) {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "redis_fixture.h"
-#include "store.h"
+#include "store/store.h"
 #include "tap.h"
 
 #define MiB (1024 * 1024)
@@ -28,7 +28,7 @@ static int64_t ms_now(void)
 /* Log lines are kept (all of them, the listener thread logs too) and echoed as TAP comments. */
 static char log_all[65536], last_log[512];
 static size_t log_len;
-static int log_count;
+static int log_count, secret_logged;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static void test_log(void *arg, int level, const char *msg)
 {
@@ -41,6 +41,7 @@ static void test_log(void *arg, int level, const char *msg)
 	if (log_len > sizeof log_all - 1)
 		log_len = sizeof log_all - 1;
 	log_count++;
+	secret_logged += strstr(msg, "s3cret") != NULL;
 	pthread_mutex_unlock(&log_lock);
 	fprintf(stderr, "# log(%d): %s\n", level, msg);
 }
@@ -70,7 +71,7 @@ static struct store *open_site(const char *site, const char *node, unsigned time
 {
 	struct store_config cfg = {.url = fx.url,
 				   .site = site,
-				   .node = node,
+				   .peer = node,
 				   .timeout_ms = timeout_ms,
 				   .retry_ms = 200,
 				   .pending_ttl_s = 600,
@@ -86,7 +87,7 @@ static struct store *open_site(const char *site, const char *node, unsigned time
 
 static int open_rc(const char *url, const char *site)
 {
-	struct store_config cfg = {.url = url, .site = site, .node = "t", .log = test_log};
+	struct store_config cfg = {.url = url, .site = site, .peer = "t", .log = test_log};
 	struct store *s = NULL;
 	int rc = store_open(&cfg, &s);
 
@@ -530,8 +531,9 @@ static void test_content(struct store *s)
 	list[0] = ids[0];
 	list[1] = 0;
 	list[2] = ids[1];
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, false, &a), 0,
-	       "publish_new of a 3 MiB file with a hole");
+	is_int(
+	    store_publish_new(s, 1, "big", 3, S_IFREG | 0644, 1, 2, 's', size, 3, list, false, &a),
+	    0, "publish_new of a 3 MiB file with a hole");
 	is_int(a.size, size, "size");
 	is_int(a.nchunks, 3, "three chunks listed");
 	ok(a.nchunks == 3 && a.chunks[0] == ids[0] && a.chunks[1] == 0 && a.chunks[2] == ids[1],
@@ -557,8 +559,8 @@ static void test_content(struct store *s)
 	data[0] = small;
 	len[0] = sizeof small;
 	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a small chunk");
-	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &a), 0,
-	       "publish_new replacing the file");
+	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &a),
+	       0, "publish_new replacing the file");
 	ok(a.ino != ino, "a new inode");
 	is_int(store_lookup(s, 1, "big", 3, &b), STORE_FILE, "lookup sees the new file");
 	is_int(b.ino, a.ino, "the new inode");
@@ -571,8 +573,8 @@ static void test_content(struct store *s)
 	is_int(read_file(s, &b, 0, size, got), 0, "a reader holding the old list can finish");
 	ok(memcmp(got, want, size) == 0, "and reads the old bytes");
 	store_attr_release(&b);
-	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, false, &b), -EISDIR,
-	       "publish_new over a directory: -EISDIR");
+	is_int(store_publish_new(s, 1, "rd", 2, S_IFREG | 0600, 0, 0, 's', 0, 0, NULL, false, &b),
+	       -EISDIR, "publish_new over a directory: -EISDIR");
 	is_int(store_publish_new(s, 1, "big", 3, S_IFREG | 0600, 0, 0, 's', 100, 1, ids, false, &b),
 	       -EINVAL, "publish_new with a chunk that belongs to a file: -EINVAL");
 	is_int(store_publish_new(s, 1, "x", 1, S_IFREG | 0600, 0, 0, 's', 100, 2, list, false, &b),
@@ -744,8 +746,9 @@ static void test_append(struct store *s)
 	       "the merged upload's own chunk is freed at once");
 	store_attr_release(&b);
 	is_int(store_put_chunks(s, 1, data, len, ids), 0, "put a third upload");
-	is_int(store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 7, 1, ids, false, &b),
-	       0, "publish without merge");
+	is_int(
+	    store_publish_new(s, 1, "merged", 6, S_IFREG | 0644, 0, 0, 's', 7, 1, ids, false, &b),
+	    0, "publish without merge");
 	ok(b.ino != a.ino && b.size == 7, "replaces the file, as before");
 	store_attr_release(&b);
 	store_attr_release(&a);
@@ -1028,10 +1031,11 @@ static void test_acl(void)
 	size_t mark;
 
 	/* the rule documented in docs/FORMAT.md */
-	r = fx_cmd("ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
-		   "&pressfs:{acl}:* -@all +ping +select +script|load +eval +evalsha +get +set "
-		   "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
-		   "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
+	r = fx_cmd(
+	    "ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
+	    "&pressfs:{acl}:* -@all +ping +select +info +script|load +eval +evalsha +get +set "
+	    "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
+	    "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
 	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER (%s)",
 	   r && r->type == REDIS_REPLY_ERROR ? r->str : "ok");
 	if (r)
@@ -1039,7 +1043,7 @@ static void test_acl(void)
 	snprintf(url, sizeof url, "redis://site-acl:s3cret%%3Apw@127.0.0.1:%d", fx.port);
 	{
 		struct store_config cfg = {
-		    .url = url, .site = "acl", .node = "acl-node", .log = test_log};
+		    .url = url, .site = "acl", .peer = "acl-node", .log = test_log};
 
 		is_int(store_open(&cfg, &s), 0, "the site's user opens its own site");
 		if (s) {
@@ -1059,6 +1063,334 @@ static void test_acl(void)
 	mark = log_mark();
 	is_int(open_rc(url, "acl"), -EIO, "a wrong password gives -EIO");
 	ok(logged_since(mark, "AUTH refused"), "and says AUTH failed");
+}
+
+static void hset_bin(const char *key, const char *f, size_t flen, const char *v, size_t vlen)
+{
+	const char *argv[4] = {"HSET", key, f, v};
+	size_t lens[4] = {4, strlen(key), flen, vlen};
+
+	ok(fx_argv(4, argv, lens) == 0, "planted a field of %zu bytes", flen);
+}
+
+static int count_since(size_t mark, const char *needle)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&log_lock);
+	for (const char *p = log_all + mark; (p = strstr(p, needle)); p++)
+		n++;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* Names and records pressfs never writes, planted in Redis by someone else: invisible
+ * (absent), never served as they are, counted, logged once. */
+static void test_validate(struct store *s)
+{
+	struct store_attr a = {0};
+	struct store_dirent *d = NULL;
+	uint64_t dir, f, g, h, l, before = store_bad_records(s);
+	unsigned long long ud;
+	char longname[301], *list, dir_key[64], fval[32];
+	size_t n = 0, mark = log_mark();
+	redisReply *r;
+
+	dir = mk(s, 1, "planted", S_IFDIR | 0755);
+	f = mk(s, dir, "good", S_IFREG | 0644);
+	ud = (unsigned long long)dir;
+	ok(dir && f, "fixtures");
+	snprintf(dir_key, sizeof dir_key, "pressfs:{test}:d:%llu", ud);
+	snprintf(fval, sizeof fval, "f%llu", (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:d:%llu a/b f%llu", ud, (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:d:%llu .. d1", ud);
+	hset_bin(dir_key, "", 0, fval, strlen(fval));
+	hset_bin(dir_key, "n\0ul", 4, fval, strlen(fval));
+	memset(longname, 'x', 300);
+	longname[300] = '\0';
+	fx_int("HSET pressfs:{test}:d:%llu %s f%llu", ud, longname, (unsigned long long)f);
+	fx_int("HSET pressfs:{test}:d:%llu zero f0", ud);
+	is_int(store_readdir(s, dir, &d, &n), 0, "readdir of a directory with planted names");
+	is_int(n, 1, "only the good name is listed");
+	if (n == 1)
+		is_str(d[0].name, "good", "and it is the good one");
+	store_dirents_free(d, n);
+	ok(store_bad_records(s) >= before + 6, "the six bad names are counted (%llu)",
+	   (unsigned long long)(store_bad_records(s) - before));
+
+	/* a chunk list longer than the size can need: refused before it is allocated */
+	g = mk(s, dir, "longlist", S_IFREG | 0644);
+	list = malloc(2 * 200000 + 1);
+	for (size_t i = 0; i < 200000; i++)
+		memcpy(list + 2 * i, "1 ", 2);
+	list[2 * 200000] = '\0';
+	r = fx_cmd("HSET pressfs:{test}:i:%llu size 10 chunks %s", (unsigned long long)g, list);
+	freeReplyObject(r);
+	free(list);
+	is_int(store_getattr(s, g, &a), -ENOENT, "200000 chunks for 10 bytes: absent");
+	is_int(store_lookup(s, dir, "longlist", 8, &a), -ENOENT, "lookup of it: absent");
+	fx_int("HSET pressfs:{test}:i:%llu size 10 chunks %s", (unsigned long long)g, "7 8");
+	is_int(store_getattr(s, g, &a), 0, "one chunk more than the size needs is still taken");
+	store_attr_release(&a);
+	fx_int("HSET pressfs:{test}:i:%llu size 10 chunks %s", (unsigned long long)g, "7 8 9");
+	is_int(store_getattr(s, g, &a), -ENOENT, "two more are not");
+	fx_int("HSET pressfs:{test}:i:%llu size 9007199254740993 chunks %s", (unsigned long long)g,
+	       "");
+	is_int(store_getattr(s, g, &a), -ENOENT, "a size past 2^53: absent");
+
+	/* devices, and the setuid/setgid bits, are never served */
+	h = mk(s, dir, "dev", S_IFREG | 0644);
+	fx_int("HSET pressfs:{test}:i:%llu mode 20666", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), -ENOENT, "a character device: absent");
+	is_int(store_lookup(s, dir, "dev", 3, &a), -ENOENT, "lookup of it: absent");
+	fx_int("HSET pressfs:{test}:i:%llu mode 60666", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), -ENOENT, "a block device: absent");
+	fx_int("HSET pressfs:{test}:i:%llu mode 40755", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), -ENOENT, "a file whose mode says directory: absent");
+	fx_int("HSET pressfs:{test}:i:%llu mode 106755", (unsigned long long)h);
+	is_int(store_getattr(s, h, &a), 0, "a setuid+setgid file is served");
+	is_int(a.mode, S_IFREG | 0755, "without its setuid and setgid bits");
+	store_attr_release(&a);
+	is_int(store_lookup(s, dir, "dev", 3, &a), STORE_FILE, "lookup of it too");
+	is_int(a.mode, S_IFREG | 0755, "without them");
+	store_attr_release(&a);
+
+	/* symlinks: the target is the size, has no NUL */
+	l = mk(s, dir, "ln", S_IFLNK | 0777);
+	fx_int("HSET pressfs:{test}:i:%llu size 99", (unsigned long long)l);
+	is_int(store_getattr(s, l, &a), -ENOENT, "a symlink whose size is not its target's");
+	snprintf(dir_key, sizeof dir_key, "pressfs:{test}:i:%llu", (unsigned long long)l);
+	hset_bin(dir_key, "size", 4, "3", 1);
+	hset_bin(dir_key, "target", 6, "a\0b", 3);
+	is_int(store_getattr(s, l, &a), -ENOENT, "a target holding a NUL");
+
+	is_int(count_since(mark, "fails validation"), 1, "logged once, however many");
+	is_int(store_getattr(s, f, &a), 0, "good records are still served");
+	store_attr_release(&a);
+}
+
+static long long used_memory(void)
+{
+	redisReply *r = fx_cmd("INFO memory");
+	long long v = -1;
+	const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "used_memory:") : NULL;
+
+	if (p)
+		v = atoll(p + 12);
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+static uint64_t put1(struct store *s, const char *data, size_t len)
+{
+	const void *d[1] = {data};
+	size_t l[1] = {len};
+	uint64_t id = 0;
+
+	ok(store_put_chunks(s, 1, d, l, &id) == 0, "put a chunk");
+	return id;
+}
+
+#define chunk_exists(id) fx_int("EXISTS pressfs:{test}:c:%llu", (unsigned long long)(id))
+
+/* A refused commit or publish releases the chunks it was given at once; a full Redis
+ * (noeviction) gets its memory back instead of refusing every write for pending_ttl. */
+static void test_release(struct store *s)
+{
+	struct store_attr a = {0};
+	uint64_t dir, f, c1, c2, own, list[2];
+	static char big[MiB];
+	const void *data[8];
+	size_t lens[8];
+	uint64_t ids[8] = {0};
+	long long used;
+	int left = 0;
+
+	dir = mk(s, 1, "rel", S_IFDIR | 0755);
+	own = put1(s, "own", 3);
+	ok(store_publish_new(s, dir, "f", 1, S_IFREG | 0644, 0, 0, 's', 3, 1, &own, false, &a) == 0,
+	   "a file with one chunk");
+	f = a.ino;
+	store_attr_release(&a);
+
+	/* a commit refused for a missing chunk: the other, pending one goes at once */
+	c1 = put1(s, "new", 3);
+	c2 = put1(s, "gone", 4);
+	fx_int("DEL pressfs:{test}:c:%llu", (unsigned long long)c2);
+	list[0] = c1;
+	list[1] = c2;
+	is_int(store_commit(s, f, 2 * MiB, 2, list, 1, &a), -EIO, "commit with a missing chunk");
+	is_int(chunk_exists(c1), 0, "its pending chunk is released at once");
+	list[0] = own;
+	list[1] = c2;
+	is_int(store_commit(s, f, 2 * MiB, 2, list, 1, &a), -EIO, "again, keeping the file's own");
+	is_int(chunk_exists(own), 1, "the file's own chunk is never released");
+	is_int(fx_int("PTTL pressfs:{test}:c:%llu", (unsigned long long)own), -1, "nor expires");
+
+	/* a publish into a directory that is gone */
+	c1 = put1(s, "orphan", 6);
+	is_int(
+	    store_publish_new(s, 987654, "x", 1, S_IFREG | 0644, 0, 0, 's', 6, 1, &c1, false, &a),
+	    -ENOENT, "publish into a removed directory");
+	is_int(chunk_exists(c1), 0, "its chunk is released at once");
+
+	/* a commit of a file removed elsewhere: its own chunk lives out its grace */
+	c1 = put1(s, "late", 4);
+	is_int(store_unlink(s, dir, "f", 1, false), 0, "the file is removed elsewhere");
+	list[0] = own;
+	list[1] = c1;
+	is_int(store_commit(s, f, 2 * MiB, 2, list, 1, &a), -ENOENT, "commit of it");
+	is_int(chunk_exists(c1), 0, "the new chunk is released");
+	is_int(chunk_exists(own), 1, "the removed file's own chunk stays for its grace");
+
+	/* Redis full (maxmemory, noeviction): an upload that does not fit leaves nothing */
+	used = used_memory();
+	ok(used > 0, "used_memory %lld", used);
+	fx_int("CONFIG SET maxmemory-policy noeviction");
+	fx_int("CONFIG SET maxmemory %lld", used + 3 * MiB);
+	for (int i = 0; i < 8; i++) {
+		data[i] = big;
+		lens[i] = MiB;
+	}
+	is_int(store_put_chunks(s, 8, data, lens, ids), -EIO, "8 MiB into 3 MiB of room: -EIO");
+	for (int i = 0; i < 8; i++)
+		left += ids[i] && chunk_exists(ids[i]) == 1;
+	is_int(left, 0, "none of the chunks that fitted is left behind");
+	fx_int("CONFIG SET maxmemory 0");
+	c1 = put1(s, big, MiB);
+	fx_int("CONFIG SET maxmemory %lld", used_memory() - MiB / 2);
+	is_int(
+	    store_publish_new(s, 1, "full", 4, S_IFREG | 0644, 0, 0, 's', MiB, 1, &c1, false, &a),
+	    -EIO, "a publish Redis is too full to run");
+	is_int(chunk_exists(c1), 0, "its chunk is released");
+	fx_int("CONFIG SET maxmemory 0");
+	c1 = put1(s, "after", 5);
+	is_int(store_publish_new(s, 1, "after", 5, S_IFREG | 0644, 0, 0, 's', 5, 1, &c1, false, &a),
+	       0, "and the next write works");
+	store_attr_release(&a);
+}
+
+/* An O_APPEND commit goes in pieces of at most 1 MiB per script call: with Redis taking no
+ * argument past 1 MiB + 64 KiB, a 3 MiB append still lands, whole and in order. */
+static void test_append_pieces(struct store *s)
+{
+	size_t len = 3 * MiB + 5;
+	char *want = malloc(len), *got = malloc(len + 7);
+	struct store_attr a = {0}, b = {0};
+
+	fill(want, len, 9);
+	is_int(store_create(s, 1, "pieces", 6, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0, "a log");
+	is_int(store_append(s, a.ino, "start:", 6, 1, &b), 0, "a first line");
+	store_attr_release(&b);
+	fx_int("CONFIG SET proto-max-bulk-len %d", MiB + 64 * 1024);
+	is_int(store_append(s, a.ino, want, len, 2, &b), 0,
+	       "a 3 MiB append under a 1 MiB + 64 KiB argument limit");
+	fx_int("CONFIG SET proto-max-bulk-len %d", 512 * MiB);
+	is_int(b.size, len + 6, "the whole of it is in the file");
+	if (b.size == len + 6) {
+		is_int(read_file(s, &b, 0, len + 6, got), 0, "read it back");
+		ok(!memcmp(got, "start:", 6) && !memcmp(got + 6, want, len), "in order, intact");
+	}
+	store_attr_release(&a);
+	store_attr_release(&b);
+	free(want);
+	free(got);
+}
+
+/* A Redis that may evict keys is refused at open, unless allowed. */
+static void test_eviction(void)
+{
+	struct store_config cfg = {.url = fx.url, .site = "evict", .peer = "p", .log = test_log};
+	struct store *s = NULL;
+	size_t mark = log_mark();
+
+	fx_int("CONFIG SET maxmemory-policy allkeys-lru");
+	is_int(store_open(&cfg, &s), -EPERM, "allkeys-lru: refused");
+	ok(logged_since(mark, "maxmemory-policy allkeys-lru: it may evict keys"),
+	   "saying why, and what to do");
+	is_int(fx_int("EXISTS pressfs:{evict}:format"), 0, "the site is not created");
+	fx_int("CONFIG SET maxmemory-policy volatile-ttl");
+	is_int(store_open(&cfg, &s), -EPERM, "volatile-ttl: refused (pending chunks have TTLs)");
+	cfg.allow_evicting = true;
+	mark = log_mark();
+	is_int(store_open(&cfg, &s), 0, "allow_evicting: opened");
+	ok(logged_since(mark, "allowed by allow_evicting"), "with a warning");
+	store_close(s);
+	fx_int("CONFIG SET maxmemory-policy noeviction");
+	cfg.allow_evicting = false;
+	is_int(store_open(&cfg, &s), 0, "noeviction: opened");
+	store_close(s);
+}
+
+/* The format key vanishes under a running mount (evicted, or deleted with keys left): said
+ * as lost data, once, not as a version mismatch; the site's other keys are not trusted. */
+static void test_format_lost(void)
+{
+	struct store *s = open_site("lost", "p", 2000);
+	struct store_attr a = {0};
+	size_t mark;
+
+	ok(s != NULL, "open a site");
+	if (!s)
+		return;
+	is_int(store_create(s, 1, "f", 1, S_IFREG | 0644, 0, 0, 's', NULL, &a), 0, "a file");
+	store_attr_release(&a);
+	fx_int("DEL pressfs:{lost}:format");
+	mark = log_mark();
+	fx_int("CLIENT KILL TYPE normal"); /* the store reconnects, and finds no format */
+	usleep(100000);
+	for (int i = 0; i < 3; i++) {
+		is_int(store_lookup(s, 1, "f", 1, &a), -EIO, "lookup %d: -EIO", i);
+		usleep(300000); /* past retry_ms: each one tries again */
+	}
+	is_int(count_since(mark, "the store lost data (format key missing): was Redis flushed or "
+				 "evicting?"),
+	       1, "logged once as lost data");
+	ok(!logged_since(mark, "format other"), "not as a version mismatch");
+	is_int(fx_int("EXISTS pressfs:{lost}:format"), 0, "nothing re-created over the keys left");
+	store_close(s);
+}
+
+/* AUTH from the config's user and password, the URL's still working; no password in any
+ * log line. */
+static void test_auth_config(void)
+{
+	struct store_config cfg = {.site = "acl", .peer = "p", .log = test_log};
+	char url[128], bad[160];
+	struct store *s = NULL;
+	size_t mark;
+
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", fx.port);
+	cfg.url = url;
+	cfg.user = "site-acl";
+	cfg.password = "s3cret:pw";
+	is_int(store_open(&cfg, &s), 0, "user and password from the config");
+	store_close(s);
+	s = NULL;
+	snprintf(url, sizeof url, "redis://site-acl:wrong-in-url@127.0.0.1:%d", fx.port);
+	is_int(store_open(&cfg, &s), 0, "the config's password wins over the URL's");
+	store_close(s);
+	s = NULL;
+	cfg.password = "wrong-s3cret-cfg";
+	mark = log_mark();
+	is_int(store_open(&cfg, &s), -EIO, "a wrong config password gives -EIO");
+	ok(logged_since(mark, "AUTH refused"), "and says AUTH failed");
+	cfg.password = NULL;
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", fx.port);
+	is_int(store_open(&cfg, &s), -EINVAL, "a user without a password is refused");
+
+	/* messages about a bad URL never quote its credentials */
+	cfg.user = NULL;
+	snprintf(bad, sizeof bad, "redis://u:s3cret-noport@127.0.0.1");
+	cfg.url = bad;
+	is_int(store_open(&cfg, &s), -EINVAL, "a URL without a port is refused");
+	snprintf(bad, sizeof bad, "redis://u:s3cret/slash@127.0.0.1:x");
+	is_int(store_open(&cfg, &s), -EINVAL, "a password with a raw '/' in a bad URL");
+	snprintf(bad, sizeof bad, "redis://u:s3cret-db@127.0.0.1:1/x");
+	is_int(store_open(&cfg, &s), -EINVAL, "a bad database number");
+	snprintf(bad, sizeof bad, "redis://u:s3cret-host@bad_host:1");
+	is_int(store_open(&cfg, &s), -EINVAL, "a bad host name");
 }
 
 /* ---- Redis going away and coming back ---- */
@@ -1173,7 +1505,10 @@ static void test_outage(void)
 	usleep(250000);
 	is_int(store_getattr(s, STORE_ROOT_INO, &b), 0, "root re-created after data loss");
 	store_attr_release(&b);
-	ok(logged_since(mark, "lost its keys"), "data loss logged");
+	ok(logged_since(mark, "the store lost data (format key missing): was Redis flushed or "
+			      "evicting?"),
+	   "data loss logged as such");
+	ok(!logged_since(mark, "format other"), "not as a version mismatch");
 	is_int(store_lookup(s, 1, "kept", 4, &a), -ENOENT, "the lost file is gone");
 
 	store_listen_stop(l.s);
@@ -1234,11 +1569,13 @@ static void test_cache_meta(struct store *s)
 	is_int(fx_int("EXISTS pressfs:{test}:c:%llu", (unsigned long long)ids[0]), 0,
 	       "nothing stored under them in Redis");
 	is_int(store_publish_new(s, 1, "page.html", 9, S_IFREG | 0644, 0, 0, 'c', 3 * MiB, 3, ids,
-				 false, &a), 0, "publish a cache file whose chunks are elsewhere");
+				 false, &a),
+	       0, "publish a cache file whose chunks are elsewhere");
 	is_int(a.cls, 'c', "it says where its content lives");
 	is_int(a.nchunks, 3, "with its chunk list");
-	is_int(store_publish_new(s, 1, "bad.html", 8, S_IFREG | 0644, 0, 0, 's', 10, 1, more,
-				 false, &b), -EIO, "the same for a shared file: its chunk is missing");
+	is_int(store_publish_new(s, 1, "bad.html", 8, S_IFREG | 0644, 0, 0, 's', 10, 1, more, false,
+				 &b),
+	       -EIO, "the same for a shared file: its chunk is missing");
 	store_attr_release(&b);
 	is_int(store_commit(s, a.ino, 10, 1, more, 5, &b), 0, "commit new content to a cache file");
 	is_int(store_drop_cache(s, 1, "page.html", 9, a.ino, a.version, false), 0,
@@ -1255,14 +1592,16 @@ static void test_cache_meta(struct store *s)
 	store_attr_release(&a);
 	store_attr_release(&b);
 	is_int(store_alloc_ids(s, 1, ids), 0, "an id");
-	is_int(store_publish_new(s, 1, "w.html", 6, S_IFREG | 0644, 0, 0, 'c', 5, 1, ids, false,
-				 &a), 0, "another cache file");
+	is_int(
+	    store_publish_new(s, 1, "w.html", 6, S_IFREG | 0644, 0, 0, 'c', 5, 1, ids, false, &a),
+	    0, "another cache file");
 	is_int(store_drop_cache(s, 1, "w.html", 6, a.ino, a.version, true), 1,
 	       "dropped, leaving a whiteout (a lower file of that name stays hidden)");
 	is_int(store_lookup(s, 1, "w.html", 6, &b), STORE_WHITEOUT, "a whiteout");
 	store_attr_release(&a);
-	is_int(store_publish_new(s, 1, "s.html", 6, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false,
-				 &a), 0, "a shared file");
+	is_int(
+	    store_publish_new(s, 1, "s.html", 6, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false, &a),
+	    0, "a shared file");
 	is_int(store_drop_cache(s, 1, "s.html", 6, a.ino, a.version, false), 0,
 	       "is never dropped as a cache file");
 	store_attr_release(&a);
@@ -1294,8 +1633,15 @@ int main(void)
 	test_cache_meta(s);
 	test_inval(s);
 	test_damage(s);
+	test_validate(s);
+	test_release(s);
+	test_append_pieces(s);
 	store_close(s);
 	test_acl();
+	test_auth_config();
+	test_eviction();
+	test_format_lost();
 	test_outage();
+	is_int(secret_logged, 0, "no log line held a password (every one used holds s3cret)");
 	return tap_done();
 }

@@ -19,6 +19,7 @@
 #define STORE_FORMAT_VERSION 1
 #define STORE_ROOT_INO	     1
 #define STORE_CHUNK_SIZE     (1024 * 1024) /* file offset n*CHUNK lives in chunk n of the list */
+#define STORE_SIZE_MAX	     (1ull << 53)  /* the largest file size the store takes or serves */
 
 struct store;
 
@@ -29,17 +30,19 @@ typedef void (*store_log_fn)(void *arg, int level, const char *msg);
 
 struct store_config {
 	const char *url;	/* redis://[user:password@]host:port[/db] or unix:///path */
+	const char *user;	/* AUTH user instead of the URL's, when set (needs a password) */
+	const char *password;	/* AUTH password instead of the URL's, when set; never logged */
 	const char *site;	/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
-	const char *node;	/* this mount's id, origin of its invalidation messages */
+	const char *peer;	/* this mount's id, origin of its invalidation messages */
 	unsigned timeout_ms;	/* connect and command timeout (default 2000) */
 	unsigned retry_ms;	/* after a failure, fail at once for this long (default 500) */
 	unsigned pending_ttl_s; /* uncommitted chunks expire after this (default 3600) */
 	unsigned grace_ms;	/* replaced or freed chunks live on this long (default 60000)
 				 * so that readers holding the old version can finish */
+	bool allow_evicting;	/* open even when Redis may evict keys (maxmemory-policy other
+				 * than noeviction): files may then vanish without a trace */
 	store_log_fn log;	/* used from store_open on; NULL: stderr */
 	void *log_arg;
-	const char *user;     /* ACL user for AUTH ("" or NULL: the default user) */
-	const char *password; /* NULL: the URL's, if any; else the URL must carry none */
 };
 
 /* Entry types, as stored in a directory. */
@@ -79,7 +82,8 @@ struct store_dirent {
 
 /* Connect, check (or, on an empty site, write) the format version and create the root.
  * -EPROTO when the site holds another format version, -EIO when Redis cannot be reached,
- * -EINVAL for a bad url or site.  cfg's strings are copied. */
+ * -EINVAL for a bad url or site, -EPERM when Redis's maxmemory-policy may evict keys and
+ * cfg->allow_evicting is not set (logged, saying so).  cfg's strings are copied. */
 int store_open(const struct store_config *cfg, struct store **out);
 void store_close(struct store *s);
 /* Replace the logger given in the config; call it before other threads use the store. */
@@ -87,6 +91,9 @@ void store_set_logger(struct store *s, store_log_fn log, void *arg);
 /* True while Redis is unreachable (an outage logged and not yet over); WHY gets its reason
  * ("" when up). */
 bool store_down(struct store *s, char *why, size_t size);
+/* How many names and records read from the store failed validation and were treated as
+ * absent (docs/FORMAT.md, "Records read back"); the first is logged. */
+uint64_t store_bad_records(struct store *s);
 /* Last error text seen by this thread, for logs ("connection refused", "timeout", ...). */
 const char *store_strerror(struct store *s);
 
@@ -135,7 +142,11 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
 		 const uint64_t *chunks, int64_t mtime_ns, struct store_attr *a);
 /* Append LEN bytes at the end of file INO as it is in the store at that moment (O_APPEND
- * across nodes: concurrent appends never overwrite each other).  Fills *a. */
+ * across peers: concurrent appends never overwrite each other).  LEN has no limit: it goes
+ * in pieces of STORE_APPEND_PIECE bytes, one script call each, so each piece lands whole and
+ * a concurrent append may land between two pieces; a failure may leave the first pieces in
+ * the file.  Fills *a with the attributes after the last piece. */
+#define STORE_APPEND_PIECE STORE_CHUNK_SIZE
 int store_append(struct store *s, uint64_t ino, const void *data, size_t len, int64_t mtime_ns,
 		 struct store_attr *a);
 /* Read up to LEN bytes at OFF of chunk ID into BUF; returns bytes read (short at the end of

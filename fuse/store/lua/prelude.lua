@@ -1,0 +1,149 @@
+-- prelude.lua - what every script of the store starts with (after keys.lua, the key table):
+-- the calling convention and the helpers.  The build joins keys.lua, this file and one
+-- script into obj/fuse/store/lua/NAME.lua, which `redis-cli --eval` runs as it is.
+--
+--   KEYS[1] = the site prefix "pressfs:{SITE}:" (its hash tag routes the call to the site's slot)
+--   ARGV[1] = the caller's clock, nanoseconds since the epoch (becomes ctime, and mtime of
+--             changed directories); ARGV[2] = the caller's peer id (origin of the invalidation
+--             messages); ARGV[3] = grace in milliseconds; ARGV[4...] = the script's own.
+-- A script returns a negative errno as an integer, or its result.  All checks come before the
+-- first write, so a refused change leaves nothing behind.  Key names come only from K.
+local P, NOW, PEER, GRACE = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local ENOENT, EEXIST, ENOTDIR, EISDIR = -E.NOENT, -E.EXIST, -E.NOTDIR, -E.ISDIR
+local EINVAL, ENOTEMPTY, EIO, ESTALE, EPROTO = -E.INVAL, -E.NOTEMPTY, -E.IO, -E.STALE, -E.PROTO
+local ENODATA = -E.NODATA
+local FORMAT, NEXT, INVAL = P .. K.format, P .. K.next, P .. K.inval
+local function I(n) return P .. K.inode .. n end
+local function D(n) return P .. K.dir .. n end
+local function C(n) return P .. K.chunk .. n end
+local function pub(kind, ino, name)
+  redis.call('PUBLISH', INVAL,
+             kind .. ' ' .. ino .. ' ' .. PEER .. string.char(0) .. (name or ''))
+end
+local function newid() return string.format('%d', redis.call('INCR', NEXT)) end
+local function hash(k)
+  local r, t = redis.call('HGETALL', k), {}
+  for i = 1, #r, 2 do t[r[i]] = r[i + 1] end
+  return t
+end
+local function ids(s)
+  local t = {}
+  if s then for id in string.gmatch(s, '%d+') do t[#t + 1] = id end end
+  return t
+end
+local function set(list)
+  local t = {}
+  for _, id in ipairs(list) do t[id] = true end
+  return t
+end
+local function entry(dir, name)
+  local v = redis.call('HGET', D(dir), name)
+  if not v then return nil, nil end
+  return string.sub(v, 1, 1), string.sub(v, 2)
+end
+local function reply(ino)
+  local r = redis.call('HGETALL', I(ino))
+  table.insert(r, 1, ino)
+  return r
+end
+local function touch(dir)
+  redis.call('HSET', I(dir), 'mtime', NOW, 'ctime', NOW)
+  redis.call('HINCRBY', I(dir), 'ver', 1)
+end
+local function only_whiteouts(dir)
+  local r = redis.call('HGETALL', D(dir))
+  for i = 1, #r, 2 do
+    if r[i] ~= '.' and r[i + 1] ~= 'w' then return false end
+  end
+  return true
+end
+local function orphan(ino)
+  local k = I(ino)
+  local h = hash(k)
+  for _, id in ipairs(ids(h.chunks)) do
+    if id ~= '0' then redis.call('PEXPIRE', C(id), GRACE) end
+  end
+  if h.type == 'd' then redis.call('DEL', D(ino)) end
+  redis.call('HSET', k, 'unlinked', NOW, 'ctime', NOW)
+  redis.call('HINCRBY', k, 'ver', 1)
+  redis.call('PEXPIRE', k, GRACE)
+  pub('I', ino)
+end
+local function check_new(list, old, size, mc)
+  if #list > math.ceil(size / CH) then return EINVAL end
+  local seen = {}
+  for _, id in ipairs(list) do
+    if id ~= '0' then
+      if seen[id] then return EINVAL end
+      seen[id] = true
+      if not old[id] and not mc then
+        local ttl = redis.call('PTTL', C(id))
+        if ttl == -2 then return EIO end
+        if ttl == -1 then return EINVAL end
+      end
+    end
+  end
+  return nil
+end
+-- A refused publish or commit: the pending chunks of LIST (those with a TTL, not in OLD: they
+-- belong to nobody but this call) are deleted at once rather than after pending_ttl, so that a
+-- Redis that is full (noeviction) gets its memory back.  Returns ERR.
+local function release(list, old, err)
+  for _, id in ipairs(list) do
+    if id ~= '0' and not old[id] and redis.call('PTTL', C(id)) > 0 then
+      redis.call('DEL', C(id))
+    end
+  end
+  return err
+end
+local function persist(list, mc)
+  if mc then return end  -- the content is in memcached
+  for _, id in ipairs(list) do
+    if id ~= '0' then redis.call('PERSIST', C(id)) end
+  end
+end
+-- append_to(ino, data, mtime) appends DATA at the file's current end: fills the last chunk
+-- (in place only when its stored length is its logical length, else into a copy) and spills
+-- into new chunks.  Returns nil, or a negative errno before any write.
+local function append_to(ino, data, mtime)
+  local k = I(ino)
+  local h = hash(k)
+  if not h.type or h.unlinked then return ENOENT end
+  if h.type == 'd' then return EISDIR end
+  if h.type ~= 'f' then return EINVAL end
+  local size, list, n, pos = tonumber(h.size), ids(h.chunks), #data, 1
+  local idx = math.floor(size / CH)
+  local off = size - idx * CH
+  for i = #list + 1, idx do list[i] = '0' end
+  if off > 0 then
+    local take = math.min(CH - off, n)
+    local id = list[idx + 1]
+    local piece = string.sub(data, 1, take)
+    if id and id ~= '0' and redis.call('STRLEN', C(id)) == off then
+      redis.call('APPEND', C(id), piece)
+    else
+      local head = ''
+      if id and id ~= '0' then
+        head = redis.call('GETRANGE', C(id), 0, off - 1)
+        redis.call('PEXPIRE', C(id), GRACE)
+      end
+      if #head < off then head = head .. string.rep(string.char(0), off - #head) end
+      local nid = newid()
+      redis.call('SET', C(nid), head .. piece)
+      list[idx + 1] = nid
+    end
+    pos = take + 1
+  end
+  while pos <= n do
+    local piece = string.sub(data, pos, pos + CH - 1)
+    local nid = newid()
+    redis.call('SET', C(nid), piece)
+    list[#list + 1] = nid
+    pos = pos + #piece
+  end
+  redis.call('HSET', k, 'size', string.format('%d', size + n),
+             'chunks', table.concat(list, ' '), 'mtime', mtime, 'ctime', NOW)
+  redis.call('HINCRBY', k, 'ver', 1)
+  pub('I', ino)
+  return nil
+end
