@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "overlay/ops.h"
+#include "pool.h"
 #include "pressfs.h"
 #include "stats.h"
 
@@ -319,7 +320,7 @@ int mount_main(int argc, char **argv)
 {
 	struct mount_opts mo = {0};
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_lowlevel_ops ops = pfs_ops_namei;
+	struct fuse_lowlevel_ops ops = pfs_ops;
 	struct pfs fs = {.lower_fd = -1, .staging_fd = -1, .local_fd = -1};
 	struct policy_error perr;
 	struct fuse_loop_config *loop = NULL;
@@ -378,14 +379,14 @@ int mount_main(int argc, char **argv)
 
 		snprintf(prefix, sizeof(prefix), "pressfs:{%s}:", mo.set.site);
 		/* memcached is on the page-serving path: a dead server must cost milliseconds */
-		err = cache_open(mo.set.cache_url, prefix,
-				 mo.set.timeout_ms < 250 ? mo.set.timeout_ms : 250, &fs.cache);
+		err = pool_open(mo.set.cache_url, prefix,
+				mo.set.timeout_ms < 250 ? mo.set.timeout_ms : 250, &fs.pool);
 		if (err) {
 			fprintf(stderr, "pressfs mount: cache=%s: %s\n", mo.set.cache_url,
 				strerror(-err));
 			goto out_store;
 		}
-		fs.cache_drop = mo.set.cache_fail && !strcmp(mo.set.cache_fail, "drop");
+		fs.pool_drop = mo.set.cache_fail && !strcmp(mo.set.cache_fail, "drop");
 	}
 	if (node_table_init(&fs) < 0)
 		goto out_cache;
@@ -395,19 +396,6 @@ int mount_main(int argc, char **argv)
 	if (fuse_opt_add_arg(&args, fsname) < 0)
 		goto out_nodes;
 	ops.init = pfs_init;
-	ops.open = pfs_open;
-	ops.create = pfs_create;
-	ops.read = pfs_read;
-	ops.write = pfs_write;
-	ops.flush = pfs_flush;
-	ops.fsync = pfs_fsync;
-	ops.release = pfs_release;
-	ops.opendir = pfs_opendir;
-	ops.readdir = pfs_readdir;
-	ops.releasedir = pfs_releasedir;
-	ops.mkdir = pfs_mkdir;
-	ops.rmdir = pfs_rmdir;
-	ops.rename = pfs_rename;
 	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (!fs.se)
 		goto out_nodes;
@@ -418,9 +406,9 @@ int mount_main(int argc, char **argv)
 	log_msg(LOG_LVL_INFO, "mounted %s on %s (site %s, store %s, node %s, %zu rules from %s)",
 		mo.set.lower, mo.set.mountpoint, mo.set.site, mo.set.store_url, mo.set.node_id,
 		policy_rule_count(fs.policy), mo.set.policy_file);
-	if (fs.cache)
+	if (fs.pool)
 		log_msg(LOG_LVL_INFO, "cache class in memcached %s (a write it cannot take: %s)",
-			mo.set.cache_url, fs.cache_drop ? "dropped" : "EIO");
+			mo.set.cache_url, fs.pool_drop ? "dropped" : "EIO");
 	/* Returns in the parent only once the mount is ready: scripts may use it at once. */
 	if (fuse_daemonize(mo.set.foreground) < 0)
 		goto out_unmount;
@@ -441,7 +429,7 @@ out_session:
 out_nodes:
 	node_table_destroy(&fs);
 out_cache:
-	cache_close(fs.cache);
+	pool_close(fs.pool);
 out_store:
 	store_close(fs.store);
 out_fds:
