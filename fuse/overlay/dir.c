@@ -76,7 +76,8 @@ static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
 		err = listing_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
 	}
 	closedir(d);
-	qsort(*ud, *nud, sizeof(**ud), dirent_cmp);
+	if (*nud)
+		qsort(*ud, *nud, sizeof(**ud), dirent_cmp);
 	return err;
 }
 
@@ -139,7 +140,8 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 		}
 		if (err)
 			goto fail;
-		qsort(ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp);
+		if (nud > nlocal) /* (qsort of NULL, even of nothing, is undefined) */
+			qsort(ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp);
 		for (size_t i = nlocal; i < nud; i++) {
 			if (ud[i].type == STORE_WHITEOUT)
 				continue;
@@ -257,7 +259,8 @@ static int listing_get(struct pfs *fs, struct node *n, off_t off, struct dirlist
 		return err;
 	for (size_t i = 0; i < l->n; i++)
 		l->e[i].pos = name_pos(l->e[i].name, l->e[i].namelen);
-	qsort(l->e, l->n, sizeof(*l->e), cmp_pos);
+	if (l->n)
+		qsort(l->e, l->n, sizeof(*l->e), cmp_pos);
 	l->refs = 2; /* the node's and the caller's */
 	pthread_mutex_lock(&fs->lock);
 	if (n->listing && --n->listing->refs == 0)

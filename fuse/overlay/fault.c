@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* PRESSFS_FAULT is a comma-separated list of point names; read once, as the daemon starts
- * (the environment is not changed afterwards). */
+/* PRESSFS_FAULT is a comma-separated list of point names, read at each point (the daemon
+ * never changes its environment). */
 bool fault_hit(const char *point)
 {
 	const char *list = getenv("PRESSFS_FAULT");

@@ -66,7 +66,8 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		err = store_readdir(fs->store, sino, &ud, &nud);
 		if (err)
 			return err;
-		qsort(ud, nud, sizeof(*ud), dirent_cmp);
+		if (nud)
+			qsort(ud, nud, sizeof(*ud), dirent_cmp);
 	}
 	if (lower) {
 		int fd = lower_opendir(fs, old);
