@@ -102,6 +102,7 @@ static int judge_carried(const struct policy *p, const struct cls_mount *m, cons
 	return 0;
 }
 
+/* One piece: every operation's rule is a case of one switch, read top to bottom. */
 int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op op,
 		  const char *path, size_t len, const struct cls_facts *f, struct cls_verdict *v)
 {

@@ -94,7 +94,8 @@ static mode_t type_of(char t)
 	return t == STORE_DIR ? S_IFDIR : t == STORE_SYMLINK ? S_IFLNK : S_IFREG;
 }
 
-/* The merged listing of N ("." and ".." excluded). */
+/* The merged listing of N ("." and ".." excluded).  One piece: the three layers are merged in
+ * the order that decides which entry hides which (local, store, lower). */
 static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 {
 	struct dirlist *l = calloc(1, sizeof(*l));

@@ -51,7 +51,8 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
  * a whole tree at once, and without this a .php file made where PHP may write (w3tc-config/)
  * could be carried into uploads/, where no write could put it.  SINO is the directory's upper
  * part (0: none), LOWER whether its lower part shows.  With -EXDEV, rename(2)'s callers copy
- * instead, and every copy is judged on its own. */
+ * instead, and every copy is judged on its own.  One piece: one walk over the two layers of one
+ * directory, as list_dir merges them. */
 static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new, size_t newlen,
 			    uint64_t sino, bool lower, int depth)
 {
