@@ -33,7 +33,7 @@ static void fh_free(struct fh *fh)
  * file is gone, for every node (its entry is removed, unless a newer version took the name
  * meanwhile), and the open fails with ENOENT.  A pool that cannot be asked only makes the
  * file look absent here. */
-static int pool_load(struct pfs *fs, struct node *n, struct fh *fh)
+static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 {
 	const struct store_attr *a = &fh->snap;
 	int err;
@@ -191,7 +191,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 			goto fail;
 		fh->snap_valid = true;
 		if (fh->snap.cls == 'c') {
-			err = pool_load(fs, n, fh);
+			err = load_cache_file(fs, n, fh);
 			if (err)
 				goto fail;
 		}

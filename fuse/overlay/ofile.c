@@ -246,29 +246,34 @@ static ssize_t of_chunk(void *arg, size_t i, char *buf, size_t len, uint64_t *ke
 }
 
 /* Publish a file this node created, or the first version of a lower one, as the name N has now
- * (copied under the lock: a rename may move N meanwhile). */
-static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, size_t nch,
+ * (copied under the lock: a rename may move N meanwhile), its content of class CLS. */
+static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
 		       const uint64_t *ids, bool merge, struct store_attr *a)
 {
-	char name[NAME_MAX + 1], path[PATH_MAX];
-	struct cls_facts f = {.committed_cls = of->cls};
-	struct cls_verdict v;
+	char name[NAME_MAX + 1];
 	struct node *parent;
 	uint64_t psino;
-	int namelen, len, err;
+	int namelen, err;
 
 	namelen = node_parent_name(fs, n, &parent, name, sizeof(name));
 	if (namelen < 0)
 		return namelen;
-	len = node_child_path(fs, parent, name, (size_t)namelen, path, sizeof(path));
-	err = len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, &v);
-	if (!err)
-		err = upper_dir_make(fs, parent, &psino);
+	err = upper_dir_make(fs, parent, &psino);
 	if (!err)
 		err = store_publish_new(fs->store, psino, name, (size_t)namelen, of->mode, of->uid,
-					of->gid, v.store_cls, of->size, nch, ids, merge, a);
+					of->gid, cls, of->size, nch, ids, merge, a);
 	node_put(fs, parent);
 	return err;
+}
+
+/* The verdict on publishing N's content at the path it has now. */
+static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v)
+{
+	struct cls_facts f = {.committed_cls = of->cls};
+	char path[PATH_MAX];
+	int len = node_path(fs, n, path, sizeof(path));
+
+	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
 }
 
 /* Publish the node's file.  Caller holds of->lock.  One piece: the three ways a commit goes
@@ -278,6 +283,7 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	struct store_attr a = {0};
 	size_t nch = nchunks_of(of->size);
 	uint64_t *ids = NULL, sino;
+	struct cls_verdict v;
 	bool appended, unlinked;
 	int err;
 
@@ -291,6 +297,9 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		of->dirty = false; /* removed while open: its data goes with it */
 		return 0;
 	}
+	err = judge_commit(fs, n, of, &v);
+	if (err)
+		return err;
 	appended = of->append_only && !of->pending && !of->base_lower && sino &&
 		   of->size > of->base_size && of->cls == 's';
 	if (appended) {
@@ -323,7 +332,7 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		 */
 		bool merge = of->pending && of->append_only && of->o_append && of->cls == 's';
 
-		err = publish_new(fs, n, of, nch, ids, merge, &a);
+		err = publish_new(fs, n, of, v.store_cls, nch, ids, merge, &a);
 		if (!err && of->base_lower)
 			stats_event(EV_COPY_UP);
 		/* Merged into another node's log: this node's pages hold only its own lines. */
