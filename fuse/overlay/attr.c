@@ -116,7 +116,7 @@ int attr_fresh(struct pfs *fs, struct node *n, struct stat *st)
 	len = node_path(fs, n, path, sizeof(path));
 	if (len < 0)
 		return len;
-	if (file_attr(n, st) == 0)
+	if (file_attr(fs, n, st) == 0)
 		return 0;
 	if (n->flags & N_INLOCAL) {
 		err = local_stat(fs, path, st);
@@ -138,8 +138,8 @@ int attr_fresh(struct pfs *fs, struct node *n, struct stat *st)
 			return err;
 		attr_from_lower(st, n->flags, st);
 	}
-	if (n->of && S_ISREG(n->type)) {
-		int64_t sz = file_local_size(n);
+	if (S_ISREG(n->type)) {
+		int64_t sz = file_local_size(fs, n);
 
 		if (sz >= 0)
 			st->st_size = sz;

@@ -156,7 +156,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		fi->noflush = 1;
 		goto done;
 	}
-	if (!file_pending(n) && !(n->flags & N_UNLINKED)) {
+	if (!file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
 		/* Close-to-open: ask the store which file the name is now.  (A node this node
 		 * itself removed or replaced was reached by an open racing that change: like a
 		 * local file system, it gets the file it reached, kept for grace_ms.) */
@@ -195,7 +195,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 			if (err)
 				goto fail;
 		}
-	} else if (!file_pending(n)) {
+	} else if (!file_pending(fs, n)) {
 		fh->lower_fd = lower_open(fs, path);
 		if (fh->lower_fd < 0) {
 			err = fh->lower_fd;
@@ -305,7 +305,7 @@ static int create_pending(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, 
 	node_hold(fs, n);
 	fi->fh = (uintptr_t)fh;
 	memset(e, 0, sizeof(*e));
-	file_attr(n, &e->attr);
+	file_attr(fs, n, &e->attr);
 	e->ino = node_id(fs, n);
 	e->generation = n->generation;
 	e->entry_timeout = entry_timeout_for(n->flags);

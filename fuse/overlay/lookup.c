@@ -71,12 +71,12 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	pf = classes_node_flags(fs, path, (size_t)len, NULL);
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, parent, name, namelen);
-	if (n && file_pending(n)) {
+	if (n && file_pending_locked(n)) {
 		n = node_child(fs, parent, name, namelen);
 		pthread_mutex_unlock(&fs->lock);
 		if (!n)
 			return -ENOMEM;
-		file_attr(n, &e->attr);
+		file_attr(fs, n, &e->attr);
 		goto reply;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -104,8 +104,8 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	} else {
 		attr_from_lower(&r.lst, n->flags, &e->attr);
 	}
-	if (n->of && S_ISREG(n->type)) {
-		int64_t sz = file_local_size(n);
+	if (S_ISREG(n->type)) {
+		int64_t sz = file_local_size(fs, n);
 
 		if (sz >= 0)
 			e->attr.st_size = sz;

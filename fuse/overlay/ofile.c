@@ -573,19 +573,44 @@ void of_abandon(struct pfs *fs, struct node *n, struct ofile *of)
 	of_put(fs, n, of);
 }
 
-int64_t file_local_size(struct node *n)
+/* These read n->of under fs->lock: the state is detached from the node under it before it is
+ * freed, so it cannot go while they look. */
+int64_t file_local_size(struct pfs *fs, struct node *n)
 {
-	struct ofile *of = n->of;
+	int64_t size;
 
-	return of ? (int64_t)of->size : -1;
+	pthread_mutex_lock(&fs->lock);
+	size = n->of ? (int64_t)n->of->size : -1;
+	pthread_mutex_unlock(&fs->lock);
+	return size;
 }
 
-bool file_pending(struct node *n)
+bool file_pending_locked(const struct node *n)
 {
 	return n->of && n->of->pending;
 }
 
-int file_attr(struct node *n, struct stat *st)
+bool file_pending(struct pfs *fs, struct node *n)
+{
+	bool pending;
+
+	pthread_mutex_lock(&fs->lock);
+	pending = file_pending_locked(n);
+	pthread_mutex_unlock(&fs->lock);
+	return pending;
+}
+
+bool file_open_here(struct pfs *fs, struct node *n)
+{
+	bool open;
+
+	pthread_mutex_lock(&fs->lock);
+	open = n->of != NULL;
+	pthread_mutex_unlock(&fs->lock);
+	return open;
+}
+
+static int attr_locked(struct node *n, struct stat *st)
 {
 	struct ofile *of = n->of;
 
@@ -604,6 +629,16 @@ int file_attr(struct node *n, struct stat *st)
 	st->st_mtim.tv_nsec = of->mtime_ns % 1000000000;
 	st->st_atim = st->st_ctim = st->st_mtim;
 	return 0;
+}
+
+int file_attr(struct pfs *fs, struct node *n, struct stat *st)
+{
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = attr_locked(n, st);
+	pthread_mutex_unlock(&fs->lock);
+	return err;
 }
 
 int file_commit(struct pfs *fs, struct node *n)

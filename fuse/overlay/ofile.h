@@ -60,11 +60,14 @@ int of_resize(struct pfs *fs, struct ofile *of, uint64_t size);
 int of_commit(struct pfs *fs, struct node *n, struct ofile *of);
 
 /* Current size of N if this node has it open for writing, else -1. */
-int64_t file_local_size(struct node *n);
-/* A file created on this node and not yet in the store. */
-bool file_pending(struct node *n);
-/* Attributes of such a file; -ENOENT if N is not one. */
-int file_attr(struct node *n, struct stat *st);
+int64_t file_local_size(struct pfs *fs, struct node *n);
+/* A file created on this node and not yet in the store (_locked: the caller holds fs->lock). */
+bool file_pending(struct pfs *fs, struct node *n);
+bool file_pending_locked(const struct node *n);
+/* This node has N open for writing. */
+bool file_open_here(struct pfs *fs, struct node *n);
+/* Attributes of a pending file; -ENOENT if N is not one. */
+int file_attr(struct pfs *fs, struct node *n, struct stat *st);
 /* Commit what this node has written to N, if anything. */
 int file_commit(struct pfs *fs, struct node *n);
 /* Set the size of N (truncate(2) without a handle, or ftruncate through FH). */

@@ -241,9 +241,9 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 	}
 	/* A file the store does not have yet: publish it where it is, then move it. */
 	if (S_ISREG(src->type)) {
-		if (file_pending(src) || src->of)
+		if (file_open_here(fs, src))
 			err = file_commit(fs, src);
-		else if (!src->sino)
+		else if (!node_sino(fs, src))
 			err = copy_up_file(fs, src);
 		if (err)
 			goto out;
