@@ -11,12 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "pressfs.h"
-
-static const char *rel(const char *path)
-{
-	return path[1] ? path + 1 : ".";
-}
+#include "local.h"
 
 static int open_beneath(struct pfs *fs, const char *path, int flags, mode_t mode)
 {
@@ -25,7 +20,7 @@ static int open_beneath(struct pfs *fs, const char *path, int flags, mode_t mode
 	    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, fs->local_fd, rel(path), &how, sizeof(how));
+	long fd = syscall(SYS_openat2, fs->local_fd, tree_rel(path), &how, sizeof(how));
 
 	return fd < 0 ? -errno : (int)fd;
 }
@@ -55,7 +50,7 @@ int local_parents(struct pfs *fs, const char *path)
 		struct stat st;
 
 		*p = '\0';
-		if (mkdirat(fs->local_fd, rel(buf), 0755) < 0 && errno != EEXIST)
+		if (mkdirat(fs->local_fd, tree_rel(buf), 0755) < 0 && errno != EEXIST)
 			return -errno;
 		if (local_stat(fs, buf, &st) < 0 || !S_ISDIR(st.st_mode))
 			return -ENOTDIR;
@@ -80,17 +75,17 @@ int local_mkdir(struct pfs *fs, const char *path, mode_t mode, uid_t uid, gid_t 
 {
 	int err = local_parents(fs, path);
 
-	if (!err && mkdirat(fs->local_fd, rel(path), mode) < 0)
+	if (!err && mkdirat(fs->local_fd, tree_rel(path), mode) < 0)
 		err = -errno;
 	/* The caller's, as in the store: www-data must be able to fill what it made. */
-	if (!err && fchownat(fs->local_fd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!err && fchownat(fs->local_fd, tree_rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno;
 	return err;
 }
 
 int local_remove(struct pfs *fs, const char *path, bool dir)
 {
-	if (unlinkat(fs->local_fd, rel(path), dir ? AT_REMOVEDIR : 0) < 0)
+	if (unlinkat(fs->local_fd, tree_rel(path), dir ? AT_REMOVEDIR : 0) < 0)
 		return -errno;
 	return 0;
 }
@@ -99,7 +94,7 @@ int local_rename(struct pfs *fs, const char *from, const char *to, unsigned flag
 {
 	int err = local_parents(fs, to);
 
-	if (!err && renameat2(fs->local_fd, rel(from), fs->local_fd, rel(to), flags) < 0)
+	if (!err && renameat2(fs->local_fd, tree_rel(from), fs->local_fd, tree_rel(to), flags) < 0)
 		err = -errno;
 	return err;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/ops.h"
 #include "pool.h"
 #include "mount/options.h"
 #include "mount/secret.h"
@@ -134,7 +135,7 @@ int mount_main(int argc, char **argv)
 {
 	struct settings set = {0};
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_lowlevel_ops ops = pfs_ops_namei;
+	struct fuse_lowlevel_ops ops = pfs_ops;
 	struct pfs fs = {.set = &set, .lower_fd = -1, .staging_fd = -1, .local_fd = -1};
 	struct store_secret sec = {0};
 	struct policy_error perr;
@@ -180,19 +181,6 @@ int mount_main(int argc, char **argv)
 
 	/* The one ops table: the overlay's handlers, and the session's init. */
 	ops.init = pfs_init;
-	ops.open = pfs_open;
-	ops.create = pfs_create;
-	ops.read = pfs_read;
-	ops.write = pfs_write;
-	ops.flush = pfs_flush;
-	ops.fsync = pfs_fsync;
-	ops.release = pfs_release;
-	ops.opendir = pfs_opendir;
-	ops.readdir = pfs_readdir;
-	ops.releasedir = pfs_releasedir;
-	ops.mkdir = pfs_mkdir;
-	ops.rmdir = pfs_rmdir;
-	ops.rename = pfs_rename;
 	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (!fs.se)
 		goto out_nodes;

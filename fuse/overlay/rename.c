@@ -9,7 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pressfs.h"
+#include "local.h"
+#include "overlay/classes.h"
+#include "overlay/copy_up.h"
+#include "overlay/dir.h"
+#include "overlay/listing.h"
+#include "overlay/lookup.h"
+#include "overlay/ofile.h"
+#include "overlay/rename.h"
+#include "overlay/resolve.h"
+#include "path.h"
 #include "stats.h"
 
 /* Is A the same as, or an ancestor of, B? */
@@ -27,34 +36,14 @@ static bool is_ancestor(struct pfs *fs, struct node *a, struct node *b)
 	return found;
 }
 
-/* May NAME, which stands at OLD (its old path), stand at NEW?  Checked for everything a moved
- * directory carries: each entry must be writable at its new path, and stay with its backend. */
+/* May the entry at OLD stand at NEW, where a directory rename carries it? */
 static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, const char *new,
 			     size_t newlen)
 {
-	enum policy_class was = policy_class_of(fs->policy, old, oldlen);
-	enum policy_class now = policy_class_of(fs->policy, new, newlen);
+	struct cls_facts f = {.from = old, .fromlen = oldlen};
+	struct cls_verdict v;
 
-	if (!policy_class_writable(now)) {
-		log_msg(LOG_LVL_INFO,
-			"rename refused: %s would be moved to %s, where the policy "
-			"takes no writes",
-			old, new);
-		return -EROFS;
-	}
-	if (fs->pool && (was == POLICY_CACHE) != (now == POLICY_CACHE))
-		return -EXDEV; /* memcached content must not turn durable, nor the reverse */
-	if (fs->local_fd >= 0 && (was == POLICY_LOCAL) != (now == POLICY_LOCAL))
-		return -EXDEV; /* the store holds nothing of the local class */
-	return 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	const struct store_dirent *x = a, *y = b;
-	int c = memcmp(x->name, y->name, x->namelen < y->namelen ? x->namelen : y->namelen);
-
-	return c ? c : (x->namelen > y->namelen) - (x->namelen < y->namelen);
+	return classes_check(fs, CLS_RENAME_CARRIED, new, newlen, &f, &v);
 }
 
 /* Everything below the directory moving from OLD to NEW (buffers of PATH_MAX holding the two
@@ -62,7 +51,8 @@ static int cmp_name(const void *a, const void *b)
  * a whole tree at once, and without this a .php file made where PHP may write (w3tc-config/)
  * could be carried into uploads/, where no write could put it.  SINO is the directory's upper
  * part (0: none), LOWER whether its lower part shows.  With -EXDEV, rename(2)'s callers copy
- * instead, and every copy is judged on its own. */
+ * instead, and every copy is judged on its own.  One piece: one walk over the two layers of one
+ * directory, as list_dir merges them. */
 static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new, size_t newlen,
 			    uint64_t sino, bool lower, int depth)
 {
@@ -77,11 +67,11 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		err = store_readdir(fs->store, sino, &ud, &nud);
 		if (err)
 			return err;
-		qsort(ud, nud, sizeof(*ud), cmp_name);
+		if (nud)
+			qsort(ud, nud, sizeof(*ud), dirent_cmp);
 	}
 	if (lower) {
-		int fd =
-		    openat(fs->lower_fd, old + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = lower_opendir(fs, old);
 
 		d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (!d && fd >= 0)
@@ -109,7 +99,7 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 						   .namelen = strlen(de->d_name)};
 
 			if (!strcmp(key.name, ".") || !strcmp(key.name, "..") ||
-			    (nud && bsearch(&key, ud, nud, sizeof(*ud), cmp_name)))
+			    (nud && bsearch(&key, ud, nud, sizeof(*ud), dirent_cmp)))
 				continue; /* the store's entry of that name hides it */
 			name = key.name;
 			namelen = key.namelen;
@@ -152,23 +142,32 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 	return err;
 }
 
-static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
-		     const char *dname, unsigned flags)
+/* One piece, in the order rename(2) must check things: the names, both entries, the verdict,
+ * what a directory carries, the destination's kind, then the copy-ups and the one store move. */
+int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
+		   const char *dname, unsigned flags)
 {
 	size_t slen = strlen(sname), dlen = strlen(dname);
 	struct fuse_entry_param e;
 	struct node *src = NULL, *dst = NULL;
 	char path[PATH_MAX], spath[PATH_MAX];
 	uint64_t spino, dpino;
+	struct cls_facts f = {0};
+	struct cls_verdict v;
 	unsigned sflags = 0;
 	int len, err;
 
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE and RENAME_WHITEOUT are not offered */
-	len = write_path(fs, sp, sname, slen, spath, sizeof(spath));
-	if (len < 0)
-		return len;
-	len = write_path(fs, dp, dname, dlen, path, sizeof(path));
+	err = path_check_name(sname, slen);
+	if (!err)
+		err = path_check_name(dname, dlen);
+	if (err)
+		return err;
+	err = node_child_path(fs, sp, sname, slen, spath, sizeof(spath));
+	if (err < 0)
+		return err;
+	len = node_child_path(fs, dp, dname, dlen, path, sizeof(path));
 	if (len < 0)
 		return len;
 
@@ -180,10 +179,16 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	err = overlay_lookup(fs, dp, dname, dlen, &e, &dst);
 	if (err)
 		goto out;
-	if (src == dst)
-		goto out; /* the same entry: nothing to do */
-	if ((src->flags & N_INLOCAL) && (node_policy_flags(fs, path, len, NULL) & N_LOCAL) &&
-	    (!dst || (dst->flags & N_INLOCAL))) {
+	f.from = spath;
+	f.fromlen = strlen(spath);
+	f.in_local = (src->flags & N_INLOCAL) != 0;
+	f.dst_exists = dst != NULL;
+	f.dst_in_local = dst && (dst->flags & N_INLOCAL);
+	err = classes_check(fs, S_ISDIR(src->type) ? CLS_RENAME_DIR : CLS_RENAME_FILE, path,
+			    (size_t)len, &f, &v);
+	if (err || src == dst)
+		goto out; /* (the same entry: nothing to do) */
+	if (v.backend == CLS_LOCAL) {
 		/* Within this node's own directory: the local file system does it. */
 		err = local_rename(fs, spath, path, flags);
 		if (!err) {
@@ -191,21 +196,6 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 			err = node_move(fs, src, dp, dname, dlen);
 			pthread_mutex_unlock(&fs->lock);
 		}
-		goto out;
-	}
-	if ((src->flags & N_INLOCAL) || (dst && (dst->flags & N_INLOCAL))) {
-		err = -EXDEV; /* between this node's own directory and the shared store */
-		goto out;
-	}
-	if ((src->flags & N_LOCAL) !=
-	    (policy_class_of(fs->policy, path, len) == POLICY_LOCAL && fs->local_fd >= 0 ? N_LOCAL
-											 : 0)) {
-		err = -EXDEV; /* between the node's own directory and the shared store */
-		goto out;
-	}
-	if (fs->pool && (policy_class_of(fs->policy, spath, strlen(spath)) == POLICY_CACHE) !=
-			    (policy_class_of(fs->policy, path, len) == POLICY_CACHE)) {
-		err = -EXDEV; /* memcached content must not turn durable, nor the reverse */
 		goto out;
 	}
 	if (S_ISDIR(src->type)) {
@@ -251,9 +241,9 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	}
 	/* A file the store does not have yet: publish it where it is, then move it. */
 	if (S_ISREG(src->type)) {
-		if (file_pending(src) || src->of)
+		if (file_open_here(fs, src))
 			err = file_commit(fs, src);
-		else if (!src->sino)
+		else if (!node_sino(fs, src))
 			err = copy_up_file(fs, src);
 		if (err)
 			goto out;
@@ -287,7 +277,7 @@ static int do_rename(struct pfs *fs, struct node *sp, const char *sname, struct 
 	if (!err) {
 		len = node_path(fs, src, path, sizeof(path));
 		if (len > 0)
-			src->flags |= node_policy_flags(fs, path, len, &src->cls);
+			src->flags |= classes_node_flags(fs, path, len, &src->cls);
 	}
 out:
 	if (src)
@@ -295,14 +285,4 @@ out:
 	if (dst)
 		node_forget(fs, dst, 1);
 	return err;
-}
-
-void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		const char *newname, unsigned int flags)
-{
-	struct pfs *fs = fuse_req_userdata(req);
-
-	stats_count(OP_RENAME);
-	fuse_reply_err(req, -do_rename(fs, node_get(fs, parent), name, node_get(fs, newparent),
-				       newname, flags));
 }

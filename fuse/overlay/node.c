@@ -4,38 +4,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pressfs.h"
+#include "overlay/listing.h"
+#include "overlay/node.h"
 
-/* The tables live here rather than in struct pfs: one mount per process. */
-static struct node **name_tab, **sino_tab;
-static size_t tab_size, tab_count;
-static uint64_t next_generation = 1;
-
-static size_t name_hash(const struct node *parent, const char *name, size_t len)
+static size_t name_hash(const struct pfs *fs, const struct node *parent, const char *name,
+			size_t len)
 {
 	uint64_t h = 1469598103934665603ull ^ (uintptr_t)parent;
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
-	return (size_t)(h ^ (h >> 29)) & (tab_size - 1);
+	return (size_t)(h ^ (h >> 29)) & (fs->tab_size - 1);
 }
 
-static size_t sino_hash(uint64_t sino)
+static size_t sino_hash(const struct pfs *fs, uint64_t sino)
 {
-	return (size_t)((sino * 0x9e3779b97f4a7c15ull) >> 20) & (tab_size - 1);
+	return (size_t)((sino * 0x9e3779b97f4a7c15ull) >> 20) & (fs->tab_size - 1);
 }
 
-static void name_insert(struct node *n)
+static void name_insert(struct pfs *fs, struct node *n)
 {
-	size_t h = name_hash(n->parent, n->name, n->namelen);
+	size_t h = name_hash(fs, n->parent, n->name, n->namelen);
 
-	n->hnext = name_tab[h];
-	name_tab[h] = n;
+	n->hnext = fs->name_tab[h];
+	fs->name_tab[h] = n;
 }
 
-static void name_remove(struct node *n)
+static void name_remove(struct pfs *fs, struct node *n)
 {
-	struct node **pp = &name_tab[name_hash(n->parent, n->name, n->namelen)];
+	struct node **pp = &fs->name_tab[name_hash(fs, n->parent, n->name, n->namelen)];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == n) {
@@ -45,17 +42,17 @@ static void name_remove(struct node *n)
 	n->hnext = NULL;
 }
 
-static void sino_insert(struct node *n)
+static void sino_insert(struct pfs *fs, struct node *n)
 {
-	size_t h = sino_hash(n->sino);
+	size_t h = sino_hash(fs, n->sino);
 
-	n->inext = sino_tab[h];
-	sino_tab[h] = n;
+	n->inext = fs->sino_tab[h];
+	fs->sino_tab[h] = n;
 }
 
-static void sino_remove(struct node *n)
+static void sino_remove(struct pfs *fs, struct node *n)
 {
-	struct node **pp = &sino_tab[sino_hash(n->sino)];
+	struct node **pp = &fs->sino_tab[sino_hash(fs, n->sino)];
 
 	for (; *pp; pp = &(*pp)->inext)
 		if (*pp == n) {
@@ -68,27 +65,26 @@ static void sino_remove(struct node *n)
 /* Double both tables when they get crowded; failure to grow only costs speed. */
 static void tab_grow(struct pfs *fs)
 {
-	size_t old = tab_size;
-	struct node **on = name_tab, **os = sino_tab;
+	size_t old = fs->tab_size;
+	struct node **on = fs->name_tab, **os = fs->sino_tab;
 	struct node **nn = calloc(old * 2, sizeof(*nn)), **ns = calloc(old * 2, sizeof(*ns));
-	(void)fs;
 
 	if (!nn || !ns) {
 		free(nn);
 		free(ns);
 		return;
 	}
-	name_tab = nn;
-	sino_tab = ns;
-	tab_size = old * 2;
+	fs->name_tab = nn;
+	fs->sino_tab = ns;
+	fs->tab_size = old * 2;
 	for (size_t i = 0; i < old; i++) {
 		for (struct node *n = on[i], *next; n; n = next) {
 			next = n->hnext;
-			name_insert(n);
+			name_insert(fs, n);
 		}
 		for (struct node *n = os[i], *next; n; n = next) {
 			next = n->inext;
-			sino_insert(n);
+			sino_insert(fs, n);
 		}
 	}
 	free(on);
@@ -99,13 +95,16 @@ int node_table_init(struct pfs *fs)
 {
 	struct node *root;
 
-	tab_size = 4096;
-	name_tab = calloc(tab_size, sizeof(*name_tab));
-	sino_tab = calloc(tab_size, sizeof(*sino_tab));
+	fs->tab_size = 4096;
+	fs->tab_count = 0;
+	fs->next_generation = 1;
+	fs->name_tab = calloc(fs->tab_size, sizeof(*fs->name_tab));
+	fs->sino_tab = calloc(fs->tab_size, sizeof(*fs->sino_tab));
 	root = calloc(1, sizeof(*root));
-	if (!name_tab || !sino_tab || !root) {
-		free(name_tab);
-		free(sino_tab);
+	if (!fs->name_tab || !fs->sino_tab || !root) {
+		free(fs->name_tab);
+		free(fs->sino_tab);
+		fs->name_tab = fs->sino_tab = NULL;
 		free(root);
 		return -ENOMEM;
 	}
@@ -121,16 +120,17 @@ int node_table_init(struct pfs *fs)
 
 void node_table_destroy(struct pfs *fs)
 {
-	for (size_t i = 0; i < tab_size; i++)
-		for (struct node *n = name_tab[i], *next; n; n = next) {
+	for (size_t i = 0; i < fs->tab_size; i++)
+		for (struct node *n = fs->name_tab[i], *next; n; n = next) {
 			next = n->hnext;
-			dir_forget(n);
+			listing_drop(&n->listing);
 			free(n->name);
 			free(n);
 		}
-	free(name_tab);
-	free(sino_tab);
-	dir_forget(fs->root);
+	free(fs->name_tab);
+	free(fs->sino_tab);
+	fs->name_tab = fs->sino_tab = NULL;
+	listing_drop(&fs->root->listing);
 	free(fs->root->name);
 	free(fs->root);
 	fs->root = NULL;
@@ -148,8 +148,7 @@ struct node *node_get(struct pfs *fs, fuse_ino_t ino)
 
 struct node *node_find(struct pfs *fs, struct node *parent, const char *name, size_t namelen)
 {
-	(void)fs;
-	for (struct node *n = name_tab[name_hash(parent, name, namelen)]; n; n = n->hnext)
+	for (struct node *n = fs->name_tab[name_hash(fs, parent, name, namelen)]; n; n = n->hnext)
 		if (n->parent == parent && n->namelen == namelen && !memcmp(n->name, name, namelen))
 			return n;
 	return NULL;
@@ -179,9 +178,9 @@ struct node *node_child(struct pfs *fs, struct node *parent, const char *name, s
 	parent->nref++;
 	n->nlookup = 1;
 	n->nref = 1;
-	n->generation = next_generation++;
-	name_insert(n);
-	if (++tab_count > tab_size * 2)
+	n->generation = fs->next_generation++;
+	name_insert(fs, n);
+	if (++fs->tab_count > fs->tab_size * 2)
 		tab_grow(fs);
 	return n;
 }
@@ -193,11 +192,11 @@ static void put_locked(struct pfs *fs, struct node *n)
 		struct node *parent = n->parent;
 
 		if (!(n->flags & N_UNLINKED))
-			name_remove(n);
+			name_remove(fs, n);
 		if (n->sino)
-			sino_remove(n);
-		tab_count--;
-		dir_forget(n);
+			sino_remove(fs, n);
+		fs->tab_count--;
+		listing_drop(&n->listing); /* no stream can be using it: they hold the node */
 		free(n->name);
 		free(n);
 		n = parent;
@@ -231,23 +230,31 @@ void node_put(struct pfs *fs, struct node *n)
 
 void node_set_sino(struct pfs *fs, struct node *n, uint64_t sino)
 {
-	(void)fs;
 	if (n->sino == sino)
 		return;
 	n->known.valid = false;
 	if (n->sino)
-		sino_remove(n);
+		sino_remove(fs, n);
 	n->sino = sino;
 	if (sino)
-		sino_insert(n);
+		sino_insert(fs, n);
+}
+
+uint64_t node_sino(struct pfs *fs, struct node *n)
+{
+	uint64_t sino;
+
+	pthread_mutex_lock(&fs->lock);
+	sino = n->sino;
+	pthread_mutex_unlock(&fs->lock);
+	return sino;
 }
 
 void node_unhash(struct pfs *fs, struct node *n)
 {
-	(void)fs;
 	if (n->flags & N_UNLINKED)
 		return;
-	name_remove(n);
+	name_remove(fs, n);
 	n->flags |= N_UNLINKED;
 }
 
@@ -262,7 +269,7 @@ int node_move(struct pfs *fs, struct node *n, struct node *parent, const char *n
 	if (old && old != n)
 		node_unhash(fs, old);
 	if (!(n->flags & N_UNLINKED))
-		name_remove(n);
+		name_remove(fs, n);
 	memcpy(copy, name, namelen);
 	copy[namelen] = '\0';
 	free(n->name);
@@ -271,7 +278,7 @@ int node_move(struct pfs *fs, struct node *n, struct node *parent, const char *n
 	n->parent = parent;
 	parent->nref++;
 	n->flags &= ~N_UNLINKED;
-	name_insert(n);
+	name_insert(fs, n);
 	put_locked(fs, oldparent);
 	return 0;
 }
@@ -327,10 +334,30 @@ int node_child_path(struct pfs *fs, struct node *parent, const char *name, size_
 	return len + 1 + (int)namelen;
 }
 
+int node_parent_name(struct pfs *fs, struct node *n, struct node **parent, char *name, size_t size)
+{
+	int len = -ENOENT;
+
+	*parent = NULL;
+	pthread_mutex_lock(&fs->lock);
+	if (n != fs->root) {
+		if (n->namelen + 1 > size) {
+			len = -ENAMETOOLONG;
+		} else {
+			memcpy(name, n->name, n->namelen + 1);
+			len = (int)n->namelen;
+			*parent = n->parent;
+			n->parent->nref++;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return len;
+}
+
 void node_for_sino(struct pfs *fs, uint64_t sino, void (*fn)(struct node *, void *), void *arg)
 {
 	pthread_mutex_lock(&fs->lock);
-	for (struct node *n = sino_tab[sino_hash(sino)]; n; n = n->inext)
+	for (struct node *n = fs->sino_tab[sino_hash(fs, sino)]; n; n = n->inext)
 		if (n->sino == sino)
 			fn(n, arg);
 	pthread_mutex_unlock(&fs->lock);
@@ -339,8 +366,8 @@ void node_for_sino(struct pfs *fs, uint64_t sino, void (*fn)(struct node *, void
 void node_for_each(struct pfs *fs, void (*fn)(struct node *, void *), void *arg)
 {
 	pthread_mutex_lock(&fs->lock);
-	for (size_t i = 0; i < tab_size; i++)
-		for (struct node *n = name_tab[i]; n; n = n->hnext)
+	for (size_t i = 0; i < fs->tab_size; i++)
+		for (struct node *n = fs->name_tab[i]; n; n = n->hnext)
 			fn(n, arg);
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -377,23 +404,4 @@ bool node_recall(const struct node *n, struct store_attr *a)
 	    .version = n->told_version,
 	};
 	return true;
-}
-
-unsigned node_policy_flags(struct pfs *fs, const char *path, size_t len, enum policy_class *cls)
-{
-	enum policy_class c = policy_class_of(fs->policy, path, len);
-	unsigned flags = 0;
-
-	if (policy_class_writable(c))
-		flags |= N_WRITABLE;
-	if (c == POLICY_LOCAL && fs->local_fd >= 0)
-		flags |= N_LOCAL;
-	if (!policy_may_change(fs->policy, path, len)) {
-		flags |= N_STATIC;
-		if (!policy_may_change_below(fs->policy, path, len))
-			flags |= N_STATIC_BELOW;
-	}
-	if (cls)
-		*cls = c;
-	return flags;
 }

@@ -1,7 +1,9 @@
-/* copy_up.c - copying a lower directory tree up into the store, so that a directory the image
- * ships (uploads/2020, say) can be renamed like one made at run time: files, symlinks and
- * directories the store does not hold yet are published under the upper copy of each
- * directory; what a whiteout hides stays hidden. */
+/* copy_up.c - copy-up: a lower file gets its first upper version (through its open-file state,
+ * ofile.c, so that what this peer has staged goes with it), and a lower directory tree is
+ * copied up whole, so that a directory the image ships (uploads/2020, say) can be renamed like
+ * one made at run time: files, symlinks and directories the store does not hold yet are
+ * published under the upper copy of each directory; what a whiteout hides stays hidden.  File
+ * content goes to the backend of the class its path has (chunks.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,55 +13,72 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pressfs.h"
+#include "overlay/chunks.h"
+#include "overlay/classes.h"
+#include "overlay/copy_up.h"
+#include "overlay/ofile.h"
+#include "overlay/resolve.h"
 #include "stats.h"
 
-#define BATCH 8
+int copy_up_file(struct pfs *fs, struct node *n)
+{
+	struct ofile *of;
+	int err = of_get(fs, n, &of);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&of->lock);
+	if (of->base_lower)
+		of->dirty = true;
+	err = of_commit(fs, n, of);
+	pthread_mutex_unlock(&of->lock);
+	of_put(fs, n, of);
+	return err;
+}
+
+/* A lower file's chunks, as they are. */
+static ssize_t lower_chunk(void *arg, size_t i, char *buf, size_t len, uint64_t *keep)
+{
+	ssize_t got = pread(*(int *)arg, buf, len, (off_t)i * CHUNK);
+
+	(void)keep;
+	if (got <= 0)
+		return got < 0 ? -errno : -EIO; /* the image never shrinks */
+	return got;
+}
 
 /* Publish the lower file at PATH as NAME in upper directory DIR. */
 static int copy_file(struct pfs *fs, uint64_t dir, const char *path, const char *name,
 		     const struct stat *st)
 {
-	size_t nch = (size_t)((st->st_size + STORE_CHUNK_SIZE - 1) / STORE_CHUNK_SIZE);
+	size_t nch = nchunks_of((uint64_t)st->st_size);
 	uint64_t *ids = calloc(nch ? nch : 1, sizeof(*ids));
-	char *buf = malloc((size_t)BATCH * STORE_CHUNK_SIZE);
+	struct cls_facts f = {.carried = true};
 	struct store_attr a = {0};
-	int fd, err = 0;
+	struct cls_verdict v;
+	int fd, err;
 
-	fd = openat(fs->lower_fd, path + 1, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || !ids || !buf) {
-		err = fd < 0 ? -errno : -ENOMEM;
+	err = classes_check(fs, CLS_COPY_UP, path, strlen(path), &f, &v);
+	if (err) {
+		free(ids);
+		return err;
+	}
+	fd = lower_open(fs, path);
+	if (fd < 0 || !ids) {
+		err = fd < 0 ? fd : -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nch && !err; i += BATCH) {
-		const void *data[BATCH];
-		size_t lens[BATCH], k = 0;
-
-		for (; k < BATCH && i + k < nch; k++) {
-			ssize_t got = pread(fd, buf + k * STORE_CHUNK_SIZE, STORE_CHUNK_SIZE,
-					    (off_t)(i + k) * STORE_CHUNK_SIZE);
-
-			if (got <= 0) {
-				err = got < 0 ? -errno : -EIO; /* the image never shrinks */
-				break;
-			}
-			data[k] = buf + k * STORE_CHUNK_SIZE;
-			lens[k] = (size_t)got;
-		}
-		if (!err)
-			err = store_put_chunks(fs->store, k, data, lens, ids + i);
-	}
+	err = chunks_upload(fs, v.store_cls, (uint64_t)st->st_size, nch, lower_chunk, &fd, ids);
 	if (!err)
-		err =
-		    store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
-				      st->st_gid, 's', (uint64_t)st->st_size, nch, ids, false, &a);
+		err = store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
+					st->st_gid, v.store_cls, (uint64_t)st->st_size, nch, ids,
+					false, &a);
 	if (!err)
 		stats_event(EV_COPY_UP);
 out:
 	store_attr_release(&a);
 	if (fd >= 0)
 		close(fd);
-	free(buf);
 	free(ids);
 	return err;
 }
@@ -73,13 +92,13 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 
 	if (depth > 64)
 		return -ELOOP;
-	fd = openat(fs->lower_fd, path[1] ? path + 1 : ".",
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
+	fd = lower_opendir(fs, path);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
 	if (!d) {
 		err = -errno;
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return err;
 	}
 	while (!err && (de = readdir(d))) {
@@ -111,10 +130,9 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 			break;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			err = store_copyup_dir(
-			    fs->store, dir, de->d_name, strlen(de->d_name), st.st_mode, st.st_uid,
-			    st.st_gid, (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-			    &sub);
+			err = store_copyup_dir(fs->store, dir, de->d_name, strlen(de->d_name),
+					       st.st_mode, st.st_uid, st.st_gid, ts_ns(&st.st_mtim),
+					       &sub);
 			if (!err && !opaque) /* an opaque copy hides the rest already */
 				err = copy_dir(fs, child, sub, depth + 1);
 		} else if (type == -ENOENT && S_ISREG(st.st_mode)) {

@@ -5,11 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pressfs.h"
+#include "overlay/inval.h"
+#include "overlay/node.h"
 #include "stats.h"
-
-static pthread_t inval_thread;
-static bool inval_running;
 
 struct targets {
 	fuse_ino_t *ids;
@@ -116,19 +114,19 @@ static void *listen_main(void *arg)
 
 int inval_start(struct pfs *fs)
 {
-	int err = pthread_create(&inval_thread, NULL, listen_main, fs);
+	int err = pthread_create(&fs->inval_thread, NULL, listen_main, fs);
 
 	if (err)
 		return -err;
-	inval_running = true;
+	fs->inval_running = true;
 	return 0;
 }
 
 void inval_stop(struct pfs *fs)
 {
-	if (!inval_running)
+	if (!fs->inval_running)
 		return;
 	store_listen_stop(fs->store);
-	pthread_join(inval_thread, NULL);
-	inval_running = false;
+	pthread_join(fs->inval_thread, NULL);
+	fs->inval_running = false;
 }

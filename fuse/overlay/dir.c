@@ -1,5 +1,6 @@
-/* dir.c - directories: merged listings of the lower tree and the store (upper entries hide
- * lower ones, whiteouts hide them too, nothing listed twice), mkdir and rmdir. */
+/* dir.c - directory listings: the local directory, the store and the lower tree merged (upper
+ * entries hide lower ones, whiteouts hide them too, nothing listed twice), served in streams
+ * that need no handle. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,64 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pressfs.h"
+#include "local.h"
+#include "overlay/attr.h"
+#include "overlay/dir.h"
+#include "overlay/listing.h"
+#include "overlay/resolve.h"
 #include "stats.h"
-
-struct dent {
-	char *name;
-	size_t namelen;
-	ino_t ino;
-	mode_t type;
-	off_t pos; /* where a stream stands once it has read this entry: see below */
-};
-
-/* A merged listing, shared by the streams reading it; freed with its last reference. */
-struct dirlist {
-	struct dent *e;
-	size_t n, cap;
-	unsigned refs; /* under fs->lock */
-};
-
-static int list_add(struct dirlist *l, const char *name, size_t namelen, ino_t ino, mode_t type)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct dent *e = realloc(l->e, cap * sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		l->e = e;
-		l->cap = cap;
-	}
-	l->e[l->n].name = malloc(namelen + 1);
-	if (!l->e[l->n].name)
-		return -ENOMEM;
-	memcpy(l->e[l->n].name, name, namelen);
-	l->e[l->n].name[namelen] = '\0';
-	l->e[l->n].namelen = namelen;
-	l->e[l->n].ino = ino;
-	l->e[l->n].type = type;
-	l->e[l->n].pos = 0;
-	l->n++;
-	return 0;
-}
-
-static void list_free(struct dirlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->e[i].name);
-	free(l->e);
-	free(l);
-}
-
-static int cmp_dirent(const void *a, const void *b)
-{
-	const struct store_dirent *x = a, *y = b;
-	size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
-	int c = memcmp(x->name, y->name, n);
-
-	return c ? c : (x->namelen > y->namelen) - (x->namelen < y->namelen);
-}
 
 /* Move N entries of MORE to the end of *UD (MORE's array is freed, its names taken over). */
 static int dirents_append(struct store_dirent **ud, size_t *nud, struct store_dirent *more,
@@ -124,10 +73,11 @@ static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
 			err = -ENOMEM;
 			break;
 		}
-		err = list_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
+		err = listing_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
 	}
 	closedir(d);
-	qsort(*ud, *nud, sizeof(**ud), cmp_dirent);
+	if (*nud)
+		qsort(*ud, *nud, sizeof(**ud), dirent_cmp);
 	return err;
 }
 
@@ -135,8 +85,8 @@ static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
 static bool hidden(const struct store_dirent *key, const struct store_dirent *ud, size_t nlocal,
 		   size_t nud)
 {
-	return (nlocal && bsearch(key, ud, nlocal, sizeof(*ud), cmp_dirent)) ||
-	       (nud > nlocal && bsearch(key, ud + nlocal, nud - nlocal, sizeof(*ud), cmp_dirent));
+	return (nlocal && bsearch(key, ud, nlocal, sizeof(*ud), dirent_cmp)) ||
+	       (nud > nlocal && bsearch(key, ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp));
 }
 
 static mode_t type_of(char t)
@@ -144,7 +94,8 @@ static mode_t type_of(char t)
 	return t == STORE_DIR ? S_IFDIR : t == STORE_SYMLINK ? S_IFLNK : S_IFREG;
 }
 
-/* The merged listing of N ("." and ".." excluded). */
+/* The merged listing of N ("." and ".." excluded).  One piece: the three layers are merged in
+ * the order that decides which entry hides which (local, store, lower). */
 static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 {
 	struct dirlist *l = calloc(1, sizeof(*l));
@@ -190,21 +141,21 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 		}
 		if (err)
 			goto fail;
-		qsort(ud + nlocal, nud - nlocal, sizeof(*ud), cmp_dirent);
+		if (nud > nlocal) /* (qsort of NULL, even of nothing, is undefined) */
+			qsort(ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp);
 		for (size_t i = nlocal; i < nud; i++) {
 			if (ud[i].type == STORE_WHITEOUT)
 				continue;
-			if (nlocal && bsearch(&ud[i], ud, nlocal, sizeof(*ud), cmp_dirent))
+			if (nlocal && bsearch(&ud[i], ud, nlocal, sizeof(*ud), dirent_cmp))
 				continue; /* this node's own entry of that name wins */
-			err = list_add(l, ud[i].name, ud[i].namelen, ud[i].ino | (1ull << 62),
-				       type_of(ud[i].type));
+			err = listing_add(l, ud[i].name, ud[i].namelen, ud[i].ino | UPPER_INO_BIT,
+					  type_of(ud[i].type));
 			if (err)
 				goto fail;
 		}
 	}
 	if ((n->flags & N_LOWER) && !(n->flags & N_OPAQUE)) {
-		int fd = openat(fs->lower_fd, path[1] ? path + 1 : ".",
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = lower_opendir(fs, path);
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 		struct dirent *de;
 
@@ -223,7 +174,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 			key.namelen = nl;
 			if (nud && hidden(&key, ud, nlocal, nud))
 				continue; /* hidden by an upper entry or a whiteout */
-			err = list_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
+			err = listing_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
 			if (err) {
 				closedir(d);
 				goto fail;
@@ -237,7 +188,7 @@ done:
 	return 0;
 fail:
 	store_dirents_free(ud, nud);
-	list_free(l);
+	listing_free(l);
 	return err;
 }
 
@@ -249,7 +200,7 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 	if (err)
 		return err;
 	err = l->n == 0;
-	list_free(l);
+	listing_free(l);
 	return err;
 }
 
@@ -309,7 +260,8 @@ static int listing_get(struct pfs *fs, struct node *n, off_t off, struct dirlist
 		return err;
 	for (size_t i = 0; i < l->n; i++)
 		l->e[i].pos = name_pos(l->e[i].name, l->e[i].namelen);
-	qsort(l->e, l->n, sizeof(*l->e), cmp_pos);
+	if (l->n)
+		qsort(l->e, l->n, sizeof(*l->e), cmp_pos);
 	l->refs = 2; /* the node's and the caller's */
 	pthread_mutex_lock(&fs->lock);
 	if (n->listing && --n->listing->refs == 0)
@@ -317,7 +269,7 @@ static int listing_get(struct pfs *fs, struct node *n, off_t off, struct dirlist
 	n->listing = l;
 	pthread_mutex_unlock(&fs->lock);
 	if (old)
-		list_free(old);
+		listing_free(old);
 	*out = l;
 	return 0;
 }
@@ -330,7 +282,7 @@ static void listing_put(struct pfs *fs, struct dirlist *l)
 	last = --l->refs == 0;
 	pthread_mutex_unlock(&fs->lock);
 	if (last)
-		list_free(l);
+		listing_free(l);
 }
 
 /* A stream read L to its end: the node need not keep it for continuations any more. */
@@ -345,43 +297,19 @@ static void listing_done(struct pfs *fs, struct node *n, struct dirlist *l)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (last)
-		list_free(l);
+		listing_free(l);
 }
 
-void dir_forget(struct node *n)
+int dir_fill(struct pfs *fs, fuse_req_t req, struct node *n, char *buf, size_t size, off_t off,
+	     size_t *filled)
 {
-	/* Called as the node is freed: no stream can be using it, the table lock is held. */
-	if (n->listing && --n->listing->refs == 0)
-		list_free(n->listing);
-	n->listing = NULL;
-}
-
-void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	stats_count(OP_OPENDIR);
-	fuse_reply_err(req, ENOSYS); /* once: the kernel stops asking (see above) */
-}
-
-void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-	struct pfs *fs = fuse_req_userdata(req);
-	struct node *n = node_get(fs, ino);
 	struct dirlist *l = NULL;
 	size_t used = 0, lo, hi, group_used = 0;
-	char *buf = malloc(size);
 	int err;
-	(void)fi;
 
-	stats_count(OP_READDIR);
-	if (!buf) {
-		err = ENOMEM;
-		goto out;
-	}
-	err = -listing_get(fs, n, off, &l);
+	err = listing_get(fs, n, off, &l);
 	if (err)
-		goto out;
+		return err;
 	for (; off < 2; off++) {
 		struct stat st = {.st_ino = 1, .st_mode = S_IFDIR};
 		size_t k =
@@ -419,35 +347,7 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	if (!used)
 		listing_done(fs, n, l); /* read to the end */
 reply:
-	fuse_reply_buf(req, buf, used);
-out:
-	if (err)
-		fuse_reply_err(req, err);
-	if (l)
-		listing_put(fs, l);
-	free(buf);
-}
-
-void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	stats_count(OP_RELEASEDIR);
-	fuse_reply_err(req, 0); /* never sent: OPENDIR said ENOSYS */
-}
-
-void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	struct pfs *fs = fuse_req_userdata(req);
-
-	stats_count(OP_MKDIR);
-	make_entry(req, node_get(fs, parent), name, S_IFDIR | (mode & 07777), NULL);
-}
-
-void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct pfs *fs = fuse_req_userdata(req);
-
-	stats_count(OP_RMDIR);
-	fuse_reply_err(req, -remove_entry(fs, node_get(fs, parent), name, true));
+	*filled = used;
+	listing_put(fs, l);
+	return 0;
 }

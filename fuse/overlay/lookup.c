@@ -1,0 +1,158 @@
+/* lookup.c - LOOKUP: which node a name is, through the layers, and the entry the kernel gets. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "overlay/attr.h"
+#include "overlay/classes.h"
+#include "overlay/lookup.h"
+#include "overlay/ofile.h"
+#include "overlay/resolve.h"
+#include "path.h"
+
+/* Is the directory the name now holds (R) another than node N?  A directory moved away and made
+ * again (a purge by rename) must be a new inode to the kernel: the names it keeps below the old
+ * one belong to the tree that moved.  A lower directory gaining its upper copy stays itself. */
+static bool other_dir(const struct node *n, const struct resolved *r)
+{
+	if (!S_ISDIR(n->type) || r->utype != STORE_DIR)
+		return false;
+	if (n->sino)
+		return n->sino != r->ua.ino;
+	return r->ua.opaque && !(n->flags & N_OPAQUE);
+}
+
+/* The node the layers' answer R makes of NAME under PARENT, with a lookup count. */
+static struct node *lookup_node(struct pfs *fs, struct node *parent, const char *name,
+				size_t namelen, unsigned pf, const struct resolved *r)
+{
+	mode_t type = resolved_upper(r) ? (r->ua.mode & S_IFMT) : (r->lst.st_mode & S_IFMT);
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, parent, name, namelen);
+	if (n && (n->type != type || other_dir(n, r)))
+		node_unhash(fs, n); /* replaced by another entry: a new inode */
+	n = node_child(fs, parent, name, namelen);
+	if (n) {
+		n->type = type;
+		n->flags = pf | (r->lower ? N_LOWER : 0) | (r->local ? N_INLOCAL : 0) |
+			   (r->utype == STORE_DIR && r->ua.opaque ? N_OPAQUE : 0);
+		if (resolved_upper(r)) {
+			if (n->sino != r->ua.ino)
+				n->cached_version = UINT64_MAX;
+			node_set_sino(fs, n, r->ua.ino);
+			node_remember(n, &r->ua);
+		} else {
+			node_set_sino(fs, n, 0);
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
+		   struct fuse_entry_param *e, struct node **out)
+{
+	char path[PATH_MAX];
+	struct resolved r;
+	struct node *n;
+	unsigned pf;
+	int len, err;
+
+	*out = NULL;
+	memset(e, 0, sizeof(*e));
+	err = path_check_name(name, namelen);
+	if (err)
+		return err;
+	len = node_child_path(fs, parent, name, namelen, path, sizeof(path));
+	if (len < 0)
+		return len;
+	pf = classes_node_flags(fs, path, (size_t)len, NULL);
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, parent, name, namelen);
+	if (n && file_pending_locked(n)) {
+		n = node_child(fs, parent, name, namelen);
+		pthread_mutex_unlock(&fs->lock);
+		if (!n)
+			return -ENOMEM;
+		file_attr(fs, n, &e->attr);
+		goto reply;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	err = resolve(fs, parent, name, namelen, path, pf, &r);
+	if (err == -EIO)
+		err = resolve_known(fs, parent, name, namelen, path, &r);
+	if (err)
+		return err;
+	if (!r.local && !resolved_upper(&r) && !r.lower) {
+		/* Negative: forever where nothing can appear, else not cached at all. */
+		e->ino = 0;
+		e->entry_timeout = (pf & N_STATIC) ? TIMEOUT_FOREVER : 0;
+		store_attr_release(&r.ua);
+		return 0;
+	}
+	n = lookup_node(fs, parent, name, namelen, pf, &r);
+	if (!n) {
+		store_attr_release(&r.ua);
+		return -ENOMEM;
+	}
+	if (resolved_upper(&r)) {
+		attr_from_store(&r.ua, n->flags, &e->attr);
+		if (r.lower && S_ISDIR(r.lst.st_mode) && S_ISDIR(r.ua.mode))
+			e->attr.st_ino = r.lst.st_ino; /* merged directory: keep lower's */
+	} else {
+		attr_from_lower(&r.lst, n->flags, &e->attr);
+	}
+	if (S_ISREG(n->type)) {
+		int64_t sz = file_local_size(fs, n);
+
+		if (sz >= 0)
+			e->attr.st_size = sz;
+	}
+	store_attr_release(&r.ua);
+reply:
+	e->ino = node_id(fs, n);
+	e->generation = n->generation;
+	e->entry_timeout = entry_timeout_for(n->flags);
+	e->attr_timeout = attr_timeout_for(n);
+	*out = n;
+	return 0;
+}
+
+int lookup_made(struct pfs *fs, struct node *parent, const char *name, const struct store_attr *a,
+		struct fuse_entry_param *e)
+{
+	char path[PATH_MAX];
+	struct node *n;
+	unsigned pf = 0;
+	enum policy_class cls = POLICY_NONE;
+	int len;
+
+	len = node_child_path(fs, parent, name, strlen(name), path, sizeof(path));
+	if (len > 0)
+		pf = classes_node_flags(fs, path, (size_t)len, &cls);
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, parent, name, strlen(name));
+	if (n)
+		node_unhash(fs, n);
+	n = node_child(fs, parent, name, strlen(name));
+	if (n) {
+		n->type = a->mode & S_IFMT;
+		n->flags = N_OPAQUE | pf;
+		n->cls = cls;
+		node_set_sino(fs, n, a->ino);
+		node_remember(n, a);
+		n->cached_version = a->version;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!n)
+		return -ENOMEM;
+	memset(e, 0, sizeof(*e));
+	attr_from_store(a, n->flags, &e->attr);
+	e->ino = node_id(fs, n);
+	e->generation = n->generation;
+	e->entry_timeout = entry_timeout_for(n->flags);
+	e->attr_timeout = attr_timeout_for(n);
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* ns.h - the operations on names and attributes: mkdir, symlink, unlink, rmdir, link, setattr,
+ * readlink, statfs and the status attribute.  Each returns 0 or -errno; ops.c replies. */
+#ifndef PRESSFS_OVERLAY_NS_H
+#define PRESSFS_OVERLAY_NS_H
+
+#include <sys/statvfs.h>
+
+#include "overlay/node.h"
+
+/* Make a directory (TARGET NULL) or a symlink to TARGET as NAME under PARENT for UID:GID;
+ * fills *E, with a lookup count. */
+int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
+	    mode_t mode, const char *target, struct fuse_entry_param *e);
+/* Remove NAME (when DIR is set a directory) from PARENT: a lower entry is hidden behind a
+ * whiteout. */
+int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir);
+int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *newname);
+/* setattr(2) of N (FI: through a handle); fills *ST with the attributes after it. */
+int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_set,
+	       struct fuse_file_info *fi, struct stat *st);
+/* N's symlink target into BUF (SIZE bytes, NUL-terminated). */
+int ns_readlink(struct pfs *fs, struct node *n, char *buf, size_t size);
+int ns_statfs(struct pfs *fs, struct statvfs *sv);
+/* The root's status attribute (STATUS_XATTR) into BUF: its length, or -errno. */
+int ns_status(struct pfs *fs, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,293 @@
+/* test_classes.c - unit tests for fuse/overlay/classes.c: every class x every operation x the
+ * kinds of path the daemon judges (a file, a directory, a lower file needing copy-up, entries a
+ * directory rename carries), with and without the pool and the local directory. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "overlay/classes.h"
+#include "tap.h"
+
+static struct policy *P;
+
+static const char RULES[] = "/d/**        deny\n"
+			    "/s/**/*.php  deny\n"
+			    "/s/**        shared\n"
+			    "/c/**        cache\n"
+			    "/l/**        local\n"
+			    "/w3/**       shared\n";
+
+/* One path per class; "/n/..." has no rule. */
+static const char *const AREA[] = {"/s", "/c", "/l", "/d", "/n"};
+enum { S, C, L, D, N, NAREAS };
+
+#define OK(be, sc) {0, be, sc}
+#define NO(e)	   {-(e), CLS_NOWHERE, 0}
+struct want {
+	int err;
+	enum cls_backend backend;
+	char store_cls; /* 0: not checked */
+};
+
+static const char *be_name(enum cls_backend b)
+{
+	static const char *const names[] = {"nowhere", "store", "pool", "local"};
+
+	return b <= CLS_LOCAL ? names[b] : "?";
+}
+
+static void check(const struct cls_mount *m, enum cls_op op, const char *path,
+		  const struct cls_facts *f, struct want w, const char *what)
+{
+	struct cls_verdict v;
+	int err = classes_judge(P, m, op, path, strlen(path), f, &v);
+
+	is_int(err, w.err, "%s %s %s (pool %d, local %d): errno", classes_op_name(op), path, what,
+	       m->pool, m->local);
+	is_int(v.err, err, "  ... the verdict says the same errno");
+	if (w.err)
+		return;
+	is_str(be_name(v.backend), be_name(w.backend), "  ... backend");
+	if (w.store_cls)
+		is_int(v.store_cls, w.store_cls, "  ... content class '%c'", w.store_cls);
+}
+
+static const struct cls_mount FULL = {.pool = true, .local = true};
+static const struct cls_mount BARE = {.pool = false, .local = false};
+
+/* A new name (file, directory, symlink) and a hard link, in every area. */
+static void test_new_names(void)
+{
+	static const struct {
+		enum cls_op op;
+		struct want w[NAREAS];
+	} t[] = {
+	    {CLS_CREATE,
+	     {OK(CLS_STORE, 's'), OK(CLS_POOL, 'c'), OK(CLS_LOCAL, 0), NO(EROFS), NO(EROFS)}},
+	    {CLS_MKDIR,
+	     {OK(CLS_STORE, 's'), OK(CLS_STORE, 's'), OK(CLS_LOCAL, 0), NO(EROFS), NO(EROFS)}},
+	    {CLS_SYMLINK,
+	     {OK(CLS_STORE, 's'), OK(CLS_STORE, 's'), NO(EPERM), NO(EROFS), NO(EROFS)}},
+	    {CLS_LINK, {NO(EPERM), NO(EPERM), NO(EPERM), NO(EPERM), NO(EPERM)}},
+	};
+	char path[64];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+		for (int a = 0; a < NAREAS; a++) {
+			snprintf(path, sizeof(path), "%s/x/new", AREA[a]);
+			check(&FULL, t[i].op, path, NULL, t[i].w[a], "(a new name)");
+		}
+	/* The deny rule inside a shared area wins for what it matches. */
+	check(&FULL, CLS_CREATE, "/s/x/shell.php", NULL, (struct want)NO(EROFS), "(denied name)");
+	check(&FULL, CLS_MKDIR, "/s/x/dir.php", NULL, (struct want)NO(EROFS), "(denied name)");
+}
+
+/* Without cache= the cache class is stored as shared; without local= the local class takes
+ * no write at all (it must never reach the shared store instead). */
+static void test_bare_mount(void)
+{
+	struct cls_verdict v;
+
+	check(&BARE, CLS_CREATE, "/c/f", NULL, (struct want)OK(CLS_STORE, 's'), "(no pool)");
+	classes_judge(P, &BARE, CLS_CREATE, "/c/f", 4, NULL, &v);
+	is_int(v.note, CLS_NOTE_POOL_AS_SHARED, "  ... noted as stored as shared");
+	for (enum cls_op op = 0; op < CLS_OP_COUNT; op++) {
+		struct cls_facts f = {.from = "/s/f", .fromlen = 4, .exists = true};
+
+		if (op == CLS_LINK || op == CLS_COMMIT || op == CLS_RENAME_CARRIED)
+			continue;
+		check(&BARE, op, "/l/f", &f, (struct want)NO(EROFS),
+		      "(no local directory)");
+		classes_judge(P, &BARE, op, "/l/f", 4, &f, &v);
+		is_int(v.note, CLS_NOTE_LOCAL_NO_DIR, "  ... noted as having no local directory");
+	}
+	check(&BARE, CLS_RENAME_FILE, "/c/f", &(struct cls_facts){.from = "/s/f", .fromlen = 4},
+	      (struct want)OK(CLS_STORE, 0), "(shared to cache, no pool: both are the store)");
+	check(&BARE, CLS_RENAME_CARRIED, "/c/a/f",
+	      &(struct cls_facts){.from = "/s/a/f", .fromlen = 6}, (struct want)OK(CLS_STORE, 0),
+	      "(carried shared to cache, no pool)");
+}
+
+/* Changing what exists: a file this node has, a lower file (copy-up), a directory; and what
+ * the local directory holds. */
+static void test_existing(void)
+{
+	static const enum cls_op ops[] = {CLS_COPY_UP, CLS_SETATTR, CLS_OPEN_WRITE};
+	/* Not in the local directory: a lower file's upper copy lives in the store. */
+	static const struct want lower[NAREAS] = {OK(CLS_STORE, 's'), OK(CLS_POOL, 'c'),
+						  OK(CLS_STORE, 's'), NO(EROFS), NO(EROFS)};
+	char path[64];
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)
+		for (int a = 0; a < NAREAS; a++) {
+			struct cls_facts in_local = {.in_local = true};
+
+			snprintf(path, sizeof(path), "%s/lower.txt", AREA[a]);
+			check(&FULL, ops[i], path, NULL, lower[a], "(a lower file)");
+			snprintf(path, sizeof(path), "%s/dir", AREA[a]);
+			check(&FULL, ops[i], path, NULL, lower[a], "(a directory)");
+			if (a == L)
+				check(&FULL, ops[i], path, &in_local, (struct want)OK(CLS_LOCAL, 0),
+				      "(in the local directory)");
+		}
+	/* Copy-up as part of a directory rename: its class only, every entry was judged. */
+	for (int a = 0; a < NAREAS; a++) {
+		struct cls_facts carried = {.carried = true};
+
+		snprintf(path, sizeof(path), "%s/moved/f", AREA[a]);
+		check(&FULL, CLS_COPY_UP, path, &carried,
+		      a == C ? (struct want)OK(CLS_POOL, 'c') : (struct want)OK(CLS_STORE, 's'),
+		      "(carried by a rename)");
+	}
+}
+
+static void test_remove(void)
+{
+	static const struct want w[NAREAS] = {OK(CLS_STORE, 0), OK(CLS_POOL, 0), NO(EROFS),
+					      NO(EROFS), NO(EROFS)};
+	char path[64];
+
+	for (int a = 0; a < NAREAS; a++) {
+		struct cls_facts lower = {.exists = true}, local = {.exists = true, .in_local = true};
+
+		snprintf(path, sizeof(path), "%s/f", AREA[a]);
+		check(&FULL, CLS_REMOVE, path, &lower, w[a], "(an upper or lower entry)");
+		if (a == L)
+			check(&FULL, CLS_REMOVE, path, &local, (struct want)OK(CLS_LOCAL, 0),
+			      "(in the local directory)");
+	}
+	/* Before the caller knows whether anything is there, only writability is asked. */
+	check(&FULL, CLS_REMOVE, "/l/f", NULL, (struct want)OK(CLS_LOCAL, 0), "(nothing known)");
+}
+
+/* Commit at close: where the open sent the content (judged again by the security work). */
+static void test_commit(void)
+{
+	char path[64];
+
+	for (int a = 0; a < NAREAS; a++) {
+		struct cls_facts s = {.committed_cls = 's'}, c = {.committed_cls = 'c'};
+
+		snprintf(path, sizeof(path), "%s/f", AREA[a]);
+		check(&FULL, CLS_COMMIT, path, &s, (struct want)OK(CLS_STORE, 's'), "(shared)");
+		check(&FULL, CLS_COMMIT, path, &c, (struct want)OK(CLS_POOL, 'c'), "(cache)");
+	}
+}
+
+/* Renames of a file and of a directory from every area to every area. */
+static void test_rename(void)
+{
+	/* [from][to] */
+	static const int w[NAREAS][NAREAS] = {
+	    /*            s      c       l       d       n */
+	    /* s */ {0, EXDEV, EXDEV, EROFS, EROFS},
+	    /* c */ {EXDEV, 0, EXDEV, EROFS, EROFS},
+	    /* l */ {EXDEV, EXDEV, 0, EROFS, EROFS},
+	    /* d */ {EROFS, EROFS, EROFS, EROFS, EROFS},
+	    /* n */ {EROFS, EROFS, EROFS, EROFS, EROFS},
+	};
+	char from[64], to[64];
+
+	for (int op = CLS_RENAME_FILE; op <= CLS_RENAME_DIR; op++)
+		for (int a = 0; a < NAREAS; a++)
+			for (int b = 0; b < NAREAS; b++) {
+				struct cls_facts f = {.from = from};
+				struct cls_verdict v;
+
+				snprintf(from, sizeof(from), "%s/a", AREA[a]);
+				snprintf(to, sizeof(to), "%s/b", AREA[b]);
+				f.fromlen = strlen(from);
+				check(&FULL, op, to, &f,
+				      w[a][b] ? (struct want)NO(w[a][b])
+					      : (struct want)OK(CLS_STORE, 0),
+				      from);
+				classes_judge(P, &FULL, op, to, strlen(to), &f, &v);
+				if (w[a][b] == EROFS)
+					ok(v.at_from == (a == D || a == N),
+					   "  ... the refused path is the %s",
+					   a == D || a == N ? "source" : "destination");
+			}
+	/* The local directory's own entries: moved by its file system, or not across. */
+	{
+		struct cls_facts f = {.from = "/l/a", .fromlen = 4, .in_local = true};
+
+		check(&FULL, CLS_RENAME_FILE, "/l/b", &f, (struct want)OK(CLS_LOCAL, 0),
+		      "(within the local directory)");
+		f.dst_exists = true;
+		check(&FULL, CLS_RENAME_FILE, "/l/b", &f, (struct want)NO(EXDEV),
+		      "(onto a lower entry of a local area)");
+		f.dst_in_local = true;
+		check(&FULL, CLS_RENAME_DIR, "/l/b", &f, (struct want)OK(CLS_LOCAL, 0),
+		      "(onto another local entry)");
+		f = (struct cls_facts){.from = "/s/a", .fromlen = 4, .dst_exists = true,
+				       .dst_in_local = true};
+		check(&FULL, CLS_RENAME_FILE, "/s/b", &f, (struct want)NO(EXDEV),
+		      "(onto what the local directory holds)");
+	}
+	check(&FULL, CLS_RENAME_FILE, "/s/b", NULL, (struct want)NO(EINVAL), "(no source)");
+}
+
+/* What a directory rename carries, entry by entry: a .php made where PHP may write (w3/) must
+ * not be carried into uploads-like s/, where no write could put it; nothing changes backend. */
+static void test_carried(void)
+{
+	static const struct {
+		const char *from, *to;
+		int err;
+	} t[] = {
+	    {"/w3/cfg/x.php", "/s/cfg/x.php", EROFS}, {"/w3/cfg/x.css", "/s/cfg/x.css", 0},
+	    {"/s/a/f", "/s/b/f", 0},		      {"/s/a/f", "/c/a/f", EXDEV},
+	    {"/c/a/f", "/s/a/f", EXDEV},	      {"/s/a/f", "/l/a/f", EXDEV},
+	    {"/l/a/f", "/s/a/f", EXDEV},	      {"/s/a/f", "/d/a/f", EROFS},
+	    {"/s/a/f", "/n/a/f", EROFS},	      {"/c/a/f", "/c/b/f", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		struct cls_facts f = {.from = t[i].from, .fromlen = strlen(t[i].from)};
+		struct cls_verdict v;
+
+		check(&FULL, CLS_RENAME_CARRIED, t[i].to, &f,
+		      t[i].err ? (struct want)NO(t[i].err) : (struct want)OK(CLS_STORE, 0), t[i].from);
+		classes_judge(P, &FULL, CLS_RENAME_CARRIED, t[i].to, strlen(t[i].to), &f, &v);
+		if (t[i].err == EROFS)
+			is_int(v.note, CLS_NOTE_CARRIED_REFUSED, "  ... noted as a carried refusal");
+	}
+}
+
+static void test_view(void)
+{
+	enum policy_class c;
+	unsigned v = classes_view(P, &FULL, "/l/x", 4, &c);
+
+	is_int(c, POLICY_LOCAL, "view: class of /l/x");
+	ok((v & CLS_VIEW_WRITABLE) && (v & CLS_VIEW_LOCAL), "view: /l/x writable and local");
+	v = classes_view(P, &BARE, "/l/x", 4, NULL);
+	ok(!(v & CLS_VIEW_LOCAL), "view: no local directory, not local");
+	v = classes_view(P, &FULL, "/n/x", 4, &c);
+	ok(c == POLICY_NONE && !(v & CLS_VIEW_WRITABLE) && (v & CLS_VIEW_STATIC),
+	   "view: /n/x read-only and static");
+	v = classes_view(P, &FULL, "/", 1, NULL);
+	ok(!(v & CLS_VIEW_STATIC_BELOW), "view: below the root may change (rules below it)");
+	v = classes_view(P, &FULL, "/n", 2, NULL);
+	ok((v & CLS_VIEW_STATIC_BELOW), "view: nothing below /n may change");
+	is_str(classes_op_name(CLS_OP_COUNT), "?", "op name of nothing");
+}
+
+int main(void)
+{
+	struct policy_error perr;
+
+	if (policy_parse("t.policy", RULES, strlen(RULES), &P, &perr)) {
+		printf("Bail out! policy: %s\n", perr.reason);
+		return 1;
+	}
+	test_new_names();
+	test_bare_mount();
+	test_existing();
+	test_remove();
+	test_commit();
+	test_rename();
+	test_carried();
+	test_view();
+	policy_free(P);
+	return tap_done();
+}
