@@ -13,10 +13,10 @@
 #include <libmemcachedutil-1.0/util.h>
 
 #include "pool.h"
+#include "store/keys.h"
 
 #define MAX_SERVERS	32
 #define PARTS_PER_CHUNK (STORE_CHUNK_SIZE / POOL_PART_SIZE)
-#define KEY_MAX		128
 /* Handles: more than the FUSE loop's threads plus the invalidation thread, so that a caller
  * waits for one only if something is badly wrong. */
 #define POOL_MAX  64
@@ -179,7 +179,7 @@ static void give_back(struct pool *c, memcached_st *mc)
 
 static size_t make_key(const struct pool *c, uint64_t id, unsigned part, char *key)
 {
-	return (size_t)snprintf(key, KEY_MAX, "%sm:%" PRIu64 ":%u", c->prefix, id, part);
+	return key_pool(key, c->prefix, id, part);
 }
 
 int pool_put(struct pool *c, uint64_t id, const void *data, size_t len)

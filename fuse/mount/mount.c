@@ -14,6 +14,7 @@
 #include "mount/secret.h"
 #include "pressfs.h"
 #include "stats.h"
+#include "store/keys.h"
 
 int mount_main(int argc, char **argv);
 
@@ -69,7 +70,7 @@ static int open_backends(struct pfs *fs, const struct store_secret *sec)
 {
 	const struct settings *s = fs->set;
 	struct store_config sc = {0};
-	char prefix[96];
+	char prefix[KEY_MAX];
 	int err;
 
 	sc.url = sec->url;
@@ -88,7 +89,7 @@ static int open_backends(struct pfs *fs, const struct store_secret *sec)
 	store_set_logger(fs->store, log_store, NULL);
 	if (!s->pool_url)
 		return 0;
-	snprintf(prefix, sizeof(prefix), "pressfs:{%s}:", s->site);
+	key_prefix(prefix, s->site); /* the site was checked by store_open */
 	/* memcached is on the page-serving path: a dead server must cost milliseconds */
 	err = pool_open(s->pool_url, prefix, s->timeout_ms < 250 ? s->timeout_ms : 250, &fs->pool);
 	if (err) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "hash.h"
 #include "overlay/attr.h"
 #include "overlay/dir.h"
 #include "overlay/listing.h"
@@ -220,10 +221,8 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 
 static off_t name_pos(const char *name, size_t len)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = fnv1a_64(name, len);
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
 	h ^= h >> 31;
 	h &= INT64_MAX;
 	return (off_t)(h < 3 ? h + 3 : h);

@@ -5,15 +5,14 @@
 #include <string.h>
 
 #include "overlay/listing.h"
+#include "hash.h"
 #include "overlay/node.h"
 
 static size_t name_hash(const struct pfs *fs, const struct node *parent, const char *name,
 			size_t len)
 {
-	uint64_t h = 1469598103934665603ull ^ (uintptr_t)parent;
+	uint64_t h = fnv1a_64_more(FNV1A_64_OFFSET ^ (uintptr_t)parent, name, len);
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
 	return (size_t)(h ^ (h >> 29)) & (fs->tab_size - 1);
 }
 
