@@ -30,7 +30,10 @@ lower=${PRESSFS_LOWER:-/usr/src/wordpress}
 policy=${PRESSFS_POLICY:-/etc/pressfs/wordpress.policy}
 peer=${PRESSFS_PEER:-$(cat /proc/sys/kernel/hostname)}
 timeout=${PRESSFS_READY_TIMEOUT:-30}
+# /tmp and /run are the only writable places of a read-only container (emptyDirs in
+# Kubernetes; podman and docker --read-only also make /var/tmp, the daemon's default staging)
 local_dir=/tmp/pressfs-local
+staging_dir=/tmp/pressfs-staging
 
 [ -e /dev/fuse ] || die "/dev/fuse is missing: run with --device /dev/fuse (docs/DEPLOY.md)"
 [ -d "$lower" ] || die "the lower tree $lower is missing"
@@ -49,7 +52,8 @@ urlescape() {
 }
 
 store=$PRESSFS_STORE
-opts="lower=$lower,policy=$policy,site=$site,local=$local_dir,$PEER_OPTION=$peer,allow_other"
+opts="lower=$lower,policy=$policy,site=$site,local=$local_dir,staging=$staging_dir"
+opts="$opts,$PEER_OPTION=$peer,allow_other"
 if [ -n "${PRESSFS_PASSWORD_FILE:-}" ]; then
 	[ -r "$PRESSFS_PASSWORD_FILE" ] || die "PRESSFS_PASSWORD_FILE=$PRESSFS_PASSWORD_FILE cannot be read"
 	if [ "$PASSWORD_VIA" = option ]; then
@@ -74,6 +78,7 @@ fi
 
 mkdir -p "$local_dir"
 chown www-data:www-data "$local_dir"
+mkdir -p -m 700 "$staging_dir"
 
 mounted() { grep -q " $docroot fuse" /proc/self/mounts; }
 

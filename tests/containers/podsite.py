@@ -125,19 +125,8 @@ class Peer:
 
     def run_argv(self):
         s = self.site
-        env = {"PRESSFS_STORE": s.redis.store, "PRESSFS_PASSWORD_FILE": SECRET,
-               "PRESSFS_SITE": s.name, "PRESSFS_POOL": "memcached://" + s.pool,
-               "PRESSFS_MODE": s.mode, "PRESSFS_PEER": self.name,
-               "PRESSFS_LISTEN": "%s:%d" % (pressenv.LOOPBACK, self.port),
-               "WORDPRESS_DB_HOST": "%s:%d" % (pressenv.LOOPBACK, s.db.port),
-               "WORDPRESS_DB_NAME": s.db_creds["name"], "WORDPRESS_DB_USER": s.db_creds["user"],
-               "WORDPRESS_DB_PASSWORD": s.db_creds["password"],
-               "WORDPRESS_HOME_FROM_REQUEST": "1",
-               # never any traffic off this machine; no cron spawned from page views
-               "WORDPRESS_CONFIG_EXTRA": "define('WP_HTTP_BLOCK_EXTERNAL', true); "
-                                         "define('DISABLE_WP_CRON', true);"}
-        for k, v in s.salts.items():
-            env["WORDPRESS_" + k] = v
+        env = s.container_env("%s:%d" % (pressenv.LOOPBACK, self.port))
+        env["PRESSFS_PEER"] = self.name
         argv = ["run", "-d", "--name", self.name, "--hostname", self.name,
                 "--read-only", "--device", "/dev/fuse", "--cap-add", "SYS_ADMIN",
                 "--network", "host", "--security-opt", "label=disable",
@@ -228,6 +217,26 @@ class Site:
         return self.haproxy.url
 
     def start(self):
+        self.start_backends()
+        self.peers = [Peer(self, n) for n in self.names]
+        for p in self.peers:
+            p.start(wait=False)
+        for p in self.peers:
+            p.wait_serving(path="/wp-includes/images/blank.gif")
+        self.haproxy_port = pressenv.free_port()
+        self.admin_password = self.install(self.peers[0], self.haproxy_url)
+        self.haproxy = self.env.start(HAProxy(self.env, [(p.name, p.port) for p in self.peers],
+                                              port=self.haproxy_port))
+        for p in self.peers:
+            p.wait_serving()
+        return self
+
+    @property
+    def haproxy_url(self):
+        return "http://%s:%d" % (pressenv.LOOPBACK, self.haproxy_port)
+
+    def start_backends(self):
+        """MariaDB (the site's database), Redis, two memcached: what the peers need."""
         env = self.env
         env.adopt(self)                 # containers removed at env.close(), even half started
         self.db = env.start(pressenv.MariaDB(env))
@@ -236,27 +245,15 @@ class Site:
         self.memcached = [env.start(pressenv.Memcached(env, memory_mb=64, item_max="1m"))
                           for _ in range(2)]
         self.pool = ",".join(m.address for m in self.memcached)
-        self.peers = [Peer(self, n) for n in self.names]
-        for p in self.peers:
-            p.start(wait=False)
-        for p in self.peers:
-            p.wait_serving(path="/wp-includes/images/blank.gif")
-        self.haproxy_port = pressenv.free_port()
-        self.admin_password = self.install()
-        self.haproxy = env.start(HAProxy(env, [(p.name, p.port) for p in self.peers],
-                                                 port=self.haproxy_port))
-        for p in self.peers:
-            p.wait_serving()
-        return self
 
-    def install(self):
-        """WordPress's own wp_install(), run with PHP inside the first container."""
+    def install(self, peer, url):
+        """WordPress's own wp_install() for the site at URL, run with PHP inside PEER (any
+        container of the image).  Returns the admin password."""
         password = secrets.token_urlsafe(12)
-        url = "http://%s:%d" % (pressenv.LOOPBACK, self.haproxy_port)
         args = json.dumps({"tree": DOCROOT, "url": url, "title": "pressfs in containers",
                            "user": self.admin_user, "password": password,
                            "email": "admin@example.invalid", "posts": 3, "theme": None})
-        r = self.peers[0].exec("php", "-d", "display_errors=stderr", "--", args,
+        r = peer.exec("php", "-d", "display_errors=stderr", "--", args,
                                user="www-data", input=pressenv._INSTALL_PHP)
         if r.returncode != 0 or '"installed"' not in r.stdout:
             raise RuntimeError("wp_install failed (%d):\n%s\n%s" % (r.returncode, r.stdout,
@@ -268,6 +265,23 @@ class Site:
 
     def peer(self, name):
         return next(p for p in self.peers if p.name == name)
+
+    def container_env(self, listen):
+        """The environment a container of this site gets (PRESSFS_*, WORDPRESS_*)."""
+        env = {"PRESSFS_STORE": self.redis.store, "PRESSFS_PASSWORD_FILE": SECRET,
+               "PRESSFS_SITE": self.name, "PRESSFS_POOL": "memcached://" + self.pool,
+               "PRESSFS_MODE": self.mode, "PRESSFS_LISTEN": listen,
+               "WORDPRESS_DB_HOST": "%s:%d" % (pressenv.LOOPBACK, self.db.port),
+               "WORDPRESS_DB_NAME": self.db_creds["name"],
+               "WORDPRESS_DB_USER": self.db_creds["user"],
+               "WORDPRESS_DB_PASSWORD": self.db_creds["password"],
+               "WORDPRESS_HOME_FROM_REQUEST": "1",
+               # never any traffic off this machine; no cron spawned from page views
+               "WORDPRESS_CONFIG_EXTRA": "define('WP_HTTP_BLOCK_EXTERNAL', true); "
+                                         "define('DISABLE_WP_CRON', true);"}
+        for k, v in self.salts.items():
+            env["WORDPRESS_" + k] = v
+        return env
 
     def stop(self):
         """The containers (and any mount a killed one left on the host); the servers are the
