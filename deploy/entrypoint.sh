@@ -9,7 +9,9 @@
 #   PRESSFS_POOL           memcached://host:port[,host:port...] for the policy's cache class
 #   PRESSFS_POLICY, PRESSFS_MODE (enforce|report|off), PRESSFS_PEER (default: the hostname),
 #   PRESSFS_LOWER, PRESSFS_DOCROOT, PRESSFS_LISTEN (Apache's Listen), PRESSFS_MOUNT_OPTIONS
-#   (more -o options), PRESSFS_READY_TIMEOUT (seconds, default 30)
+#   (more -o options), PRESSFS_READY_TIMEOUT (seconds, default 30),
+#   PRESSFS_LISTEN_BUCKETS_RATIO (Apache's ListenCoresBucketsRatio: set it to 1 where replicas
+#   share one network namespace and port, hostNetwork, and the kernel spreads connections)
 set -eu
 
 # Option names of the pressfs in this image.  PEER_OPTION becomes "peer" and POOL_OPTION "pool"
@@ -79,6 +81,13 @@ fi
 mkdir -p "$local_dir"
 chown www-data:www-data "$local_dir"
 mkdir -p -m 700 "$staging_dir"
+mkdir -p /run/pressfs/apache
+if [ -n "${PRESSFS_LISTEN_BUCKETS_RATIO:-}" ]; then
+	case $PRESSFS_LISTEN_BUCKETS_RATIO in
+	*[!0-9]* | 0) die "PRESSFS_LISTEN_BUCKETS_RATIO must be a positive number" ;;
+	esac
+	echo "ListenCoresBucketsRatio $PRESSFS_LISTEN_BUCKETS_RATIO" >/run/pressfs/apache/listen.conf
+fi
 
 mounted() { grep -q " $docroot fuse" /proc/self/mounts; }
 
