@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -31,6 +32,11 @@ SECRET = "/run/secrets/redis-password"
 SITE_COMMANDS = ("-@all +ping +select +script|load +eval +evalsha +get +set +incr +incrby +exists "
                  "+del +getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel "
                  "+hgetall +hincrby +publish +subscribe")
+
+
+def urllib_quote(s):
+    """S as the entrypoint puts it into a URL (every byte but RFC 3986's unreserved escaped)."""
+    return urllib.parse.quote(s, safe="-._~")
 
 
 def acl_rules(site):
@@ -62,13 +68,13 @@ class Redis(pressenv.Redis):
                   ">" + self.password)
         self._cli(None, "ACL", "SETUSER", "default", ">" + self.admin_password)
 
-    def _cli(self, password, *args, timeout=30):
+    def _cli(self, password, *args, timeout=30, errors=True):
         env = dict(os.environ)
         if password:
             env["REDISCLI_AUTH"] = password
         r = subprocess.run(["redis-cli", "-h", pressenv.LOOPBACK, "-p", str(self.port), *args],
                            capture_output=True, text=True, timeout=timeout, check=True, env=env)
-        if r.stdout.startswith(("ERR", "NOPERM", "WRONGPASS")):
+        if errors and r.stdout.startswith(("ERR", "NOPERM", "WRONGPASS")):
             raise RuntimeError("redis-cli %s: %s" % (args[0], r.stdout.strip()))
         return r.stdout
 
@@ -76,9 +82,11 @@ class Redis(pressenv.Redis):
         """redis-cli as the operator (the default user)."""
         return self._cli(self.admin_password, *args, timeout=timeout)
 
-    def site_cli(self, *args, timeout=30):
-        """redis-cli as the site's user (what a pressfs peer may do)."""
-        return self._cli(self.password, "--user", self.user, *args, timeout=timeout)
+    def site_cli(self, *args, timeout=30, errors=True):
+        """redis-cli as the site's user (what a pressfs peer may do); errors=False returns an
+        error reply instead of raising."""
+        return self._cli(self.password, "--user", self.user, *args, timeout=timeout,
+                         errors=errors)
 
     @property
     def store(self):

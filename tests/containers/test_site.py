@@ -162,3 +162,44 @@ def test_sigterm_stops_apache_and_unmounts_cleanly(site):
     for path, data in UPLOADS:
         status, body = get(n2.url + "/" + path)
         assert status == 200 and body == data, (path, status)
+
+
+def _password_via():
+    with open(os.path.join(podsite.TOP, "deploy", "entrypoint.sh")) as f:
+        for line in f:
+            if line.startswith("PASSWORD_VIA="):
+                return line.strip().split("=", 1)[1]
+    return None
+
+
+def test_the_site_user_reaches_only_its_own_keys_with_pressfs_commands(site):
+    r = site.redis
+    other = "pressfs:{other}:format"
+    r.cli("SET", other, "1")
+    for cmd in (["GET", other], ["FLUSHALL"], ["CONFIG", "GET", "requirepass"], ["KEYS", "*"],
+                ["ACL", "LIST"], ["SUBSCRIBE", "pressfs:{other}:inval"]):
+        if cmd[0] == "SUBSCRIBE":       # a channel of another site: try to publish on it
+            cmd = ["PUBLISH", "pressfs:{other}:inval", "x"]
+        out = r.site_cli(*cmd, timeout=10, errors=False)
+        assert "NOPERM" in out, (cmd, out)
+    assert r.site_cli("EXISTS", "pressfs:{%s}:format" % site.name).strip() == "1"
+    # and the web server's user in a container cannot log in as anyone
+    n1 = site.peers[0]
+    out = n1.exec("php", "-r", "$s = fsockopen('127.0.0.1', %d); fwrite($s, \"KEYS *\\r\\n\");"
+                  "echo fgets($s);" % r.port, user="www-data").stdout
+    assert out.startswith("-NOAUTH"), out
+
+
+@pytest.mark.xfail(_password_via() != "option", strict=True,
+                   reason="PASSWORD_VIA=url in deploy/entrypoint.sh: the password is in the "
+                          "daemon's argv until pressfs mount reads password_file=")
+def test_the_web_user_cannot_learn_the_redis_password(site):
+    n1 = site.peers[0]
+    secret = site.redis.password
+    r = n1.exec("cat", podsite.SECRET, user="www-data")
+    assert r.returncode != 0 and secret not in r.stdout
+    # every process's command line and environment, as the web server's user sees them
+    r = n1.exec("sh", "-c", "cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | "
+                "tr '\\0' '\\n'", user="www-data")
+    assert secret not in r.stdout and podsite.urllib_quote(secret) not in r.stdout
+    assert secret not in n1.logs() and podsite.urllib_quote(secret) not in n1.logs()
