@@ -57,7 +57,8 @@ store=$PRESSFS_STORE
 opts="lower=$lower,policy=$policy,site=$site,local=$local_dir,staging=$staging_dir"
 opts="$opts,$PEER_OPTION=$peer,allow_other"
 if [ -n "${PRESSFS_PASSWORD_FILE:-}" ]; then
-	[ -r "$PRESSFS_PASSWORD_FILE" ] || die "PRESSFS_PASSWORD_FILE=$PRESSFS_PASSWORD_FILE cannot be read"
+	[ -r "$PRESSFS_PASSWORD_FILE" ] ||
+		die "PRESSFS_PASSWORD_FILE=$PRESSFS_PASSWORD_FILE cannot be read"
 	if [ "$PASSWORD_VIA" = option ]; then
 		opts="$opts,password_file=$PRESSFS_PASSWORD_FILE"
 	else

@@ -11,6 +11,7 @@ Nothing in /etc changes: the settings are in a containers.conf named by CONTAINE
 every command gets --root/--runroot.  Containers use the host's network (no bridge, no iptables
 rules to undo) and must bind 127.0.0.1 only."""
 
+import fcntl
 import hashlib
 import json
 import os
@@ -172,8 +173,22 @@ def build_base(pm, log=_log):
         pm("tag", tag, BASE_TAG)
         return BASE_TAG
     os.makedirs(os.path.dirname(stamp), exist_ok=True)
+    # one build at a time (a demo and a test run may start together); the second finds it made
+    with open(os.path.join(pm.cache, "images", ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (os.path.exists(stamp) and pm.exists("image", tag)):
+            _build_base(pm, tag, stamp, log)
+        pm("tag", tag, BASE_TAG)
+    return BASE_TAG
+
+
+def _build_base(pm, tag, stamp, log):
+    images = os.path.dirname(stamp)
+    for name in os.listdir(images):         # what an interrupted build left
+        if name.startswith("base-") and os.path.isdir(os.path.join(images, name)):
+            shutil.rmtree(os.path.join(images, name), ignore_errors=True)
     t0 = time.monotonic()
-    work = tempfile.mkdtemp(prefix="base-", dir=os.path.join(pm.cache, "images"))
+    work = tempfile.mkdtemp(prefix="base-", dir=images)
     try:
         root = os.path.join(work, "rootfs")
         mirror = apt_mirror()
@@ -194,9 +209,8 @@ def build_base(pm, log=_log):
         shutil.rmtree(root)
         wp = os.path.join(work, "wordpress")
         subprocess.run(["cp", "-rL", WP_SOURCE, wp], check=True)
-        for f in ("wp-config.php",):
-            if os.path.lexists(os.path.join(wp, f)):
-                os.unlink(os.path.join(wp, f))
+        if os.path.lexists(os.path.join(wp, "wp-config.php")):
+            os.unlink(os.path.join(wp, "wp-config.php"))
         os.makedirs(os.path.join(wp, "wp-content", "uploads"), exist_ok=True)
         with tarfile.open(os.path.join(ctx, "wordpress.tar"), "w") as t:
             t.add(wp, arcname="wordpress")
@@ -207,13 +221,15 @@ def build_base(pm, log=_log):
         # FROM scratch + ADD needs nothing from the network; the RUN steps reach Debian's archive
         pm("build", "--network=host", "--pull=never", "-f", os.path.join(ctx, "Containerfile"),
            "-t", tag, ctx, timeout=3600)
-        pm("tag", tag, BASE_TAG)
+        # bases of older inputs are of no use any more
+        for old in pm("images", "--format", "{{.Repository}}:{{.Tag}}", BASE_REPO).split():
+            if old.startswith(BASE_REPO + ":bookworm-") and old != tag:
+                pm.result("rmi", old)
         with open(stamp, "w") as f:
             json.dump({"tag": tag, "mirror": mirror, "seconds": round(time.monotonic() - t0)}, f)
         log("base image built in %.0f s" % (time.monotonic() - t0))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return BASE_TAG
 
 
 def build_image(pm, base=None, tag=IMAGE, log=_log):

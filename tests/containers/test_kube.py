@@ -40,7 +40,8 @@ def test_manifest_says_what_a_cluster_needs():
     writable = {m["mountPath"] for m in c["volumeMounts"] if m["name"] in empty}
     assert writable == {"/tmp", "/run"}, writable
     secret_vols = [v for v in spec["volumes"] if "secret" in v]
-    assert secret_vols and secret_vols[0]["secret"]["secretName"] == docs["Secret"]["metadata"]["name"]
+    assert secret_vols, "the Redis password is not mounted from a Secret"
+    assert secret_vols[0]["secret"]["secretName"] == docs["Secret"]["metadata"]["name"]
     assert {"PRESSFS_STORE", "PRESSFS_POOL", "WORDPRESS_DB_HOST"} <= set(docs["ConfigMap"]["data"])
     assert "password" not in docs["ConfigMap"]["data"]["PRESSFS_STORE"].split("@")[0].lower()
 
