@@ -203,3 +203,34 @@ def test_the_web_user_cannot_learn_the_redis_password(site):
                 "tr '\\0' '\\n'", user="www-data")
     assert secret not in r.stdout and podsite.urllib_quote(secret) not in r.stdout
     assert secret not in n1.logs() and podsite.urllib_quote(secret) not in n1.logs()
+
+
+@pytest.mark.parametrize("case", ["no-store", "no-fuse", "wrong-password", "bad-policy"])
+def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
+    """Bad settings end the container at once with the reason, before Apache serves anything
+    from a docroot that is not the overlay."""
+    pw = tmp_path / "pw"
+    pw.write_text("not-the-password\n" if case == "wrong-password" else site.redis.password)
+    os.chmod(pw, 0o600)
+    env = {"PRESSFS_STORE": site.redis.store, "PRESSFS_PASSWORD_FILE": podsite.SECRET,
+           "PRESSFS_SITE": site.name, "PRESSFS_LISTEN": "127.0.0.1:%d" % pressenv.free_port()}
+    argv = ["run", "--rm", "--read-only", "--network", "host", "--cap-add", "SYS_ADMIN",
+            "-v", "%s:%s:ro" % (pw, podsite.SECRET)]
+    if case != "no-fuse":
+        argv += ["--device", "/dev/fuse"]
+    if case == "no-store":
+        del env["PRESSFS_STORE"]
+    if case == "bad-policy":
+        env["PRESSFS_POLICY"] = "/etc/hostname"
+    for k, v in env.items():
+        argv += ["-e", "%s=%s" % (k, v)]
+    r = site.pm.result(*argv, site.image, timeout=120)
+    assert r.returncode != 0, r.stdout
+    why = {"no-store": "set PRESSFS_STORE", "no-fuse": "/dev/fuse is missing",
+           "wrong-password": "pressfs mount failed", "bad-policy": "pressfs mount failed"}[case]
+    assert why in r.stderr, r.stderr
+    assert "starting apache2-foreground" not in r.stderr
+    if case == "bad-policy":
+        assert "/etc/hostname:1:" in r.stderr, r.stderr
+    if case == "wrong-password":
+        assert site.redis.password not in r.stderr

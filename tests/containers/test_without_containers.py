@@ -135,7 +135,9 @@ def test_the_units_commands_mount_and_unmount_the_site(redis, mnt, tmp_path):
     env = {"PRESSFS_STORE": redis.url_with_password, "PRESSFS_MOUNTPOINT": mnt,
            "PRESSFS_OPTIONS": "lower=%s,policy=%s" % (redis.lower, POLICY)}
     run = str(tmp_path / "run")
-    os.makedirs(os.path.join(run, "helper"), mode=0o700)
+    for d in re.search(r"^RuntimeDirectory=(.*)$", text, re.M).group(1).split():
+        os.makedirs(os.path.join(run, d.replace("pressfs/", "").replace("%i", "helper")),
+                    mode=0o700)
 
     def expand(line):
         line = line.replace("%i", "helper").replace("/run/pressfs/", run + "/")
