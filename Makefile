@@ -163,7 +163,7 @@ compat-tests: all
 # the image, the two-container demo, Kubernetes YAML under `podman kube play`, mount.pressfs.
 # The base image is built once per set of inputs and kept, with podman's storage, in
 # /var/cache/pressfs (outside the clone): the first run takes minutes, later ones seconds.
-DEB_PKGS += podman runc debootstrap uidmap slirp4netns fuse-overlayfs python3-yaml
+DEB_PKGS += podman runc debootstrap python3-yaml
 image: all
 	@cd tests/containers && /usr/bin/python3 -c 'import podenv; podenv.build_image(podenv.Podman())'
 container-tests: all
