@@ -241,7 +241,11 @@ def build_image(pm, base=None, tag=IMAGE, log=_log):
         if not os.path.exists(os.path.join(TOP, p)):
             raise RuntimeError("%s is missing: run `make all`" % p)
     t0 = time.monotonic()
-    pm("build", "--network=none", "--pull=never", "--layers", "--build-arg", "BASE=" + base,
-       "-f", os.path.join(TOP, "Containerfile"), "-t", tag, TOP, timeout=1800)
+    with open(os.path.join(pm.cache, "images", ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pm("build", "--network=none", "--pull=never", "--layers", "--build-arg", "BASE=" + base,
+           "-f", os.path.join(TOP, "Containerfile"), "-t", tag, TOP, timeout=1800)
+        # the images this tag replaced; the layers the next build reuses have children and stay
+        pm.result("image", "prune", "-f")
     log("image %s built in %.1f s" % (tag, time.monotonic() - t0))
     return tag
