@@ -4,7 +4,7 @@ offline Debian 12 + Apache + PHP 8.2 base image cached by its inputs, and the pr
 from the top-level Containerfile over it.
 
     pm = podenv.Podman()
-    image = podenv.build_image(pm)         # localhost/pressfs:dev, seconds once the base is cached
+    image = podenv.build_image(pm)         # localhost/pressfs:dev-*, seconds once the base is cached
     pm.run("--rm", image, "true")
 
 Nothing in /etc changes: the settings are in a containers.conf named by CONTAINERS_CONF, and
@@ -29,7 +29,8 @@ BASE_RECIPE = os.path.join(HERE, "base", "Containerfile")
 BASE_FILES = os.path.join(HERE, "base")
 BASE_REPO = "localhost/pressfs-base"
 BASE_TAG = BASE_REPO + ":bookworm"
-IMAGE = "localhost/pressfs:dev"
+# one tag per clone: two clones testing at once never run each other's binaries
+IMAGE = "localhost/pressfs:dev-" + hashlib.sha256(TOP.encode()).hexdigest()[:12]
 SUITE = "bookworm"
 WP_SOURCE = "/usr/share/wordpress"
 
@@ -245,7 +246,26 @@ def build_image(pm, base=None, tag=IMAGE, log=_log):
         fcntl.flock(lock, fcntl.LOCK_EX)
         pm("build", "--network=none", "--pull=never", "--layers", "--build-arg", "BASE=" + base,
            "-f", os.path.join(TOP, "Containerfile"), "-t", tag, TOP, timeout=1800)
+        _forget_gone_clones(pm, tag)
         # the images this tag replaced; the layers the next build reuses have children and stay
         pm.result("image", "prune", "-f")
     log("image %s built in %.1f s" % (tag, time.monotonic() - t0))
     return tag
+
+
+def _forget_gone_clones(pm, tag):
+    """Untag the images of clones that no longer exist (CI makes a fresh clone each run)."""
+    path = os.path.join(pm.cache, "images", "clones.json")
+    try:
+        with open(path) as f:
+            clones = json.load(f)
+    except (OSError, ValueError):
+        clones = {}
+    clones[tag] = TOP
+    for t, top in list(clones.items()):
+        if not os.path.isdir(top):
+            pm.result("rmi", t)
+            del clones[t]
+    with open(path + ".new", "w") as f:
+        json.dump(clones, f, indent=1)
+    os.replace(path + ".new", path)
