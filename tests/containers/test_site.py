@@ -164,6 +164,24 @@ def test_sigterm_stops_apache_and_unmounts_cleanly(site):
         assert status == 200 and body == data, (path, status)
 
 
+def test_a_container_whose_daemon_dies_stops_rather_than_serve_a_dead_mount(site):
+    n2 = site.peers[1]
+    # the daemon is the entrypoint's child: find it by its command line inside the container
+    r = n2.exec("sh", "-c", "for p in /proc/[0-9]*; do case $(tr '\\0' ' ' < $p/cmdline) in "
+                "'pressfs mount '*) echo ${p#/proc/};; esac; done", check=True)
+    pids = r.stdout.split()
+    assert len(pids) == 1, r.stdout
+    n2.exec("kill", "-9", pids[0], check=True)
+    site.pm("wait", n2.name, timeout=120)
+    info = site.pm.inspect(n2.name)
+    assert info["State"]["ExitCode"] == 1, info["State"]
+    assert "the pressfs daemon died: stopping" in n2.logs()
+    n2.start()
+    for path, data in UPLOADS:
+        status, body = get(n2.url + "/" + path)
+        assert status == 200 and body == data, (path, status)
+
+
 def _password_via():
     with open(os.path.join(podsite.TOP, "deploy", "entrypoint.sh")) as f:
         for line in f:
