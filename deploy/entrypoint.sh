@@ -79,9 +79,9 @@ fi
 [ -z "${PRESSFS_POOL:-}" ] || opts="$opts,$POOL_OPTION=$PRESSFS_POOL"
 [ -z "${PRESSFS_MOUNT_OPTIONS:-}" ] || opts="$opts,$PRESSFS_MOUNT_OPTIONS"
 
-mkdir -p "$local_dir"
-chown www-data:www-data "$local_dir"
-mkdir -p -m 700 "$staging_dir"
+# Root's alone: the web server's user reaches these files only through the overlay, which
+# judges every name; a file planted here directly would skip that judgement.
+mkdir -p -m 700 "$local_dir" "$staging_dir"
 mkdir -p /run/pressfs/apache
 if [ -n "${PRESSFS_LISTEN_BUCKETS_RATIO:-}" ]; then
 	case $PRESSFS_LISTEN_BUCKETS_RATIO in

@@ -182,6 +182,17 @@ def test_a_container_whose_daemon_dies_stops_rather_than_serve_a_dead_mount(site
         assert status == 200 and body == data, (path, status)
 
 
+def test_the_local_class_works_and_its_backing_dir_is_out_of_the_web_users_reach(site):
+    n1 = site.peers[0]
+    r = n1.php("$f = ABSPATH . 'wp-content/temp-write-test-' . getmypid();\n"
+               "var_dump(file_put_contents($f, 'probe'), file_get_contents($f), unlink($f));")
+    assert r.stdout.split() == ["int(5)", 'string(5)', '"probe"', "bool(true)"], r.stdout + r.stderr
+    # the backing directories of the local class and of staged writes: root's only
+    for d in ("/tmp/pressfs-local", "/tmp/pressfs-staging"):
+        r = n1.exec("sh", "-c", "echo x > %s/planted.php" % d, user="www-data")
+        assert r.returncode != 0 and "Permission denied" in r.stderr, (d, r.stderr)
+
+
 def _password_via():
     with open(os.path.join(podsite.TOP, "deploy", "entrypoint.sh")) as f:
         for line in f:
