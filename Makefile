@@ -17,7 +17,8 @@ FUSE_SRC := $(shell find fuse -name '*.c' | sort)
 FUSE_HDR := $(shell find fuse -name '*.h' -o -name '*.def')
 FUSE_OBJ := $(FUSE_SRC:%.c=$(O)/%.o)
 
-.PHONY: all pressfs ext deps test unit integration asan-integration phpt sapi-tests compat-tests demo demo-stop bench format format-check clean
+.PHONY: all pressfs ext deps test unit integration asan-integration phpt sapi-tests compat-tests demo demo-stop \
+        demo-host demo-host-stop container-tests image bench format format-check clean
 
 all: pressfs ext
 
@@ -203,11 +204,29 @@ DEB_PKGS += mariadb-server php8.2-mysql php8.2-zip php8.2-mbstring php8.2-xml ph
 compat-tests: all
 	@cd tests/compat && timeout -k 10 900 $(PYTEST) -v $(PYTEST_ARGS)
 
-# A real WordPress on two pressfs nodes behind HAProxy, left running; `make demo-stop` ends it.
+# Real read-only containers (podman + runc, images built offline from a debootstrap'ed Debian 12):
+# the image, the two-container demo, Kubernetes YAML under `podman kube play`, mount.pressfs.
+# The base image is built once per set of inputs and kept, with podman's storage, in
+# /var/cache/pressfs (outside the clone): the first run takes minutes, later ones seconds.
+DEB_PKGS += podman runc debootstrap python3-yaml
+image: all
+	@cd tests/containers && /usr/bin/python3 -c 'import podenv; podenv.build_image(podenv.Podman())'
+container-tests: all
+	@cd tests/containers && timeout -k 10 900 $(PYTEST) -v $(PYTEST_ARGS); rc=$$?; \
+	 if [ $$rc -eq 5 ]; then echo "container-tests: pytest collected no tests" >&2; fi; exit $$rc
+
+# A real WordPress in two read-only containers (pressfs-node1, pressfs-node2) behind HAProxy,
+# left running; `make demo-stop` ends it.  `make demo-host` is the same site as processes on
+# the host (tests/demo/demo.py), `make demo-host-stop` ends that one.
 demo: deps
 	$(MAKE) all
-	/usr/bin/python3 tests/demo/demo.py start
+	/usr/bin/python3 tests/containers/demo.py start
 demo-stop:
+	/usr/bin/python3 tests/containers/demo.py stop
+demo-host: deps
+	$(MAKE) all
+	/usr/bin/python3 tests/demo/demo.py start
+demo-host-stop:
 	/usr/bin/python3 tests/demo/demo.py stop
 
 test: deps
@@ -220,6 +239,7 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) asan-integration
 	$(MAKE) compat-tests
+	$(MAKE) container-tests
 
 # --- benchmarks: `make bench` (tests/bench/, docs/PERFORMANCE.md); not part of `make test` ---
 # pressfs against native, kernel overlayfs and fuse-overlayfs in one run.  The pressfs columns are
