@@ -4,9 +4,10 @@ overlayfs, fuse-overlayfs, pressfs and pressfs with its PHP extension, in one ru
 writes tests/bench/results/latest.{json,md,png} and prints the table (report.py).
 
 Run as root with Debian's /usr/bin/python3: `make bench`, or directly
-    /usr/bin/python3 tests/bench/bench.py [--rounds N] [--wrk-seconds S] [--quick] [--only W,...]
-Everything it starts (servers, mounts, daemons) runs on 127.0.0.1 in one temp dir and is
-stopped and unmounted at the end, also on failure or Ctrl-C."""
+    /usr/bin/python3 tests/bench/bench.py [--full | --quick] [--rounds N] [--only W,...]
+Everything it starts (servers, mounts, loop devices, daemons) runs on 127.0.0.1 in one temp dir
+and is stopped and unmounted at the end, also on failure, Ctrl-C or SIGTERM.  The results are
+written after every workload, so an interrupted run keeps what it measured (marked partial)."""
 
 import argparse
 import json
@@ -14,6 +15,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +27,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "env"))
 import pressenv  # noqa: E402
 import mounts  # noqa: E402
 import report  # noqa: E402
+import plan  # noqa: E402
+import loopfs  # noqa: E402
+import scale  # noqa: E402
+import serving  # noqa: E402
 
 PY = "/usr/bin/python3"
 FSLOAD = os.path.join(HERE, "fsload.py")
@@ -33,7 +39,8 @@ EXT_BENCH = os.path.join(HERE, "ext_bench.php")
 RESULTS = os.path.join(HERE, "results")
 
 COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
-WORKLOADS = ["pages", "storm", "ext", "small", "uploads", "bigfile", "crossnode", "coldstart"]
+WORKLOADS = ["pages", "storm", "ext", "static", "small", "uploads", "bigfile", "crossnode",
+             "coldstart", "policy", "import"]
 FRONT, ADMIN = "/", "/wp-admin/edit.php"
 BENCH_UPLOADS = "wp-content/uploads/pressfs-bench"  # policy class shared
 BENCH_CACHE = "wp-content/cache/pressfs-bench"      # policy class cache
@@ -43,7 +50,7 @@ LOWER_BIG = "wp-content/pressfs-bench-lower.bin"    # in no writable class: cach
 BENCH_RULES = f"""# pressfs bench: its own directories first, then the default policy
 /{BENCH_UPLOADS}/** shared
 /{BENCH_CACHE}/** cache
-"""
+""" + serving.rules()
 # Used when policies/wordpress.policy does not exist yet: the example of docs/DESIGN.md.
 FALLBACK_POLICY = """/wp-content/uploads/**/*.php deny
 /wp-content/uploads/** shared
@@ -75,10 +82,12 @@ class Results:
     """Samples per (row, column), failures per cell, notes; saved as JSON for report.py."""
 
     def __init__(self, args):
-        self.data = {"samples": {}, "failed": {}, "notes": [], "meta": {}, "extra": {}}
+        self.data = {"samples": {}, "failed": {}, "notes": [], "meta": {}, "extra": {},
+                     "unavailable": {}}
         self.meta = self.data["meta"]
         self.meta["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.meta["args"] = vars(args)
+        self.outdir = args.out
 
     def add(self, row, col, value):
         self.data["samples"].setdefault(row, {}).setdefault(col, []).append(value)
@@ -96,9 +105,26 @@ class Results:
     def extra(self, key, value):
         self.data["extra"][key] = value
 
+    def unavailable(self, row, reason):
+        """ROW cannot be measured in this build (the feature does not exist yet)."""
+        self.data["unavailable"][row] = reason
+
     def save(self, path):
-        with open(path, "w") as f:
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
             json.dump(self.data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+
+    def checkpoint(self):
+        """latest.json and latest.md as they stand: called after every workload, so an
+        interrupted run leaves what it measured.  A failing report never stops the run."""
+        self.save(os.path.join(self.outdir, "latest.json"))
+        try:
+            return report.write_all(self.data, self.outdir)
+        except Exception as e:
+            log(f"report failed: {e}")
+            traceback.print_exc()
+            return ""
 
 
 # --- the columns ------------------------------------------------------------------------------
@@ -134,6 +160,13 @@ class Bench:
 
     def elapsed(self):
         return time.monotonic() - self.t0
+
+    def progress(self, msg):
+        log(msg)
+
+    def tool_column(self):
+        """Where rows measured with pressfs's own tools (no mount) are shown."""
+        return Column("pressfs")
 
     def live(self, names, php=False):
         """Columns in NAMES that exist and still work."""
@@ -178,6 +211,13 @@ class Bench:
                 pass
             self.kill_column(col, f"{what} hung for {timeout}s; its filesystem was aborted")
             raise BenchError(f"{what} timed out")
+        except BaseException:  # interrupted: the child must not keep the mount busy
+            proc.kill()
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                col.fs.abort()
+            raise
         return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
     def fsload(self, col, args, timeout):
@@ -430,25 +470,63 @@ class Bench:
 
     # -- 4. small files and rename-over ----------------------------------------------------------
 
+    def small_target(self, c, what, r):
+        """The file system one small-file measurement runs on.  pressfs: its mount (its files
+        live in Redis and memcached).  The columns that write to ext4: a new ext4 image and a
+        new mount of that column's kind on it (loopfs.METHOD), so that none of them creates
+        files where thousands were just deleted.  Returns (column, things to stop after)."""
+        if c.name == "pressfs" or not self.args.fresh_images:
+            return c, []
+        fs, img = loopfs.fresh_column(self.env, c.name, self.lower, f"{c.name}-{what}-{r}")
+        tmp = Column(c.name, fs)
+        self.fsload(tmp, ["mkdir", tmp.path(BENCH_UPLOADS), tmp.path(BENCH_CACHE)], 60)
+        return tmp, [fs, img]
+
+    def small_one(self, c, what, r, fn):
+        """Run FN(column) on small_target(); a failure to make the image marks the cell."""
+        try:
+            t, stop = self.small_target(c, what, r)
+        except Exception as e:
+            self.res.fail(what if what != "renameover" else "rename_over", c.name,
+                          f"fresh ext4 image: {str(e)[:200]}")
+            log(f"{c.name}: fresh ext4 image failed: {e}")
+            return
+        try:
+            fn(t)
+        finally:
+            for thing in stop:
+                self.env.stop(thing)
+
     def run_small(self):
         a = self.args
+        if a.fresh_images:
+            self.res.meta["small_method"] = loopfs.METHOD
         for r in range(a.rounds):
-            for c in self.fs_cols():
+            for c in rotated(self.fs_cols(), r):
                 for cls, base in (("shared", BENCH_UPLOADS), ("cache", BENCH_CACHE)):
-                    d = c.path(f"{base}/small-{r}")
-                    res = self.cell(f"small_create_{cls}", c, lambda: self.fsload(
-                        c, ["small", d, a.small_files, 4096], a.small_timeout),
-                        pick=lambda r: r["create_per_s"])
-                    if res:
-                        self.res.add(f"small_read_{cls}", c.name, res["read_per_s"])
-                        if res["mismatches"]:
-                            self.res.note(f"{c.name}: {res['mismatches']} small files read "
-                                          "back wrong")
-                    self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.small_timeout))
-                d = c.path(f"{BENCH_CACHE}/renameover")
-                self.cell("rename_over", c, lambda: self.fsload(
-                    c, ["renameover", d, a.rename_ops, 100], a.small_timeout)["ops_per_s"])
-                self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.small_timeout))
+                    def small(t, cls=cls, base=base):
+                        d = t.path(f"{base}/small-{r}")
+                        res = self.cell(f"small_create_{cls}", c, lambda: self.fsload(
+                            t, ["small", d, a.small_files, 4096], a.small_timeout),
+                            pick=lambda v: v["create_per_s"])
+                        if res:
+                            self.res.add(f"small_read_{cls}", c.name, res["read_per_s"])
+                            if res["mismatches"]:
+                                self.res.note(f"{c.name}: {res['mismatches']} small files "
+                                              "read back wrong")
+                        if t is c:
+                            self.cell("_cleanup", c, lambda: self.fsload(
+                                c, ["rm", d], a.small_timeout))
+                    self.small_one(c, f"small_create_{cls}", r, small)
+
+                def renameover(t):
+                    d = t.path(f"{BENCH_CACHE}/renameover")
+                    self.cell("rename_over", c, lambda: self.fsload(
+                        t, ["renameover", d, a.rename_ops, 100], a.small_timeout)["ops_per_s"])
+                    if t is c:
+                        self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d],
+                                                                     a.small_timeout))
+                self.small_one(c, "renameover", r, renameover)
             log(f"small files: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
 
     # -- 5. uploads against the raw Redis rate ---------------------------------------------------
@@ -500,10 +578,43 @@ class Bench:
                 self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", f], t))
                 low = c.path(LOWER_BIG)
                 self.cell("_prime", c, lambda: self.fsload(c, ["read", low], t) and None)
+                before = self.reads(c)
                 self.cell("lower_read_warm", c, lambda: self.fsload(c, ["read", low], t)["mb_s"])
+                if c.name == "pressfs":
+                    self.passthrough(c, before)
                 self.cell("lower_read_cold", c,
                           lambda: self.fsload(c, ["read", low, "--drop-caches"], t)["mb_s"])
             log(f"large file: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    def reads(self, c):
+        if c.name != "pressfs" or c.dead:
+            return None
+        try:
+            return c.fs.request_counts().get("read", 0)
+        except Exception:
+            return None
+
+    def passthrough(self, c, reads_before):
+        """Whether the warm lower read used FUSE passthrough: the daemon's status says so in a
+        `passthrough` field where it has one; the READs it answered are counted either way."""
+        try:
+            st = c.fs.status()
+        except Exception as e:
+            log(f"pressfs status failed: {e}")
+            return
+        pt = st.get("passthrough")
+        if pt is None:
+            pt = {k: v for k, v in st.get("events", {}).items() if "passthrough" in k} or None
+        if pt is None:
+            text = "not available (the daemon's status has no passthrough field)"
+        elif isinstance(pt, dict):
+            text = ", ".join(f"{k} {v}" for k, v in sorted(pt.items()))
+        else:
+            text = "yes" if pt and pt not in ("no", "off", "0") else f"no ({pt})"
+        reads = st.get("requests", {}).get("read")
+        if reads is not None and reads_before is not None:
+            text += f"; {reads - reads_before} daemon READs during the last warm read"
+        self.res.extra("passthrough", text)
 
     # -- 6. cross-node visibility --------------------------------------------------------------
 
@@ -578,9 +689,16 @@ class Bench:
         a = self.args
         d = f"{BENCH_UPLOADS}/cold"
         for c in self.fs_cols():
+            mem0 = scale.used_memory(self.redis) if c.name == "pressfs" else None
             res = self.cell("populate", c, lambda: self.fsload(
                 c, ["populate", c.path(d), a.cold_files, 4, a.populate_seconds],
                 a.populate_seconds + 300), pick=lambda r: r["per_s"])
+            if res and mem0 is not None and res["files"]:
+                time.sleep(1)  # let the daemon's last commits and frees land
+                per = (scale.used_memory(self.redis) - mem0) / res["files"]
+                self.res.add("redis_bytes_per_file", c.name, per)
+                self.res.extra("redis_bytes_files", res["files"])
+                log(f"cold start: Redis used_memory grew {per:.0f} bytes per 10-byte file")
             if res:
                 self.res.extra(f"cold_files:{c.name}", res["files"])
                 if res["files"] < a.cold_files:
@@ -633,28 +751,49 @@ class Bench:
                 pass
 
     def run(self):
+        """Set up, then each workload of --only in order; the results are written after each
+        one (meta: partial, done, current), so whatever stops the run keeps what it measured."""
         a = self.args
+        m = self.res.meta
+        todo = [w for w in WORKLOADS if w in a.only]
+        m.update(partial=True, planned=todo, done=[], skipped=[], current="set-up",
+                 workload_seconds={})
         self.machine()
+        self.res.checkpoint()
+        log(f"{len(todo)} workloads: {', '.join(todo)}")
         self.setup()
-        self.res.meta["columns"] = [n for n in COLUMNS if n in self.cols]
-        steps = [("pages", self.run_pages), ("storm", self.run_storm), ("ext", self.run_ext),
-                 ("small", self.run_small), ("uploads", self.run_uploads),
-                 ("bigfile", self.run_bigfile), ("crossnode", self.run_crossnode),
-                 ("coldstart", self.run_coldstart)]
-        for name, fn in steps:
-            if name not in a.only:
-                continue
+        m["columns"] = [n for n in COLUMNS if n in self.cols]
+        m["setup_seconds"] = round(self.elapsed())
+        steps = {"pages": self.run_pages, "storm": self.run_storm, "ext": self.run_ext,
+                 "static": lambda: serving.run(self), "small": self.run_small,
+                 "uploads": self.run_uploads, "bigfile": self.run_bigfile,
+                 "crossnode": self.run_crossnode, "coldstart": self.run_coldstart,
+                 "policy": lambda: scale.run_policy(self),
+                 "import": lambda: scale.run_import(self)}
+        ncols, nfs = len(self.live(COLUMNS)), len(self.fs_cols())
+        est = {w: plan.estimate(w, a, ncols, nfs) for w in todo}
+        m["estimated_seconds"] = {w: round(v) for w, v in est.items()}
+        prog = plan.Progress(todo, est, log)
+        log(f"set-up took {self.elapsed():.0f} s; the workloads should take about "
+            f"{sum(est.values()) / 60:.1f} min")
+        for name in todo:
             if self.elapsed() > a.budget:
                 self.res.note(f"{name}: skipped, the run was over its {a.budget}s budget")
+                m["skipped"].append(name)
                 continue
-            log(f"== {name} ({self.elapsed():.0f}s)")
+            m["current"] = name
+            prog.begin(name, self.elapsed())
             try:
-                fn()
+                steps[name]()
             except Exception as e:
                 self.res.note(f"{name}: stopped early: {e}")
                 traceback.print_exc()
-        self.res.meta["load_end"] = os.getloadavg()
-        self.res.meta["seconds"] = round(self.elapsed())
+            m["workload_seconds"][name] = round(prog.end(name, self.elapsed()))
+            m["done"].append(name)
+            m["current"] = None
+            m["seconds"] = round(self.elapsed())
+            self.res.checkpoint()
+        m["partial"] = False
 
     def close(self):
         if self.env is not None:
@@ -676,34 +815,52 @@ def parse_wrk(text):
     return {"rps": rps, "p99_ms": ms(*m.groups()), "errors": errors}
 
 
+# The default run (about 15 minutes on the machine of docs/PERFORMANCE.md), --full (the long
+# sizes: about 25 minutes) and --quick (a minute or two: checks the harness, numbers mean nothing).
+DEFAULTS = dict(rounds=3, page_rounds=3, wrk_seconds=5, storm_seconds=2, small_files=5000,
+                rename_ops=2000, big_mib=512, upload_64m_count=2, upload_1m_count=32,
+                xnode_files=1000, cold_files=100000, warmup_views=15, static_files=400,
+                static_seconds=2, policy_rules="20000,100000", policy_timeout=30,
+                import_small_files=10000, import_large_files=8, import_large_mib=32,
+                budget=1200)
+FULL = dict(page_rounds=5, wrk_seconds=8, storm_seconds=3, small_files=10000, big_mib=1024,
+            static_seconds=4, policy_timeout=180, import_large_files=16, budget=2400)
+QUICK = dict(rounds=1, page_rounds=1, wrk_seconds=2, storm_seconds=1, small_files=500,
+             rename_ops=200, big_mib=64, upload_64m_count=1, upload_1m_count=4, xnode_files=50,
+             cold_files=2000, warmup_views=3, static_files=40, static_seconds=1,
+             policy_rules="2000,5000", policy_timeout=30, import_small_files=500,
+             import_large_files=2, import_large_mib=8, budget=900)
+IMPORT_CMD = "{pressfs} import -o site={site},policy={policy} {store} {src}"
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--page-rounds", type=int, default=5,
-                   help="rounds of page views: their spread is the largest")
-    p.add_argument("--wrk-seconds", type=int, default=8)
+    size = p.add_argument_group("sizes (defaults: the ~15 minute run; --full and --quick "
+                                "change them, an explicit option wins)")
+    size.add_argument("--full", action="store_true",
+                      help="the long sizes: 5 rounds of 8 s page views, 10,000 small files, "
+                      "a 1 GiB file, 4 s per static row, 180 s for a policy compile")
+    size.add_argument("--quick", action="store_true",
+                      help="tiny sizes, one round: checks the harness only")
+    for k, v in DEFAULTS.items():
+        size.add_argument("--" + k.replace("_", "-"), type=type(v), default=None,
+                          help=f"default {v}" + (f", --full {FULL[k]}" if k in FULL else ""))
     p.add_argument("--wrk-connections", type=int, default=4)
     p.add_argument("--fpm-workers", type=int, default=4)
-    p.add_argument("--warmup-views", type=int, default=15)
-    p.add_argument("--storm-seconds", type=float, default=3)
-    p.add_argument("--small-files", type=int, default=10000)
-    p.add_argument("--rename-ops", type=int, default=2000)
-    p.add_argument("--big-mib", type=int, default=1024)
-    p.add_argument("--upload-64m-count", type=int, default=2)
-    p.add_argument("--upload-1m-count", type=int, default=32)
-    p.add_argument("--xnode-files", type=int, default=1000)
-    p.add_argument("--cold-files", type=int, default=100000)
     p.add_argument("--populate-seconds", type=float, default=240)
     p.add_argument("--small-timeout", type=int, default=600)
     p.add_argument("--big-timeout", type=int, default=300)
     p.add_argument("--xnode-timeout", type=int, default=600)
-    p.add_argument("--budget", type=int, default=1560,
-                   help="seconds after which remaining workloads are skipped")
+    p.add_argument("--no-fresh-images", dest="fresh_images", action="store_false",
+                   help="small files of native/overlayfs/fuse-overlayfs on the temp dir's file "
+                   "system (as before), not on a fresh ext4 image each")
+    p.add_argument("--import-cmd", default=IMPORT_CMD,
+                   help="how `pressfs import` is called; {pressfs} {store} {site} {policy} "
+                   "{src} {lower} are filled in (default: %(default)s)")
     p.add_argument("--only", default=",".join(WORKLOADS),
                    help="comma-separated subset of " + ",".join(WORKLOADS))
     p.add_argument("--columns", default=",".join(COLUMNS),
                    help="comma-separated subset of " + ",".join(COLUMNS))
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness only")
     p.add_argument("--pressfs", default=os.path.join(ROOT, "obj", "pressfs"))
     p.add_argument("--ext", default=os.path.join(ROOT, "obj", "ext", "modules", "pressfs.so"))
     p.add_argument("--tmp", default=None, help="where the temp dir goes (default $TMPDIR)")
@@ -711,6 +868,19 @@ def parse_args(argv):
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args(argv)
+    if a.full and a.quick:
+        p.error("--full and --quick exclude each other")
+    for k, v in DEFAULTS.items():
+        if getattr(a, k) is None:
+            v = QUICK.get(k, v) if a.quick else FULL.get(k, v) if a.full else v
+            setattr(a, k, v)
+    a.mode = "quick" if a.quick else "full" if a.full else "default"
+    try:
+        a.policy_rules = [int(x) for x in str(a.policy_rules).split(",")][:2]
+        if len(a.policy_rules) != 2:
+            raise ValueError
+    except ValueError:
+        p.error("--policy-rules takes two counts, e.g. 20000,100000")
     a.only = [w.strip() for w in a.only.split(",") if w.strip()]
     for w in a.only:
         if w not in WORKLOADS:
@@ -719,36 +889,47 @@ def parse_args(argv):
     for c in a.columns:
         if c not in COLUMNS:
             p.error(f"unknown column {c}")
-    if a.quick:
-        a.rounds, a.page_rounds, a.wrk_seconds, a.storm_seconds = 1, 1, 2, 1
-        a.small_files, a.rename_ops, a.big_mib = 500, 200, 64
-        a.upload_64m_count, a.upload_1m_count = 1, 4
-        a.xnode_files, a.cold_files, a.warmup_views = 50, 2000, 3
     return a
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv):
     if os.geteuid() != 0:
-        sys.exit("bench: run as root (mounts, drop_caches, php-fpm workers as www-data)")
+        sys.exit("bench: run as root (mounts, loop devices, drop_caches, php-fpm as www-data)")
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: stop measuring, clean up, save
+        signal.signal(sig, _interrupt)
     bench = Bench(args)
+    m = bench.res.meta
     try:
         bench.run()
-    except KeyboardInterrupt:
-        bench.res.note("interrupted")
-        log("interrupted; cleaning up")
+    except KeyboardInterrupt as e:
+        why = str(e) or f"signal {int(signal.SIGINT)}"
+        num = int(why.split()[-1]) if why.split()[-1].isdigit() else 0
+        m["interrupted"] = signal.Signals(num).name if num else why
+        bench.res.note(f"interrupted by {m['interrupted']} during {m.get('current') or '?'}")
     except Exception as e:
         bench.res.note(f"the harness failed: {e}")
         traceback.print_exc()
     finally:
+        # nothing may stop the clean-up half-way: a second Ctrl-C or SIGTERM is ignored
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        m["load_end"] = os.getloadavg()
+        m["seconds"] = round(bench.elapsed())
+        bench.res.checkpoint()  # first, in case the clean-up hangs
         log("stopping servers and unmounting")
         bench.close()
-    out_json = os.path.join(args.out, "latest.json")
-    bench.res.save(out_json)
-    md = report.write_all(bench.res.data, args.out)
+        m["cleaned_up"] = True
+        md = bench.res.checkpoint()
     print()
     print(md)
+    if m.get("partial"):
+        log(f"partial run: results in {os.path.relpath(args.out)}/latest.{{json,md}}")
     return 0
 
 
