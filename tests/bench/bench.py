@@ -270,8 +270,9 @@ class Bench:
         self.lower = lower
         subprocess.run(["chown", "-R", "root:root", lower], check=True)
 
-        db = env.start(pressenv.MariaDB(env))
-        pressenv.write_wp_config(lower, db.wp_credentials("wordpress"))
+        if {"pages", "coldstart"} & set(a.only):  # the workloads that run WordPress
+            db = self.db = env.start(pressenv.MariaDB(env))
+            pressenv.write_wp_config(lower, db.wp_credentials("wordpress"))
         self.redis = env.start(pressenv.Redis(env))
         # the cache class's pool: pressfs keeps cache/ content in memcached, as deployed
         self.memcached = env.start(pressenv.Memcached(env, memory_mb=512, item_max="1m"))
@@ -316,6 +317,14 @@ class Bench:
                 self.res.data["failed"].setdefault("*", {})["pressfs+ext"] = "not built"
                 self.res.note(f"pressfs+ext skipped: {os.path.relpath(so, ROOT)} is not built "
                               "(make ext)")
+        pids = self.res.meta.setdefault("pids", {})  # for tests/bench/test_bench.py
+        for srv in (self.redis, self.memcached, getattr(self, "db", None)):
+            if srv is not None and srv.pid:
+                pids[srv.name] = srv.pid
+        for c in self.cols.values():
+            if hasattr(c.fs, "pids"):
+                for p in c.fs.pids():
+                    pids[f"{c.fs.name} daemon"] = p
         for c in self.fs_cols():
             try:
                 self.fsload(c, ["mkdir", c.path(BENCH_UPLOADS), c.path(BENCH_CACHE)], 60)

@@ -305,7 +305,7 @@ def goal_table(data):
             else:
                 cells.append("—")
         lines.append(f"| {goal} | {target} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) if len(lines) > 2 else None
 
 
 def daemon_breakdown(data):
@@ -432,9 +432,9 @@ def markdown(data, chart_name=None):
     out.append("")
     out.append(table(data))
     out.append("")
-    out.append("### Goals")
-    out.append("")
-    out.append(goal_table(data))
+    gt = goal_table(data)
+    if gt:
+        out += ["### Goals", "", gt]
     ec = ext_cost(data)
     if ec:
         out += ["", "### What pressfs.so costs a PHP call", "", ec]
