@@ -9,10 +9,8 @@ Everything it starts (servers, mounts, loop devices, daemons) runs on 127.0.0.1 
 and is stopped and unmounted at the end, also on failure, Ctrl-C or SIGTERM.  The results are
 written after every workload, so an interrupted run keeps what it measured (marked partial)."""
 
-import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -31,6 +29,7 @@ import plan  # noqa: E402
 import loopfs  # noqa: E402
 import scale  # noqa: E402
 import serving  # noqa: E402
+from coldstart import ColdStart  # noqa: E402
 
 PY = "/usr/bin/python3"
 FSLOAD = os.path.join(HERE, "fsload.py")
@@ -148,7 +147,12 @@ class Column:
         return os.path.join(self.fs.root, rel)
 
 
-class Bench:
+class Bench(ColdStart):
+    """The run: set-up, the workloads (cold start and machine() in coldstart.py, static
+    serving in serving.py, policy and import in scale.py), the bookkeeping."""
+
+    UPLOADS = BENCH_UPLOADS
+
     def __init__(self, args):
         self.args = args
         self.res = Results(args)
@@ -615,15 +619,18 @@ class Bench:
         if pt is None:
             pt = {k: v for k, v in st.get("events", {}).items() if "passthrough" in k} or None
         if pt is None:
-            text = "not available (the daemon's status has no passthrough field)"
+            text, why = "not available", "the daemon's status has no passthrough field"
         elif isinstance(pt, dict):
-            text = ", ".join(f"{k} {v}" for k, v in sorted(pt.items()))
+            text = "yes" if any(pt.values()) else "no"
+            why = ", ".join(f"{k} {v}" for k, v in sorted(pt.items()))
         else:
-            text = "yes" if pt and pt not in ("no", "off", "0") else f"no ({pt})"
+            text = "yes" if pt and pt not in ("no", "off", "0") else "no"
+            why = f"status says passthrough: {pt}"
         reads = st.get("requests", {}).get("read")
         if reads is not None and reads_before is not None:
-            text += f"; {reads - reads_before} daemon READs during the last warm read"
+            why += f"; the daemon answered {reads - reads_before} READs during the warm read"
         self.res.extra("passthrough", text)
+        self.res.extra("passthrough_detail", why)  # the last round's, in the report's notes
 
     # -- 6. cross-node visibility --------------------------------------------------------------
 
@@ -652,112 +659,7 @@ class Bench:
         log(f"cross-node: done ({self.elapsed():.0f}s)")
         self.env.stop(b)
 
-    # -- 7. cold start -------------------------------------------------------------------------
-
-    def first_view(self, c):
-        """Drop caches, start a fresh php-fpm (empty opcache), time the first front page."""
-        port = c.fpm.port
-        self.env.stop(c.fpm)
-        c.fpm = None
-        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
-        c.fpm = self.env.start(self.new_fpm(c, port=port))
-        t = time.perf_counter()
-        self.check_page(c, FRONT, None, b"Benchmark post 10")
-        return (time.perf_counter() - t) * 1000
-
-    def remount(self, c):
-        """Unmount and mount C's filesystem again (stopping the php-fpm pools that serve it);
-        returns the mount time in ms."""
-        users = [u for u in self.cols.values() if u.fs is c.fs and u.fpm is not None]
-        for u in users:
-            self.env.stop(u.fpm)
-        self.env.stop(c.fs)
-        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
-        self.env.start(c.fs)
-        for u in users:
-            u.fpm = self.env.start(self.new_fpm(u, port=u.fpm.port))
-        return c.fs.mount_seconds * 1000
-
-    def empty_mount_ms(self, c, r):
-        """Mount time with nothing stored, under the same conditions as remount(): caches
-        dropped first, so the two differ by what is stored and nothing else."""
-        env = self.env
-        if c.name == "pressfs":
-            fs = self.pressfs_fs(f"e{r}", f"empty{r}")
-        elif c.name == "overlayfs":
-            fs = mounts.KernelOverlay(env, self.lower, name=f"overlayfs-empty{r}")
-        else:
-            fs = mounts.FuseOverlayfs(env, self.lower, name=f"fuse-overlayfs-empty{r}")
-        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
-        env.start(fs)
-        ms = fs.mount_seconds * 1000
-        env.stop(fs)
-        return ms
-
-    def run_coldstart(self):
-        a = self.args
-        d = f"{BENCH_UPLOADS}/cold"
-        for c in self.fs_cols():
-            mem0 = scale.used_memory(self.redis) if c.name == "pressfs" else None
-            res = self.cell("populate", c, lambda: self.fsload(
-                c, ["populate", c.path(d), a.cold_files, 4, a.populate_seconds],
-                a.populate_seconds + 300), pick=lambda r: r["per_s"])
-            if res and mem0 is not None and res["files"]:
-                time.sleep(1)  # let the daemon's last commits and frees land
-                per = (scale.used_memory(self.redis) - mem0) / res["files"]
-                self.res.add("redis_bytes_per_file", c.name, per)
-                self.res.extra("redis_bytes_files", res["files"])
-                log(f"cold start: Redis used_memory grew {per:.0f} bytes per 10-byte file")
-            if res:
-                self.res.extra(f"cold_files:{c.name}", res["files"])
-                if res["files"] < a.cold_files:
-                    self.res.note(f"cold start: {c.name} stored only {res['files']} of "
-                                  f"{a.cold_files} files in the {a.populate_seconds:.0f} s "
-                                  f"allowed ({res['per_s']:.0f} files/s)")
-                log(f"cold start: {c.name} holds {res['files']} files "
-                    f"({res['per_s']:.0f}/s, {self.elapsed():.0f}s)")
-        for r in range(a.rounds):
-            for c in self.live(["native", "overlayfs", "fuse-overlayfs", "pressfs"]):
-                if c.name != "native":
-                    self.cell("mount_empty", c, lambda: self.empty_mount_ms(c, r))
-                    if self.cell("mount_100k", c, lambda: self.remount(c)) is None:
-                        self.kill_column(c, "remount failed")
-                        continue
-                if c.fpm is not None:
-                    self.cell("first_view", c, lambda: self.first_view(c))
-            for c in self.live(["pressfs+ext"], php=True):
-                self.cell("first_view", c, lambda: self.first_view(c))
-            log(f"cold start: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
-
     # -- the run -------------------------------------------------------------------------------
-
-    def machine(self):
-        m = self.res.meta
-        m["kernel"] = platform.release()
-        m["cpus"] = os.cpu_count()
-        try:
-            with open("/proc/cpuinfo") as f:
-                m["cpu"] = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
-        except (OSError, AttributeError):
-            m["cpu"] = "?"
-        with open("/proc/meminfo") as f:
-            m["mem_gib"] = round(int(f.readline().split()[1]) / 1048576, 1)
-        with open("/etc/debian_version") as f:
-            m["debian"] = f.read().strip()
-        m["git"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                  capture_output=True, text=True).stdout.strip()
-        m["load_start"] = os.getloadavg()
-        for tool, argv in (("nginx", ["nginx", "-v"]), ("php", ["php", "-v"]),
-                           ("mariadb", ["mariadbd", "--version"]),
-                           ("redis", ["redis-server", "--version"]),
-                           ("fuse-overlayfs", ["fuse-overlayfs", "--version"]),
-                           ("wrk", ["wrk", "-v"])):
-            try:
-                r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-                m.setdefault("versions", {})[tool] = \
-                    (r.stdout + r.stderr).strip().splitlines()[0][:100]
-            except (OSError, IndexError, subprocess.TimeoutExpired):
-                pass
 
     def run(self):
         """Set up, then each workload of --only in order; the results are written after each
@@ -824,83 +726,6 @@ def parse_wrk(text):
     return {"rps": rps, "p99_ms": ms(*m.groups()), "errors": errors}
 
 
-# The default run (about 15 minutes on the machine of docs/PERFORMANCE.md), --full (the long
-# sizes: about 25 minutes) and --quick (a minute or two: checks the harness, numbers mean nothing).
-DEFAULTS = dict(rounds=3, page_rounds=3, wrk_seconds=5, storm_seconds=2, small_files=5000,
-                rename_ops=2000, big_mib=512, upload_64m_count=2, upload_1m_count=32,
-                xnode_files=1000, cold_files=100000, warmup_views=15, static_files=400,
-                static_seconds=2, policy_rules="20000,100000", policy_timeout=30,
-                import_small_files=10000, import_large_files=8, import_large_mib=32,
-                budget=1200)
-FULL = dict(page_rounds=5, wrk_seconds=8, storm_seconds=3, small_files=10000, big_mib=1024,
-            static_seconds=4, policy_timeout=180, import_large_files=16, budget=2400)
-QUICK = dict(rounds=1, page_rounds=1, wrk_seconds=2, storm_seconds=1, small_files=500,
-             rename_ops=200, big_mib=64, upload_64m_count=1, upload_1m_count=4, xnode_files=50,
-             cold_files=2000, warmup_views=3, static_files=40, static_seconds=1,
-             policy_rules="2000,5000", policy_timeout=30, import_small_files=500,
-             import_large_files=2, import_large_mib=8, budget=900)
-IMPORT_CMD = "{pressfs} import -o site={site},policy={policy} {store} {src}"
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    size = p.add_argument_group("sizes (defaults: the ~15 minute run; --full and --quick "
-                                "change them, an explicit option wins)")
-    size.add_argument("--full", action="store_true",
-                      help="the long sizes: 5 rounds of 8 s page views, 10,000 small files, "
-                      "a 1 GiB file, 4 s per static row, 180 s for a policy compile")
-    size.add_argument("--quick", action="store_true",
-                      help="tiny sizes, one round: checks the harness only")
-    for k, v in DEFAULTS.items():
-        size.add_argument("--" + k.replace("_", "-"), type=type(v), default=None,
-                          help=f"default {v}" + (f", --full {FULL[k]}" if k in FULL else ""))
-    p.add_argument("--wrk-connections", type=int, default=4)
-    p.add_argument("--fpm-workers", type=int, default=4)
-    p.add_argument("--populate-seconds", type=float, default=240)
-    p.add_argument("--small-timeout", type=int, default=600)
-    p.add_argument("--big-timeout", type=int, default=300)
-    p.add_argument("--xnode-timeout", type=int, default=600)
-    p.add_argument("--no-fresh-images", dest="fresh_images", action="store_false",
-                   help="small files of native/overlayfs/fuse-overlayfs on the temp dir's file "
-                   "system (as before), not on a fresh ext4 image each")
-    p.add_argument("--import-cmd", default=IMPORT_CMD,
-                   help="how `pressfs import` is called; {pressfs} {store} {site} {policy} "
-                   "{src} {lower} are filled in (default: %(default)s)")
-    p.add_argument("--only", default=",".join(WORKLOADS),
-                   help="comma-separated subset of " + ",".join(WORKLOADS))
-    p.add_argument("--columns", default=",".join(COLUMNS),
-                   help="comma-separated subset of " + ",".join(COLUMNS))
-    p.add_argument("--pressfs", default=os.path.join(ROOT, "obj", "pressfs"))
-    p.add_argument("--ext", default=os.path.join(ROOT, "obj", "ext", "modules", "pressfs.so"))
-    p.add_argument("--tmp", default=None, help="where the temp dir goes (default $TMPDIR)")
-    p.add_argument("--out", default=RESULTS)
-    p.add_argument("--keep", action="store_true", help="keep the temp dir")
-    p.add_argument("--verbose", action="store_true")
-    a = p.parse_args(argv)
-    if a.full and a.quick:
-        p.error("--full and --quick exclude each other")
-    for k, v in DEFAULTS.items():
-        if getattr(a, k) is None:
-            v = QUICK.get(k, v) if a.quick else FULL.get(k, v) if a.full else v
-            setattr(a, k, v)
-    a.mode = "quick" if a.quick else "full" if a.full else "default"
-    try:
-        a.policy_rules = [int(x) for x in str(a.policy_rules).split(",")][:2]
-        if len(a.policy_rules) != 2:
-            raise ValueError
-    except ValueError:
-        p.error("--policy-rules takes two counts, e.g. 20000,100000")
-    a.only = [w.strip() for w in a.only.split(",") if w.strip()]
-    for w in a.only:
-        if w not in WORKLOADS:
-            p.error(f"unknown workload {w}")
-    a.columns = [c.strip() for c in a.columns.split(",") if c.strip()]
-    for c in a.columns:
-        if c not in COLUMNS:
-            p.error(f"unknown column {c}")
-    return a
-
-
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -908,7 +733,7 @@ def _interrupt(signum, frame):
 def main(argv):
     if os.geteuid() != 0:
         sys.exit("bench: run as root (mounts, loop devices, drop_caches, php-fpm as www-data)")
-    args = parse_args(argv)
+    args = plan.parse_args(argv, __doc__, WORKLOADS, COLUMNS, ROOT, RESULTS)
     os.makedirs(args.out, exist_ok=True)
     for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: stop measuring, clean up, save
         signal.signal(sig, _interrupt)

@@ -3,6 +3,8 @@ each one with an estimate of the time left.  The per-unit costs below were read 
 on the machine of docs/PERFORMANCE.md (2 shared CPUs); the estimate of what is left is scaled by
 how the finished workloads compared with their own estimates, so a slower machine corrects it."""
 
+import argparse
+import os
 import time
 
 
@@ -28,7 +30,7 @@ def estimate(name, a, ncols, nfs):
         return a.rounds * (3 + nfs * (0.5 + (64 * a.upload_64m_count + a.upload_1m_count)
                                       / 150))
     if name == "bigfile":
-        return a.rounds * nfs * (1 + a.big_mib / 1024 * 4)
+        return a.rounds * nfs * (2.5 + a.big_mib / 1024 * 4)  # 2 drop_caches each
     if name == "crossnode":
         return 5 + a.rounds * a.xnode_files * 0.004
     if name == "coldstart":
@@ -88,3 +90,81 @@ class Progress:
                  f"{i}/{len(self.plan)} workloads, {elapsed:.0f} s so far, about "
                  f"{left / 60:.1f} min left (done near {eta})")
         return took
+
+
+# The default run (about 15 minutes on the machine of docs/PERFORMANCE.md), --full (the long
+# sizes: about 25 minutes) and --quick (a minute or two: checks the harness, numbers mean nothing).
+DEFAULTS = dict(rounds=3, page_rounds=3, wrk_seconds=5, storm_seconds=2, small_files=5000,
+                rename_ops=2000, big_mib=512, upload_64m_count=2, upload_1m_count=32,
+                xnode_files=1000, cold_files=100000, warmup_views=15, static_files=400,
+                static_seconds=2, policy_rules="20000,100000", policy_timeout=30,
+                import_small_files=10000, import_large_files=8, import_large_mib=32,
+                budget=1200)
+FULL = dict(page_rounds=5, wrk_seconds=8, storm_seconds=3, small_files=10000, big_mib=1024,
+            static_seconds=4, policy_timeout=180, import_large_files=16, budget=2400)
+QUICK = dict(rounds=1, page_rounds=1, wrk_seconds=2, storm_seconds=1, small_files=500,
+             rename_ops=200, big_mib=64, upload_64m_count=1, upload_1m_count=4, xnode_files=50,
+             cold_files=2000, warmup_views=3, static_files=40, static_seconds=1,
+             policy_rules="2000,5000", policy_timeout=30, import_small_files=500,
+             import_large_files=2, import_large_mib=8, budget=900)
+IMPORT_CMD = "{pressfs} import -o site={site},policy={policy} {store} {src}"
+
+
+def parse_args(argv, doc, workloads, columns, root, results):
+    """The bench's options; the sizes come from DEFAULTS, FULL or QUICK unless given."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    size = p.add_argument_group("sizes (defaults: the ~15 minute run; --full and --quick "
+                                "change them, an explicit option wins)")
+    size.add_argument("--full", action="store_true",
+                      help="the long sizes: 5 rounds of 8 s page views, 10,000 small files, "
+                      "a 1 GiB file, 4 s per static row, 180 s for a policy compile")
+    size.add_argument("--quick", action="store_true",
+                      help="tiny sizes, one round: checks the harness only")
+    for k, v in DEFAULTS.items():
+        size.add_argument("--" + k.replace("_", "-"), type=type(v), default=None,
+                          help=f"default {v}" + (f", --full {FULL[k]}" if k in FULL else ""))
+    p.add_argument("--wrk-connections", type=int, default=4)
+    p.add_argument("--fpm-workers", type=int, default=4)
+    p.add_argument("--populate-seconds", type=float, default=240)
+    p.add_argument("--small-timeout", type=int, default=600)
+    p.add_argument("--big-timeout", type=int, default=300)
+    p.add_argument("--xnode-timeout", type=int, default=600)
+    p.add_argument("--no-fresh-images", dest="fresh_images", action="store_false",
+                   help="small files of native/overlayfs/fuse-overlayfs on the temp dir's file "
+                   "system (as before), not on a fresh ext4 image each")
+    p.add_argument("--import-cmd", default=IMPORT_CMD,
+                   help="how `pressfs import` is called; {pressfs} {store} {site} {policy} "
+                   "{src} {lower} are filled in (default: %(default)s)")
+    p.add_argument("--only", default=",".join(workloads),
+                   help="comma-separated subset of " + ",".join(workloads))
+    p.add_argument("--columns", default=",".join(columns),
+                   help="comma-separated subset of " + ",".join(columns))
+    p.add_argument("--pressfs", default=os.path.join(root, "obj", "pressfs"))
+    p.add_argument("--ext", default=os.path.join(root, "obj", "ext", "modules", "pressfs.so"))
+    p.add_argument("--tmp", default=None, help="where the temp dir goes (default $TMPDIR)")
+    p.add_argument("--out", default=results)
+    p.add_argument("--keep", action="store_true", help="keep the temp dir")
+    p.add_argument("--verbose", action="store_true")
+    a = p.parse_args(argv)
+    if a.full and a.quick:
+        p.error("--full and --quick exclude each other")
+    for k, v in DEFAULTS.items():
+        if getattr(a, k) is None:
+            v = QUICK.get(k, v) if a.quick else FULL.get(k, v) if a.full else v
+            setattr(a, k, v)
+    a.mode = "quick" if a.quick else "full" if a.full else "default"
+    try:
+        a.policy_rules = [int(x) for x in str(a.policy_rules).split(",")][:2]
+        if len(a.policy_rules) != 2:
+            raise ValueError
+    except ValueError:
+        p.error("--policy-rules takes two counts, e.g. 20000,100000")
+    a.only = [w.strip() for w in a.only.split(",") if w.strip()]
+    for w in a.only:
+        if w not in workloads:
+            p.error(f"unknown workload {w}")
+    a.columns = [c.strip() for c in a.columns.split(",") if c.strip()]
+    for c in a.columns:
+        if c not in columns:
+            p.error(f"unknown column {c}")
+    return a

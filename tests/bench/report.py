@@ -444,7 +444,11 @@ def markdown(data, chart_name=None):
     bd = daemon_breakdown(data)
     if bd:
         out += ["", "### Daemon requests per warm page view, by type", "", bd]
-    notes = data.get("notes", [])
+    notes = list(data.get("notes", []))
+    ex = data.get("extra", {})
+    if ex.get("passthrough"):
+        notes.append(f"Large lower file, FUSE passthrough: {ex['passthrough']} "
+                     f"({ex.get('passthrough_detail', '')}).")
     if notes:
         out += ["", "### Notes", ""] + [f"- {n}" for n in notes]
     if chart_name:
