@@ -14,12 +14,12 @@ def estimate(name, a, ncols, nfs):
     nfuse = min(nfs, 2)                    # fuse-overlayfs and pressfs: the slow ones
     next4 = max(nfs - nfuse, 0)            # native, overlayfs
     if name == "pages":
-        return (a.page_rounds * ncols * 2 * (a.wrk_seconds + 1)
-                + ncols * (a.warmup_views * 2 * 0.1 + 6) + 10)
+        return (a.page_rounds * ncols * 2 * (a.wrk_seconds + 0.5)
+                + ncols * (a.warmup_views * 0.2 + 1) + 2 * 2 * 30 * 0.1)
     if name == "storm":
-        return a.rounds * ncols * (a.storm_seconds + 2.5)
+        return a.rounds * ncols * (a.storm_seconds + 0.5)
     if name == "ext":
-        return 10 + a.rounds * 4 * 5 * ext_calls(a) * 6e-6
+        return 2 + a.rounds * 4 * 5 * ext_calls(a) * 6e-6
     if name == "static":
         return (nfs * (2 * a.static_files * 0.005 + 5)
                 + a.rounds * 4 * nfs * (a.static_seconds + 0.7) + 5)
@@ -34,8 +34,8 @@ def estimate(name, a, ncols, nfs):
     if name == "crossnode":
         return 5 + a.rounds * a.xnode_files * 0.004
     if name == "coldstart":
-        return (a.cold_files * (1 / 38000 + 1 / 30000 + 1 / 8600 + 1 / 3600) + 4 * 3
-                + a.rounds * (3 * 5 + ncols * 3))
+        return (a.cold_files * (1 / 38000 + 1 / 30000 + 1 / 8600 + 1 / 3600)
+                + a.rounds * (3 * 4 + ncols * 1.5))
     if name == "policy":
         small = a.policy_rules[0] / 20000 * 3  # today's quadratic compile: 3 s at 20k rules
         return 3 + a.rounds * min(small, a.policy_timeout) + min(small * 25, a.policy_timeout)
@@ -47,9 +47,6 @@ def estimate(name, a, ncols, nfs):
 
 def ext_calls(a):
     return 5000 if a.quick else 100000
-
-
-SETUP_SECONDS = 45  # MariaDB, the WordPress tree and install, the mounts, php-fpm pools
 
 
 class Progress:

@@ -4,7 +4,6 @@ directory of the path), requested at random by wrk, on every file-system column;
 what one HTTP request costs it: daemon requests (`pressfs status`), Redis commands
 (`INFO commandstats`) and memcached gets and sets (`stats`), as counted by those servers."""
 
-import os
 import re
 import socket
 import subprocess

@@ -19,7 +19,6 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "env"))
 import loopfs  # noqa: E402
-import mounts  # noqa: E402
 
 BENCH = os.path.join(HERE, "bench.py")
 # small first (the fresh ext4 images: loop devices to clean up), then two that it never finishes
