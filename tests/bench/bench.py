@@ -734,6 +734,11 @@ def parse_wrk(text):
     return {"rps": rps, "p99_ms": ms(*m.groups()), "errors": errors}
 
 
+def parse_args(argv):
+    """The options (plan.py): also used by profile.py."""
+    return plan.parse_args(argv, __doc__, WORKLOADS, COLUMNS, ROOT, RESULTS)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -741,7 +746,7 @@ def _interrupt(signum, frame):
 def main(argv):
     if os.geteuid() != 0:
         sys.exit("bench: run as root (mounts, loop devices, drop_caches, php-fpm as www-data)")
-    args = plan.parse_args(argv, __doc__, WORKLOADS, COLUMNS, ROOT, RESULTS)
+    args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: stop measuring, clean up, save
         signal.signal(sig, _interrupt)

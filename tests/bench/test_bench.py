@@ -117,8 +117,13 @@ def test_interrupted_run_keeps_its_rows(tmp_path, sig):
     argv = ["/usr/bin/python3", BENCH, "--quick", "--only", ONLY, "--columns", COLUMNS,
             "--tmp", base, "--out", outdir]
     p, out = run_until(argv, r"== small done", timeout=600)
-    # small is done and written; the next workload is running (or about to)
-    os.kill(p.pid, sig)
+    # small is done and written; the next workload is running (or about to).  SIGTERM as
+    # timeout(1) sends it, to the bench alone; SIGINT as Ctrl-C in a terminal, to the bench's
+    # whole process group (the fsload, wrk or mount it is waiting for gets it too)
+    if sig == signal.SIGINT:
+        os.killpg(p.pid, sig)
+    else:
+        os.kill(p.pid, sig)
     rc = drain(p, out, timeout=300)
     text = "\n".join(out)
     assert rc == 0, text[-3000:]
