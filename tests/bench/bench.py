@@ -123,6 +123,10 @@ class Results:
     def checkpoint(self):
         """latest.json and latest.md as they stand: called after every workload, so an
         interrupted run leaves what it measured.  A failing report never stops the run."""
+        m = self.meta
+        if "planned" in m:
+            m["not_reached"] = [w for w in m["planned"] if w not in m["done"]
+                                and w not in m["skipped"] and w != m.get("current")]
         self.save(os.path.join(self.outdir, "latest.json"))
         try:
             return report.write_all(self.data, self.outdir)
@@ -707,11 +711,13 @@ class Bench(ColdStart):
             except Exception as e:
                 self.res.note(f"{name}: stopped early: {e}")
                 traceback.print_exc()
-            m["workload_seconds"][name] = round(prog.end(name, self.elapsed()))
+            line = prog.end(name, self.elapsed())
+            m["workload_seconds"][name] = round(prog.took)
             m["done"].append(name)
             m["current"] = None
             m["seconds"] = round(self.elapsed())
             self.res.checkpoint()
+            log(line)  # after the checkpoint: whoever reads it may count on the rows
         m["partial"] = False
 
     def close(self):

@@ -60,6 +60,7 @@ class Progress:
         self.spent = 0.0
         self.expected = 0.0
         self.started = None
+        self.took = 0.0
 
     def scale(self):
         if self.expected < 30:
@@ -77,16 +78,17 @@ class Progress:
                  f" s, at {elapsed:.0f} s into the run")
 
     def end(self, name, elapsed):
-        took = time.monotonic() - self.started
+        """Account for NAME's time; returns its progress line (printed by the caller once
+        the results are written)."""
+        took = self.took = time.monotonic() - self.started
         self.spent += took
         self.expected += self.est[name]
         i = self.plan.index(name) + 1
         left = self.left(name)
         eta = time.strftime("%H:%M", time.localtime(time.time() + left))
-        self.log(f"== {name} done in {took:.0f} s (estimated {self.est[name]:.0f}); "
-                 f"{i}/{len(self.plan)} workloads, {elapsed:.0f} s so far, about "
-                 f"{left / 60:.1f} min left (done near {eta})")
-        return took
+        return (f"== {name} done in {took:.0f} s (estimated {self.est[name]:.0f}); "
+                f"{i}/{len(self.plan)} workloads, {elapsed:.0f} s so far, about "
+                f"{left / 60:.1f} min left (done near {eta})")
 
 
 # The default run (about 15 minutes on the machine of docs/PERFORMANCE.md), --full (the long
