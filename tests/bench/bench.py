@@ -554,16 +554,18 @@ class Bench(ColdStart):
 
     # -- 5. uploads against the raw Redis rate ---------------------------------------------------
 
-    def redis_raw(self):
+    def redis_raw(self, redis=None):
+        """MB/s of redis-benchmark's pipelined 1 MiB SETs into REDIS (the store's by default)."""
+        redis = redis or self.redis
         n = 256 if not self.args.quick else 32
         r = subprocess.run(["redis-benchmark", "-h", pressenv.LOOPBACK,
-                            "-p", str(self.redis.port), "-t", "set", "-d", "1048576",
+                            "-p", str(redis.port), "-t", "set", "-d", "1048576",
                             "-P", "8", "-n", str(n), "--csv"],
                            capture_output=True, text=True, timeout=300)
         m = re.search(r'"SET","([0-9.]+)"', r.stdout)
         if not m:
             raise BenchError(f"redis-benchmark: {r.stdout[-200:]} {r.stderr[-200:]}")
-        self.redis.cli("DEL", "key:__rand_int__")
+        redis.cli("DEL", "key:__rand_int__")
         return float(m.group(1)) * 1048576 / 1e6
 
     def run_uploads(self):

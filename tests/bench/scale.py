@@ -1,7 +1,8 @@
 """scale - the bench's rows about size rather than speed of one request: policy compile time and
 peak memory for big policies (issue 12), Redis memory per small file (issue 17, measured in
 bench.py's cold-start workload with used_memory() below) and `pressfs import` against the raw
-Redis SET rate (issue 16).  A tool that does not exist yet makes its rows "not available"."""
+Redis SET rate (issue 16), in a Redis of its own.  A tool that does not exist yet makes its
+rows "not available"."""
 
 import os
 import re
@@ -9,6 +10,8 @@ import shlex
 import signal
 import subprocess
 import time
+
+import pressenv
 
 GNU_TIME = "/usr/bin/time"  # Debian's `time` package (BENCH_PKGS)
 
@@ -112,10 +115,10 @@ def import_available(pressfs):
 
 
 def make_tree(root, kind, count, size):
-    """A WordPress-shaped source tree for import: COUNT files of SIZE bytes in uploads/."""
+    """An uploads directory to import: COUNT files of SIZE bytes in YYYY/MM/."""
     block = os.urandom(min(size, 1 << 20))
     for i in range(count):
-        d = os.path.join(root, "wp-content", "uploads", "2024", f"{i % 12 + 1:02d}")
+        d = os.path.join(root, "2024", f"{i % 12 + 1:02d}")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"{kind}-{i:05d}.bin"), "wb") as f:
             left = size
@@ -138,11 +141,14 @@ def run_import(bench):
     for kind, n, size in (("small", small_n, 4096), ("large", large_n, large_mib << 20)):
         src[kind] = bench.env.mkdir(f"import-src-{kind}")
         make_tree(src[kind], kind, n, size)
+    # a Redis of its own, emptied after each import: every import starts from an empty
+    # store, and none of the earlier workloads' data (or memory) is in the way
+    redis = bench.env.start(pressenv.Redis(bench.env))
     for r in range(a.rounds):
-        raw = bench.cell("_import_raw", col, bench.redis_raw)
+        raw = bench.cell("_import_raw", col, lambda: bench.redis_raw(redis))
         for kind, n, size in (("small", small_n, 4096), ("large", large_n, large_mib << 20)):
-            site = f"import-{kind}-{r}"
-            argv = [x.format(pressfs=a.pressfs, store=bench.redis.url, site=site,
+            redis.cli("FLUSHALL")
+            argv = [x.format(pressfs=a.pressfs, store=redis.url, site=f"import-{r}",
                              policy=bench.policy, src=src[kind], lower=bench.lower)
                     for x in shlex.split(a.import_cmd)]
             res = bench.cell(f"import_{kind}", col, lambda: _import(argv, n, size, a),
@@ -151,6 +157,7 @@ def run_import(bench):
             if res and kind == "large" and raw:
                 bench.res.add("import_large_vs_raw", col.name, res["mb_s"] / raw)
         bench.progress(f"import: round {r + 1}/{a.rounds} done ({bench.elapsed():.0f}s)")
+    bench.env.stop(redis)
 
 
 def _import(argv, n, size, a):
