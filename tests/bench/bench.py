@@ -345,21 +345,25 @@ class Bench(ColdStart):
             except Exception as e:
                 self.kill_column(c, f"cannot make the bench directories: {e}")
 
-        # WordPress: one php-fpm pool per column, one nginx with a site per column
         if {"pages", "coldstart"} & set(a.only):
-            for c in self.live(COLUMNS):
-                try:
-                    c.fpm = env.start(self.new_fpm(c))
-                except Exception as e:
-                    c.fpm = None
-                    self.kill_column(c, f"php-fpm did not start: {str(e)[:300]}")
-                    continue
-                c.site = pressenv.Site(c.root, c.fpm.address)
-            sites = [c.site for c in self.live(COLUMNS, php=True)]
-            self.nginx = env.start(pressenv.Nginx(env, sites, workers=1))
-            self.wp_password = pressenv.install_wordpress(lower, sites[0].url, posts=10,
-                                                          title="pressfs bench")
-            log("WordPress installed")
+            self.setup_wordpress()
+
+    def setup_wordpress(self):
+        """One php-fpm pool per column, one nginx with a site per column, WordPress installed."""
+        env = self.env
+        for c in self.live(COLUMNS):
+            try:
+                c.fpm = env.start(self.new_fpm(c))
+            except Exception as e:
+                c.fpm = None
+                self.kill_column(c, f"php-fpm did not start: {str(e)[:300]}")
+                continue
+            c.site = pressenv.Site(c.root, c.fpm.address)
+        sites = [c.site for c in self.live(COLUMNS, php=True)]
+        self.nginx = env.start(pressenv.Nginx(env, sites, workers=1))
+        self.wp_password = pressenv.install_wordpress(self.lower, sites[0].url, posts=10,
+                                                      title="pressfs bench")
+        log("WordPress installed")
 
     def pressfs_fs(self, node, site):
         return mounts.Pressfs(self.env, self.lower, self.args.pressfs, self.policy,
