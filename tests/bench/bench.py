@@ -513,11 +513,13 @@ class Bench(ColdStart):
         """Run FN(column) on small_target(); a failure to make the image marks the cell."""
         try:
             t, stop = self.small_target(c, what, r)
-        except Exception as e:
-            self.res.fail(what if what != "renameover" else "rename_over", c.name,
-                          f"fresh ext4 image: {str(e)[:200]}")
-            log(f"{c.name}: fresh ext4 image failed: {e}")
-            return
+        except Exception as e:  # no loop devices here (a container?): measure as before
+            msg = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+            self.args.fresh_images = False
+            self.res.meta["small_method"] = None
+            self.res.note(f"fresh ext4 images failed ({msg}): the small files of every column "
+                          "were measured on the temp dir's file system instead")
+            t, stop = c, []
         try:
             fn(t)
         finally:
