@@ -395,7 +395,8 @@ def static_costs(data):
     return "\n".join(["Counted by the servers themselves over each wrk round, divided by its "
                       "HTTP requests: the daemon's `pressfs status` counters, Redis "
                       "`INFO commandstats` (without INFO), memcached `stats` cmd_get + cmd_set. "
-                      "Medians over the rounds.", "",
+                      "Medians over the rounds. The other columns use no store, and "
+                      "fuse-overlayfs keeps no request counters.", "",
                       "| row | daemon requests | by type | Redis commands | which | memcached "
                       "gets + sets |", "|---|---|---|---|---|---|"] + lines)
 
