@@ -4,16 +4,16 @@ overlayfs, fuse-overlayfs, pressfs and pressfs with its PHP extension, in one ru
 writes tests/bench/results/latest.{json,md,png} and prints the table (report.py).
 
 Run as root with Debian's /usr/bin/python3: `make bench`, or directly
-    /usr/bin/python3 tests/bench/bench.py [--rounds N] [--wrk-seconds S] [--quick] [--only W,...]
-Everything it starts (servers, mounts, daemons) runs on 127.0.0.1 in one temp dir and is
-stopped and unmounted at the end, also on failure or Ctrl-C."""
+    /usr/bin/python3 tests/bench/bench.py [--full | --quick] [--rounds N] [--only W,...]
+Everything it starts (servers, mounts, loop devices, daemons) runs on 127.0.0.1 in one temp dir
+and is stopped and unmounted at the end, also on failure, Ctrl-C or SIGTERM.  The results are
+written after every workload, so an interrupted run keeps what it measured (marked partial)."""
 
-import argparse
 import json
 import os
-import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +25,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "env"))
 import pressenv  # noqa: E402
 import mounts  # noqa: E402
 import report  # noqa: E402
+import plan  # noqa: E402
+import loopfs  # noqa: E402
+import scale  # noqa: E402
+import serving  # noqa: E402
+from coldstart import ColdStart  # noqa: E402
 
 PY = "/usr/bin/python3"
 FSLOAD = os.path.join(HERE, "fsload.py")
@@ -33,7 +38,8 @@ EXT_BENCH = os.path.join(HERE, "ext_bench.php")
 RESULTS = os.path.join(HERE, "results")
 
 COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
-WORKLOADS = ["pages", "storm", "ext", "small", "uploads", "bigfile", "crossnode", "coldstart"]
+WORKLOADS = ["pages", "storm", "ext", "static", "small", "uploads", "bigfile", "crossnode",
+             "coldstart", "policy", "import"]
 FRONT, ADMIN = "/", "/wp-admin/edit.php"
 BENCH_UPLOADS = "wp-content/uploads/pressfs-bench"  # policy class shared
 BENCH_CACHE = "wp-content/cache/pressfs-bench"      # policy class cache
@@ -43,7 +49,7 @@ LOWER_BIG = "wp-content/pressfs-bench-lower.bin"    # in no writable class: cach
 BENCH_RULES = f"""# pressfs bench: its own directories first, then the default policy
 /{BENCH_UPLOADS}/** shared
 /{BENCH_CACHE}/** cache
-"""
+""" + serving.rules()
 # Used when policies/wordpress.policy does not exist yet: the example of docs/DESIGN.md.
 FALLBACK_POLICY = """/wp-content/uploads/**/*.php deny
 /wp-content/uploads/** shared
@@ -65,6 +71,12 @@ def rotated(cols, r):
     return cols[k:] + cols[:k]
 
 
+def settle():
+    """Write back what earlier cells left dirty, so that no cell (native's least of all, whose
+    writes only reach the page cache) is throttled by another's writeback."""
+    os.sync()
+
+
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -75,10 +87,12 @@ class Results:
     """Samples per (row, column), failures per cell, notes; saved as JSON for report.py."""
 
     def __init__(self, args):
-        self.data = {"samples": {}, "failed": {}, "notes": [], "meta": {}, "extra": {}}
+        self.data = {"samples": {}, "failed": {}, "notes": [], "meta": {}, "extra": {},
+                     "unavailable": {}}
         self.meta = self.data["meta"]
         self.meta["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.meta["args"] = vars(args)
+        self.outdir = args.out
 
     def add(self, row, col, value):
         self.data["samples"].setdefault(row, {}).setdefault(col, []).append(value)
@@ -96,9 +110,30 @@ class Results:
     def extra(self, key, value):
         self.data["extra"][key] = value
 
+    def unavailable(self, row, reason):
+        """ROW cannot be measured in this build (the feature does not exist yet)."""
+        self.data["unavailable"][row] = reason
+
     def save(self, path):
-        with open(path, "w") as f:
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
             json.dump(self.data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+
+    def checkpoint(self):
+        """latest.json and latest.md as they stand: called after every workload, so an
+        interrupted run leaves what it measured.  A failing report never stops the run."""
+        m = self.meta
+        if "planned" in m:
+            m["not_reached"] = [w for w in m["planned"] if w not in m["done"]
+                                and w not in m["skipped"] and w != m.get("current")]
+        self.save(os.path.join(self.outdir, "latest.json"))
+        try:
+            return report.write_all(self.data, self.outdir)
+        except Exception as e:
+            log(f"report failed: {e}")
+            traceback.print_exc()
+            return ""
 
 
 # --- the columns ------------------------------------------------------------------------------
@@ -122,7 +157,12 @@ class Column:
         return os.path.join(self.fs.root, rel)
 
 
-class Bench:
+class Bench(ColdStart):
+    """The run: set-up, the workloads (cold start and machine() in coldstart.py, static
+    serving in serving.py, policy and import in scale.py), the bookkeeping."""
+
+    UPLOADS = BENCH_UPLOADS
+
     def __init__(self, args):
         self.args = args
         self.res = Results(args)
@@ -134,6 +174,13 @@ class Bench:
 
     def elapsed(self):
         return time.monotonic() - self.t0
+
+    def progress(self, msg):
+        log(msg)
+
+    def tool_column(self):
+        """Where rows measured with pressfs's own tools (no mount) are shown."""
+        return Column("pressfs")
 
     def live(self, names, php=False):
         """Columns in NAMES that exist and still work."""
@@ -178,6 +225,13 @@ class Bench:
                 pass
             self.kill_column(col, f"{what} hung for {timeout}s; its filesystem was aborted")
             raise BenchError(f"{what} timed out")
+        except BaseException:  # interrupted: the child must not keep the mount busy
+            proc.kill()
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                col.fs.abort()
+            raise
         return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
     def fsload(self, col, args, timeout):
@@ -230,8 +284,9 @@ class Bench:
         self.lower = lower
         subprocess.run(["chown", "-R", "root:root", lower], check=True)
 
-        db = env.start(pressenv.MariaDB(env))
-        pressenv.write_wp_config(lower, db.wp_credentials("wordpress"))
+        if {"pages", "coldstart"} & set(a.only):  # the workloads that run WordPress
+            db = self.db = env.start(pressenv.MariaDB(env))
+            pressenv.write_wp_config(lower, db.wp_credentials("wordpress"))
         self.redis = env.start(pressenv.Redis(env))
         # the cache class's pool: pressfs keeps cache/ content in memcached, as deployed
         self.memcached = env.start(pressenv.Memcached(env, memory_mb=512, item_max="1m"))
@@ -276,27 +331,39 @@ class Bench:
                 self.res.data["failed"].setdefault("*", {})["pressfs+ext"] = "not built"
                 self.res.note(f"pressfs+ext skipped: {os.path.relpath(so, ROOT)} is not built "
                               "(make ext)")
+        pids = self.res.meta.setdefault("pids", {})  # for tests/bench/test_bench.py
+        for srv in (self.redis, self.memcached, getattr(self, "db", None)):
+            if srv is not None and srv.pid:
+                pids[srv.name] = srv.pid
+        for c in self.cols.values():
+            if hasattr(c.fs, "pids"):
+                for p in c.fs.pids():
+                    pids[f"{c.fs.name} daemon"] = p
         for c in self.fs_cols():
             try:
                 self.fsload(c, ["mkdir", c.path(BENCH_UPLOADS), c.path(BENCH_CACHE)], 60)
             except Exception as e:
                 self.kill_column(c, f"cannot make the bench directories: {e}")
 
-        # WordPress: one php-fpm pool per column, one nginx with a site per column
         if {"pages", "coldstart"} & set(a.only):
-            for c in self.live(COLUMNS):
-                try:
-                    c.fpm = env.start(self.new_fpm(c))
-                except Exception as e:
-                    c.fpm = None
-                    self.kill_column(c, f"php-fpm did not start: {str(e)[:300]}")
-                    continue
-                c.site = pressenv.Site(c.root, c.fpm.address)
-            sites = [c.site for c in self.live(COLUMNS, php=True)]
-            self.nginx = env.start(pressenv.Nginx(env, sites, workers=1))
-            self.wp_password = pressenv.install_wordpress(lower, sites[0].url, posts=10,
-                                                          title="pressfs bench")
-            log("WordPress installed")
+            self.setup_wordpress()
+
+    def setup_wordpress(self):
+        """One php-fpm pool per column, one nginx with a site per column, WordPress installed."""
+        env = self.env
+        for c in self.live(COLUMNS):
+            try:
+                c.fpm = env.start(self.new_fpm(c))
+            except Exception as e:
+                c.fpm = None
+                self.kill_column(c, f"php-fpm did not start: {str(e)[:300]}")
+                continue
+            c.site = pressenv.Site(c.root, c.fpm.address)
+        sites = [c.site for c in self.live(COLUMNS, php=True)]
+        self.nginx = env.start(pressenv.Nginx(env, sites, workers=1))
+        self.wp_password = pressenv.install_wordpress(self.lower, sites[0].url, posts=10,
+                                                      title="pressfs bench")
+        log("WordPress installed")
 
     def pressfs_fs(self, node, site):
         return mounts.Pressfs(self.env, self.lower, self.args.pressfs, self.policy,
@@ -430,39 +497,81 @@ class Bench:
 
     # -- 4. small files and rename-over ----------------------------------------------------------
 
+    def small_target(self, c, what, r):
+        """The file system one small-file measurement runs on.  pressfs: its mount (its files
+        live in Redis and memcached).  The columns that write to ext4: a new ext4 image and a
+        new mount of that column's kind on it (loopfs.METHOD), so that none of them creates
+        files where thousands were just deleted.  Returns (column, things to stop after)."""
+        if c.name == "pressfs" or not self.args.fresh_images:
+            return c, []
+        fs, img = loopfs.fresh_column(self.env, c.name, self.lower, f"{c.name}-{what}-{r}")
+        tmp = Column(c.name, fs)
+        self.fsload(tmp, ["mkdir", tmp.path(BENCH_UPLOADS), tmp.path(BENCH_CACHE)], 60)
+        return tmp, [fs, img]
+
+    def small_one(self, c, what, r, fn):
+        """Run FN(column) on small_target(); a failure to make the image marks the cell."""
+        try:
+            t, stop = self.small_target(c, what, r)
+        except Exception as e:  # no loop devices here (a container?): measure as before
+            msg = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+            self.args.fresh_images = False
+            self.res.meta["small_method"] = None
+            self.res.note(f"fresh ext4 images failed ({msg}): the small files of every column "
+                          "were measured on the temp dir's file system instead")
+            t, stop = c, []
+        try:
+            fn(t)
+        finally:
+            for thing in stop:
+                self.env.stop(thing)
+
     def run_small(self):
         a = self.args
+        if a.fresh_images:
+            self.res.meta["small_method"] = loopfs.METHOD
         for r in range(a.rounds):
-            for c in self.fs_cols():
+            for c in rotated(self.fs_cols(), r):
                 for cls, base in (("shared", BENCH_UPLOADS), ("cache", BENCH_CACHE)):
-                    d = c.path(f"{base}/small-{r}")
-                    res = self.cell(f"small_create_{cls}", c, lambda: self.fsload(
-                        c, ["small", d, a.small_files, 4096], a.small_timeout),
-                        pick=lambda r: r["create_per_s"])
-                    if res:
-                        self.res.add(f"small_read_{cls}", c.name, res["read_per_s"])
-                        if res["mismatches"]:
-                            self.res.note(f"{c.name}: {res['mismatches']} small files read "
-                                          "back wrong")
-                    self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.small_timeout))
-                d = c.path(f"{BENCH_CACHE}/renameover")
-                self.cell("rename_over", c, lambda: self.fsload(
-                    c, ["renameover", d, a.rename_ops, 100], a.small_timeout)["ops_per_s"])
-                self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.small_timeout))
+                    def small(t, cls=cls, base=base):
+                        d = t.path(f"{base}/small-{r}")
+                        res = self.cell(f"small_create_{cls}", c, lambda: self.fsload(
+                            t, ["small", d, a.small_files, 4096], a.small_timeout),
+                            pick=lambda v: v["create_per_s"])
+                        if res:
+                            self.res.add(f"small_read_{cls}", c.name, res["read_per_s"])
+                            if res["mismatches"]:
+                                self.res.note(f"{c.name}: {res['mismatches']} small files "
+                                              "read back wrong")
+                        if t is c:
+                            self.cell("_cleanup", c, lambda: self.fsload(
+                                c, ["rm", d], a.small_timeout))
+                    self.small_one(c, f"small_create_{cls}", r, small)
+
+                def renameover(t):
+                    d = t.path(f"{BENCH_CACHE}/renameover")
+                    self.cell("rename_over", c, lambda: self.fsload(
+                        t, ["renameover", d, a.rename_ops, 100], a.small_timeout)["ops_per_s"])
+                    if t is c:
+                        self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d],
+                                                                     a.small_timeout))
+                self.small_one(c, "renameover", r, renameover)
             log(f"small files: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
 
     # -- 5. uploads against the raw Redis rate ---------------------------------------------------
 
-    def redis_raw(self):
+    def redis_raw(self, redis=None):
+        """MB/s of redis-benchmark's pipelined 1 MiB SETs into REDIS (the store's by default)."""
+        redis = redis or self.redis
         n = 256 if not self.args.quick else 32
         r = subprocess.run(["redis-benchmark", "-h", pressenv.LOOPBACK,
-                            "-p", str(self.redis.port), "-t", "set", "-d", "1048576",
+                            "-p", str(redis.port), "-t", "set", "-d", "1048576",
                             "-P", "8", "-n", str(n), "--csv"],
                            capture_output=True, text=True, timeout=300)
         m = re.search(r'"SET","([0-9.]+)"', r.stdout)
         if not m:
             raise BenchError(f"redis-benchmark: {r.stdout[-200:]} {r.stderr[-200:]}")
-        self.redis.cli("DEL", "key:__rand_int__")
+        redis.cli("DEL", "key:__rand_int__")
         return float(m.group(1)) * 1048576 / 1e6
 
     def run_uploads(self):
@@ -472,10 +581,11 @@ class Bench:
         for r in range(a.rounds):
             if "pressfs" in self.cols:  # shown in the pressfs column, measured regardless
                 self.cell("redis_set_raw", Column("pressfs"), self.redis_raw)
-            for c in self.fs_cols():
+            for c in rotated(self.fs_cols(), r):
                 for row, mib, count in (("upload_64m", 64, a.upload_64m_count),
                                         ("upload_1m", 1, a.upload_1m_count)):
                     d = c.path(f"{BENCH_UPLOADS}/{row}-{r}")
+                    settle()
                     self.cell(row, c, lambda: self.fsload(
                         c, ["upload", d, mib, count], a.big_timeout)["mb_s"])
                     self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.big_timeout))
@@ -486,9 +596,10 @@ class Bench:
     def run_bigfile(self):
         a = self.args
         for r in range(a.rounds):
-            for c in self.fs_cols():
+            for c in rotated(self.fs_cols(), r):
                 f = c.path(f"{BENCH_UPLOADS}/big-{r}.bin")
                 t = a.big_timeout
+                settle()
                 ok = self.cell("big_write", c, lambda: self.fsload(
                     c, ["write", f, a.big_mib, "--fsync"], t)["mb_s"])
                 if ok:
@@ -500,10 +611,46 @@ class Bench:
                 self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", f], t))
                 low = c.path(LOWER_BIG)
                 self.cell("_prime", c, lambda: self.fsload(c, ["read", low], t) and None)
+                before = self.reads(c)
                 self.cell("lower_read_warm", c, lambda: self.fsload(c, ["read", low], t)["mb_s"])
+                if c.name == "pressfs":
+                    self.passthrough(c, before)
                 self.cell("lower_read_cold", c,
                           lambda: self.fsload(c, ["read", low, "--drop-caches"], t)["mb_s"])
             log(f"large file: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
+
+    def reads(self, c):
+        if c.name != "pressfs" or c.dead:
+            return None
+        try:
+            return c.fs.request_counts().get("read", 0)
+        except Exception:
+            return None
+
+    def passthrough(self, c, reads_before):
+        """Whether the warm lower read used FUSE passthrough: the daemon's status says so in a
+        `passthrough` field where it has one; the READs it answered are counted either way."""
+        try:
+            st = c.fs.status()
+        except Exception as e:
+            log(f"pressfs status failed: {e}")
+            return
+        pt = st.get("passthrough")
+        if pt is None:
+            pt = {k: v for k, v in st.get("events", {}).items() if "passthrough" in k} or None
+        if pt is None:
+            text, why = "not available", "the daemon's status has no passthrough field"
+        elif isinstance(pt, dict):
+            text = "yes" if any(pt.values()) else "no"
+            why = ", ".join(f"{k} {v}" for k, v in sorted(pt.items()))
+        else:
+            text = "yes" if pt and pt not in ("no", "off", "0") else "no"
+            why = f"status says passthrough: {pt}"
+        reads = st.get("requests", {}).get("read")
+        if reads is not None and reads_before is not None:
+            why += f"; the daemon answered {reads - reads_before} READs during the warm read"
+        self.res.extra("passthrough", text)
+        self.res.extra("passthrough_detail", why)  # the last round's, in the report's notes
 
     # -- 6. cross-node visibility --------------------------------------------------------------
 
@@ -532,129 +679,54 @@ class Bench:
         log(f"cross-node: done ({self.elapsed():.0f}s)")
         self.env.stop(b)
 
-    # -- 7. cold start -------------------------------------------------------------------------
-
-    def first_view(self, c):
-        """Drop caches, start a fresh php-fpm (empty opcache), time the first front page."""
-        port = c.fpm.port
-        self.env.stop(c.fpm)
-        c.fpm = None
-        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
-        c.fpm = self.env.start(self.new_fpm(c, port=port))
-        t = time.perf_counter()
-        self.check_page(c, FRONT, None, b"Benchmark post 10")
-        return (time.perf_counter() - t) * 1000
-
-    def remount(self, c):
-        """Unmount and mount C's filesystem again (stopping the php-fpm pools that serve it);
-        returns the mount time in ms."""
-        users = [u for u in self.cols.values() if u.fs is c.fs and u.fpm is not None]
-        for u in users:
-            self.env.stop(u.fpm)
-        self.env.stop(c.fs)
-        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
-        self.env.start(c.fs)
-        for u in users:
-            u.fpm = self.env.start(self.new_fpm(u, port=u.fpm.port))
-        return c.fs.mount_seconds * 1000
-
-    def empty_mount_ms(self, c, r):
-        """Mount time with nothing stored, under the same conditions as remount(): caches
-        dropped first, so the two differ by what is stored and nothing else."""
-        env = self.env
-        if c.name == "pressfs":
-            fs = self.pressfs_fs(f"e{r}", f"empty{r}")
-        elif c.name == "overlayfs":
-            fs = mounts.KernelOverlay(env, self.lower, name=f"overlayfs-empty{r}")
-        else:
-            fs = mounts.FuseOverlayfs(env, self.lower, name=f"fuse-overlayfs-empty{r}")
-        subprocess.run(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"], check=True)
-        env.start(fs)
-        ms = fs.mount_seconds * 1000
-        env.stop(fs)
-        return ms
-
-    def run_coldstart(self):
-        a = self.args
-        d = f"{BENCH_UPLOADS}/cold"
-        for c in self.fs_cols():
-            res = self.cell("populate", c, lambda: self.fsload(
-                c, ["populate", c.path(d), a.cold_files, 4, a.populate_seconds],
-                a.populate_seconds + 300), pick=lambda r: r["per_s"])
-            if res:
-                self.res.extra(f"cold_files:{c.name}", res["files"])
-                if res["files"] < a.cold_files:
-                    self.res.note(f"cold start: {c.name} stored only {res['files']} of "
-                                  f"{a.cold_files} files in the {a.populate_seconds:.0f} s "
-                                  f"allowed ({res['per_s']:.0f} files/s)")
-                log(f"cold start: {c.name} holds {res['files']} files "
-                    f"({res['per_s']:.0f}/s, {self.elapsed():.0f}s)")
-        for r in range(a.rounds):
-            for c in self.live(["native", "overlayfs", "fuse-overlayfs", "pressfs"]):
-                if c.name != "native":
-                    self.cell("mount_empty", c, lambda: self.empty_mount_ms(c, r))
-                    if self.cell("mount_100k", c, lambda: self.remount(c)) is None:
-                        self.kill_column(c, "remount failed")
-                        continue
-                if c.fpm is not None:
-                    self.cell("first_view", c, lambda: self.first_view(c))
-            for c in self.live(["pressfs+ext"], php=True):
-                self.cell("first_view", c, lambda: self.first_view(c))
-            log(f"cold start: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
-
     # -- the run -------------------------------------------------------------------------------
 
-    def machine(self):
-        m = self.res.meta
-        m["kernel"] = platform.release()
-        m["cpus"] = os.cpu_count()
-        try:
-            with open("/proc/cpuinfo") as f:
-                m["cpu"] = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
-        except (OSError, AttributeError):
-            m["cpu"] = "?"
-        with open("/proc/meminfo") as f:
-            m["mem_gib"] = round(int(f.readline().split()[1]) / 1048576, 1)
-        with open("/etc/debian_version") as f:
-            m["debian"] = f.read().strip()
-        m["git"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                                  capture_output=True, text=True).stdout.strip()
-        m["load_start"] = os.getloadavg()
-        for tool, argv in (("nginx", ["nginx", "-v"]), ("php", ["php", "-v"]),
-                           ("mariadb", ["mariadbd", "--version"]),
-                           ("redis", ["redis-server", "--version"]),
-                           ("fuse-overlayfs", ["fuse-overlayfs", "--version"]),
-                           ("wrk", ["wrk", "-v"])):
-            try:
-                r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-                m.setdefault("versions", {})[tool] = \
-                    (r.stdout + r.stderr).strip().splitlines()[0][:100]
-            except (OSError, IndexError, subprocess.TimeoutExpired):
-                pass
-
     def run(self):
+        """Set up, then each workload of --only in order; the results are written after each
+        one (meta: partial, done, current), so whatever stops the run keeps what it measured."""
         a = self.args
+        m = self.res.meta
+        todo = [w for w in WORKLOADS if w in a.only]
+        m.update(partial=True, planned=todo, done=[], skipped=[], current="set-up",
+                 workload_seconds={})
         self.machine()
+        self.res.checkpoint()
+        log(f"{len(todo)} workloads: {', '.join(todo)}")
         self.setup()
-        self.res.meta["columns"] = [n for n in COLUMNS if n in self.cols]
-        steps = [("pages", self.run_pages), ("storm", self.run_storm), ("ext", self.run_ext),
-                 ("small", self.run_small), ("uploads", self.run_uploads),
-                 ("bigfile", self.run_bigfile), ("crossnode", self.run_crossnode),
-                 ("coldstart", self.run_coldstart)]
-        for name, fn in steps:
-            if name not in a.only:
-                continue
+        m["columns"] = [n for n in COLUMNS if n in self.cols]
+        m["setup_seconds"] = round(self.elapsed())
+        steps = {"pages": self.run_pages, "storm": self.run_storm, "ext": self.run_ext,
+                 "static": lambda: serving.run(self), "small": self.run_small,
+                 "uploads": self.run_uploads, "bigfile": self.run_bigfile,
+                 "crossnode": self.run_crossnode, "coldstart": self.run_coldstart,
+                 "policy": lambda: scale.run_policy(self),
+                 "import": lambda: scale.run_import(self)}
+        ncols, nfs = len(self.live(COLUMNS)), len(self.fs_cols())
+        est = {w: plan.estimate(w, a, ncols, nfs) for w in todo}
+        m["estimated_seconds"] = {w: round(v) for w, v in est.items()}
+        prog = plan.Progress(todo, est, log)
+        log(f"set-up took {self.elapsed():.0f} s; the workloads should take about "
+            f"{sum(est.values()) / 60:.1f} min")
+        for name in todo:
             if self.elapsed() > a.budget:
                 self.res.note(f"{name}: skipped, the run was over its {a.budget}s budget")
+                m["skipped"].append(name)
                 continue
-            log(f"== {name} ({self.elapsed():.0f}s)")
+            m["current"] = name
+            prog.begin(name, self.elapsed())
             try:
-                fn()
+                steps[name]()
             except Exception as e:
                 self.res.note(f"{name}: stopped early: {e}")
                 traceback.print_exc()
-        self.res.meta["load_end"] = os.getloadavg()
-        self.res.meta["seconds"] = round(self.elapsed())
+            line = prog.end(name, self.elapsed())
+            m["workload_seconds"][name] = round(prog.took)
+            m["done"].append(name)
+            m["current"] = None
+            m["seconds"] = round(self.elapsed())
+            self.res.checkpoint()
+            log(line)  # after the checkpoint: whoever reads it may count on the rows
+        m["partial"] = False
 
     def close(self):
         if self.env is not None:
@@ -677,78 +749,48 @@ def parse_wrk(text):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--page-rounds", type=int, default=5,
-                   help="rounds of page views: their spread is the largest")
-    p.add_argument("--wrk-seconds", type=int, default=8)
-    p.add_argument("--wrk-connections", type=int, default=4)
-    p.add_argument("--fpm-workers", type=int, default=4)
-    p.add_argument("--warmup-views", type=int, default=15)
-    p.add_argument("--storm-seconds", type=float, default=3)
-    p.add_argument("--small-files", type=int, default=10000)
-    p.add_argument("--rename-ops", type=int, default=2000)
-    p.add_argument("--big-mib", type=int, default=1024)
-    p.add_argument("--upload-64m-count", type=int, default=2)
-    p.add_argument("--upload-1m-count", type=int, default=32)
-    p.add_argument("--xnode-files", type=int, default=1000)
-    p.add_argument("--cold-files", type=int, default=100000)
-    p.add_argument("--populate-seconds", type=float, default=240)
-    p.add_argument("--small-timeout", type=int, default=600)
-    p.add_argument("--big-timeout", type=int, default=300)
-    p.add_argument("--xnode-timeout", type=int, default=600)
-    p.add_argument("--budget", type=int, default=1560,
-                   help="seconds after which remaining workloads are skipped")
-    p.add_argument("--only", default=",".join(WORKLOADS),
-                   help="comma-separated subset of " + ",".join(WORKLOADS))
-    p.add_argument("--columns", default=",".join(COLUMNS),
-                   help="comma-separated subset of " + ",".join(COLUMNS))
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness only")
-    p.add_argument("--pressfs", default=os.path.join(ROOT, "obj", "pressfs"))
-    p.add_argument("--ext", default=os.path.join(ROOT, "obj", "ext", "modules", "pressfs.so"))
-    p.add_argument("--tmp", default=None, help="where the temp dir goes (default $TMPDIR)")
-    p.add_argument("--out", default=RESULTS)
-    p.add_argument("--keep", action="store_true", help="keep the temp dir")
-    p.add_argument("--verbose", action="store_true")
-    a = p.parse_args(argv)
-    a.only = [w.strip() for w in a.only.split(",") if w.strip()]
-    for w in a.only:
-        if w not in WORKLOADS:
-            p.error(f"unknown workload {w}")
-    a.columns = [c.strip() for c in a.columns.split(",") if c.strip()]
-    for c in a.columns:
-        if c not in COLUMNS:
-            p.error(f"unknown column {c}")
-    if a.quick:
-        a.rounds, a.page_rounds, a.wrk_seconds, a.storm_seconds = 1, 1, 2, 1
-        a.small_files, a.rename_ops, a.big_mib = 500, 200, 64
-        a.upload_64m_count, a.upload_1m_count = 1, 4
-        a.xnode_files, a.cold_files, a.warmup_views = 50, 2000, 3
-    return a
+    """The options (plan.py): also used by profile.py."""
+    return plan.parse_args(argv, __doc__, WORKLOADS, COLUMNS, ROOT, RESULTS)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv):
     if os.geteuid() != 0:
-        sys.exit("bench: run as root (mounts, drop_caches, php-fpm workers as www-data)")
+        sys.exit("bench: run as root (mounts, loop devices, drop_caches, php-fpm as www-data)")
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: stop measuring, clean up, save
+        signal.signal(sig, _interrupt)
     bench = Bench(args)
+    m = bench.res.meta
     try:
         bench.run()
-    except KeyboardInterrupt:
-        bench.res.note("interrupted")
-        log("interrupted; cleaning up")
+    except KeyboardInterrupt as e:
+        why = str(e) or f"signal {int(signal.SIGINT)}"
+        num = int(why.split()[-1]) if why.split()[-1].isdigit() else 0
+        m["interrupted"] = signal.Signals(num).name if num else why
+        bench.res.note(f"interrupted by {m['interrupted']} during {m.get('current') or '?'}")
     except Exception as e:
         bench.res.note(f"the harness failed: {e}")
         traceback.print_exc()
     finally:
+        # nothing may stop the clean-up half-way: a second Ctrl-C or SIGTERM is ignored
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        m["load_end"] = os.getloadavg()
+        m["seconds"] = round(bench.elapsed())
+        bench.res.checkpoint()  # first, in case the clean-up hangs
         log("stopping servers and unmounting")
         bench.close()
-    out_json = os.path.join(args.out, "latest.json")
-    bench.res.save(out_json)
-    md = report.write_all(bench.res.data, args.out)
+        m["cleaned_up"] = True
+        md = bench.res.checkpoint()
     print()
     print(md)
+    if m.get("partial"):
+        log(f"partial run: results in {os.path.relpath(args.out)}/latest.{{json,md}}")
     return 0
 
 

@@ -9,11 +9,14 @@ hung filesystem can be aborted without taking the harness down.  Prints one JSON
     fsload.py renameover DIR COUNT TARGETS      write a temp file, rename it over a target
     fsload.py upload DIR MIB COUNT              COUNT files of MIB each, open to close timed
     fsload.py crossnode ADIR BDIR COUNT         close() on A to new content readable on B
-    fsload.py populate DIR COUNT THREADS SECS   many small files, as fast as THREADS can
+    fsload.py populate DIR COUNT THREADS SECS   many 10-byte files, as fast as THREADS can
+    fsload.py files DIR KIND COUNT MIN MAX      static files for the web servers (KIND uploads
+                                                or pages), MIN-MAX bytes; prints their paths
 """
 
 import json
 import os
+import random
 import shutil
 import sys
 import threading
@@ -196,7 +199,7 @@ def cmd_populate(d, count, threads, seconds):
                     if time.monotonic() > deadline:
                         return
                     with open(os.path.join(sub, f"f{fi:04d}.txt"), "wb") as f:
-                        f.write(b"cold-start file %d/%d\n" % (di, fi))
+                        f.write(b"c%04d%05d" % (di % 10000, fi))  # 10 bytes: the memory row
                     done[k] += 1
         except OSError as e:
             errors.append(str(e))
@@ -210,6 +213,24 @@ def cmd_populate(d, count, threads, seconds):
         th.join()
     s = time.perf_counter() - t
     out(files=sum(done), seconds=s, per_s=sum(done) / s, errors=errors[:3])
+
+
+def cmd_files(d, kind, count, lo, hi):
+    """COUNT files of LO-HI bytes, the same sizes on every column, laid out as WordPress lays
+    them out: uploads/YYYY/MM/name.jpg, or a page cache's host/post/index-https.html."""
+    rnd = random.Random(count * 7919 + lo)
+    paths = []
+    for i in range(count):
+        if kind == "uploads":
+            p = f"2024/{i % 12 + 1:02d}/image-{i:04d}.jpg"
+        else:
+            p = f"127.0.0.1/post-{i:04d}/index-https.html"
+        full = os.path.join(d, p)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(BLOCK[:rnd.randint(lo, hi)])
+        paths.append(p)
+    out(paths=paths)
 
 
 def main(argv):
@@ -232,6 +253,8 @@ def main(argv):
         cmd_crossnode(a[0], a[1], int(a[2]))
     elif cmd == "populate":
         cmd_populate(a[0], int(a[1]), int(a[2]), float(a[3]))
+    elif cmd == "files":
+        cmd_files(a[0], a[1], int(a[2]), int(a[3]), int(a[4]))
     else:
         sys.exit(f"fsload: unknown command {cmd}")
 

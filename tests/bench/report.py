@@ -5,6 +5,7 @@ verdicts and the PNG chart (gnuplot).  bench.py calls it; to redo a report by ha
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -16,8 +17,16 @@ EXT_ROWS = {"front_rps", "front_p99", "admin_rps", "admin_p99", "front_daemon_re
             "admin_daemon_reqs", "storm", "first_view"}
 
 
-def rows(meta):
+def rows(meta, extra=None):
     a = meta.get("args", {})
+    pt = (extra or {}).get("passthrough")
+    pt = f" (pressfs passthrough: {pt})" if pt else ""
+    nfiles = f"{a.get('static_files', 400)}"
+    pol = a.get("policy_rules") or [20000, 100000]
+    if isinstance(pol, str):
+        pol = [int(x) for x in pol.split(",")]
+    imp = (f"{a.get('import_small_files', 10000):,}", a.get("import_large_files", 8),
+           a.get("import_large_mib", 32))
     small = f"{a.get('small_files', 10000):,}"
     big = f"{a.get('big_mib', 1024) // 1024} GiB" if a.get("big_mib", 1024) >= 1024 \
         else f"{a.get('big_mib')} MiB"
@@ -33,7 +42,8 @@ def rows(meta):
         ("admin_daemon_reqs", "daemon requests per warm admin-page view", "requests", LOWER,
          False),
         ("storm", "include/stat/read storm (PHP CLI, opcache)", "files/s", HIGHER, True),
-        ("lower_read_warm", f"{big} file of the lower tree: read, warm", "MB/s", HIGHER, True),
+        ("lower_read_warm", f"{big} file of the lower tree: read, warm{pt}", "MB/s", HIGHER,
+         True),
         ("lower_read_cold", f"{big} file of the lower tree: read, cold", "MB/s", HIGHER, True),
         ("big_write", f"{big} sequential write + fsync, uploads/ (shared)", "MB/s", HIGHER,
          True),
@@ -52,15 +62,37 @@ def rows(meta):
         ("upload_1m", "upload: 1 MiB files into uploads/", "MB/s", HIGHER, True),
         ("redis_set_raw", "raw Redis SET of 1 MiB values (redis-benchmark -P 8)", "MB/s",
          HIGHER, False),
+        ("static_nginx_uploads", f"nginx (sendfile): {nfiles} uploads, 20-200 KB, at random",
+         "req/s", HIGHER, True),
+        ("static_nginx_pages", f"nginx (sendfile): {nfiles} cached pages, 8-40 KB (cache class)",
+         "req/s", HIGHER, True),
+        ("static_apache_uploads", f"Apache (AllowOverride All): {nfiles} uploads, at random",
+         "req/s", HIGHER, True),
+        ("static_apache_pages", f"Apache (AllowOverride All): {nfiles} cached pages",
+         "req/s", HIGHER, True),
         ("xnode_p50", "cross-node visibility, close on A → new content on B, p50", "ms",
          LOWER, False),
         ("xnode_p99", "cross-node visibility, p99", "ms", LOWER, False),
-        ("populate", f"storing the {cold} cold-start files (4 threads)", "files/s", HIGHER,
-         True),
+        ("populate", f"storing {cold} × 10-byte cold-start files (4 threads)", "files/s",
+         HIGHER, True),
+        ("redis_bytes_per_file", "Redis memory per 10-byte file (INFO used_memory Δ over "
+         f"{(extra or {}).get('redis_bytes_files') or a.get('cold_files', 100000):,} files; "
+         "JuiceFS publishes ~300 B of metadata per file)", "bytes", LOWER, False),
         ("mount_empty", "mount time, nothing stored", "ms", LOWER, False),
         ("mount_100k", f"mount time, {cold} files stored", "ms", LOWER, False),
         ("first_view", "first front page after mount (caches dropped, fresh php-fpm)", "ms",
          LOWER, True),
+        ("policy_small_s", f"policy compile, {pol[0]:,} rules (`pressfs policy check`)", "s",
+         LOWER, False),
+        ("policy_small_rss", f"policy compile, {pol[0]:,} rules: peak RSS", "MB", LOWER, False),
+        ("policy_large_s", f"policy compile, {pol[1]:,} rules", "s", LOWER, False),
+        ("policy_large_rss", f"policy compile, {pol[1]:,} rules: peak RSS", "MB", LOWER, False),
+        ("import_small", f"`pressfs import` of {imp[0]} × 4 KiB files", "files/s", HIGHER,
+         False),
+        ("import_large", f"`pressfs import` of {imp[1]} × {imp[2]} MiB files", "MB/s", HIGHER,
+         False),
+        ("import_large_vs_raw", "`pressfs import` of large files ÷ raw Redis SET rate", "×",
+         HIGHER, False),
     ]
 
 
@@ -85,6 +117,8 @@ def median(samples):
 
 def cell_text(samples, failed):
     if not samples:
+        if isinstance(failed, str) and "still running after" in failed:
+            return "> " + failed.split("after", 1)[1].split("(")[0].strip()
         return "failed" if failed else "—"
     m = median(samples)
     if len(samples) > 1 and m:
@@ -103,29 +137,96 @@ def ratio(data, key, col, base="native"):
 
 # --- goals ------------------------------------------------------------------------------------
 
+def _per_col(fn):
+    """{col: fn(col)} for pressfs and pressfs+ext, leaving out what FN cannot tell."""
+    d = {}
+    for col in ("pressfs", "pressfs+ext"):
+        try:
+            r = fn(col)
+        except (TypeError, ZeroDivisionError):
+            r = None
+        if r is not None:
+            d[col] = r
+    return d
+
+
+def _vs_native(data, key, op, target):
+    def fn(col):
+        r = ratio(data, key, col)
+        if r is None:
+            return None
+        return (f"{r:.2f}×", r >= target if op == ">=" else r <= target)
+    return _per_col(fn)
+
+
+def issue_goals(data):
+    """The goals of the rows added for issues 12, 13, 16 and 17 (static serving, Redis memory
+    per file, policy compile, import)."""
+    S = data["samples"]
+    out = []
+    per_col = _per_col
+
+    def vs_native(key, op, target):
+        return _vs_native(data, key, op, target)
+
+    def static(key):
+        return vs_native(key, ">=", 0.9)
+    out.append(("nginx: uploads vs native", "≥ 0.9×", static("static_nginx_uploads")))
+    out.append(("nginx: cached pages vs native", "≥ 0.9×", static("static_nginx_pages")))
+    out.append(("Apache: uploads vs native", "≥ 0.9×", static("static_apache_uploads")))
+    out.append(("Apache: cached pages vs native", "≥ 0.9×", static("static_apache_pages")))
+
+    def store_per_req(col):
+        if col != "pressfs":
+            return None
+        costs = [c for k, v in data.get("extra", {}).items() if k.startswith("static_cost:")
+                 for c in v]
+        if not costs:
+            return None
+        worst = max(c["redis"] + c["memcached"] for c in costs)
+        return (f"{fmt(worst)} (worst row)", worst <= 0.05)
+    out.append(("store commands per warm static request", "≤ 0.05", per_col(store_per_req)))
+
+    def only_pressfs(key, target, text, ok):
+        def fn(col):
+            if col != "pressfs":
+                return None
+            m = median(S.get(key, {}).get(col, []))
+            return None if m is None else (text(m), ok(m))
+        return per_col(fn)
+    out.append(("Redis memory per 10-byte file", "≤ 250 bytes",
+                only_pressfs("redis_bytes_per_file", 250, lambda m: f"{m:.0f} B",
+                             lambda m: m <= 250)))
+    def policy(col):
+        if col != "pressfs":
+            return None
+        t = median(S.get("policy_large_s", {}).get(col, []))
+        rss = median(S.get("policy_large_rss", {}).get(col, []))
+        why = data.get("failed", {}).get("policy_large_s", {}).get(col) or ""
+        if t is None:
+            return ("> " + cell_text([], why)[2:], False) if "still running" in why else None
+        return (f"{fmt(t)} s, {fmt(rss)} MB", t < 1 and rss is not None and rss < 200)
+    pol = (data["meta"].get("args", {}).get("policy_rules") or [0, 100000])[1]
+    out.append((f"policy compile, {pol:,} rules", "< 1 s and < 200 MB", per_col(policy)))
+    out.append(("`pressfs import`, small files", "≥ 20,000 files/s",
+                only_pressfs("import_small", 20000, lambda m: f"{fmt(m)}/s",
+                             lambda m: m >= 20000)))
+    out.append(("`pressfs import`, large files vs raw Redis SET", "≥ 0.8×",
+                only_pressfs("import_large_vs_raw", 0.8, lambda m: f"{m:.2f}×",
+                             lambda m: m >= 0.8)))
+
+    return out
+
+
 def goals(data):
     """[(goal, target, {col: (value text, met)})] for pressfs and pressfs+ext."""
     S = data["samples"]
     out = []
 
-    def per_col(fn):
-        d = {}
-        for col in ("pressfs", "pressfs+ext"):
-            try:
-                r = fn(col)
-            except (TypeError, ZeroDivisionError):
-                r = None
-            if r is not None:
-                d[col] = r
-        return d
+    per_col = _per_col
 
     def vs_native(key, op, target):
-        def fn(col):
-            r = ratio(data, key, col)
-            if r is None:
-                return None
-            return (f"{r:.2f}×", r >= target if op == ">=" else r <= target)
-        return per_col(fn)
+        return _vs_native(data, key, op, target)
 
     out.append(("front page req/s vs native", "≥ 0.97×", vs_native("front_rps", ">=", 0.97)))
     out.append(("front page p99 vs native", "≤ 1.05×", vs_native("front_p99", "<=", 1.05)))
@@ -171,7 +272,7 @@ def goals(data):
         return (f"{fmt(e)} → {fmt(f)} ms", f <= max(1.2 * e, e + 20))
     out.append(("mount time flat in the number of stored files", "≤ 1.2× or +20 ms",
                 per_col(flat)))
-    return out
+    return out + issue_goals(data)
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -184,9 +285,16 @@ def table(data):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     failed_all = data.get("failed", {}).get("*", {})
     dead = data.get("dead", {})
-    for key, label, unit, better, _ in rows(meta):
+    unavailable = data.get("unavailable", {})
+    for key, label, unit, better, _ in rows(meta, data.get("extra")):
         s = data["samples"].get(key, {})
         f = data.get("failed", {}).get(key, {})
+        if key in unavailable:
+            arrow = "↑" if better == HIGHER else "↓"
+            cells = ["not available" if c == "pressfs" else "" for c in cols]
+            lines.append(f"| {label} | {unit} {arrow} | " + " | ".join(cells + ["—", "—"])
+                         + " |")
+            continue
         if not s and not f:
             continue
         cells = []
@@ -196,7 +304,7 @@ def table(data):
             elif c == "pressfs+ext" and key not in EXT_ROWS:
                 cells.append("")
             else:
-                cells.append(cell_text(s.get(c), c in f or c in dead))
+                cells.append(cell_text(s.get(c), f.get(c) or c in dead))
         rs = []
         for c in ("pressfs", "pressfs+ext"):
             r = ratio(data, key, c)
@@ -209,6 +317,8 @@ def table(data):
 def goal_table(data):
     lines = ["| goal | target | pressfs | pressfs + extension |", "|---|---|---|---|"]
     for goal, target, res in goals(data):
+        if not res:  # not measured in this run (--only, a partial run)
+            continue
         cells = []
         for col in ("pressfs", "pressfs+ext"):
             if col in res:
@@ -217,7 +327,7 @@ def goal_table(data):
             else:
                 cells.append("—")
         lines.append(f"| {goal} | {target} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) if len(lines) > 2 else None
 
 
 def daemon_breakdown(data):
@@ -232,6 +342,63 @@ def daemon_breakdown(data):
         txt = ", ".join(f"{k} {v:.1f}" for k, v in ops[:10]) or "none"
         lines.append(f"- {col}, {page}: {txt}")
     return "\n".join(lines)
+
+
+def partial_status(m):
+    """The line saying what an interrupted run measured and what it did not reach."""
+    if not m.get("partial"):
+        return None
+    planned, done = m.get("planned", []), m.get("done", [])
+    skipped, cur = m.get("skipped", []), m.get("current")
+    why = f"interrupted ({m['interrupted']})" if m.get("interrupted") else "stopped"
+    if not m.get("cleaned_up") and not m.get("interrupted"):
+        why = "still running, or stopped without cleaning up"
+    left = [w for w in planned if w not in done and w not in skipped and w != cur]
+    parts = [f"**Partial run**: {why}"]
+    if cur:
+        parts.append(f"during `{cur}` (its rows hold what it measured before that)")
+    parts = [" ".join(parts) + "."]
+    parts.append("Finished: " + (", ".join(done) or "none") + ".")
+    parts.append("Not reached: " + (", ".join(left) or "none") + ".")
+    if skipped:
+        parts.append("Skipped (over the time budget): " + ", ".join(skipped) + ".")
+    return " ".join(parts)
+
+
+def static_costs(data):
+    """Per HTTP request, for pressfs: daemon requests by type, Redis commands, memcached
+    gets and sets (medians over the rounds)."""
+    ex = data.get("extra", {})
+    lines = []
+    for key, label, *_ in rows(data["meta"]):
+        costs = ex.get(f"static_cost:{key}")
+        if not costs:
+            continue
+        med = lambda k: median([c[k] for c in costs])  # noqa: E731
+        ops = {}
+        for c in costs:
+            for k, v in c["ops"].items():
+                ops.setdefault(k, []).append(v)
+        top = sorted(((k, median(v)) for k, v in ops.items()), key=lambda kv: -kv[1])[:6]
+        cmds = {}
+        for c in costs:
+            for k, v in c.get("redis_cmds", {}).items():
+                cmds.setdefault(k, []).append(v)
+        topc = sorted(((k, median(v)) for k, v in cmds.items()), key=lambda kv: -kv[1])[:4]
+        lines.append(f"| {label} | {fmt(med('daemon'))} | "
+                     + (", ".join(f"{k} {fmt(v)}" for k, v in top) or "none")
+                     + f" | {fmt(med('redis'))} | "
+                     + (", ".join(f"{k} {fmt(v)}" for k, v in topc) or "none")
+                     + f" | {fmt(med('memcached'))} |")
+    if not lines:
+        return None
+    return "\n".join(["Counted by the servers themselves over each wrk round, divided by its "
+                      "HTTP requests: the daemon's `pressfs status` counters, Redis "
+                      "`INFO commandstats` (without INFO), memcached `stats` cmd_get + cmd_set. "
+                      "Medians over the rounds. The other columns use no store, and "
+                      "fuse-overlayfs keeps no request counters.", "",
+                      "| row | daemon requests | by type | Redis commands | which | memcached "
+                      "gets + sets |", "|---|---|---|---|---|---|"] + lines)
 
 
 def ext_cost(data):
@@ -260,7 +427,11 @@ def markdown(data, chart_name=None):
     m = data["meta"]
     a = m.get("args", {})
     load = lambda t: " / ".join(f"{x:.2f}" for x in t) if t else "?"  # noqa: E731
-    out = [f"## pressfs benchmark, {m.get('started', '?')}", ""]
+    out = [f"## pressfs benchmark, {m.get('started', '?')}"
+           + (" (partial run)" if m.get("partial") else ""), ""]
+    ps = partial_status(m)
+    if ps:
+        out += [ps, ""]
     out.append(f"Machine: {m.get('cpu', '?')}, {m.get('cpus', '?')} CPUs, "
                f"{m.get('mem_gib', '?')} GiB, Linux {m.get('kernel', '?')}, Debian "
                f"{m.get('debian', '?')}; pressfs at {m.get('git', '?')}. Load average (1/5/15 "
@@ -274,20 +445,33 @@ def markdown(data, chart_name=None):
                f"per round and page, against nginx + php-fpm ({a.get('fpm_workers', '?')} "
                "workers, opcache, validate_timestamps=0) serving the tree from each "
                "filesystem. ↑ higher is better, ↓ lower is better. Policy: "
-               f"{m.get('policy', '?')}.")
+               f"{m.get('policy', '?')}. Sizes: the {a.get('mode', 'default')} run.")
+    if m.get("small_method"):
+        out += ["", "Small files (the four small-file rows and rename-over) of native, overlayfs "
+                f"and fuse-overlayfs: {m['small_method']}; pressfs keeps its files in Redis "
+                "and memcached."]
+    if m.get("static"):
+        out += ["", f"Static rows: {m['static']}."]
     out.append("")
     out.append(table(data))
     out.append("")
-    out.append("### Goals")
-    out.append("")
-    out.append(goal_table(data))
+    gt = goal_table(data)
+    if gt:
+        out += ["### Goals", "", gt]
     ec = ext_cost(data)
     if ec:
         out += ["", "### What pressfs.so costs a PHP call", "", ec]
+    sc = static_costs(data)
+    if sc:
+        out += ["", "### What one static request costs pressfs", "", sc]
     bd = daemon_breakdown(data)
     if bd:
         out += ["", "### Daemon requests per warm page view, by type", "", bd]
-    notes = data.get("notes", [])
+    notes = list(data.get("notes", []))
+    ex = data.get("extra", {})
+    if ex.get("passthrough"):
+        notes.append(f"Large lower file, FUSE passthrough: {ex['passthrough']} "
+                     f"({ex.get('passthrough_detail', '')}).")
     if notes:
         out += ["", "### Notes", ""] + [f"- {n}" for n in notes]
     if chart_name:
@@ -340,6 +524,9 @@ set bmargin 14
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb 'black'
 plot {plots}
 """
+    if not shutil.which("gnuplot"):  # `make bench-deps` installs it; the table needs none
+        os.unlink(dat)
+        return False
     r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
     os.unlink(dat)
     if r.returncode != 0:
