@@ -6,14 +6,14 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wformat=2
 PKGS    := fuse3 hiredis libmemcached
 ALL_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
-              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Icore
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Icore -Ifuse
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 O := obj
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
-FUSE_SRC := $(wildcard fuse/*.c)
+FUSE_SRC := $(shell find fuse -name '*.c' | sort)
 FUSE_OBJ := $(FUSE_SRC:%.c=$(O)/%.o)
 
 .PHONY: all pressfs ext deps test unit integration phpt sapi-tests compat-tests demo demo-stop bench format format-check clean
@@ -29,7 +29,7 @@ $(O)/pressfs: $(FUSE_OBJ) $(O)/libpressfs-core.a
 $(O)/libpressfs-core.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
-$(O)/%.o: %.c $(wildcard core/*.h fuse/*.h)
+$(O)/%.o: %.c $(wildcard core/*.h) $(shell find fuse -name '*.h')
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -MMD -c -o $@ $<
 
@@ -202,9 +202,9 @@ bench-doc:
 	/usr/bin/python3 tests/bench/doc.py
 
 format:
-	clang-format -i core/*.[ch] fuse/*.[ch] ext/*.[ch]
+	clang-format -i core/*.[ch] $$(find fuse -name '*.[ch]') ext/*.[ch]
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] fuse/*.[ch] ext/*.[ch]
+	clang-format --dry-run --Werror core/*.[ch] $$(find fuse -name '*.[ch]') ext/*.[ch]
 
 clean:
 	rm -rf $(O)

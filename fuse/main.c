@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "audit.h"
 #include "policy.h"
 #include "stats.h"
@@ -82,7 +83,12 @@ static void usage(FILE *f)
 	    "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP "
 	    "audit log\n"
 	    "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-node site: what "
-	    "they write\n");
+	    "they write\n"
+	    "  import SRC --store URL --policy FILE       copy a tree into a site's store "
+	    "(resumable)\n"
+	    "  export DIR --store URL                     copy a site's files out, consistently\n"
+	    "  dump FILE|- --store URL                    a site in one archive (tar)\n"
+	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n");
 }
 
 int main(int argc, char **argv)
@@ -101,6 +107,14 @@ int main(int argc, char **argv)
 		return audit_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "compat"))
 		return compat_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return import_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return export_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "dump"))
+		return dump_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "load"))
+		return load_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
