@@ -134,6 +134,14 @@ static void progress_draw(struct progress *p, bool final)
 		frac = 1;
 	if (frac > 0 && el > 0)
 		eta = el / frac - el;
+	if (!p->total_files && !p->total_bytes) { /* nothing known ahead: counts only */
+		fprintf(stderr, "%s%-7s %" PRIu64 " files  %s  %.0f files/s%s", p->tty ? "\r" : "",
+			p->what, files, admin_bytes(b1, sizeof(b1), bytes),
+			el > 0 ? (double)files / el : 0.0,
+			final ? (p->tty ? "\033[K\n" : "\n") : (p->tty ? "\033[K" : "\n"));
+		fflush(stderr);
+		return;
+	}
 	fill = (int)(frac * width);
 	for (int i = 0; i < width; i++)
 		bar[i] = i < fill ? '#' : '.';
