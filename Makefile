@@ -158,6 +158,15 @@ DEB_PKGS += mariadb-server php8.2-mysql php8.2-zip php8.2-mbstring php8.2-xml ph
 compat-tests: all
 	@cd tests/compat && timeout -k 10 900 $(PYTEST) -v $(PYTEST_ARGS)
 
+# Operating a site (tests/ops, pytest): import, export, dump/load against real Redis and mounts;
+# the must-use plugin's Site Health screen in headless Chromium; the mount's metrics endpoint
+# parsed with prometheus_client.
+DEB_PKGS += chromium python3-prometheus-client
+.PHONY: ops-tests
+ops-tests: all
+	@cd tests/ops && timeout -k 10 1200 $(PYTEST) -v $(PYTEST_ARGS); rc=$$?; \
+	 if [ $$rc -eq 5 ]; then echo "ops-tests: pytest collected no tests" >&2; fi; exit $$rc
+
 # A real WordPress on two pressfs nodes behind HAProxy, left running; `make demo-stop` ends it.
 demo: deps
 	$(MAKE) all
