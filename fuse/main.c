@@ -88,7 +88,8 @@ static void usage(FILE *f)
 	    "(resumable)\n"
 	    "  export DIR --store URL                     copy a site's files out, consistently\n"
 	    "  dump FILE|- --store URL                    a site in one archive (tar)\n"
-	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n");
+	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n"
+	    "  fsck --store URL [--policy FILE] [--repair] check a site's store for damage\n");
 }
 
 int main(int argc, char **argv)
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
 		return dump_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "load"))
 		return load_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fsck"))
+		return fsck_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

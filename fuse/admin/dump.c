@@ -205,7 +205,7 @@ int dump_main(int argc, char **argv)
 		struct tree_entry *e = &t.e[i];
 		int r;
 
-		if (e->type == STORE_FILE && e->a.cls == 'c')
+		if (e->type == TREE_GONE || (e->type == STORE_FILE && e->a.cls == 'c'))
 			continue;
 		r = buf ? dump_entry(s, out, e, &sp, buf) : -ENOMEM;
 		if (r == -ENOENT) { /* removed after it was listed */

@@ -261,7 +261,8 @@ int export_main(int argc, char **argv)
 		const char *what = "";
 		int rc;
 
-		if (e->type == STORE_WHITEOUT || (e->type == STORE_FILE && e->a.cls == 'c'))
+		if (e->type == STORE_WHITEOUT || e->type == TREE_GONE ||
+		    (e->type == STORE_FILE && e->a.cls == 'c'))
 			continue;
 		rc = export_one(s, dest, e, buf, &what);
 		if (rc < 0 && !(e->len == 0 && rc == -EEXIST)) {

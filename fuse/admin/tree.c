@@ -8,7 +8,7 @@
 #include "admin/tree.h"
 
 static int push(struct tree *t, const char *path, size_t len, size_t depth, char type,
-		struct store_attr *a)
+		uint64_t parent, uint64_t ref, struct store_attr *a)
 {
 	struct tree_entry *e;
 
@@ -30,6 +30,8 @@ static int push(struct tree *t, const char *path, size_t len, size_t depth, char
 	e->len = len;
 	e->depth = depth;
 	e->type = type;
+	e->parent = parent;
+	e->ref = ref;
 	if (a) {
 		e->a = *a;
 		memset(a, 0, sizeof(*a)); /* the entry owns chunks and target now */
@@ -80,13 +82,13 @@ static int walk_dir(struct store *s, uint64_t ino, char *path, size_t len, size_
 		path[l] = 0;
 		if (d[i].type == STORE_WHITEOUT) {
 			t->whiteouts++;
-			rc = push(t, path, l, depth + 1, STORE_WHITEOUT, NULL);
+			rc = push(t, path, l, depth + 1, STORE_WHITEOUT, ino, 0, NULL);
 			continue;
 		}
 		rc = store_getattr(s, d[i].ino, &a);
 		if (rc == -ENOENT) {
 			t->gone++;
-			rc = 0;
+			rc = push(t, path, l, depth + 1, TREE_GONE, ino, d[i].ino, NULL);
 			continue;
 		}
 		if (rc < 0) {
@@ -100,7 +102,7 @@ static int walk_dir(struct store *s, uint64_t ino, char *path, size_t len, size_
 			t->files++;
 			t->bytes += a.size;
 		}
-		rc = push(t, path, l, depth + 1, a.type, &a);
+		rc = push(t, path, l, depth + 1, a.type, ino, d[i].ino, &a);
 		store_attr_release(&a);
 		if (!rc && t->e[t->n - 1].type == STORE_DIR)
 			rc = walk_dir(s, t->e[t->n - 1].a.ino, path, l, depth + 1, t);
@@ -122,7 +124,7 @@ int tree_walk(struct store *s, uint64_t top, struct tree *t)
 			strerror(-rc));
 		return rc;
 	}
-	rc = push(t, "", 0, 0, STORE_DIR, &a);
+	rc = push(t, "", 0, 0, STORE_DIR, 0, top, &a);
 	path[0] = 0;
 	if (!rc)
 		rc = walk_dir(s, top, path, 0, 0, t);

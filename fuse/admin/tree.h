@@ -10,11 +10,16 @@
 
 #include "store.h"
 
+/* An entry whose inode getattr did not find: removed meanwhile, or dangling (fsck). */
+#define TREE_GONE '?'
+
 struct tree_entry {
 	char *path; /* relative to the walk's top: "" for the top, "a/b" below it */
 	size_t len;
 	size_t depth;
-	char type;	     /* STORE_FILE, STORE_DIR, STORE_SYMLINK, STORE_WHITEOUT */
+	char type;	 /* STORE_FILE, STORE_DIR, STORE_SYMLINK, STORE_WHITEOUT, or TREE_GONE */
+	uint64_t parent; /* the directory's inode (0 for the top) */
+	uint64_t ref;	 /* the inode the directory entry named */
 	struct store_attr a; /* zeroed for a whiteout */
 };
 
