@@ -175,9 +175,17 @@ int raw_scan(struct raw *r, raw_key_fn fn, void *arg)
 	return 0;
 }
 
+/* The key KIND:ID of the site, into BUF (hiredis formats take no %c). */
+static const char *key(const struct raw *r, char *buf, size_t size, char kind, uint64_t id)
+{
+	snprintf(buf, size, "%s%c:%" PRIu64, r->prefix, kind, id);
+	return buf;
+}
+
 long long raw_pttl(struct raw *r, char kind, uint64_t id)
 {
-	redisReply *rep = cmd(r, "PTTL %s%c:%" PRIu64, r->prefix, kind, id);
+	char k[128];
+	redisReply *rep = cmd(r, "PTTL %s", key(r, k, sizeof(k), kind, id));
 	long long v = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -EIO;
 
 	freeReplyObject(rep);
@@ -186,7 +194,8 @@ long long raw_pttl(struct raw *r, char kind, uint64_t id)
 
 int raw_inode_unlinked(struct raw *r, uint64_t id)
 {
-	redisReply *rep = cmd(r, "HEXISTS %si:%" PRIu64 " unlinked", r->prefix, id);
+	char k[128];
+	redisReply *rep = cmd(r, "HEXISTS %s unlinked", key(r, k, sizeof(k), 'i', id));
 	int v = rep && rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : -EIO;
 
 	freeReplyObject(rep);
@@ -195,7 +204,8 @@ int raw_inode_unlinked(struct raw *r, uint64_t id)
 
 int raw_expire(struct raw *r, char kind, uint64_t id, unsigned ms)
 {
-	redisReply *rep = cmd(r, "PEXPIRE %s%c:%" PRIu64 " %u", r->prefix, kind, id, ms);
+	char k[128];
+	redisReply *rep = cmd(r, "PEXPIRE %s %u", key(r, k, sizeof(k), kind, id), ms);
 	int v = rep && rep->type == REDIS_REPLY_INTEGER ? 0 : -EIO;
 
 	freeReplyObject(rep);
@@ -210,7 +220,9 @@ int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
-	rep = cmd(r, "HSET %si:%" PRIu64 " unlinked %s", r->prefix, id, now);
+	char k[128];
+
+	rep = cmd(r, "HSET %s unlinked %s", key(r, k, sizeof(k), 'i', id), now);
 	freeReplyObject(rep);
 	return raw_expire(r, 'i', id, grace_ms);
 }
@@ -225,7 +237,9 @@ int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 		return -ENAMETOOLONG;
 	msg[n] = 0;
 	memcpy(msg + n + 1, name, len);
-	rep = cmd(r, "HDEL %sd:%" PRIu64 " %b", r->prefix, dir, name, len);
+	char k[128];
+
+	rep = cmd(r, "HDEL %s %b", key(r, k, sizeof(k), 'd', dir), name, len);
 	if (!rep || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
 		return -EIO;
