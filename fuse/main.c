@@ -89,7 +89,8 @@ static void usage(FILE *f)
 	    "  export DIR --store URL                     copy a site's files out, consistently\n"
 	    "  dump FILE|- --store URL                    a site in one archive (tar)\n"
 	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n"
-	    "  fsck --store URL [--policy FILE] [--repair] check a site's store for damage\n");
+	    "  fsck --store URL [--policy FILE] [--repair] check a site's store for damage\n"
+	    "  info --store URL [--site NAME]             a site's files, Redis memory, peers\n");
 }
 
 int main(int argc, char **argv)
@@ -118,6 +119,8 @@ int main(int argc, char **argv)
 		return load_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fsck"))
 		return fsck_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return info_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

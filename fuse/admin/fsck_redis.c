@@ -249,3 +249,50 @@ int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 	freeReplyObject(rep);
 	return 0;
 }
+
+/* The value of FIELD in an INFO reply ("field:value\r\n" lines). */
+static const char *info_field(const char *info, const char *field, char *out, size_t size)
+{
+	size_t fl = strlen(field);
+
+	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, field, fl) && p[fl] == ':') {
+			size_t n = strcspn(p + fl + 1, "\r\n");
+
+			snprintf(out, size, "%.*s", (int)n, p + fl + 1);
+			return out;
+		}
+	return NULL;
+}
+
+int raw_memory(struct raw *r, long long *used, long long *max, char *policy, size_t psize)
+{
+	redisReply *rep = cmd(r, "INFO memory");
+	char v[64];
+
+	if (!rep || rep->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	*used = info_field(rep->str, "used_memory", v, sizeof(v)) ? atoll(v) : -1;
+	*max = info_field(rep->str, "maxmemory", v, sizeof(v)) ? atoll(v) : -1;
+	if (!info_field(rep->str, "maxmemory_policy", policy, psize))
+		snprintf(policy, psize, "unknown");
+	freeReplyObject(rep);
+	return 0;
+}
+
+long long raw_listeners(struct raw *r)
+{
+	char ch[128];
+	redisReply *rep;
+	long long n = -EIO;
+
+	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
+	rep = cmd(r, "PUBSUB NUMSUB %s", ch);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER)
+		n = rep->element[1]->integer;
+	freeReplyObject(rep);
+	return n;
+}

@@ -23,6 +23,11 @@ long long raw_pttl(struct raw *r, char kind, uint64_t id);
 /* 1 when inode ID has the field `unlinked`, 0 when not, -errno. */
 int raw_inode_unlinked(struct raw *r, uint64_t id);
 
+/* For `pressfs info`: the server's INFO memory fields (bytes; policy into POLICY), and how many
+ * connections listen on the site's invalidation channel (one per mounted peer). */
+int raw_memory(struct raw *r, long long *used, long long *max, char *policy, size_t psize);
+long long raw_listeners(struct raw *r);
+
 /* Repairs. */
 int raw_expire(struct raw *r, char kind, uint64_t id, unsigned ms);  /* PEXPIRE */
 int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms); /* unlinked + expire */

@@ -383,7 +383,7 @@ int import_main(int argc, char **argv)
 					     {"timeout", 1, NULL, 't'}, {"no-verify", 0, NULL, 'n'},
 					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
 	struct admin_target t = {0};
-	struct import im = {.jobs = 4};
+	struct import im = {.jobs = 8};
 	struct policy_error perr;
 	const char *policy = NULL, *prefix = "/wp-content/uploads";
 	char msg[512], path[4096] = "";

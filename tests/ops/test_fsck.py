@@ -99,3 +99,19 @@ def test_fsck_finds_each_kind_and_repairs_what_loses_nothing(workdir, redis, mou
     for kind in ("orphan chunk ", "orphan inode ", "dangling entry ", "wrong size ",
                  "orphan directory "):
         assert kind not in out, (kind, out)
+
+
+def test_info_counts_the_site_and_its_peers(workdir, redis, mount):
+    m = mount(redis.url, "a")
+    up = os.path.join(m.mnt, "wp-content", "uploads")
+    for i in range(3):
+        with open(os.path.join(up, "i%d.jpg" % i), "wb") as f:
+            f.write(b"x" * 1000)
+    os.symlink("i0.jpg", os.path.join(up, "latest"))
+    out = pressfs("info", "--store", redis.url, "--site", "ops").stdout.decode()
+    assert "files:             3 shared (2.9 KiB)" in out, out
+    assert "symlinks:          1" in out and "policy noeviction" in out, out
+    assert "peers mounted:     1" in out, out
+    mount(redis.url, "b")
+    out = pressfs("info", "--store", redis.url, "--site", "ops").stdout.decode()
+    assert "peers mounted:     2" in out, out
