@@ -6,9 +6,11 @@ import stat
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 
-from conftest import PRESSFS, pressfs, summary
+from conftest import POLICY, pressfs, summary
+from treegen import make_tree
 
 # The writer rewrites files through a mount; every version says which it is, and its whole
 # content follows from that, so a reader can tell a whole version from a mix or a torn one.
@@ -26,8 +28,7 @@ while True:
     with open(os.path.join(top, "f%03d" % k), "wb") as f:
         f.write(version(k, n))
     n += 1
-    if n % 10 == 0:
-        sys.stdout.write("%d\n" % n); sys.stdout.flush()
+    sys.stdout.write("%d\n" % n); sys.stdout.flush()
 """
 
 
@@ -43,38 +44,45 @@ def whole_version(name, data):
         data[18:] == (unit * (size // len(unit) + 1))[:size]
 
 
-def start_writer(m, procs, nfiles):
-    top = os.path.join(m.mnt, "wp-content", "uploads", "w")
-    os.makedirs(top)
-    p = subprocess.Popen([sys.executable, "-c", WRITER, top, str(nfiles)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    procs(p)
-    deadline = time.time() + 60
-    while time.time() < deadline:      # every file written once before the copies begin
-        line = p.stdout.readline()
-        assert line, p.stderr.read()
-        if int(line) >= nfiles * 2:
-            return p
-    raise AssertionError("the writer is too slow")
+class Writer:
+    """WRITER in a process of its own; .count is how many versions it has closed so far."""
 
+    def __init__(self, m, procs, nfiles):
+        top = os.path.join(m.mnt, "wp-content", "uploads", "w")
+        os.makedirs(top)
+        self.p = subprocess.Popen([sys.executable, "-c", WRITER, top, str(nfiles)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs(self.p)
+        self.count = 0
+        threading.Thread(target=self._follow, daemon=True).start()
+        deadline = time.time() + 60
+        while self.count < nfiles * 2:   # every file written once before the copies begin
+            assert time.time() < deadline and self.p.poll() is None, self.p.stderr.read()
+            time.sleep(0.05)
 
-def writer_count(p):
-    return int(os.read(p.stdout.fileno(), 1 << 16).split()[-1])
+    def _follow(self):
+        for line in self.p.stdout:
+            self.count = int(line)
 
 
 def test_export_and_dump_while_a_peer_writes(workdir, redis, mount, procs):
     nfiles = 12
+    # Enough other files that each copy takes a while, so the writer closes versions during it.
+    static = os.fsencode(os.path.join(workdir, "static"))
+    make_tree(static, 4000, skipped=False)
+    pressfs("import", static, "--store", redis.url, "--site", "ops", "--policy", POLICY,
+            "--prefix", "/wp-content/uploads/static")
     m = mount(redis.url, "a")
-    w = start_writer(m, procs, nfiles)
+    w = Writer(m, procs, nfiles)
     versions_seen = set()
     for round_ in range(3):
-        before = writer_count(w)
+        before = w.count
         dest = os.path.join(workdir, "export-%d" % round_)
         r = pressfs("export", dest, "--store", redis.url, "--site", "ops")
         arc = os.path.join(workdir, "dump-%d.tar" % round_)
         pressfs("dump", arc, "--store", redis.url, "--site", "ops")
-        after = writer_count(w)
-        assert after > before, "the writer made no progress during the copies"
+        after = w.count
+        assert after > before, "the writer closed no version during the copies"
         assert summary(r.stdout)["failed"] == 0
         names = sorted(os.listdir(os.path.join(dest, "wp-content/uploads/w")))
         assert names == ["f%03d" % k for k in range(nfiles)]
