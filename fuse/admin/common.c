@@ -107,15 +107,57 @@ void admin_quote(FILE *f, const char *s, size_t len)
 	}
 }
 
-uint64_t admin_hash(uint64_t h, const void *buf, size_t len)
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	h *= 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+void admin_hash_init(struct admin_hash *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->h = 0xcbf29ce484222325ull;
+}
+
+void admin_hash_add(struct admin_hash *x, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
+	uint64_t w;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
+	x->len += len;
+	while (x->ntail && len) { /* finish the word a previous piece began */
+		x->tail[x->ntail++] = *p++;
+		len--;
+		if (x->ntail == 8) {
+			memcpy(&w, x->tail, 8);
+			x->h = mix(x->h, w);
+			x->ntail = 0;
+		}
 	}
-	return h;
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		x->h = mix(x->h, w);
+	}
+	memcpy(x->tail + x->ntail, p, len);
+	x->ntail += (unsigned)len;
+}
+
+uint64_t admin_hash_end(struct admin_hash *x)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, x->tail, x->ntail);
+	return mix(mix(x->h, w), x->len);
+}
+
+uint64_t admin_hash(const void *buf, size_t len)
+{
+	struct admin_hash x;
+
+	admin_hash_init(&x);
+	admin_hash_add(&x, buf, len);
+	return admin_hash_end(&x);
 }
 
 /* One line of progress: "what  [####....]  files/total  bytes/total  rate  ETA". */

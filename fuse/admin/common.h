@@ -58,9 +58,18 @@ const char *admin_bytes(char *buf, size_t size, uint64_t n);
 /* NAME (any bytes) printed as a C string literal without the quotes: \n, \\, \xNN. */
 void admin_quote(FILE *f, const char *s, size_t len);
 
-/* FNV-1a, 64 bits: catches a wrong, short or shuffled byte, not an attacker. */
-#define ADMIN_HASH_INIT 0xcbf29ce484222325ull
-uint64_t admin_hash(uint64_t h, const void *buf, size_t len);
+/* A 64-bit content hash, 8 bytes a step (multiply and shift, FNV's constants), fed in pieces
+ * of any size: it catches a wrong, short or shuffled byte, not an attacker. */
+struct admin_hash {
+	uint64_t h, len;
+	unsigned char tail[8]; /* bytes of an unfinished word */
+	unsigned ntail;
+};
+void admin_hash_init(struct admin_hash *x);
+void admin_hash_add(struct admin_hash *x, const void *buf, size_t len);
+uint64_t admin_hash_end(struct admin_hash *x);
+/* The hash of one buffer. */
+uint64_t admin_hash(const void *buf, size_t len);
 
 /* Read the content of file version A (from one store_getattr) chunk by chunk into SINK,
  * holes and stored-short tails as zeros; BUF holds STORE_CHUNK_SIZE bytes.  Returns 0, what

@@ -70,7 +70,7 @@ static long read_source(struct import *im, struct entry *e, char *buf, size_t ro
 	close(fd);
 	st.st_size = (off_t)got;
 	e->st = st;
-	e->hash = admin_hash(ADMIN_HASH_INIT, buf, got);
+	e->hash = admin_hash(buf, got);
 	e->hashed = true;
 	return (long)got;
 }
@@ -106,11 +106,13 @@ static void import_big(struct import *im, struct entry *e, char *buf)
 	enum { PER = BATCH_BYTES / STORE_CHUNK_SIZE };
 	char path[8192];
 	size_t n = 0, cap = 0;
-	uint64_t *ids = NULL, h = ADMIN_HASH_INIT, size = 0;
+	uint64_t *ids = NULL, size = 0;
+	struct admin_hash h;
 	struct stat st;
 	bool eof = false;
 	int fd, rc;
 
+	admin_hash_init(&h);
 	import_src_path(im, e, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -134,7 +136,7 @@ static void import_big(struct import *im, struct entry *e, char *buf)
 				break;
 			data[k] = buf + k * STORE_CHUNK_SIZE;
 			len[k] = (size_t)r;
-			h = admin_hash(h, data[k], len[k]);
+			admin_hash_add(&h, data[k], len[k]);
 			size += (uint64_t)r;
 			k++;
 		}
@@ -157,7 +159,7 @@ static void import_big(struct import *im, struct entry *e, char *buf)
 	}
 	st.st_size = (off_t)size;
 	e->st = st;
-	e->hash = h;
+	e->hash = admin_hash_end(&h);
 	e->hashed = true;
 	publish(im, e, n, ids);
 out:
@@ -180,7 +182,7 @@ static void import_symlink(struct import *im, struct entry *e)
 		return;
 	}
 	target[n] = 0;
-	e->hash = admin_hash(ADMIN_HASH_INIT, target, (size_t)n);
+	e->hash = admin_hash(target, (size_t)n);
 	e->hashed = true;
 	rc = store_create(im->store, im->e[e->parent].ino, e->rel + e->name_off,
 			  e->rel_len - e->name_off, S_IFLNK | 0777, e->st.st_uid, e->st.st_gid, 's',
@@ -306,9 +308,7 @@ void *import_worker(void *arg)
 
 static int hash_sink(void *arg, const void *data, size_t len)
 {
-	uint64_t *h = arg;
-
-	*h = admin_hash(*h, data, len);
+	admin_hash_add(arg, data, len);
 	return 0;
 }
 
@@ -316,7 +316,7 @@ static int hash_sink(void *arg, const void *data, size_t len)
 static int hash_source(struct import *im, struct entry *e, char *buf)
 {
 	char path[8192];
-	uint64_t h = ADMIN_HASH_INIT;
+	struct admin_hash h;
 	ssize_t r;
 	int fd;
 
@@ -325,19 +325,20 @@ static int hash_source(struct import *im, struct entry *e, char *buf)
 		r = readlink(path, buf, STORE_CHUNK_SIZE);
 		if (r < 0)
 			return -errno;
-		e->hash = admin_hash(h, buf, (size_t)r);
+		e->hash = admin_hash(buf, (size_t)r);
 		e->hashed = true;
 		return 0;
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	admin_hash_init(&h);
 	while ((r = read(fd, buf, STORE_CHUNK_SIZE)) > 0)
-		h = admin_hash(h, buf, (size_t)r);
+		admin_hash_add(&h, buf, (size_t)r);
 	close(fd);
 	if (r < 0)
 		return -EIO;
-	e->hash = h;
+	e->hash = admin_hash_end(&h);
 	e->hashed = true;
 	return 0;
 }
@@ -352,7 +353,8 @@ void *import_verify_worker(void *arg)
 	for (size_t i; buf && (i = atomic_fetch_add(&im->next, 1)) < im->n && !admin_interrupted;) {
 		struct entry *e = &im->e[i];
 		struct store_attr a = {0};
-		uint64_t h = ADMIN_HASH_INIT;
+		struct admin_hash h;
+		uint64_t got = 0;
 		int rc;
 
 		if (e->type == STORE_DIR || (e->state != S_DONE && e->state != S_PRESENT))
@@ -363,13 +365,15 @@ void *import_verify_worker(void *arg)
 			goto next;
 		}
 		rc = store_getattr(im->store, e->ino, &a);
+		admin_hash_init(&h);
 		if (rc == 0 && e->type == STORE_SYMLINK)
-			h = admin_hash(h, a.target ? a.target : "", a.size);
+			admin_hash_add(&h, a.target ? a.target : "", a.size);
 		else if (rc == 0)
 			rc = admin_read_file(im->store, &a, buf, hash_sink, &h);
+		got = admin_hash_end(&h);
 		if (rc < 0)
 			fail(e, rc, "verify: reading it back");
-		else if (h != e->hash || a.mtime_ns != mtime_ns(&e->st) || a.type != e->type)
+		else if (got != e->hash || a.mtime_ns != mtime_ns(&e->st) || a.type != e->type)
 			fail(e, -EIO, "verify: what the store holds differs from the source");
 		else
 			e->state = S_VERIFIED;
