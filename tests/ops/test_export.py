@@ -9,7 +9,7 @@ import tarfile
 import threading
 import time
 
-from conftest import POLICY, pressfs, summary
+from conftest import POLICY, PRESSFS, pressfs, summary
 from treegen import make_tree
 
 # The writer rewrites files through a mount; every version says which it is, and its whole
@@ -182,3 +182,32 @@ def test_load_refuses_what_is_not_a_dump(workdir, redis):
         assert r.returncode == 1 and b"pressfs load: " in r.stderr, r.stderr
     # Nothing but the empty site itself (format, counter, root) was written.
     assert not [k for k in redis.keys() if b":c:" in k], redis.keys()
+
+
+def test_dump_to_stdout_load_from_stdin_and_export_a_subtree(workdir, redis_factory, mount):
+    r1, r2 = redis_factory("r1"), redis_factory("r2")
+    a = mount(r1.url, "a")
+    up = os.path.join(a.mnt, "wp-content", "uploads", "2025")
+    os.makedirs(up)
+    for i in range(20):
+        with open(os.path.join(up, "p%02d.jpg" % i), "wb") as f:
+            f.write(os.urandom(i * 5000))
+    dump = subprocess.Popen([PRESSFS, "dump", "-", "--store", r1.url, "--site", "ops"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    load = subprocess.run([PRESSFS, "load", "-", "--store", r2.url, "--site", "ops"],
+                          stdin=dump.stdout, capture_output=True, timeout=120)
+    dump.stdout.close()
+    assert dump.wait(timeout=60) == 0 and load.returncode == 0, (load.stdout, load.stderr)
+    assert summary(load.stdout)["loaded"] == 20
+    dest = os.path.join(workdir, "sub")
+    r = pressfs("export", dest, "--store", r2.url, "--site", "ops", "--prefix",
+                "/wp-content/uploads/2025")
+    assert summary(r.stdout)["exported"] == 20
+    for i in range(20):
+        with open(os.path.join(up, "p%02d.jpg" % i), "rb") as f1, \
+                open(os.path.join(dest, "p%02d.jpg" % i), "rb") as f2:
+            assert f1.read() == f2.read()
+    # export refuses a directory that holds anything, and writes nothing into it
+    r = pressfs("export", dest, "--store", r2.url, "--site", "ops", check=False)
+    assert r.returncode == 2 and b"not empty" in r.stderr
+    assert len(os.listdir(dest)) == 20
