@@ -2,6 +2,7 @@
  * pipelined batches and publish them, and the pass that reads each back and checks its hash. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,18 +101,62 @@ static void publish(struct import *im, struct entry *e, size_t nchunks, const ui
 		e->state = S_DONE;
 }
 
-/* A file too big for a batch: read, upload and publish it a few chunks at a time. */
+enum { PER = BATCH_BYTES / STORE_CHUNK_SIZE };
+
+/* One batch of a large file: up to PER chunks read (and hashed, in file order) at OFF. */
+struct fill {
+	int fd;
+	char *buf;
+	uint64_t off; /* where this batch starts; where the next one does, once read */
+	size_t k;     /* chunks read */
+	size_t len[PER];
+	const void *data[PER];
+	bool eof;
+	int err;
+	struct admin_hash *h;
+};
+
+static void *fill_batch(void *arg)
+{
+	struct fill *f = arg;
+
+	f->k = 0;
+	f->err = 0;
+	while (f->k < PER && !f->eof) {
+		ssize_t r =
+		    pread(f->fd, f->buf + f->k * STORE_CHUNK_SIZE, STORE_CHUNK_SIZE, (off_t)f->off);
+
+		if (r < 0) {
+			f->err = -errno;
+			break;
+		}
+		f->eof = (size_t)r < STORE_CHUNK_SIZE; /* regular files read whole */
+		if (r == 0)
+			break;
+		f->data[f->k] = f->buf + f->k * STORE_CHUNK_SIZE;
+		f->len[f->k++] = (size_t)r;
+		admin_hash_add(f->h, f->buf + (f->k - 1) * STORE_CHUNK_SIZE, (size_t)r);
+		f->off += (uint64_t)r;
+	}
+	return NULL;
+}
+
+/* A file too big for a batch: uploaded a batch at a time, the next batch read by a helper
+ * thread while this one goes to Redis, then published. */
 static void import_big(struct import *im, struct entry *e, char *buf)
 {
-	enum { PER = BATCH_BYTES / STORE_CHUNK_SIZE };
-	char path[8192];
+	struct fill *block = calloc(2, sizeof(*block)), *cur = block, *next = block + 1;
+	char path[8192], *buf2 = malloc(BATCH_BYTES);
 	size_t n = 0, cap = 0;
-	uint64_t *ids = NULL, size = 0;
+	uint64_t *ids = NULL;
 	struct admin_hash h;
 	struct stat st;
-	bool eof = false;
-	int fd, rc;
+	int fd = -1, rc;
 
+	if (!block || !buf2) {
+		fail(e, -ENOMEM, "memory");
+		goto out;
+	}
 	admin_hash_init(&h);
 	import_src_path(im, e, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -119,45 +164,50 @@ static void import_big(struct import *im, struct entry *e, char *buf)
 		fail(e, -errno, "open");
 		goto out;
 	}
-	while (!eof) {
-		const void *data[PER];
-		size_t len[PER], k = 0;
+	*cur = (struct fill){.fd = fd, .buf = buf, .h = &h};
+	*next = (struct fill){.fd = fd, .buf = buf2, .h = &h};
+	fill_batch(cur);
+	for (;;) {
+		bool more = !cur->eof && !cur->err, threaded = false;
+		struct fill *t;
+		pthread_t th;
 
-		while (k < PER && !eof) {
-			ssize_t r =
-			    pread(fd, buf + k * STORE_CHUNK_SIZE, STORE_CHUNK_SIZE, (off_t)size);
-
-			if (r < 0) {
-				fail(e, -errno, "read");
-				goto out;
-			}
-			eof = (size_t)r < STORE_CHUNK_SIZE; /* regular files read whole */
-			if (r == 0)
-				break;
-			data[k] = buf + k * STORE_CHUNK_SIZE;
-			len[k] = (size_t)r;
-			admin_hash_add(&h, data[k], len[k]);
-			size += (uint64_t)r;
-			k++;
+		if (cur->err) {
+			fail(e, cur->err, "read");
+			goto out;
 		}
-		if (n + k > cap) {
+		if (more) {
+			next->off = cur->off;
+			threaded = pthread_create(&th, NULL, fill_batch, next) == 0;
+		}
+		if (n + cur->k > cap) {
 			uint64_t *ni = realloc(ids, (cap = cap * 2 + PER) * sizeof(*ids));
 
-			if (!ni) {
-				fail(e, -ENOMEM, "memory");
-				goto out;
-			}
-			ids = ni;
+			rc = ni ? 0 : -ENOMEM;
+			ids = ni ? ni : ids;
+		} else {
+			rc = 0;
 		}
-		rc = store_put_chunks(im->store, k, data, len, ids + n);
+		if (!rc)
+			rc = store_put_chunks(im->store, cur->k, cur->data, cur->len, ids + n);
+		if (threaded)
+			pthread_join(th, NULL);
+		else if (more)
+			fill_batch(next);
 		if (rc < 0) {
 			fail(e, rc, "upload");
 			goto out;
 		}
-		n += k;
-		progress_add(&im->prog, 0, size - (uint64_t)(n - k) * STORE_CHUNK_SIZE);
+		n += cur->k;
+		for (size_t i = 0; i < cur->k; i++)
+			progress_add(&im->prog, 0, cur->len[i]);
+		if (!more)
+			break;
+		t = cur;
+		cur = next;
+		next = t;
 	}
-	st.st_size = (off_t)size;
+	st.st_size = (off_t)cur->off;
 	e->st = st;
 	e->hash = admin_hash_end(&h);
 	e->hashed = true;
@@ -165,6 +215,8 @@ static void import_big(struct import *im, struct entry *e, char *buf)
 out:
 	if (fd >= 0)
 		close(fd);
+	free(block);
+	free(buf2);
 	free(ids);
 }
 
