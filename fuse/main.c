@@ -90,6 +90,7 @@ static void usage(FILE *f)
 	    "  dump FILE|- --store URL                    a site in one archive (tar)\n"
 	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n"
 	    "  fsck --store URL [--policy FILE] [--repair] check a site's store for damage\n"
+	    "  gc --store URL                             fsck --repair: reclaim orphans\n"
 	    "  info --store URL [--site NAME]             a site's files, Redis memory, peers\n");
 }
 
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
 		return dump_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "load"))
 		return load_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "fsck"))
+	if (!strcmp(argv[1], "fsck") || !strcmp(argv[1], "gc"))
 		return fsck_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return info_main(argc - 1, argv + 1);
