@@ -204,6 +204,16 @@ DEB_PKGS += mariadb-server php8.2-mysql php8.2-zip php8.2-mbstring php8.2-xml ph
 compat-tests: all
 	@cd tests/compat && timeout -k 10 900 $(PYTEST) -v $(PYTEST_ARGS)
 
+# Operating a site (tests/ops, pytest): import, export, dump/load against real Redis and mounts;
+# the must-use plugin's Site Health screen in headless Chromium; the mount's metrics endpoint
+# parsed with prometheus_client.
+DEB_PKGS += chromium python3-prometheus-client
+.PHONY: ops-tests
+ops-tests: all
+	@cd tests/ops && timeout -k 10 1200 $(PYTEST) -v $(PYTEST_ARGS); rc=$$?; \
+	 if [ $$rc -eq 5 ]; then echo "ops-tests: pytest collected no tests" >&2; fi; exit $$rc
+
+
 # Real read-only containers (podman + runc, images built offline from a debootstrap'ed Debian 12):
 # the image, the two-container demo, Kubernetes YAML under `podman kube play`, mount.pressfs.
 # The base image is built once per set of inputs and kept, with podman's storage, in
@@ -239,7 +249,9 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) asan-integration
 	$(MAKE) compat-tests
+	$(MAKE) ops-tests
 	$(MAKE) container-tests
+	$(MAKE) bench-tests
 
 # --- benchmarks: `make bench` (tests/bench/, docs/PERFORMANCE.md); not part of `make test` ---
 # pressfs against native, kernel overlayfs and fuse-overlayfs in one run.  The pressfs columns are

@@ -19,7 +19,15 @@ static void usage(FILE *f)
 	    "  audit LOG [--policy FILE]                  what each plugin wrote, from the PHP "
 	    "audit log\n"
 	    "  compat --wordpress DIR [--plugins DIR]     try plugins on a two-peer site: what "
-	    "they write\n\n"
+	    "they write\n"
+	    "  import SRC --store URL --policy FILE       copy a tree into a site's store "
+	    "(resumable)\n"
+	    "  export DIR --store URL                     copy a site's files out, consistently\n"
+	    "  dump FILE|- --store URL                    a site in one archive (tar)\n"
+	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n"
+	    "  fsck --store URL [--policy FILE] [--repair] check a site's store for damage\n"
+	    "  gc --store URL                             fsck --repair: reclaim orphans\n"
+	    "  info --store URL [--site NAME]             a site's files, Redis memory, peers\n\n"
 	    "compat runs tests/compat/compat.py from $PRESSFS_DATADIR, else from beside this\n"
 	    "program (../share/pressfs, or .. in a build tree), else from /usr/share/pressfs.\n");
 }
@@ -40,6 +48,18 @@ int main(int argc, char **argv)
 		return audit_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "compat"))
 		return compat_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return import_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return export_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "dump"))
+		return dump_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "load"))
+		return load_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fsck") || !strcmp(argv[1], "gc"))
+		return fsck_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return info_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

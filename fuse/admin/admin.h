@@ -8,4 +8,13 @@ int audit_main(int argc, char **argv);	      /* pressfs audit LOG [--policy FILE
 int policy_check_main(int argc, char **argv); /* pressfs policy check POLICY [PATH...] */
 int compat_main(int argc, char **argv);	      /* pressfs compat --wordpress DIR ... */
 
+/* The operator's commands that work on a site's store without a mount; each is a main()
+ * too. */
+int import_main(int argc, char **argv);
+int export_main(int argc, char **argv);
+int dump_main(int argc, char **argv);
+int load_main(int argc, char **argv);
+int fsck_main(int argc, char **argv);
+int info_main(int argc, char **argv);
+
 #endif

@@ -1,0 +1,298 @@
+/* fsck_redis.c - fsck's own view of a site's keys, over hiredis (see fsck_redis.h). */
+#include <errno.h>
+#include <hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "admin/fsck_redis.h"
+
+struct raw {
+	redisContext *c;
+	char prefix[96];
+	size_t plen;
+};
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'		    ? c - '0'
+	       : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
+						    : -1;
+}
+
+/* Percent-decode S[0..n) into OUT (size > n). */
+static void decode(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n + 1 && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = 0;
+}
+
+static redisReply *cmd(struct raw *r, const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *rep;
+
+	va_start(ap, fmt);
+	rep = redisvCommand(r->c, fmt, ap);
+	va_end(ap);
+	return rep;
+}
+
+int raw_open(const char *url, const char *site, unsigned timeout_ms, struct raw **out)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	char user[256] = "", pass[256] = "", host[256] = "";
+	const char *p, *at, *end;
+	struct raw *r = calloc(1, sizeof(*r));
+	int port = 0, db = 0;
+
+	if (!r)
+		return -ENOMEM;
+	snprintf(r->prefix, sizeof(r->prefix), "pressfs:{%s}:", site);
+	r->plen = strlen(r->prefix);
+	if (!strncmp(url, "unix://", 7)) {
+		r->c = redisConnectUnixWithTimeout(url + 7, tv);
+	} else if (!strncmp(url, "redis://", 8)) {
+		p = url + 8;
+		end = p + strcspn(p, "/");
+		at = memchr(p, '@', (size_t)(end - p));
+		if (at) {
+			const char *colon = memchr(p, ':', (size_t)(at - p));
+
+			if (colon && (size_t)(colon - p) < sizeof(user) &&
+			    (size_t)(at - colon) < sizeof(pass)) {
+				decode(p, (size_t)(colon - p), user);
+				decode(colon + 1, (size_t)(at - colon - 1), pass);
+			}
+			p = at + 1;
+		}
+		if (*p == '[') {
+			const char *rb = strchr(p, ']');
+
+			if (!rb || (size_t)(rb - p) >= sizeof(host))
+				goto bad;
+			memcpy(host, p + 1, (size_t)(rb - p - 1));
+			p = rb + 1;
+		} else {
+			size_t hl = strcspn(p, ":/");
+
+			if (hl >= sizeof(host))
+				goto bad;
+			memcpy(host, p, hl);
+			p += hl;
+		}
+		if (*p != ':' || (port = atoi(p + 1)) <= 0 || port > 65535)
+			goto bad;
+		if (*end == '/')
+			db = atoi(end + 1);
+		r->c = redisConnectWithTimeout(host, port, tv);
+	} else {
+		goto bad;
+	}
+	if (!r->c || r->c->err) {
+		fprintf(stderr, "pressfs fsck: cannot connect to the store: %s\n",
+			r->c ? r->c->errstr : "out of memory");
+		raw_close(r);
+		return -EIO;
+	}
+	redisSetTimeout(r->c, tv);
+	if (*pass || *user) {
+		redisReply *a = *user ? cmd(r, "AUTH %s %s", user, pass) : cmd(r, "AUTH %s", pass);
+		int ok = a && a->type != REDIS_REPLY_ERROR;
+
+		freeReplyObject(a);
+		if (!ok) {
+			raw_close(r);
+			return -EACCES;
+		}
+	}
+	if (db) {
+		redisReply *s = cmd(r, "SELECT %d", db);
+
+		freeReplyObject(s);
+	}
+	*out = r;
+	return 0;
+bad:
+	free(r);
+	return -EINVAL;
+}
+
+void raw_close(struct raw *r)
+{
+	if (!r)
+		return;
+	if (r->c)
+		redisFree(r->c);
+	free(r);
+}
+
+int raw_scan(struct raw *r, raw_key_fn fn, void *arg)
+{
+	char cursor[32] = "0", pattern[128];
+
+	snprintf(pattern, sizeof(pattern), "%s*", r->prefix);
+	do {
+		redisReply *rep = cmd(r, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+		int rc = 0;
+
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			freeReplyObject(rep);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (size_t i = 0; !rc && i < rep->element[1]->elements; i++) {
+			const char *k = rep->element[1]->element[i]->str + r->plen;
+			size_t kl = rep->element[1]->element[i]->len - r->plen;
+			char *endp;
+			uint64_t id;
+
+			if (kl > 2 && k[1] == ':' && strchr("icd", k[0])) {
+				id = strtoull(k + 2, &endp, 10);
+				rc = fn(arg, endp == k + kl ? k[0] : 0, id);
+			} else {
+				rc = fn(arg, 0, 0);
+			}
+		}
+		freeReplyObject(rep);
+		if (rc)
+			return rc;
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
+/* The key KIND:ID of the site, into BUF (hiredis formats take no %c). */
+static const char *key(const struct raw *r, char *buf, size_t size, char kind, uint64_t id)
+{
+	snprintf(buf, size, "%s%c:%" PRIu64, r->prefix, kind, id);
+	return buf;
+}
+
+long long raw_pttl(struct raw *r, char kind, uint64_t id)
+{
+	char k[128];
+	redisReply *rep = cmd(r, "PTTL %s", key(r, k, sizeof(k), kind, id));
+	long long v = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -EIO;
+
+	freeReplyObject(rep);
+	return v;
+}
+
+int raw_inode_unlinked(struct raw *r, uint64_t id)
+{
+	char k[128];
+	redisReply *rep = cmd(r, "HEXISTS %s unlinked", key(r, k, sizeof(k), 'i', id));
+	int v = rep && rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : -EIO;
+
+	freeReplyObject(rep);
+	return v;
+}
+
+int raw_expire(struct raw *r, char kind, uint64_t id, unsigned ms)
+{
+	char k[128];
+	redisReply *rep = cmd(r, "PEXPIRE %s %u", key(r, k, sizeof(k), kind, id), ms);
+	int v = rep && rep->type == REDIS_REPLY_INTEGER ? 0 : -EIO;
+
+	freeReplyObject(rep);
+	return v;
+}
+
+int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms)
+{
+	struct timespec ts;
+	redisReply *rep;
+	char now[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	char k[128];
+
+	rep = cmd(r, "HSET %s unlinked %s", key(r, k, sizeof(k), 'i', id), now);
+	freeReplyObject(rep);
+	return raw_expire(r, 'i', id, grace_ms);
+}
+
+int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
+{
+	char msg[600];
+	int n = snprintf(msg, sizeof(msg), "E %" PRIu64 " fsck", dir);
+	redisReply *rep;
+
+	if (n < 0 || (size_t)n + 1 + len > sizeof(msg))
+		return -ENAMETOOLONG;
+	msg[n] = 0;
+	memcpy(msg + n + 1, name, len);
+	char k[128];
+
+	rep = cmd(r, "HDEL %s %b", key(r, k, sizeof(k), 'd', dir), name, len);
+	if (!rep || rep->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	freeReplyObject(rep);
+	rep = cmd(r, "PUBLISH %sinval %b", r->prefix, msg, (size_t)n + 1 + len);
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* The value of FIELD in an INFO reply ("field:value\r\n" lines). */
+static const char *info_field(const char *info, const char *field, char *out, size_t size)
+{
+	size_t fl = strlen(field);
+
+	for (const char *p = info; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, field, fl) && p[fl] == ':') {
+			size_t n = strcspn(p + fl + 1, "\r\n");
+
+			snprintf(out, size, "%.*s", (int)n, p + fl + 1);
+			return out;
+		}
+	return NULL;
+}
+
+int raw_memory(struct raw *r, long long *used, long long *max, char *policy, size_t psize)
+{
+	redisReply *rep = cmd(r, "INFO memory");
+	char v[64];
+
+	if (!rep || rep->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	*used = info_field(rep->str, "used_memory", v, sizeof(v)) ? atoll(v) : -1;
+	*max = info_field(rep->str, "maxmemory", v, sizeof(v)) ? atoll(v) : -1;
+	if (!info_field(rep->str, "maxmemory_policy", policy, psize))
+		snprintf(policy, psize, "unknown");
+	freeReplyObject(rep);
+	return 0;
+}
+
+long long raw_listeners(struct raw *r)
+{
+	char ch[128];
+	redisReply *rep;
+	long long n = -EIO;
+
+	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
+	rep = cmd(r, "PUBSUB NUMSUB %s", ch);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER)
+		n = rep->element[1]->integer;
+	freeReplyObject(rep);
+	return n;
+}

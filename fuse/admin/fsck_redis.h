@@ -1,0 +1,36 @@
+/* fsck_redis.h - what fsck needs and the store's API does not give: every key of a site, TTLs,
+ * and the few raw repairs, done over a hiredis connection of its own with the key names of
+ * docs/FORMAT.md ("pressfs:{SITE}:" + "i:<ino>", "c:<id>", "d:<ino>", "inval").  Nothing else
+ * in pressfs builds these names outside fuse/store; this is the one place that reads them. */
+#ifndef PRESSFS_ADMIN_FSCK_REDIS_H
+#define PRESSFS_ADMIN_FSCK_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct raw;
+
+/* Connect to URL (redis://[user:password@]host:port[/db] or unix:///path) for SITE. */
+int raw_open(const char *url, const char *site, unsigned timeout_ms, struct raw **out);
+void raw_close(struct raw *r);
+
+/* Every key of the site: KIND is 'i', 'c' or 'd' with its number, or 0 for the others. */
+typedef int (*raw_key_fn)(void *arg, char kind, uint64_t id);
+int raw_scan(struct raw *r, raw_key_fn fn, void *arg);
+
+/* PTTL of key KIND:ID in ms: -1 no expiry, -2 no such key, or -errno. */
+long long raw_pttl(struct raw *r, char kind, uint64_t id);
+/* 1 when inode ID has the field `unlinked`, 0 when not, -errno. */
+int raw_inode_unlinked(struct raw *r, uint64_t id);
+
+/* For `pressfs info`: the server's INFO memory fields (bytes; policy into POLICY), and how many
+ * connections listen on the site's invalidation channel (one per mounted peer). */
+int raw_memory(struct raw *r, long long *used, long long *max, char *policy, size_t psize);
+long long raw_listeners(struct raw *r);
+
+/* Repairs. */
+int raw_expire(struct raw *r, char kind, uint64_t id, unsigned ms);  /* PEXPIRE */
+int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms); /* unlinked + expire */
+int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len); /* HDEL + E msg */
+
+#endif

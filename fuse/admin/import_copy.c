@@ -1,0 +1,438 @@
+/* import_copy.c - the copying half of `pressfs import`: worker threads that upload files in
+ * pipelined batches and publish them, and the pass that reads each back and checks its hash. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "admin/import.h"
+
+/* Resuming: does the store already hold E as the source has it?  A file counts as there when
+ * its name holds a regular file of the same size, permission bits, owner and mtime (to the
+ * nanosecond): the import sets the mtime last, after the content is published, so a file
+ * whose import was cut short has the time of its publish and is imported again.  Its content
+ * is still checked by hash at the end like every other file.  Returns true when present. */
+static bool already_there(struct import *im, struct entry *e)
+{
+	const struct store_dirent *de =
+	    import_dir_has(&im->e[e->parent], e->rel + e->name_off, e->rel_len - e->name_off);
+	struct store_attr a = {0};
+	bool same;
+
+	if (!de || de->type == STORE_WHITEOUT)
+		return false;
+	if (store_getattr(im->store, de->ino, &a) < 0)
+		return false;
+	same = a.type == e->type && a.size == (uint64_t)e->st.st_size &&
+	       a.mtime_ns == mtime_ns(&e->st) && (a.mode & 07777) == (e->st.st_mode & 07777) &&
+	       a.uid == e->st.st_uid && a.gid == e->st.st_gid && a.cls == 's';
+	if (same)
+		e->ino = a.ino;
+	else if (de->type == STORE_DIR)
+		fail(e, -EISDIR, "a directory of that name is in the store");
+	else if (e->type == STORE_SYMLINK || de->type == STORE_SYMLINK)
+		store_unlink(im->store, im->e[e->parent].ino, e->rel + e->name_off,
+			     e->rel_len - e->name_off, false);
+	store_attr_release(&a);
+	return same;
+}
+
+/* Read source file E whole into BUF (room for its size); updates its stat from the open
+ * file.  Returns the bytes read or -errno. */
+static long read_source(struct import *im, struct entry *e, char *buf, size_t room)
+{
+	char path[8192];
+	struct stat st;
+	size_t got = 0;
+	int fd;
+
+	import_src_path(im, e, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > room) {
+		int err = S_ISREG(st.st_mode) ? -EAGAIN : -EINVAL; /* changed since the scan */
+
+		close(fd);
+		return err;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	st.st_size = (off_t)got;
+	e->st = st;
+	e->hash = admin_hash(buf, got);
+	e->hashed = true;
+	return (long)got;
+}
+
+/* Name E in the store with content CHUNKS (already uploaded), then give it its mtime. */
+static void publish(struct import *im, struct entry *e, size_t nchunks, const uint64_t *ids)
+{
+	struct store_attr a = {0}, in = {0}, out = {0};
+	int rc;
+
+	rc = store_publish_new(im->store, im->e[e->parent].ino, e->rel + e->name_off,
+			       e->rel_len - e->name_off, S_IFREG | (e->st.st_mode & 07777),
+			       e->st.st_uid, e->st.st_gid, 's', (uint64_t)e->st.st_size, nchunks,
+			       ids, false, &a);
+	if (rc < 0) {
+		fail(e, rc, "publish");
+		return;
+	}
+	e->ino = a.ino;
+	store_attr_release(&a);
+	in.mtime_ns = mtime_ns(&e->st);
+	rc = store_setattr(im->store, e->ino, STORE_SET_MTIME, &in, &out);
+	store_attr_release(&out);
+	if (rc < 0)
+		fail(e, rc, "set mtime");
+	else
+		e->state = S_DONE;
+}
+
+enum { PER = BATCH_BYTES / STORE_CHUNK_SIZE };
+
+/* One batch of a large file: up to PER chunks read (and hashed, in file order) at OFF. */
+struct fill {
+	int fd;
+	char *buf;
+	uint64_t off; /* where this batch starts; where the next one does, once read */
+	size_t k;     /* chunks read */
+	size_t len[PER];
+	const void *data[PER];
+	bool eof;
+	int err;
+	struct admin_hash *h;
+};
+
+static void *fill_batch(void *arg)
+{
+	struct fill *f = arg;
+
+	f->k = 0;
+	f->err = 0;
+	while (f->k < PER && !f->eof) {
+		ssize_t r =
+		    pread(f->fd, f->buf + f->k * STORE_CHUNK_SIZE, STORE_CHUNK_SIZE, (off_t)f->off);
+
+		if (r < 0) {
+			f->err = -errno;
+			break;
+		}
+		f->eof = (size_t)r < STORE_CHUNK_SIZE; /* regular files read whole */
+		if (r == 0)
+			break;
+		f->data[f->k] = f->buf + f->k * STORE_CHUNK_SIZE;
+		f->len[f->k++] = (size_t)r;
+		admin_hash_add(f->h, f->buf + (f->k - 1) * STORE_CHUNK_SIZE, (size_t)r);
+		f->off += (uint64_t)r;
+	}
+	return NULL;
+}
+
+/* A file too big for a batch: uploaded a batch at a time, the next batch read by a helper
+ * thread while this one goes to Redis, then published. */
+static void import_big(struct import *im, struct entry *e, char *buf)
+{
+	struct fill *block = calloc(2, sizeof(*block)), *cur = block, *next = block + 1;
+	char path[8192], *buf2 = malloc(BATCH_BYTES);
+	size_t n = 0, cap = 0;
+	uint64_t *ids = NULL;
+	struct admin_hash h;
+	struct stat st;
+	int fd = -1, rc;
+
+	if (!block || !buf2) {
+		fail(e, -ENOMEM, "memory");
+		goto out;
+	}
+	admin_hash_init(&h);
+	import_src_path(im, e, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fail(e, -errno, "open");
+		goto out;
+	}
+	*cur = (struct fill){.fd = fd, .buf = buf, .h = &h};
+	*next = (struct fill){.fd = fd, .buf = buf2, .h = &h};
+	fill_batch(cur);
+	for (;;) {
+		bool more = !cur->eof && !cur->err, threaded = false;
+		struct fill *t;
+		pthread_t th;
+
+		if (cur->err) {
+			fail(e, cur->err, "read");
+			goto out;
+		}
+		if (more) {
+			next->off = cur->off;
+			threaded = pthread_create(&th, NULL, fill_batch, next) == 0;
+		}
+		if (n + cur->k > cap) {
+			uint64_t *ni = realloc(ids, (cap = cap * 2 + PER) * sizeof(*ids));
+
+			rc = ni ? 0 : -ENOMEM;
+			ids = ni ? ni : ids;
+		} else {
+			rc = 0;
+		}
+		if (!rc)
+			rc = store_put_chunks(im->store, cur->k, cur->data, cur->len, ids + n);
+		if (threaded)
+			pthread_join(th, NULL);
+		else if (more)
+			fill_batch(next);
+		if (rc < 0) {
+			fail(e, rc, "upload");
+			goto out;
+		}
+		n += cur->k;
+		for (size_t i = 0; i < cur->k; i++)
+			progress_add(&im->prog, 0, cur->len[i]);
+		if (!more)
+			break;
+		t = cur;
+		cur = next;
+		next = t;
+	}
+	st.st_size = (off_t)cur->off;
+	e->st = st;
+	e->hash = admin_hash_end(&h);
+	e->hashed = true;
+	publish(im, e, n, ids);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(block);
+	free(buf2);
+	free(ids);
+}
+
+static void import_symlink(struct import *im, struct entry *e)
+{
+	char path[8192], target[4096];
+	struct store_attr a = {0}, in = {0};
+	ssize_t n;
+	int rc;
+
+	import_src_path(im, e, path, sizeof(path));
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		fail(e, -errno, "readlink");
+		return;
+	}
+	target[n] = 0;
+	e->hash = admin_hash(target, (size_t)n);
+	e->hashed = true;
+	rc = store_create(im->store, im->e[e->parent].ino, e->rel + e->name_off,
+			  e->rel_len - e->name_off, S_IFLNK | 0777, e->st.st_uid, e->st.st_gid, 's',
+			  target, &a);
+	if (rc < 0) {
+		fail(e, rc, "symlink");
+		return;
+	}
+	e->ino = a.ino;
+	store_attr_release(&a);
+	in.mtime_ns = mtime_ns(&e->st);
+	rc = store_setattr(im->store, e->ino, STORE_SET_MTIME, &in, &a);
+	store_attr_release(&a);
+	if (rc < 0)
+		fail(e, rc, "set mtime");
+	else
+		e->state = S_DONE;
+}
+
+/* A worker's batch: small files read into one buffer, uploaded with one pipelined
+ * store_put_chunks, then published one by one. */
+struct batch {
+	size_t idx[BATCH_FILES];
+	size_t n, used;
+	char *buf;
+	const void *data[BATCH_FILES + BATCH_BYTES / STORE_CHUNK_SIZE];
+	size_t len[BATCH_FILES + BATCH_BYTES / STORE_CHUNK_SIZE];
+	uint64_t ids[BATCH_FILES + BATCH_BYTES / STORE_CHUNK_SIZE];
+	size_t first[BATCH_FILES], nchunks[BATCH_FILES];
+	size_t nch;
+};
+
+static void flush(struct import *im, struct batch *b)
+{
+	int rc = store_put_chunks(im->store, b->nch, b->data, b->len, b->ids);
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct entry *e = &im->e[b->idx[i]];
+
+		if (rc < 0)
+			fail(e, rc, "upload");
+		else
+			publish(im, e, b->nchunks[i], b->ids + b->first[i]);
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+	}
+	b->n = b->used = b->nch = 0;
+}
+
+/* Add file E to the batch (flushing first when it does not fit). */
+static void add_small(struct import *im, struct batch *b, struct entry *e)
+{
+	long got;
+
+	if (b->n == BATCH_FILES || b->used + (size_t)e->st.st_size > BATCH_BYTES)
+		flush(im, b);
+	got = read_source(im, e, b->buf + b->used, BATCH_BYTES - b->used);
+	if (got == -EAGAIN) { /* it grew since the scan: take it alone */
+		flush(im, b);
+		got = read_source(im, e, b->buf, BATCH_BYTES);
+	}
+	if (got < 0) {
+		fail(e, (int)got, "read");
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+		return;
+	}
+	b->idx[b->n] = (size_t)(e - im->e);
+	b->first[b->n] = b->nch;
+	for (size_t off = 0; off < (size_t)got; off += STORE_CHUNK_SIZE) {
+		size_t l = (size_t)got - off;
+
+		b->data[b->nch] = b->buf + b->used + off;
+		b->len[b->nch++] = l < STORE_CHUNK_SIZE ? l : STORE_CHUNK_SIZE;
+	}
+	b->nchunks[b->n] = b->nch - b->first[b->n];
+	b->n++;
+	b->used += (size_t)got;
+}
+
+void *import_worker(void *arg)
+{
+	struct import *im = arg;
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (!b || !(b->buf = malloc(BATCH_BYTES))) {
+		free(b);
+		return (void *)(intptr_t)-ENOMEM;
+	}
+	for (;;) {
+		size_t i = atomic_fetch_add(&im->next, 1);
+		struct entry *e;
+
+		if (i >= im->n || admin_interrupted)
+			break;
+		e = &im->e[i];
+		if (e->state != S_TODO || e->type == STORE_DIR)
+			continue;
+		if (!im->e[e->parent].ino) {
+			fail(e, -ENOENT, "parent directory");
+			continue;
+		}
+		if (already_there(im, e)) {
+			e->state = S_PRESENT;
+			e->present = true;
+			progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+		} else if (e->state == S_FAILED) {
+			progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+		} else if (e->type == STORE_SYMLINK) {
+			import_symlink(im, e);
+			progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+		} else if ((size_t)e->st.st_size > BATCH_BYTES / 2) {
+			flush(im, b);
+			import_big(im, e, b->buf);
+			progress_add(&im->prog, 1, 0);
+		} else {
+			add_small(im, b, e);
+		}
+	}
+	flush(im, b);
+	free(b->buf);
+	free(b);
+	return NULL;
+}
+
+static int hash_sink(void *arg, const void *data, size_t len)
+{
+	admin_hash_add(arg, data, len);
+	return 0;
+}
+
+/* Hash the source file of E (a file whose import was found done by an earlier run). */
+static int hash_source(struct import *im, struct entry *e, char *buf)
+{
+	char path[8192];
+	struct admin_hash h;
+	ssize_t r;
+	int fd;
+
+	import_src_path(im, e, path, sizeof(path));
+	if (e->type == STORE_SYMLINK) {
+		r = readlink(path, buf, STORE_CHUNK_SIZE);
+		if (r < 0)
+			return -errno;
+		e->hash = admin_hash(buf, (size_t)r);
+		e->hashed = true;
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	admin_hash_init(&h);
+	while ((r = read(fd, buf, STORE_CHUNK_SIZE)) > 0)
+		admin_hash_add(&h, buf, (size_t)r);
+	close(fd);
+	if (r < 0)
+		return -EIO;
+	e->hash = admin_hash_end(&h);
+	e->hashed = true;
+	return 0;
+}
+
+/* Read every imported or present file back from the store and compare its hash, size and
+ * mtime with the source's. */
+void *import_verify_worker(void *arg)
+{
+	struct import *im = arg;
+	char *buf = malloc(STORE_CHUNK_SIZE);
+
+	for (size_t i; buf && (i = atomic_fetch_add(&im->next, 1)) < im->n && !admin_interrupted;) {
+		struct entry *e = &im->e[i];
+		struct store_attr a = {0};
+		struct admin_hash h;
+		uint64_t got = 0;
+		int rc;
+
+		if (e->type == STORE_DIR || (e->state != S_DONE && e->state != S_PRESENT))
+			continue;
+		rc = e->hashed ? 0 : hash_source(im, e, buf);
+		if (rc < 0) {
+			fail(e, rc, "verify: reading the source");
+			goto next;
+		}
+		rc = store_getattr(im->store, e->ino, &a);
+		admin_hash_init(&h);
+		if (rc == 0 && e->type == STORE_SYMLINK)
+			admin_hash_add(&h, a.target ? a.target : "", a.size);
+		else if (rc == 0)
+			rc = admin_read_file(im->store, &a, buf, hash_sink, &h);
+		got = admin_hash_end(&h);
+		if (rc < 0)
+			fail(e, rc, "verify: reading it back");
+		else if (got != e->hash || a.mtime_ns != mtime_ns(&e->st) || a.type != e->type)
+			fail(e, -EIO, "verify: what the store holds differs from the source");
+		else
+			e->state = S_VERIFIED;
+		store_attr_release(&a);
+	next:
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+	}
+	free(buf);
+	return NULL;
+}
