@@ -12,6 +12,6 @@ redis.call('HSET', I(ino), 'type', 'd', 'mode', ARGV[6], 'uid', ARGV[7], 'gid', 
            'opaque', '0')
 redis.call('HSET', D(ino), '.', '')
 redis.call('HSET', D(dir), name, 'd' .. ino)
-touch(dir)
+bump(dir)
 pub('E', dir, name)
 return ino

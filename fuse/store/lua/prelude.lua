@@ -50,6 +50,11 @@ local function touch(dir)
   redis.call('HSET', I(dir), 'mtime', NOW, 'ctime', NOW)
   redis.call('HINCRBY', I(dir), 'ver', 1)
 end
+-- A change of the store's listing that the merged one does not show (a copy-up): peers must
+-- drop what they hold of DIR, but its times stay those of the directory users see.
+local function bump(dir)
+  redis.call('HINCRBY', I(dir), 'ver', 1)
+end
 local function only_whiteouts(dir)
   local r = redis.call('HGETALL', D(dir))
   for i = 1, #r, 2 do
