@@ -347,6 +347,7 @@ static void is_writable_impl(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
 	pfs_judge_write(&v, path, PFS_FOLLOW);
 	switch (writable_answer(&v, where)) {
 	case ACCESS_FALSE:
+		pfs_record_answer(&v, hooks[id].name);
 		RETURN_FALSE;
 	case ACCESS_WHERE:
 		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, 1, where, 0, NULL);
@@ -421,6 +422,7 @@ static ZEND_FUNCTION(pfs_spl_access)
 		pfs_judge_write(v, path, PFS_FOLLOW);
 		switch (writable_answer(v, where)) {
 		case ACCESS_FALSE:
+			pfs_record_answer(v, "SplFileInfo::isWritable");
 			RETVAL_FALSE;
 			break;
 		case ACCESS_WHERE:
