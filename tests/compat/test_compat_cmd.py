@@ -198,3 +198,16 @@ def test_compat_keeps_the_operators_constants_and_forces_nothing():
     assert text.count("wp-settings.php';") == 2          # theirs commented out, ours last
     r = subprocess.run(["php", "-l"], input=text, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_compat_links_a_plugin_it_knows_to_its_section_of_plugins_md(tmp_path):
+    import compat
+    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "docs", "PLUGINS.md")) as f:
+        anchors = set(re.sub(r"[^a-z0-9 -]", "", l[3:].strip().lower()).replace(" ", "-")
+                      for l in f if l.startswith("## "))
+    for slug, anchor in compat.DOCS.items():
+        assert anchor in anchors, (slug, anchor, anchors)
+        lines = compat.summary(slug, str(tmp_path), [], compat.Visit(), [], "")
+        assert "see docs/PLUGINS.md#%s" % anchor in lines, lines
+    lines = compat.summary("pressfs-compat-quiet", str(tmp_path), [], compat.Visit(), [], "")
+    assert not [l for l in lines if "PLUGINS.md" in l], lines
