@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "php.h"
+#include "SAPI.h"
 #include "zend_smart_str.h"
 
 #include "php_pressfs.h"
@@ -205,7 +206,7 @@ static void format_event(smart_str *s, const struct pfs_event *e)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[64], who[200];
+	char when[64], who[200], *uri;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -267,6 +268,23 @@ static void format_event(smart_str *s, const struct pfs_event *e)
 	json_str(s, e->c->file[0] ? e->c->file : NULL);
 	json_key(s, "culprit_line");
 	smart_str_append_long(s, (zend_long)e->c->line);
+	/* the request that made it, so that a write is tied to the page or form behind it: the
+	 * URI as the client sent it (REQUEST_URI), else the script and its query string */
+	json_key(s, "method");
+	json_str(s, SG(request_info).request_method);
+	json_key(s, "uri");
+	if ((uri = sapi_getenv("REQUEST_URI", sizeof("REQUEST_URI") - 1))) {
+		json_str(s, uri);
+		efree(uri);
+	} else if (SG(request_info).request_uri && SG(request_info).query_string &&
+		   SG(request_info).query_string[0]) {
+		spprintf(&uri, 0, "%s?%s", SG(request_info).request_uri,
+			 SG(request_info).query_string);
+		json_str(s, uri);
+		efree(uri);
+	} else {
+		json_str(s, SG(request_info).request_uri);
+	}
 	smart_str_appends(s, "}\n");
 	smart_str_0(s);
 }
@@ -429,6 +447,19 @@ enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *m
 		emit(&e);
 	errno = EROFS;
 	return PFS_GO_REFUSE;
+}
+
+void pfs_record_answer(const struct pfs_verdict *v, const char *op)
+{
+	struct pfs_culprit c;
+	struct pfs_event e;
+
+	if (!v->governed || !pfs_recording())
+		return;
+	pfs_culprit_find(&c);
+	event_of(&e, v, op, &c);
+	e.outcome = "answered-false";
+	emit(&e);
 }
 
 /* Count a write that went ahead (ERR 0) or failed. */
