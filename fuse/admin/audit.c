@@ -313,6 +313,11 @@ static int read_log(struct audit *a, FILE *f)
 				a->first_bad = lineno;
 			continue;
 		}
+		if (!strcmp(r.outcome, "answered-false")) {
+			/* an is_writable() the policy made false: an answer, not a write */
+			audit_record_free(&r);
+			continue;
+		}
 		a->records++;
 		if (audit_attribute(&r) < 0) {
 			audit_record_free(&r);
