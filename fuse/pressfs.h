@@ -35,6 +35,7 @@ struct settings {
 	int debug;
 	int show_help;
 	char *password_file; /* password_file=: the store's password (see mount/secret.h) */
+	char *passthrough;   /* passthrough=: "auto" (default) or "off" (see passthrough.h) */
 };
 
 /* The mount.  One per process; handlers get it from fuse_req_userdata().

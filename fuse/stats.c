@@ -24,6 +24,7 @@ static const char *const ev_names[EV__COUNT] = {
     "invalidations_received",
     "kernel_invalidations",
     "outage_reads",
+    "passthrough_opens",
 };
 
 /* The daemon's only counters; one process serves one mount. */
@@ -57,7 +58,7 @@ static json_t *text(const char *s)
 }
 
 int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,
-	       const char *store_why)
+	       const char *store_why, bool passthrough)
 {
 	json_t *o = json_object(), *req = json_object(), *ev = json_object();
 	size_t len = 0;
@@ -67,6 +68,7 @@ int stats_json(char *buf, size_t size, const char *site, const char *store_url, 
 		json_object_set_new(o, "store", text(store_url));
 		json_object_set_new(o, "store_state", json_string(store_up ? "up" : "down"));
 		json_object_set_new(o, "store_error", text(store_why));
+		json_object_set_new(o, "passthrough", json_boolean(passthrough));
 		for (int i = 0; i < OP__COUNT; i++)
 			json_object_set_new(req, op_names[i],
 					    json_integer((json_int_t)atomic_load(&op_count[i])));

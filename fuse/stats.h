@@ -45,12 +45,13 @@ enum stat_event {
 	EV_INVAL_RECV,
 	EV_INVAL_SENT_KERNEL,
 	EV_OUTAGE_READ,
+	EV_PASSTHROUGH_OPEN, /* an open the kernel serves from the backing file */
 	EV__COUNT
 };
 void stats_event(enum stat_event ev);
 /* The counters as one JSON object into BUF; returns the length, or -ERANGE. */
 int stats_json(char *buf, size_t size, const char *site, const char *store_url, bool store_up,
-	       const char *store_why);
+	       const char *store_why, bool passthrough);
 
 #define STATUS_XATTR "user.pressfs.status"
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "overlay/ops.h"
+#include "passthrough.h"
 #include "pool.h"
 #include "mount/options.h"
 #include "mount/secret.h"
@@ -113,6 +114,13 @@ static int session_args(struct fuse_args *args, const struct settings *s)
 
 /* Serve until unmounted: returns in the parent only once the mount is ready, so scripts may
  * use it at once. */
+/* Passthrough is asked of the kernel unless passthrough=off; registering backing files needs
+ * CAP_SYS_ADMIN, so an unprivileged daemon does not ask. */
+static bool want_passthrough(const struct settings *s)
+{
+	return !(s->passthrough && !strcmp(s->passthrough, "off")) && geteuid() == 0;
+}
+
 static int serve(struct pfs *fs)
 {
 	struct fuse_loop_config *loop;
@@ -189,6 +197,9 @@ int mount_main(int argc, char **argv)
 		goto out_session;
 	if (fuse_session_mount(fs.se, set.mountpoint) < 0)
 		goto out_signals;
+	/* Before the first request (INIT) is read: it is there that passthrough is agreed on. */
+	if (passthrough_attach(fs.se, want_passthrough(&set)) < 0)
+		log_msg(LOG_LVL_WARN, "passthrough: cannot attach to the session: served as usual");
 	log_msg(LOG_LVL_INFO, "mounted %s on %s (site %s, store %s, peer %s, %zu rules from %s)",
 		set.lower, set.mountpoint, set.site, set.store_url, set.node_id,
 		policy_rule_count(fs.policy), set.policy_file);

@@ -44,6 +44,8 @@ static const struct option {
      "Redis connect and command timeout (default: 2000)"},
     {"password_file=%s", offsetof(struct settings, password_file), "FILE",
      "the store's password, read at start-up (not readable by others)"},
+    {"passthrough=%s", offsetof(struct settings, passthrough), "auto|off",
+     "let the kernel read the image's files itself where it can (Linux >= 6.9, root)"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -306,6 +308,14 @@ static int check_settings(struct settings *s)
 	}
 	if (resolve_dir("staging", &s->staging) < 0)
 		return -1;
+	if (access(s->staging, W_OK) < 0) {
+		/* a read-only /var/tmp (a container's root) would fail every shared write later */
+		fprintf(stderr,
+			"pressfs mount: staging=%s: %s: files being written are staged there until "
+			"close; give -o staging=DIR on a writable file system\n",
+			s->staging, strerror(errno));
+		return -1;
+	}
 	if (!(p = realpath(s->policy_file, NULL))) {
 		fprintf(stderr, "pressfs mount: policy '%s': %s\n", s->policy_file,
 			strerror(errno));
@@ -321,6 +331,11 @@ static int check_settings(struct settings *s)
 		return -1;
 	if (!s->timeout_ms)
 		s->timeout_ms = 2000;
+	if (s->passthrough && strcmp(s->passthrough, "auto") && strcmp(s->passthrough, "off")) {
+		fprintf(stderr, "pressfs mount: passthrough=%s: expected auto or off\n",
+			s->passthrough);
+		return -1;
+	}
 	return check_pool(s);
 }
 
@@ -363,4 +378,5 @@ void mount_options_free(struct settings *s)
 	free(s->pool_url);
 	free(s->pool_fail);
 	free(s->password_file);
+	free(s->passthrough);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "overlay/classes.h"
 #include "overlay/fault.h"
 #include "overlay/handle.h"
+#include "passthrough.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
@@ -104,6 +106,41 @@ static int still_named(struct pfs *fs, struct node *n)
 	return again != n ? -ESTALE : 0;
 }
 
+/* The backing id the kernel reads static file N from, registered from FD on N's first open:
+ * the kernel allows one backing file per inode, so a node keeps its id for its life (closed
+ * when the node is freed).  0 when passthrough is off or the kernel refused (said once, and
+ * not asked again for N: -ELOOP for a lower tree stacked too deep, for one). */
+static int static_backing(struct pfs *fs, struct node *n, int fd)
+{
+	static atomic_bool said;
+	int id, mine;
+
+	if (!passthrough_on())
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	id = n->backing;
+	pthread_mutex_unlock(&fs->lock);
+	if (id)
+		return id > 0 ? id : 0;
+	mine = passthrough_open_backing(fd);
+	if (mine < 0 && !atomic_exchange(&said, true))
+		log_msg(LOG_LVL_WARN, "passthrough: the kernel refused a backing file: %s",
+			strerror(-mine));
+	pthread_mutex_lock(&fs->lock);
+	id = n->backing;
+	if (!id)
+		n->backing = id = mine > 0 ? mine : -1;
+	pthread_mutex_unlock(&fs->lock);
+	if (mine > 0 && id != mine)
+		passthrough_close_backing(mine); /* another open registered first */
+	return id > 0 ? id : 0;
+}
+
+int handle_backing(const struct fh *fh)
+{
+	return fh->backing;
+}
+
 /* Open N for the handle FI describes; fills what the kernel should keep in FI.  One piece: the
  * layer a handle reads is chosen once, in this order (local, static, writer, store, lower). */
 int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
@@ -154,6 +191,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 		fi->keep_cache = 1;
 		fi->noflush = 1;
+		fh->backing = static_backing(fs, n, fh->lower_fd);
 		goto done;
 	}
 	if (!file_pending(fs, n) && !(n->flags & N_UNLINKED)) {

@@ -6,6 +6,7 @@
 
 #include "overlay/listing.h"
 #include "hash.h"
+#include "passthrough.h"
 #include "overlay/node.h"
 
 static size_t name_hash(const struct pfs *fs, const struct node *parent, const char *name,
@@ -196,6 +197,7 @@ static void put_locked(struct pfs *fs, struct node *n)
 			sino_remove(fs, n);
 		fs->tab_count--;
 		listing_drop(&n->listing); /* no stream can be using it: they hold the node */
+		passthrough_close_backing(n->backing);
 		free(n->name);
 		free(n);
 		n = parent;

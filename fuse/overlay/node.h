@@ -51,6 +51,7 @@ struct node {
 	struct ofile *of;	 /* write state while open for writing on this node */
 	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
 	struct known known;
+	int backing; /* passthrough backing id of a static file: 0 none yet, -1 refused */
 };
 
 int node_table_init(struct pfs *fs);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "passthrough.h"
 #include "overlay/attr.h"
 #include "overlay/classes.h"
 #include "overlay/copy_up.h"
@@ -313,5 +314,6 @@ int ns_status(struct pfs *fs, char *buf, size_t size)
 	char why[160];
 	bool down = store_down(fs->store, why, sizeof(why));
 
-	return stats_json(buf, size, fs->set->site, fs->set->store_url, !down, why);
+	return stats_json(buf, size, fs->set->site, fs->set->store_url, !down, why,
+			  passthrough_on());
 }
