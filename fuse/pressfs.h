@@ -36,6 +36,9 @@ struct settings {
 	int show_help;
 	char *password_file; /* password_file=: the store's password (see mount/secret.h) */
 	char *passthrough;   /* passthrough=: "auto" (default) or "off" (see passthrough.h) */
+	char *owner;	     /* owner=USER[:GROUP]: who the image's writable directories show */
+	uid_t owner_uid;     /* ...resolved by the option checks */
+	gid_t owner_gid;
 };
 
 /* The mount.  One per process; handlers get it from fuse_req_userdata().

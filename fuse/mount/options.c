@@ -1,6 +1,8 @@
 /* options.c - `pressfs mount`'s options: one table, from which come the fuse_opt parser, the
  * --help text and the checks made on the settings before anything is mounted. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,6 +46,8 @@ static const struct option {
      "Redis connect and command timeout (default: 2000)"},
     {"password_file=%s", offsetof(struct settings, password_file), "FILE",
      "the store's password, read at start-up (not readable by others)"},
+    {"owner=%s", offsetof(struct settings, owner), "USER[:GROUP]",
+     "the image's directories where writes may land show this owner (image owned by root)"},
     {"passthrough=%s", offsetof(struct settings, passthrough), "auto|off",
      "let the kernel read the image's files itself where it can (Linux >= 6.9, root)"},
 };
@@ -286,6 +290,50 @@ static int check_pool(struct settings *s)
 	return 0;
 }
 
+/* owner=USER[:GROUP], by name or number; GROUP defaults to USER's primary group. */
+static int check_owner(struct settings *s)
+{
+	char *user = strdup(s->owner), *group, *end;
+	struct passwd *pw;
+	struct group *gr;
+	int ret = -1;
+
+	if (!user)
+		return -1;
+	group = strchr(user, ':');
+	if (group)
+		*group++ = '\0';
+	pw = getpwnam(user);
+	if (pw) {
+		s->owner_uid = pw->pw_uid;
+		s->owner_gid = pw->pw_gid;
+	} else {
+		errno = 0;
+		s->owner_uid = (uid_t)strtoul(user, &end, 10);
+		if (!*user || *end || errno)
+			goto bad;
+		s->owner_gid = (gid_t)s->owner_uid;
+	}
+	if (group) {
+		gr = getgrnam(group);
+		if (gr) {
+			s->owner_gid = gr->gr_gid;
+		} else {
+			errno = 0;
+			s->owner_gid = (gid_t)strtoul(group, &end, 10);
+			if (!*group || *end || errno)
+				goto bad;
+		}
+	}
+	ret = 0;
+	goto out;
+bad:
+	fprintf(stderr, "pressfs mount: owner=%s: no such user or group\n", s->owner);
+out:
+	free(user);
+	return ret;
+}
+
 static int check_settings(struct settings *s)
 {
 	char *p;
@@ -331,6 +379,8 @@ static int check_settings(struct settings *s)
 		return -1;
 	if (!s->timeout_ms)
 		s->timeout_ms = 2000;
+	if (s->owner && check_owner(s) < 0)
+		return -1;
 	if (s->passthrough && strcmp(s->passthrough, "auto") && strcmp(s->passthrough, "off")) {
 		fprintf(stderr, "pressfs mount: passthrough=%s: expected auto or off\n",
 			s->passthrough);
@@ -379,4 +429,5 @@ void mount_options_free(struct settings *s)
 	free(s->pool_fail);
 	free(s->password_file);
 	free(s->passthrough);
+	free(s->owner);
 }

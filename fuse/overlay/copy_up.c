@@ -116,10 +116,9 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 			err = -ENAMETOOLONG;
 			break;
 		}
-		if (fstatat(fs->lower_fd, child + 1, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			err = -errno;
+		err = lower_stat(fs, child, &st);
+		if (err)
 			break;
-		}
 		type = store_lookup(fs->store, dir, de->d_name, strlen(de->d_name), &a);
 		opaque = type == STORE_DIR && a.opaque;
 		store_attr_release(&a);

@@ -237,12 +237,9 @@ def test_item7_a_delete_on_node2_while_node1_lists_and_reads(bare):
                      % (len(set(stale_entry)), len(names), why))
 
 
-@pytest.mark.skip(reason="needs the owner= mount option (pressfs mount -o owner=www-data: "
-                         "directories on the way to writable rules and new upper entries owned "
-                         "by the web user), not implemented yet; the lead un-skips it")
 def test_an_image_owned_by_root_takes_its_first_upload():
     """Issue 14 item 6: code owned by root, wp-content/uploads missing from the image: the first
-    media upload must work (WordPress makes uploads/YYYY/MM) on a mount with owner=."""
+    media upload must work (WordPress makes uploads/YYYY/MM) on a mount with owner=www-data."""
     env = pressenv.Env(prefix="pressfs-rootimg-")
     c = twonode.Cluster(env, plugins=[], mode="enforce", nodes=2, owner="root",
                         drop=["wp-content/uploads"])

@@ -107,9 +107,12 @@ class Node:
         open(self.audit_log, "a").close()
         shutil.chown(self.audit_log, pressenv.WWW_USER, pressenv.WWW_USER)
         pool = ",".join(m.address for m in cluster.memcached)
+        extra = ["pool=memcached://" + pool]
+        if cluster.owner != pressenv.WWW_USER:
+            # an image owned by someone else: its writable directories show the web user
+            extra.append("owner=" + pressenv.WWW_USER)
         self.fs = mounts.Pressfs(env, cluster.lower, PRESSFS, cluster.policy, cluster.redis.url,
-                                 SITE, name=name, node=name, local=self.local,
-                                 extra=["cache=memcached://" + pool])
+                                 SITE, name=name, node=name, local=self.local, extra=extra)
         self.fpm = None
         self.apache = None
 
