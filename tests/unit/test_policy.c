@@ -368,6 +368,72 @@ static const char *policy_file(void)
 	return f ? f : "policies/wordpress.policy";
 }
 
+#define WRITE(p, path, want)                                                                      \
+	is_int(policy_judge_write(p, path, strlen(path), NULL), want, "write %s: %s", path,        \
+	       want ? "EROFS" : "allowed")
+
+/* Code is granted only where a named plugin needs it (section 0 of the default policy). */
+static void default_code(const struct policy *p)
+{
+	static const char *const granted[] = {
+	    "/.htaccess",
+	    "/wp-content/wp-cache-config.php",
+	    "/wp-content/cache/0123456789abcdef0123456789abcdefAbC123.php",
+	    "/wp-content/w3tc-config/master.php",
+	    "/wp-content/w3tc-config/master-admin.php",
+	    "/wp-content/wp-rocket-config/example.org.php",
+	    "/wp-content/wflogs/rules.php",
+	    "/wp-content/wflogs/ips.php",
+	    "/wp-content/wflogs/config.php",
+	    "/wp-content/wflogs/.htaccess",
+	    "/wp-content/updraft/.htaccess",
+	    "/wp-content/uploads/woocommerce_uploads/.htaccess",
+	};
+	static const char *const refused[] = {
+	    "/wp-content/uploads/a.php",
+	    "/wp-content/uploads/2024/05/a.PHP",
+	    "/wp-content/uploads/2024/05/a.pHp",
+	    "/wp-content/uploads/2024/05/a.php.",
+	    "/wp-content/uploads/2024/05/a.php.jpg",
+	    "/wp-content/uploads/2024/05/a.Phar",
+	    "/wp-content/uploads/.htaccess",
+	    "/wp-content/uploads/2024/.htaccess",
+	    "/wp-content/uploads/2024/05/.HTACCESS",
+	    "/wp-content/uploads/woocommerce_uploads/x/.htaccess",
+	    "/wp-content/uploads/.user.ini",
+	    "/wp-content/cache/c.php",
+	    "/wp-content/cache/supercache/example.org/index.php",
+	    "/wp-content/cache/tmp/x.php",
+	    "/wp-content/cache/.htaccess",
+	    "/wp-content/cache/0123456789abcdef0123456789abcdefAbC12.php",
+	    "/wp-content/updraft/x.php",
+	    "/wp-content/updraft/sub/.htaccess",
+	    "/wp-content/wflogs/shell.php",
+	    "/wp-content/wflogs/sub/rules.php",
+	    "/wp-content/litespeed/css/a.php",
+	    "/wp-content/et-cache/1/a.php",
+	    "/wp-content/ai1wm-backups/index.php",
+	    "/wp-content/backups-dup-lite/x.php",
+	    "/wp-content/backups-dup-pro/x.phtml",
+	    "/wp-content/languages/loco/plugins/x-fr_FR.l10n.php",
+	    "/wp-content/temp-write-test-1.php",
+	    "/wp-content/x.php.tmp",
+	    "/wp-content/w3tc-config/sub/x.php",
+	    "/wp-content/w3tc-config/.htaccess",
+	    "/wp-content/debug.php",
+	    "/x.php",
+	};
+
+	for (size_t i = 0; i < sizeof(granted) / sizeof(granted[0]); i++)
+		WRITE(p, granted[i], 0);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		WRITE(p, refused[i], -EROFS);
+	WRITE(p, "/wp-content/uploads/2024/05/a.jpg", 0);
+	WRITE(p, "/wp-content/cache/supercache/example.org/index.html", 0);
+	WRITE(p, "/wp-content/wflogs/GeoLite2-Country.mmdb", 0);
+	WRITE(p, "/wp-content/cache/tmp/w3tcAbC123", 0);
+}
+
 static void test_default_policy(void)
 {
 	struct policy *p = NULL;
@@ -380,6 +446,7 @@ static void test_default_policy(void)
 	if (ret)
 		return;
 	ok(policy_rule_count(p) >= 30, "default policy has %zu rules", policy_rule_count(p));
+	default_code(p);
 
 	/* code and static files: never change, cached forever */
 	MC(p, "/wp-includes/x.php", 0);
