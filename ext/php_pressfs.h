@@ -122,14 +122,16 @@ ZEND_TSRMLS_CACHE_EXTERN()
 /* Counters shared by every process forked from the one that loaded the module (php-fpm
  * workers, Apache children), so that php --ri or phpinfo() in any of them sees the pool's. */
 struct pfs_counters {
-	unsigned long allowed;	   /* writes under the root the policy allows, done in place */
-	unsigned long redirected;  /* writes sent to pressfs.mount */
-	unsigned long denied;	   /* writes refused (enforce) */
-	unsigned long reported;	   /* writes the policy refuses, let through (report) */
-	unsigned long failed;	   /* writes let through that the file system then failed */
-	unsigned long lower;	   /* reads served from pressfs.lower */
-	unsigned long invalidated; /* writable PHP files that changed, invalidated in opcache */
-	unsigned long uncached;	   /* includes of writable PHP files compiled without opcache */
+	unsigned long allowed;	     /* writes under the root the policy allows, done in place */
+	unsigned long redirected;    /* writes sent to pressfs.mount */
+	unsigned long denied;	     /* writes refused (enforce) */
+	unsigned long reported;	     /* writes the policy refuses, let through (report) */
+	unsigned long failed;	     /* writes let through that the file system then failed */
+	unsigned long lower;	     /* reads served from pressfs.lower */
+	unsigned long invalidated;   /* writable PHP files that changed, invalidated in opcache */
+	unsigned long uncached;	     /* includes of writable PHP files compiled without opcache */
+	unsigned long code_refused;  /* PHP files of writable classes not compiled (no +code) */
+	unsigned long code_reported; /* the same, compiled anyway (report mode) */
 };
 extern struct pfs_counters *pfs_counters;
 #define PFS_COUNT(field) __atomic_fetch_add(&pfs_counters->field, 1, __ATOMIC_RELAXED)

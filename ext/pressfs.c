@@ -427,6 +427,8 @@ static PHP_MINFO_FUNCTION(pressfs)
 	php_info_print_table_row(2, "Includes of writable PHP files", pfs_include_state());
 	row_count("Changed PHP files invalidated in opcache", &pfs_counters->invalidated);
 	row_count("Writable PHP includes compiled without opcache", &pfs_counters->uncached);
+	row_count("PHP files not compiled (writable, no +code)", &pfs_counters->code_refused);
+	row_count("PHP files compiled though writable (report mode)", &pfs_counters->code_reported);
 	php_info_print_table_end();
 
 	DISPLAY_INI_ENTRIES();
