@@ -383,8 +383,8 @@ static void refusal(const struct pfs_verdict *v, const struct pfs_culprit *c, ch
 			 c->line);
 	if (v->unknown) {
 		snprintf(msg, size,
-			 "pressfs: write to %.200s... refused: its full name is too long to tell "
-			 "where it lands, attempted by %s",
+			 "pressfs: write to %.200s refused: where it lands cannot be told (a name "
+			 "or a chain of symlinks too long to follow), attempted by %s",
 			 v->judged, who);
 		return;
 	}
@@ -395,9 +395,13 @@ static void refusal(const struct pfs_verdict *v, const struct pfs_culprit *c, ch
 		snprintf(named, sizeof(named), "%s", v->judged);
 	if (v->rule)
 		snprintf(msg, size,
-			 "pressfs: write to %s refused by %s line %u (%s %s), attempted by %s",
+			 "pressfs: write to %s refused by %s line %u (%s %s%s), attempted by %s",
 			 named, PFS_G(policy_path), v->rule->line, v->rule->pattern,
-			 policy_class_name(v->rule->cls), who);
+			 policy_class_name(v->rule->cls),
+			 policy_class_writable(v->rule->cls)
+			     ? ": a name PHP or the web server runs needs +code"
+			     : "",
+			 who);
 	else
 		snprintf(msg, size,
 			 "pressfs: write to %s refused: no rule in %s makes it writable, "
