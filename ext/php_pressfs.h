@@ -1,5 +1,5 @@
 /* php_pressfs.h - pressfs.so, the PHP extension: module entry, module globals and the few
- * declarations its files share (wrapper.c, functions.c, route.c, record.c). */
+ * declarations its files share (wrapper.c, functions.c, writers.c, route.c, record.c). */
 #ifndef PHP_PRESSFS_H
 #define PHP_PRESSFS_H
 
@@ -151,6 +151,13 @@ void pfs_wrapper_uninstall(void);
 /* functions.c: internal functions that bypass the stream layer. */
 void pfs_functions_install(void);
 void pfs_functions_uninstall(void);
+
+/* writers.c: writers outside the stream layer, hooked from the first request (their classes
+ * may start after pressfs); what the root's file system does about the others. */
+void pfs_writers_install(void);
+void pfs_writers_uninstall(void);
+const char *pfs_root_fs_state(void);
+void pfs_root_fs_check(void);
 
 /* include.c: includes of PHP files that may change, under opcache.  Install from MINIT (it does
  * nothing without opcache); pfs_include_state() says what it does, for php --ri. */

@@ -325,6 +325,9 @@ static PHP_MINIT_FUNCTION(pressfs)
 		zend_error(E_CORE_WARNING, "pressfs: not enabled: %s", PFS_G(why));
 		snprintf(PFS_G(reported_why), sizeof(PFS_G(reported_why)), "%s", PFS_G(why));
 	}
+	if (hooks_installed)
+		pfs_writers_install();
+	pfs_root_fs_check();
 	return SUCCESS;
 }
 
@@ -332,6 +335,7 @@ static PHP_MSHUTDOWN_FUNCTION(pressfs)
 {
 	if (hooks_installed) {
 		pfs_include_uninstall();
+		pfs_writers_uninstall();
 		pfs_functions_uninstall();
 		pfs_wrapper_uninstall();
 		hooks_installed = false;
@@ -408,6 +412,7 @@ static PHP_MINFO_FUNCTION(pressfs)
 		php_info_print_table_row(2, "Policy rules", "(not loaded)");
 	}
 	php_info_print_table_row(2, "Root", PFS_G(root).len ? PFS_G(root).s : "(not set)");
+	php_info_print_table_row(2, "Root file system", pfs_root_fs_state());
 	if (PFS_G(root).len && PFS_G(root_real).s != PFS_G(root).s)
 		php_info_print_table_row(2, "Root (resolved)", PFS_G(root_real).s);
 	php_info_print_table_row(2, "Redirect target",

@@ -28,6 +28,7 @@ Mode => enforce
 Policy file => {PWD}/fixtures/test.policy
 Policy rules => 8
 Root => {B}/root
+Root file system => writable: writes outside PHP's file functions are not judged (docs/SECURITY.md)
 Redirect target => {B}/mount
 Lower tree => {B}/lower
 Audit log => (none)

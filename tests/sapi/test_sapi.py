@@ -337,3 +337,15 @@ def test_the_granted_wp_cache_config_runs(walled):
     sapi, site, url = walled
     status, _, body = pressenv.http_get(url + "/wp-content/wp-cache-config.php")
     assert status == 200 and body == b"CONFIG RAN", (sapi, status, body[:300])
+
+
+def test_a_writable_root_that_is_no_pressfs_mount_is_said_in_the_log(served):
+    sapi, site, url = served
+    rows = info_rows(url)
+    assert rows["Root file system"].startswith("writable"), rows
+    if sapi != "mod_php":
+        return  # php-fpm's workers log to the pool's stderr; mod_php's to its error_log
+    log = os.path.join(os.path.dirname(site["root"]), "php-errors.log")
+    with open(log) as f:
+        text = f.read()
+    assert "pressfs: warning: pressfs.root is on a writable file system" in text, text[-2000:]
