@@ -324,6 +324,40 @@ static bool may_change(const zend_file_handle *fh, struct pfs_path *p, char *whe
 	return searched_may_change(name, p, where);
 }
 
+/* The local file a wrapper PHP includes from without allow_url_include reads, for the wall:
+ * "phar://F/entry", "zip://F#entry", "compress.zlib://F", "compress.bzip2://F" and
+ * "php://filter/.../resource=F" (nested ones too).  NULL for a plain name or a remote URL. */
+static const char *wrapped_file(const char *name, char *buf, size_t size)
+{
+	static const char *const local[] = {"phar://", "compress.zlib://", "compress.bzip2://",
+					    "zip://"};
+	bool found = false;
+
+	for (int depth = 0; depth < 4; depth++) {
+		const char *r, *hash;
+		size_t i;
+
+		if (strncasecmp(name, "php://filter/", 13) == 0 &&
+		    (r = strstr(name, "resource="))) {
+			name = r + 9;
+			found = true;
+			continue;
+		}
+		for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+			if (strncasecmp(name, local[i], strlen(local[i])) == 0)
+				break;
+		if (i == sizeof(local) / sizeof(local[0]))
+			break;
+		name += strlen(local[i]);
+		found = true;
+		if (i == 3 && (hash = strchr(name, '#'))) { /* zip://F#entry: the archive */
+			snprintf(buf, size, "%.*s", (int)(hash - name), name);
+			name = buf;
+		}
+	}
+	return found && !strstr(name, "://") ? pfs_strip_file_url(name) : NULL;
+}
+
 /* The compile wall: no PHP file that lies where writes land (P may change) is compiled unless
  * the rule its own name matches takes writes and grants code.  Whatever put it there (an upload,
  * a race, a write outside PHP), it does not run.  true (refused, error raised) or false. */
@@ -364,8 +398,20 @@ static zend_op_array *pfs_compile_file(zend_file_handle *fh, int type)
 	char where[MAXPATHLEN];
 
 	/* the hot path: code, in a directory no rule can change */
-	if (!PFS_G(active) || !may_change(fh, &p, where))
+	if (!PFS_G(active))
 		return above(fh, type);
+	if (!may_change(fh, &p, where)) {
+		char buf[MAXPATHLEN];
+		const char *inner;
+
+		/* a file read through a local wrapper (a phar disguised as a picture in uploads):
+		 * judged by where it lies; opcache keeps it by its URL, left alone */
+		if (!fh->filename || ZSTR_VAL(fh->filename)[0] == '/' ||
+		    !(inner = wrapped_file(ZSTR_VAL(fh->filename), buf, sizeof(buf))) ||
+		    !pfs_route_may_change(inner, strlen(inner), &p, where))
+			return above(fh, type);
+		return code_refused(fh, &p, type) ? NULL : above(fh, type);
+	}
 	if (code_refused(fh, &p, type))
 		return NULL;
 	if (how == HOW_NONE)
