@@ -132,6 +132,7 @@ struct pfs_counters {
 	unsigned long uncached;	     /* includes of writable PHP files compiled without opcache */
 	unsigned long code_refused;  /* PHP files of writable classes not compiled (no +code) */
 	unsigned long code_reported; /* the same, compiled anyway (report mode) */
+	unsigned long root_warned;   /* the writable root was said in the log (once a pool) */
 };
 extern struct pfs_counters *pfs_counters;
 #define PFS_COUNT(field) __atomic_fetch_add(&pfs_counters->field, 1, __ATOMIC_RELAXED)

@@ -340,7 +340,8 @@ const char *pfs_root_fs_state(void)
 	return "writable: writes outside PHP's file functions are not judged (docs/SECURITY.md)";
 }
 
-/* Said once per process, in the server's log, when the root is a plain writable directory. */
+/* Said once, in the server's log, when the root is a plain writable directory: once per process
+ * tree (the counters are shared by the workers the master forks), not by every worker. */
 void pfs_root_fs_check(void)
 {
 	static bool said;
@@ -350,7 +351,8 @@ void pfs_root_fs_check(void)
 		return;
 	said = true;
 	state = pfs_root_fs_state();
-	if (strncmp(state, "writable", 8) == 0)
+	if (strncmp(state, "writable", 8) == 0 &&
+	    __atomic_exchange_n(&pfs_counters->root_warned, 1, __ATOMIC_RELAXED) == 0)
 		php_log_err_with_severity(
 		    "pressfs: warning: pressfs.root is on a writable file system that is not a "
 		    "pressfs mount: SQLite's ATTACH, FFI and other writers PHP's hooks cannot see "
