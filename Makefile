@@ -102,7 +102,7 @@ unit: $(UNIT_BIN) $(LUA_OUT)
 
 # phpt tests of the extension (php-tests/), through PHP's run-tests.php against the built module,
 # without php.ini (-n) so that only what a test asks for is loaded.  Fails when a test fails.
-DEB_PKGS += php8.2-cgi php8.2-gd valgrind
+DEB_PKGS += php8.2-cgi php8.2-gd php8.2-sqlite3 valgrind
 RUN_TESTS  = $(shell $(PHP_CONFIG) --extension-dir)/build/run-tests.php
 PHPT_ARGS ?=
 PHPT = TEST_PHP_CGI_EXECUTABLE=/usr/bin/php-cgi8.2 NO_INTERACTION=1 REPORT_EXIT_STATUS=1 \

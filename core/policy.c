@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -327,6 +328,75 @@ enum policy_class policy_class_of(const struct policy *p, const char *path, size
 	const struct policy_rule *r = policy_match(p, path, len);
 
 	return r ? r->cls : POLICY_NONE;
+}
+
+/* One extension (the bytes between two dots), as the PHP family spells them. */
+static bool php_ext(const char *s, size_t n)
+{
+	static const char *const exts[] = {"php", "phtml", "phar", "pht", "phps"};
+	char low[8];
+
+	if (n < 3 || n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 'a' - 'A' : s[i]);
+	if (n == 4 && memcmp(low, "php", 3) == 0 && low[3] >= '3' && low[3] <= '8')
+		return true; /* .php3 to .php8 */
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (strlen(exts[i]) == n && memcmp(low, exts[i], n) == 0)
+			return true;
+	return false;
+}
+
+static bool same_nocase(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+/* Apache's mod_mime gives a file the handler of each of its extensions, wherever they stand
+ * ("x.php.jpg" runs as PHP under "AddHandler ... .php"), and a FilesMatch "\.php$" (PCRE's '$'
+ * matches before a final newline) takes "x.php\n": so every dot-separated part after the first
+ * counts, and trailing dots and white space are not part of the name. */
+bool policy_code_name(const char *name, size_t len)
+{
+	const char *dot, *end;
+
+	while (len && (name[len - 1] == '.' || name[len - 1] == ' ' || name[len - 1] == '\t' ||
+		       name[len - 1] == '\n' || name[len - 1] == '\r' || name[len - 1] == '\v' ||
+		       name[len - 1] == '\f'))
+		len--;
+	if (same_nocase(name, len, ".htaccess") || same_nocase(name, len, ".user.ini"))
+		return true;
+	end = name + len;
+	for (dot = memchr(name, '.', len); dot;
+	     dot = memchr(dot + 1, '.', (size_t)(end - dot - 1))) {
+		const char *next = memchr(dot + 1, '.', (size_t)(end - dot - 1));
+
+		if (php_ext(dot + 1, (size_t)((next ? next : end) - dot - 1)))
+			return true;
+		if (!next)
+			break;
+	}
+	return false;
+}
+
+int policy_judge_write(const struct policy *p, const char *path, size_t len,
+		       const struct policy_rule **rule)
+{
+	const struct policy_rule *r = policy_match(p, path, len);
+	const char *base;
+
+	if (rule)
+		*rule = r;
+	if (!r || !policy_class_writable(r->cls))
+		return -EROFS;
+	if (r->code)
+		return 0;
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	base = memrchr(path, '/', len);
+	base = base ? base + 1 : path;
+	return policy_code_name(base, len - (size_t)(base - path)) ? -EROFS : 0;
 }
 
 static bool writable_rule(const struct policy_rule *r)
@@ -816,7 +886,7 @@ static void quote(char *out, size_t size, const char *s, size_t n)
 static int parse_line(struct parser *ps, const char *s, const char *e)
 {
 	struct policy *p = ps->p;
-	const char *pat, *pat_end, *cls, *cls_end;
+	const char *pat, *pat_end, *cls, *cls_end, *plus;
 	struct crule *r;
 	enum policy_class c;
 	unsigned dup;
@@ -853,13 +923,29 @@ static int parse_line(struct parser *ps, const char *s, const char *e)
 	if (ret)
 		goto err_rule;
 	cls_end = s;
-	c = class_from(cls, (size_t)(cls_end - cls));
+	plus = memchr(cls, '+', (size_t)(cls_end - cls));
+	c = class_from(cls, (size_t)((plus ? plus : cls_end) - cls));
 	if (c == POLICY_NONE) {
 		char q[200];
 
-		quote(q, sizeof(q), cls, (size_t)(cls_end - cls));
+		quote(q, sizeof(q), cls, (size_t)((plus ? plus : cls_end) - cls));
 		ret = fail(ps, cls, "unknown class \"%s\" (shared, cache, local or deny)", q);
 		goto err_rule;
+	}
+	if (plus) {
+		char q[200];
+
+		quote(q, sizeof(q), plus + 1, (size_t)(cls_end - plus - 1));
+		if ((size_t)(cls_end - plus - 1) != 4 || memcmp(plus + 1, "code", 4) != 0) {
+			ret = fail(ps, plus + 1,
+				   "unknown modifier \"%s\" (the one there is: +code)", q);
+			goto err_rule;
+		}
+		if (!policy_class_writable(c)) {
+			ret =
+			    fail(ps, plus, "+code on a class that takes no writes grants nothing");
+			goto err_rule;
+		}
 	}
 	s = skip_space(s, e);
 	if (s < e && *s != '#') {
@@ -886,6 +972,7 @@ static int parse_line(struct parser *ps, const char *s, const char *e)
 		goto err_rule;
 	}
 	p->rules[p->n].cls = c;
+	p->rules[p->n].code = plus != NULL;
 	p->rules[p->n].line = ps->lineno;
 	p->n++;
 	return 0;
@@ -939,11 +1026,96 @@ static bool via_name(const struct crule *r, uint32_t d, const char *name, size_t
 	return seg_match(r, &r->segs[d], name, len);
 }
 
-static int cmp_node(const void *a, const void *b)
-{
-	const struct node *x = a, *y = b;
+/* A rule of a node's list whose next name is plain: which child it goes to. */
+struct lit {
+	const char *name;
+	uint32_t len;
+	uint32_t pos; /* in the node's list, i.e. policy order */
+};
 
-	return name_cmp(x->name, x->name_len, y->name, y->name_len);
+static int cmp_lit(const void *a, const void *b)
+{
+	const struct lit *x = a, *y = b;
+	int c = name_cmp(x->name, x->len, y->name, y->len);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int build_node(struct build *b, struct node *n, uint32_t d, size_t plen, bool anc);
+
+/*
+ * The children of N (D names deep, L = b->path[0..plen)): one per plain name that rules have
+ * next.  A child's list is, in policy order, the rules naming it (one group of the sorted plain
+ * names) merged with those that may take any name there ('**' at or before it, or a glob that
+ * matches its name): so the cost is the sum of the lists built, never rules x children.
+ */
+static int build_kids(struct build *b, struct node *n, uint32_t d, size_t plen, bool anc)
+{
+	const struct policy *p = b->p;
+	struct lit *lit;
+	uint32_t *wild, nl = 0, nw = 0, nk = 0;
+	int ret = -ENOMEM;
+
+	if (!n->all.n)
+		return 0;
+	lit = malloc(n->all.n * sizeof(*lit));
+	wild = malloc(n->all.n * sizeof(*wild));
+	if (!lit || !wild)
+		goto out;
+	for (uint32_t i = 0; i < n->all.n; i++) {
+		const struct crule *r = &p->cr[n->all.idx[i]];
+
+		if (r->first_any > d && d < r->nsegs && r->segs[d].kind == SEG_LIT)
+			lit[nl++] = (struct lit){r->code + r->segs[d].off, r->segs[d].len, i};
+		else if (r->first_any < d || (d < r->nsegs && r->segs[d].kind != SEG_LIT))
+			wild[nw++] = i;
+	}
+	ret = 0;
+	if (!nl)
+		goto out;
+	qsort(lit, nl, sizeof(*lit), cmp_lit);
+	for (uint32_t i = 0; i < nl; i++)
+		nk += i == 0 || name_cmp(lit[i - 1].name, lit[i - 1].len, lit[i].name, lit[i].len);
+	/* every child tests every wild rule: past the budget, the rules stay in "other" */
+	if ((uint64_t)nk * nw > b->budget)
+		goto out;
+	ret = -ENOMEM;
+	n->kids = calloc(nk, sizeof(*n->kids));
+	if (!n->kids)
+		goto out;
+	ret = 0;
+	for (uint32_t g = 0; g < nl && !ret;) {
+		struct node *kid = &n->kids[n->nkids++];
+		size_t klen = (plen == 1 ? 0 : plen) + 1 + lit[g].len;
+		uint32_t e = g, w = 0;
+
+		kid->name = lit[g].name;
+		kid->name_len = lit[g].len;
+		while (e < nl && !name_cmp(lit[e].name, lit[e].len, kid->name, kid->name_len))
+			e++;
+		while (!ret && (g < e || w < nw)) {
+			uint32_t i;
+
+			if (w == nw || (g < e && lit[g].pos < wild[w])) {
+				i = lit[g++].pos;
+			} else {
+				i = wild[w++];
+				if (!via_name(&p->cr[n->all.idx[i]], d, kid->name, kid->name_len))
+					continue;
+			}
+			ret = list_add(p, &kid->all, n->all.idx[i]);
+		}
+		if (ret)
+			break;
+		b->budget -= b->budget < kid->all.n ? b->budget : kid->all.n;
+		b->path[klen - kid->name_len - 1] = '/';
+		memcpy(b->path + klen - kid->name_len, kid->name, kid->name_len);
+		ret = build_node(b, kid, d + 1, klen, anc);
+	}
+out:
+	free(lit);
+	free(wild);
+	return ret;
 }
 
 /* N->all is set; fill in the rest of N, whose L is b->path[0..plen), D names deep.  ANC says
@@ -951,57 +1123,14 @@ static int cmp_node(const void *a, const void *b)
 static int build_node(struct build *b, struct node *n, uint32_t d, size_t plen, bool anc)
 {
 	const struct policy *p = b->p;
-	uint32_t nk = 0;
 	int ret;
 
 	n->self = match_list(p, &n->all, b->path, plen);
 	anc = anc || writable_rule(n->self);
 	n->below = anc || writable_below(p, &n->all, b->path, plen);
 
-	/* children: the plain names that rules have next */
 	if (d < TRIE_MAX_DEPTH && b->budget >= n->all.n) {
-		for (uint32_t i = 0; i < n->all.n; i++) {
-			const struct crule *r = &p->cr[n->all.idx[i]];
-
-			nk += r->first_any > d && d < r->nsegs && r->segs[d].kind == SEG_LIT;
-		}
-	}
-	if (nk) {
-		n->kids = calloc(nk, sizeof(*n->kids));
-		if (!n->kids)
-			return -ENOMEM;
-		for (uint32_t i = 0; i < n->all.n; i++) {
-			const struct crule *r = &p->cr[n->all.idx[i]];
-
-			if (r->first_any > d && d < r->nsegs && r->segs[d].kind == SEG_LIT) {
-				n->kids[n->nkids].name = r->code + r->segs[d].off;
-				n->kids[n->nkids++].name_len = r->segs[d].len;
-			}
-		}
-		qsort(n->kids, n->nkids, sizeof(*n->kids), cmp_node);
-		nk = 0;
-		for (uint32_t i = 0; i < n->nkids; i++)
-			if (nk == 0 || cmp_node(&n->kids[nk - 1], &n->kids[i]) != 0)
-				n->kids[nk++] = n->kids[i];
-		n->nkids = nk;
-	}
-	for (uint32_t j = 0; j < n->nkids; j++) {
-		struct node *kid = &n->kids[j];
-		size_t klen = (plen == 1 ? 0 : plen) + 1 + kid->name_len;
-
-		for (uint32_t i = 0; i < n->all.n; i++) {
-			uint32_t k = n->all.idx[i];
-
-			if (via_name(&p->cr[k], d, kid->name, kid->name_len)) {
-				ret = list_add(p, &kid->all, k);
-				if (ret)
-					return ret;
-			}
-		}
-		b->budget -= b->budget < kid->all.n ? b->budget : kid->all.n;
-		b->path[klen - kid->name_len - 1] = '/';
-		memcpy(b->path + klen - kid->name_len, kid->name, kid->name_len);
-		ret = build_node(b, kid, d + 1, klen, anc);
+		ret = build_kids(b, n, d, plen, anc);
 		if (ret)
 			return ret;
 	}

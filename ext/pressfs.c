@@ -355,6 +355,9 @@ static PHP_MINIT_FUNCTION(pressfs)
 		snprintf(PFS_G(reported_why), sizeof(PFS_G(reported_why)), "%s", PFS_G(why));
 		disabled_said_in = getpid();
 	}
+	if (hooks_installed)
+		pfs_writers_install();
+	pfs_root_fs_check();
 	return SUCCESS;
 }
 
@@ -362,6 +365,7 @@ static PHP_MSHUTDOWN_FUNCTION(pressfs)
 {
 	if (hooks_installed) {
 		pfs_include_uninstall();
+		pfs_writers_uninstall();
 		pfs_functions_uninstall();
 		pfs_wrapper_uninstall();
 		hooks_installed = false;
@@ -440,6 +444,7 @@ static PHP_MINFO_FUNCTION(pressfs)
 		php_info_print_table_row(2, "Policy rules", "(not loaded)");
 	}
 	php_info_print_table_row(2, "Root", PFS_G(root).len ? PFS_G(root).s : "(not set)");
+	php_info_print_table_row(2, "Root file system", pfs_root_fs_state());
 	if (PFS_G(root).len && PFS_G(root_real).s != PFS_G(root).s)
 		php_info_print_table_row(2, "Root (resolved)", PFS_G(root_real).s);
 	php_info_print_table_row(2, "Redirect target",
@@ -459,6 +464,8 @@ static PHP_MINFO_FUNCTION(pressfs)
 	php_info_print_table_row(2, "Includes of writable PHP files", pfs_include_state());
 	row_count("Changed PHP files invalidated in opcache", &pfs_counters->invalidated);
 	row_count("Writable PHP includes compiled without opcache", &pfs_counters->uncached);
+	row_count("PHP files not compiled (writable, no +code)", &pfs_counters->code_refused);
+	row_count("PHP files compiled though writable (report mode)", &pfs_counters->code_reported);
 	php_info_print_table_end();
 
 	DISPLAY_INI_ENTRIES();
