@@ -22,7 +22,8 @@
 #define CLIENT_MS   5000 /* a connection's whole life: read the request, send the answer */
 
 struct client {
-	int fd; /* -1: free */
+	int fd;	      /* -1: free */
+	uint64_t seq; /* order of acceptance: the oldest gives way first */
 	uint64_t deadline_ms;
 	size_t got;
 	char req[REQ_MAX];
@@ -47,7 +48,8 @@ struct metrics {
 	uint64_t last_ok_ms; /* when Redis last answered the probe */
 	char why[200];	     /* the last probe's error, "" after an answer */
 
-	struct client clients[MAX_CLIENTS]; /* the server thread's alone */
+	struct client clients[MAX_CLIENTS]; /* the server thread's alone, as is accepted */
+	uint64_t accepted;
 };
 
 static uint64_t now_ms(void)
@@ -190,6 +192,9 @@ static void *probe_main(void *arg)
 		if (!err) {
 			m->last_ok_ms = now_ms();
 			m->why[0] = '\0';
+		} else if (err == -ENOENT) {
+			snprintf(m->why, sizeof(m->why),
+				 "store: the site has no root directory (an emptied Redis?)");
 		} else {
 			snprintf(m->why, sizeof(m->why), "store: %s",
 				 err == -EIO ? store_strerror(store) : strerror(-err));
@@ -432,11 +437,12 @@ static void accept_all(struct metrics *m)
 				slot = c;
 				break;
 			}
-			if (!slot || c->deadline_ms < slot->deadline_ms)
+			if (!slot || c->seq < slot->seq)
 				slot = c;
 		}
 		client_close(slot);
 		slot->fd = fd;
+		slot->seq = ++m->accepted;
 		slot->got = 0;
 		slot->deadline_ms = now_ms() + CLIENT_MS;
 	}
