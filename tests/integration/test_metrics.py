@@ -330,3 +330,74 @@ def test_slow_and_idle_clients_do_not_block_others(mount):
         for s in idle:
             s.close()
     assert harness.is_mounted(m.mnt)
+
+
+# --- the shipped HAProxy example ------------------------------------------------------------
+
+HAPROXY_CFG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                           "haproxy", "healthz.cfg")
+
+
+def haproxy_states(sock_path):
+    """{server name: status} of the wordpress backend, from HAProxy's admin socket."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sock_path)
+    s.sendall(b"show stat\n")
+    out = b""
+    while (b := s.recv(65536)):
+        out += b
+    s.close()
+    rows = out.decode().splitlines()
+    head = rows[0].lstrip("# ").split(",")
+    states = {}
+    for row in rows[1:]:
+        f = dict(zip(head, row.split(",")))
+        if f.get("pxname") == "wordpress" and f.get("svname", "").startswith("peer-"):
+            states[f["svname"]] = f["status"]
+    return states
+
+
+@pytest.mark.limit(150)
+def test_haproxy_example_takes_an_unhealthy_peer_out(workdir, mount, redis, procs):
+    import subprocess
+    import sys
+    redis_b = harness.Redis(os.path.join(workdir, "redis-b"), persistent=True)
+    redis_b.start()
+    try:
+        a = metrics_mount(mount, "a", timeout_ms=1000)
+        b = metrics_mount(mount, "b", store=redis_b.url, timeout_ms=1000)
+        env = dict(os.environ, PRESSFS_WWW="127.0.0.1:%d" % harness.free_port(),
+                   PRESSFS_STATS_SOCKET=os.path.join(workdir, "haproxy.sock"))
+        for name, m in (("A", a), ("B", b)):
+            write_bytes(m / (UP + "/who.txt"), name.encode())
+            port = harness.free_port()
+            procs(subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                                    str(port), "--directory", m.mnt],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            env["PRESSFS_PEER_" + name] = "127.0.0.1:%d" % port
+            env["PRESSFS_PEER_%s_HEALTH" % name] = str(m.metrics_port)
+        procs(subprocess.Popen(["haproxy", "-db", "-f", HAPROXY_CFG], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        sock = env["PRESSFS_STATS_SOCKET"]
+        both_up = {"peer-a": "UP", "peer-b": "UP"}
+        wait_for(lambda: os.path.exists(sock) and haproxy_states(sock) == both_up, 30,
+                 interval=0.2, what="both peers UP in HAProxy")
+
+        def served():
+            with urllib.request.urlopen("http://%s/%s/who.txt" % (env["PRESSFS_WWW"], UP),
+                                        timeout=10) as r:
+                return r.read().decode()
+        assert {served() for _ in range(6)} == {"A", "B"}
+
+        redis_b.stop()                  # peer b's store goes away: its /healthz says 503
+        wait_for(lambda: haproxy_states(sock).get("peer-b") == "DOWN", 30, interval=0.2,
+                 what="HAProxy to take peer b out")
+        assert haproxy_states(sock)["peer-a"] == "UP"
+        assert {served() for _ in range(6)} == {"A"}
+
+        redis_b.start()                 # back, with its data: b returns to the balancer
+        wait_for(lambda: haproxy_states(sock) == both_up, 30, interval=0.2,
+                 what="HAProxy to put peer b back")
+    finally:
+        redis_b.stop()
