@@ -203,11 +203,35 @@ int stats_json(char *buf, size_t size, const char *site, const char *store_url, 
 
 /* ---- the Prometheus text page ---- */
 
-/* V as a label value: backslash, double quote and newline escaped, as the format wants. */
+/* Is S UTF-8 (lead bytes C2-F4, each followed by its continuation bytes)? */
+static bool utf8_ok(const unsigned char *s)
+{
+	while (*s) {
+		int more = *s < 0x80		      ? 0
+			   : *s >= 0xc2 && *s <= 0xdf ? 1
+			   : *s >= 0xe0 && *s <= 0xef ? 2
+			   : *s >= 0xf0 && *s <= 0xf4 ? 3
+						      : -1;
+
+		if (more < 0)
+			return false;
+		for (s++; more > 0; more--, s++)
+			if ((*s & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* V as a label value: backslash, double quote and newline escaped, as the format wants, and
+ * each byte of a V that is not UTF-8 (label values must be) above 0x7f as '?'. */
 static void put_label(FILE *f, const char *v)
 {
+	bool utf8 = utf8_ok((const unsigned char *)v);
+
 	for (; *v; v++) {
-		if (*v == '\\' || *v == '"') {
+		if (!utf8 && (unsigned char)*v >= 0x80) {
+			fputc('?', f);
+		} else if (*v == '\\' || *v == '"') {
 			fputc('\\', f);
 			fputc(*v, f);
 		} else if (*v == '\n') {

@@ -78,14 +78,8 @@ void stats_store_rtt(uint64_t ns);
 
 /* Where file bytes came from or went to.  STAT_LOWER is the image's read-only tree. */
 enum stat_class { STAT_LOWER, STAT_SHARED, STAT_CACHE, STAT_LOCAL, STAT__CLASSES };
-static inline enum stat_class stat_class_of(enum policy_class c)
-{
-	return c == POLICY_SHARED  ? STAT_SHARED
-	       : c == POLICY_CACHE ? STAT_CACHE
-	       : c == POLICY_LOCAL ? STAT_LOCAL
-				   : STAT_LOWER;
-}
-/* N bytes returned to a reader, or taken from a writer, of a file of class CLS. */
+/* N bytes returned to a reader, or taken from a writer, kept in CLS: where the bytes live, so a
+ * cache-class file is STAT_SHARED when the mount has no pool= and keeps it in Redis. */
 void stats_read(enum stat_class cls, uint64_t n);
 void stats_written(enum stat_class cls, uint64_t n);
 

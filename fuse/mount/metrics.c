@@ -48,8 +48,9 @@ struct metrics {
 	uint64_t last_ok_ms; /* when Redis last answered the probe */
 	char why[200];	     /* the last probe's error, "" after an answer */
 
-	struct client clients[MAX_CLIENTS]; /* the server thread's alone, as is accepted */
+	struct client clients[MAX_CLIENTS]; /* the server thread's alone, as are the two below */
 	uint64_t accepted;
+	uint64_t accept_again_ms; /* out of descriptors: leave the queue alone until then */
 };
 
 static uint64_t now_ms(void)
@@ -357,8 +358,14 @@ static void handle(struct metrics *m, struct client *c)
 
 static void client_close(struct client *c)
 {
+	char junk[512];
+
 	if (c->fd < 0)
 		return;
+	/* what the client sent past its request, read first: closing on unread bytes would reset
+	 * the connection, and the client could lose the response */
+	while (recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
 	shutdown(c->fd, SHUT_WR);
 	close(c->fd);
 	free(c->out);
@@ -428,8 +435,13 @@ static void accept_all(struct metrics *m)
 		int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct client *slot = NULL;
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				m->accept_again_ms =
+				    now_ms() + 100; /* else poll says "ready" at once */
 			return;
+		}
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *c = &m->clients[i];
 
@@ -465,7 +477,10 @@ static void *http_main(void *arg)
 		int n = 2, ready;
 
 		p[0] = (struct pollfd){.fd = m->wake[0], .events = POLLIN};
-		p[1] = (struct pollfd){.fd = m->lfd, .events = POLLIN};
+		p[1] =
+		    (struct pollfd){.fd = m->lfd, .events = now < m->accept_again_ms ? 0 : POLLIN};
+		if (now < m->accept_again_ms && m->accept_again_ms < next)
+			next = m->accept_again_ms;
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *c = &m->clients[i];
 

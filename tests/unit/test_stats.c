@@ -143,6 +143,20 @@ int main(void)
 	ok(page[len - 1] == '\n', "the page ends with a newline");
 
 	free(page);
+
+	page = NULL;
+	f = open_memstream(&page, &len);
+	stats_prometheus(f, "s1", "caf\xe9", p, &h);
+	fclose(f);
+	ok(strstr(page, "{site=\"s1\",peer=\"caf?\"}") != NULL,
+	   "a peer name not UTF-8: '?' for its byte");
+	free(page);
+	page = NULL;
+	f = open_memstream(&page, &len);
+	stats_prometheus(f, "s1", "caf\xc3\xa9", p, &h);
+	fclose(f);
+	ok(strstr(page, "{site=\"s1\",peer=\"caf\xc3\xa9\"}") != NULL, "a UTF-8 one as it is");
+	free(page);
 	policy_free(p);
 	return tap_done();
 }
