@@ -401,3 +401,38 @@ def test_haproxy_example_takes_an_unhealthy_peer_out(workdir, mount, redis, proc
                  what="HAProxy to put peer b back")
     finally:
         redis_b.stop()
+
+
+def test_pool_misses_and_evictions(mount, memcached_pair):
+    url = "pool=memcached://" + ",".join(s.address for s in memcached_pair)
+    a = metrics_mount(mount, "a", extra=[url])
+    b = metrics_mount(mount, "b", extra=[url])
+    rel = "wp-content/cache/supercache/example.org/index.html"
+    os.makedirs(os.path.dirname(a / rel), exist_ok=True)
+    page = pattern_bytes("page", 50000)
+    before = scrape(a.metrics_port)
+    write_bytes(a / rel, page)
+    after = scrape(a.metrics_port)
+    assert value(after, "pressfs_bytes_written_total", **{"class": "cache"}) - \
+        value(before, "pressfs_bytes_written_total", **{"class": "cache"}) >= len(page)
+    assert read_bytes(b / rel) == page               # fetched from memcached, whole
+    assert value(scrape(b.metrics_port), "pressfs_bytes_read_total", **{"class": "cache"}) >= \
+        len(page)
+
+    for s in memcached_pair:                         # memcached loses everything
+        s.command("flush_all")
+    b0 = scrape(b.metrics_port)
+    wait_for(lambda: not os.path.exists(b / rel) or _open_fails(b / rel), 10,
+             what="the evicted page to be gone on b")
+    b1 = scrape(b.metrics_port)
+    assert value(b1, "pressfs_pool_misses_total") > value(b0, "pressfs_pool_misses_total")
+    assert value(b1, "pressfs_pool_evictions_total") == \
+        value(b0, "pressfs_pool_evictions_total") + 1
+
+
+def _open_fails(path):
+    try:
+        read_bytes(path)
+        return False
+    except FileNotFoundError:
+        return True
