@@ -15,6 +15,7 @@ static struct fuse_lowlevel_ops real; /* the handlers themselves; set once, then
 		stats_op_end(op, t0);                                                              \
 	}
 
+/* Short names for the parameter types, so that each wrapper below stays one line. */
 typedef fuse_req_t R;
 typedef fuse_ino_t I;
 typedef struct fuse_file_info *F;

@@ -235,6 +235,14 @@ def test_a_bad_or_public_address_is_refused(mount, spec):
     assert not harness.is_mounted(m.mnt)
 
 
+def test_metrics_any_alone_is_refused(mount):
+    m = mount("a", start=False, extra=["metrics_any"])
+    with pytest.raises(harness.MountError) as e:
+        m.start()
+    assert "metrics_any needs metrics=" in str(e.value)
+    assert not harness.is_mounted(m.mnt)
+
+
 def test_help_says_why_only_loopback():
     r = harness.run_pressfs("mount", "--help")
     text = (r.stdout + r.stderr).decode()
