@@ -39,6 +39,8 @@ struct settings {
 	char *owner;	     /* owner=USER[:GROUP]: who the image's writable directories show */
 	uid_t owner_uid;     /* ...resolved by the option checks */
 	gid_t owner_gid;
+	char *metrics;	 /* metrics=HOST:PORT: the Prometheus and health endpoint (optional) */
+	int metrics_any; /* metrics_any: HOST may be other than loopback */
 };
 
 /* The mount.  One per process; handlers get it from fuse_req_userdata().

@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 #include "pool.h"
+#include "mount/metrics.h"
 #include "mount/options.h"
 
-/* One -o KEY=VALUE of ours.  An entry without help text is an older spelling of the one
- * before it, still accepted and not shown. */
+/* One -o KEY=VALUE (or KEY, a flag: no arg) of ours.  An entry without help text is an older
+ * spelling of the one before it, still accepted and not shown. */
 static const struct option {
 	const char *templ; /* fuse_opt template: "lower=%s" */
 	size_t offset;	   /* in struct settings */
@@ -50,6 +51,10 @@ static const struct option {
      "the image's directories where writes may land show this owner (image owned by root)"},
     {"passthrough=%s", offsetof(struct settings, passthrough), "auto|off",
      "let the kernel read the image's files itself where it can (Linux >= 6.9, root)"},
+    {"metrics=%s", offsetof(struct settings, metrics), "HOST:PORT",
+     "serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT or [::1]:PORT"},
+    {"metrics_any", offsetof(struct settings, metrics_any), NULL,
+     "let metrics= take an address other than loopback (see below)"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -67,8 +72,11 @@ void mount_usage(FILE *f)
 
 		if (!options[i].help)
 			continue;
-		snprintf(key, sizeof(key), "%.*s=%s", (int)strcspn(options[i].templ, "="),
-			 options[i].templ, options[i].arg);
+		if (options[i].arg)
+			snprintf(key, sizeof(key), "%.*s=%s", (int)strcspn(options[i].templ, "="),
+				 options[i].templ, options[i].arg);
+		else
+			snprintf(key, sizeof(key), "%s", options[i].templ);
 		fprintf(f, "    -o %-20s %s\n", key, options[i].help);
 	}
 	fprintf(f, "    (older spellings still accepted: node= for peer=, cache= for pool=,\n"
@@ -82,7 +90,12 @@ void mount_usage(FILE *f)
 	    "    The store's password comes from password_file=, else the environment variable\n"
 	    "    PRESSFS_STORE_PASSWORD, else the URL.  One given in the URL is visible to\n"
 	    "    every user of the machine until start-up overwrites it: pressfs warns.  Logs\n"
-	    "    and `pressfs status` show it as ***.\n\n");
+	    "    and `pressfs status` show it as ***.\n\n"
+	    "    metrics= serves without authentication, so only a loopback address is taken:\n"
+	    "    visitors must never reach it.  HAProxy or a Kubernetes probe on the same host\n"
+	    "    (or pod) can.  Another address is refused unless metrics_any is given too;\n"
+	    "    then keep it off the public network yourself.  /healthz answers 200 \"ok\"\n"
+	    "    while mounted and Redis answers within timeout=, else 503 and the reason.\n\n");
 	fprintf(f,
 		"    -f                      stay in the foreground\n"
 		"    -d                      debug: log every request (implies -f)\n\n"
@@ -334,6 +347,24 @@ out:
 	return ret;
 }
 
+static int check_metrics(const struct settings *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char why[256];
+
+	if (!s->metrics) {
+		if (s->metrics_any)
+			fprintf(stderr, "pressfs mount: metrics_any needs metrics=HOST:PORT\n");
+		return s->metrics_any ? -1 : 0;
+	}
+	if (metrics_parse_addr(s->metrics, s->metrics_any, &ss, &len, why, sizeof(why)) < 0) {
+		fprintf(stderr, "pressfs mount: metrics=%s: %s\n", s->metrics, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_settings(struct settings *s)
 {
 	char *p;
@@ -386,6 +417,8 @@ static int check_settings(struct settings *s)
 			s->passthrough);
 		return -1;
 	}
+	if (check_metrics(s) < 0)
+		return -1;
 	return check_pool(s);
 }
 
@@ -430,4 +463,5 @@ void mount_options_free(struct settings *s)
 	free(s->password_file);
 	free(s->passthrough);
 	free(s->owner);
+	free(s->metrics);
 }

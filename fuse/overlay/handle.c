@@ -61,8 +61,9 @@ static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 		char name[NAME_MAX + 1];
 		size_t namelen;
 		uint64_t dir;
-		bool lower;
+		bool lower, dropped;
 
+		stats_event(EV_POOL_MISS);
 		/* the name as it is now, copied: a rename may replace it meanwhile */
 		pthread_mutex_lock(&fs->lock);
 		dir = n->parent ? n->parent->sino : 0;
@@ -70,10 +71,14 @@ static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 		memcpy(name, n->name, namelen);
 		lower = (n->flags & N_LOWER) != 0;
 		pthread_mutex_unlock(&fs->lock);
-		if (dir && namelen &&
-		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1)
+		dropped =
+		    dir && namelen &&
+		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1;
+		if (dropped) {
+			stats_event(EV_POOL_EVICTION);
 			log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen,
 				name);
+		}
 		pthread_mutex_lock(&fs->lock);
 		node_unhash(fs, n);
 		pthread_mutex_unlock(&fs->lock);
@@ -420,6 +425,7 @@ int handle_splice_fd(const struct fh *fh)
 
 ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t off)
 {
+	enum stat_class cls = STAT_LOWER;
 	struct ofile *of;
 	ssize_t got;
 
@@ -429,9 +435,11 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 	if (of) {
 		pthread_mutex_lock(&of->lock);
 		got = of_read(fs, of, buf, size, (uint64_t)off);
+		cls = of->cls == 'c' ? STAT_CACHE : STAT_SHARED;
 		pthread_mutex_unlock(&of->lock);
 		of_put(fs, fh->n, of);
 	} else if (fh->blob) {
+		cls = STAT_CACHE;
 		got = 0;
 		if ((uint64_t)off < fh->snap.size) {
 			got = (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
@@ -440,25 +448,33 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 			memcpy(buf, fh->blob + off, (size_t)got);
 		}
 	} else if (fh->snap_valid) {
+		cls = STAT_SHARED;
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
 	} else if (fh->lower_fd >= 0) {
+		cls = fh->local ? STAT_LOCAL : STAT_LOWER;
 		got = pread(fh->lower_fd, buf, size, off);
 		if (got < 0)
 			got = -errno;
 	} else {
 		got = 0;
 	}
+	if (got > 0)
+		stats_read(cls, (uint64_t)got);
 	return got;
 }
 
 ssize_t handle_write(struct pfs *fs, struct fh *fh, const char *buf, size_t size, off_t off)
 {
 	struct ofile *of = fh->n->of;
+	enum stat_class cls;
 	ssize_t done;
 
 	if (fh->local) {
 		done = pwrite(fh->lower_fd, buf, size, off);
-		return done < 0 ? -errno : done;
+		if (done < 0)
+			return -errno;
+		stats_written(STAT_LOCAL, (uint64_t)done);
+		return done;
 	}
 	if (!fh->writer || !of)
 		return -EBADF;
@@ -466,7 +482,10 @@ ssize_t handle_write(struct pfs *fs, struct fh *fh, const char *buf, size_t size
 	if (!fh->append)
 		of->o_append = false;
 	done = of_write(fs, of, buf, size, fh->append ? of->size : (uint64_t)off);
+	cls = of->cls == 'c' ? STAT_CACHE : STAT_SHARED;
 	pthread_mutex_unlock(&of->lock);
+	if (done > 0)
+		stats_written(cls, (uint64_t)done);
 	return done;
 }
 

@@ -46,6 +46,8 @@ static ssize_t pool_chunk(struct pfs *fs, uint64_t id, size_t off, size_t len, c
 {
 	ssize_t got = fs->pool ? pool_read_chunk(fs->pool, id, off, len, buf) : -EIO;
 
+	if (got == -ENOENT)
+		stats_event(EV_POOL_MISS);
 	if (got < 0) {
 		log_msg(LOG_LVL_WARN, "cache chunk %llu unavailable (%s): the write fails",
 			(unsigned long long)id,

@@ -271,6 +271,13 @@ static void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	stats_count(OP_READ);
 	if (fd >= 0) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+		uint64_t left = 0;
+		struct stat st;
+
+		/* counted before the reply, which may let the handle go */
+		if (fstat(fd, &st) == 0 && off < st.st_size)
+			left = (uint64_t)(st.st_size - off);
+		stats_read(fh->local ? STAT_LOCAL : STAT_LOWER, left < size ? left : size);
 
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = fd;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "stats.h"
 #include "store/internal.h"
 
 static bool cls_ok(char cls)
@@ -100,6 +101,7 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	const char *argv[3] = {"INCRBY", key, num};
 	size_t lens[3];
 	redisReply *r;
+	uint64_t t0;
 	int rc = 0;
 
 	if (k->id_end - k->id_next >= n) {
@@ -110,7 +112,9 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	lens[0] = 6;
 	lens[1] = key_next(key, s->prefix);
 	lens[2] = (size_t)snprintf(num, sizeof num, "%zu", want);
+	t0 = stats_clock();
 	r = redisCommandArgv(k->c, 3, argv, lens);
+	stats_store_rtt(stats_clock() - t0);
 	if (!r)
 		return conn_fail(s, k);
 	if (r->type != REDIS_REPLY_INTEGER || r->integer < (long long)want) {
@@ -163,7 +167,7 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 {
 	char key[KEY_MAX], ttl[24];
 	struct conn *k;
-	uint64_t first = 0;
+	uint64_t first = 0, t0;
 	size_t got, keylen;
 	int rc;
 
@@ -179,6 +183,7 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 	if (rc)
 		return rc;
 	snprintf(ttl, sizeof ttl, "%u", s->pending_ttl_s);
+	t0 = stats_clock();
 	/* Each SET goes out as soon as it is formatted, the "+OK"s are read at the end: the
 	 * upload runs at the socket's pace, one round trip in all. */
 	for (size_t i = 0; i < n; i++) {
@@ -200,6 +205,7 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 		}
 		freeReplyObject(r);
 	}
+	stats_store_rtt(stats_clock() - t0); /* the batch: one round trip */
 	if (rc)
 		release_chunks(s, n, ids);
 	return rc;
