@@ -485,6 +485,8 @@ static void suggest(const struct refusal *r, const size_t *idx, size_t n, const 
 	}
 }
 
+/* The report, section by section in the order it is read (totals, writers, refusals, the
+ * suggested rules): one piece, since each section only prints what the parse gathered. */
 static void print_report(struct audit *a, const char *log, const struct policy *pol,
 			 const char *policy_file)
 {

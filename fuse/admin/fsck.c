@@ -262,6 +262,8 @@ static int orphans(struct fsck *f)
 	return rc;
 }
 
+/* `pressfs fsck`: options, one walk, the report, then (with --repair) the second walk that
+ * confirms each orphan before touching it.  One piece: the steps share their counters. */
 int fsck_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},

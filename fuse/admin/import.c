@@ -375,6 +375,8 @@ static void import_usage(FILE *f)
 		   "Run it again after an interruption: what is already there is kept.\n");
 }
 
+/* `pressfs import`: options, the scan, the workers, the verification and the summary, in the
+ * order they run.  One piece: every step reads the counters the one before filled. */
 int import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},

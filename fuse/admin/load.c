@@ -222,6 +222,8 @@ static int finish_dirs(struct load *l)
 	return 0;
 }
 
+/* `pressfs load`: options, the empty-site check, then the archive's entries in order, each
+ * restored as it comes.  One piece: a stream read once, front to back. */
 int load_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
