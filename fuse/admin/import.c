@@ -397,10 +397,10 @@ int import_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			t.url = optarg;
-			break;
 		case 'S':
-			t.site = optarg;
+		case 't':
+			if (admin_target_opt(&t, c, optarg) < 0)
+				return 2;
 			break;
 		case 'p':
 			policy = optarg;
@@ -410,9 +410,6 @@ int import_main(int argc, char **argv)
 			break;
 		case 'j':
 			im.jobs = (unsigned)atoi(optarg);
-			break;
-		case 't':
-			t.timeout_ms = (unsigned)atoi(optarg);
 			break;
 		case 'n':
 			verify = false;

@@ -245,13 +245,10 @@ int load_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			t.url = optarg;
-			break;
 		case 'S':
-			t.site = optarg;
-			break;
 		case 't':
-			t.timeout_ms = (unsigned)atoi(optarg);
+			if (admin_target_opt(&t, c, optarg) < 0)
+				return 2;
 			break;
 		case 'f':
 			l.force = true;
