@@ -70,9 +70,10 @@ static int copy_file(struct pfs *fs, uint64_t dir, const char *path, const char 
 	}
 	err = chunks_upload(fs, v.store_cls, (uint64_t)st->st_size, nch, lower_chunk, &fd, ids);
 	if (!err)
-		err = store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
-					st->st_gid, v.store_cls, (uint64_t)st->st_size, nch, ids,
-					false, &a);
+		err = store_publish_new_as(fs->store, dir, name, strlen(name), st->st_mode,
+					   st->st_uid, st->st_gid, v.store_cls,
+					   (uint64_t)st->st_size, nch, ids, false, 0,
+					   (uint64_t)st->st_ino, &a); /* keeps its st_ino */
 	if (!err)
 		stats_event(EV_COPY_UP);
 out:
