@@ -131,9 +131,9 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 			break;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			err = store_copyup_dir(fs->store, dir, de->d_name, strlen(de->d_name),
-					       st.st_mode, st.st_uid, st.st_gid, ts_ns(&st.st_mtim),
-					       &sub);
+			err = store_copyup_dir_as(fs->store, dir, de->d_name, strlen(de->d_name),
+						  st.st_mode, st.st_uid, st.st_gid,
+						  ts_ns(&st.st_mtim), st.st_ino, &sub);
 			if (!err && !opaque) /* an opaque copy hides the rest already */
 				err = copy_dir(fs, child, sub, depth + 1);
 		} else if (type == -ENOENT && S_ISREG(st.st_mode)) {

@@ -120,6 +120,11 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
  * directory (a whiteout included). */
 int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino);
+/* The same, a new copy keeping LINO (the lower directory's inode number, 0: none) as its
+ * `lino`, the st_ino it goes on showing wherever it is renamed to. */
+int store_copyup_dir_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t lino,
+			uint64_t *ino);
 
 /* Store chunk data that no file refers to yet (pipelined; ids allocated here).  Such chunks
  * expire after pending_ttl_s unless a publish below takes them: data of an interrupted write

@@ -65,6 +65,13 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino)
 {
+	return store_copyup_dir_as(s, dir, name, namelen, mode, uid, gid, mtime_ns, 0, ino);
+}
+
+int store_copyup_dir_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t lino,
+			uint64_t *ino)
+{
 	struct args args = {0};
 	redisReply *r;
 	int rc;
@@ -79,6 +86,7 @@ int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t nam
 	arg_fmt(&args, "%" PRIu32, uid);
 	arg_fmt(&args, "%" PRIu32, gid);
 	arg_fmt(&args, "%" PRId64, mtime_ns);
+	arg_fmt(&args, "%" PRIu64, lino);
 	rc = script(s, SC_COPYUP_DIR, &args, &r);
 	if (rc)
 		return rc;

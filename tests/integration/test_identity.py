@@ -159,6 +159,17 @@ def test_merged_directory_keeps_the_lower_number(nodes, lower):
     assert _one(_numbers(a, rel), "a merged directory") == lino
     harness.wait_for(lambda: os.path.exists(b / rel + "/new.txt"), 10, what="B")
     assert _one(_numbers(b, rel), "a merged directory, seen on B") == lino
+    # moved (the image's part of it is copied up with it): still the same directory
+    sub = os.stat(os.path.join(lower, rel, "sub")).st_ino
+    deep = os.stat(os.path.join(lower, rel, "sub/deep.txt")).st_ino
+    os.rename(a / rel, a / UP + "/2020-02")
+    assert _one(_numbers(a, UP + "/2020-02"), "a merged directory, renamed") == lino
+    assert _one(_numbers(a, UP + "/2020-02/sub"), "a lower directory copied up") == sub
+    a.stop()
+    a.start()
+    assert _one(_numbers(a, UP + "/2020-02"), "renamed, after a remount") == lino
+    assert _one(_numbers(a, UP + "/2020-02/sub"), "copied up, after a remount") == sub
+    assert _one(_numbers(a, UP + "/2020-02/sub/deep.txt"), "a file copied up with it") == deep
 
 
 LOCAL_POLICY = """\
