@@ -65,6 +65,8 @@ struct pfs {
 	int lower_fd;	/* O_PATH|O_DIRECTORY of the lower tree */
 	int staging_fd; /* O_DIRECTORY where O_TMPFILE staging files are made */
 	int local_fd;	/* -1 without local= */
+	/* The merged tree's directory PATH (upper, else lower): local.c makes its copies so. */
+	int (*tree_dir)(struct pfs *fs, const char *path, struct stat *st);
 
 	pthread_mutex_t lock; /* see above */
 	struct node *root;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/attr.h"
 #include "overlay/ops.h"
 #include "passthrough.h"
 #include "pool.h"
@@ -151,7 +152,11 @@ int mount_main(int argc, char **argv)
 	struct settings set = {0};
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_lowlevel_ops ops = pfs_ops;
-	struct pfs fs = {.set = &set, .lower_fd = -1, .staging_fd = -1, .local_fd = -1};
+	struct pfs fs = {.set = &set,
+			 .lower_fd = -1,
+			 .staging_fd = -1,
+			 .local_fd = -1,
+			 .tree_dir = attr_tree_dir};
 	struct store_secret sec = {0};
 	struct metrics *metrics = NULL;
 	struct policy_error perr;

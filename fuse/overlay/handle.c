@@ -312,6 +312,10 @@ static int create_pending(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, 
 	of = fault_hit("create_of") ? NULL : of_new_pending(mode, uid, gid, cls);
 	if (!of)
 		return -ENOMEM;
+	/* Its store number now, so that its st_ino is the same before and after the first
+	 * commit (attr_ino); without one (an outage) it gets its number at the commit. */
+	if (store_alloc_ids(fs->store, 1, &of->ino))
+		of->ino = 0;
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, p, name, namelen);
 	if (n)

@@ -385,6 +385,7 @@ void node_remember(struct node *n, const struct store_attr *a)
 	    .size = a->size,
 	    .mtime_ns = a->mtime_ns,
 	    .ctime_ns = a->ctime_ns,
+	    .lino = a->lino,
 	};
 }
 
@@ -403,6 +404,7 @@ bool node_recall(const struct node *n, struct store_attr *a)
 	    .mtime_ns = n->known.mtime_ns,
 	    .ctime_ns = n->known.ctime_ns,
 	    .version = n->told_version,
+	    .lino = n->known.lino,
 	};
 	return true;
 }

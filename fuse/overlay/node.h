@@ -27,6 +27,7 @@ struct known {
 	uint32_t mode, uid, gid;
 	uint64_t size;
 	int64_t mtime_ns, ctime_ns;
+	uint64_t lino;
 };
 
 /* Every field is under fs->lock, but for these: `of` may be read without it by a holder of an

@@ -114,7 +114,14 @@ int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir)
 		goto unhash;
 	}
 	if (!resolved_upper(&r) && !r.lower) {
-		err = -ENOENT;
+		/* Only a file created here and not committed yet: its name goes, and its
+		 * first commit with it (of_commit drops an unlinked file). */
+		pthread_mutex_lock(&fs->lock);
+		n = node_find(fs, parent, name, namelen);
+		err = !dir && n && file_pending_locked(n) ? 0 : -ENOENT;
+		if (!err)
+			node_unhash(fs, n);
+		pthread_mutex_unlock(&fs->lock);
 		goto out;
 	}
 	f.exists = true;

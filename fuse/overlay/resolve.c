@@ -112,8 +112,8 @@ int upper_dir_make(struct pfs *fs, struct node *n, uint64_t *sino)
 	err = lower_stat(fs, path, &lst);
 	if (err)
 		goto out;
-	err = store_copyup_dir(fs->store, psino, name, (size_t)namelen, lst.st_mode, lst.st_uid,
-			       lst.st_gid, ts_ns(&lst.st_mtim), &made);
+	err = store_copyup_dir_as(fs->store, psino, name, (size_t)namelen, lst.st_mode, lst.st_uid,
+				  lst.st_gid, ts_ns(&lst.st_mtim), lst.st_ino, &made);
 	if (err == -ESTALE) {
 		pthread_mutex_lock(&fs->lock);
 		node_set_sino(fs, parent, 0);

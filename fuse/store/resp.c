@@ -262,6 +262,9 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 	} else if (!strcmp(n, "ver")) {
 		if (!parse_u64(v->str, v->len, 10, &a->version))
 			return -EIO;
+	} else if (!strcmp(n, "lino")) {
+		if (!parse_u64(v->str, v->len, 10, &a->lino))
+			return -EIO;
 	} else if (!strcmp(n, "opaque")) {
 		a->opaque = v->len == 1 && v->str[0] == '1';
 	} else if (!strcmp(n, "unlinked")) {

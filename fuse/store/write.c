@@ -66,6 +66,13 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino)
 {
+	return store_copyup_dir_as(s, dir, name, namelen, mode, uid, gid, mtime_ns, 0, ino);
+}
+
+int store_copyup_dir_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t lino,
+			uint64_t *ino)
+{
 	struct args args = {0};
 	redisReply *r;
 	int rc;
@@ -80,6 +87,7 @@ int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t nam
 	arg_fmt(&args, "%" PRIu32, uid);
 	arg_fmt(&args, "%" PRIu32, gid);
 	arg_fmt(&args, "%" PRId64, mtime_ns);
+	arg_fmt(&args, "%" PRIu64, lino);
 	rc = script(s, SC_COPYUP_DIR, &args, &r);
 	if (rc)
 		return rc;
@@ -254,6 +262,15 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a)
 {
+	return store_publish_new_as(s, dir, name, namelen, mode, uid, gid, cls, size, nchunks,
+				    chunks, merge, 0, 0, a);
+}
+
+int store_publish_new_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			 uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
+			 size_t nchunks, const uint64_t *chunks, bool merge, uint64_t ino,
+			 uint64_t lino, struct store_attr *a)
+{
 	struct args args = {0};
 	redisReply *r;
 	char *list;
@@ -280,6 +297,8 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 	arg_fmt(&args, "%" PRIu64, size);
 	arg_mem(&args, list, listlen);
 	arg_mem(&args, merge ? "1" : "0", 1);
+	arg_fmt(&args, "%" PRIu64, ino);
+	arg_fmt(&args, "%" PRIu64, lino);
 	rc = script(s, SC_PUBLISH_NEW, &args, &r);
 	free(list);
 	/* Redis refused to run it at all (out of memory): its chunks are all this call's own.
