@@ -13,6 +13,7 @@
 #include "overlay/classes.h"
 #include "overlay/fault.h"
 #include "overlay/handle.h"
+#include "overlay/ns.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
@@ -228,7 +229,7 @@ static int create_local(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, co
 	struct node *n;
 	int fd, err;
 
-	fd = local_open(fs, path, fi->flags | O_CREAT, mode & 07777);
+	fd = local_open(fs, path, fi->flags | O_CREAT, mode & NS_MODE_BITS);
 	if (fd < 0)
 		return fd;
 	if (fchown(fd, uid, gid) < 0)

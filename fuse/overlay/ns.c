@@ -160,7 +160,8 @@ int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *
 }
 
 /* setattr of an entry in the per-node directory. */
-static int local_setattr(struct pfs *fs, const char *path, const struct stat *attr, int to_set)
+static int local_setattr(struct pfs *fs, const char *path, mode_t type, const struct stat *attr,
+			 int to_set)
 {
 	int fd = local_open(fs, path, O_RDONLY, 0), err = 0;
 
@@ -174,7 +175,8 @@ static int local_setattr(struct pfs *fs, const char *path, const struct stat *at
 		if (wfd >= 0)
 			close(wfd);
 	}
-	if (!err && (to_set & FUSE_SET_ATTR_MODE) && fchmod(fd, attr->st_mode & 07777) < 0)
+	if (!err && (to_set & FUSE_SET_ATTR_MODE) &&
+	    fchmod(fd, attr->st_mode & (S_ISDIR(type) ? 07777 : NS_MODE_BITS)) < 0)
 		err = -errno;
 	if (!err && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    fchown(fd, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
@@ -207,7 +209,7 @@ static unsigned store_mask(const struct node *n, const struct stat *attr, int to
 
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		mask |= STORE_SET_MODE;
-		in->mode = (n->type & S_IFMT) | (attr->st_mode & 07777);
+		in->mode = (n->type & S_IFMT) | (attr->st_mode & NS_MODE_BITS);
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		mask |= STORE_SET_UID;
@@ -241,7 +243,7 @@ int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_s
 	if (err)
 		return err;
 	if (v.backend == CLS_LOCAL) {
-		err = local_setattr(fs, path, attr, to_set);
+		err = local_setattr(fs, path, n->type, attr, to_set);
 		return err ? err : attr_fresh(fs, n, st);
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -10,6 +10,7 @@
 
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/ns.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 #include "pool.h"
@@ -432,7 +433,7 @@ struct ofile *of_new_pending(mode_t mode, uid_t uid, gid_t gid, char cls)
 		return NULL;
 	of->pending = true;
 	of->dirty = true; /* even an empty new file is published on close */
-	of->mode = S_IFREG | (mode & 07777);
+	of->mode = S_IFREG | (mode & NS_MODE_BITS);
 	of->uid = uid;
 	of->gid = gid;
 	of->cls = cls;

@@ -1,0 +1,215 @@
+# test_posix_conf.py - POSIX conformance of a shared area, in the manner of pjdfstest: each call
+# with the errno it must give and the attributes it must leave, as root and as two other users
+# (a forked child with setresuid/setresgid), plus what a second peer sees of it.
+
+import errno
+import os
+import stat
+
+import pytest
+
+from harness import wait_for
+
+UP = "wp-content/uploads"
+LOCAL_DIR = UP + "/wpcf7_uploads"
+INVAL = 0.5
+U1, G1 = 65534, 65534  # nobody:nogroup
+U2, G2 = 1001, 1001    # a second unprivileged user (need not exist in /etc/passwd)
+
+
+def as_user(uid, gid, fn, *args):
+    """Run fn(*args) in a child with uid:gid (groups dropped); returns 0 or the errno it raised,
+    or what fn returned when it returned something other than None."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            try:
+                out = fn(*args)
+                msg = repr(0 if out is None else out)
+            except OSError as e:
+                msg = repr(e.errno)
+            os.write(w, msg.encode())
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "child failed"
+    return eval(data.decode())
+
+
+def call(fn, *args):
+    """fn(*args) as the caller: 0 (or its value) or the errno."""
+    try:
+        out = fn(*args)
+        return 0 if out is None else out
+    except OSError as e:
+        return e.errno
+
+
+def mode_of(p):
+    return stat.S_IMODE(os.lstat(p).st_mode)
+
+
+def write_at(p, data, off=0):
+    fd = os.open(p, os.O_WRONLY)
+    try:
+        os.pwrite(fd, data, off)
+    finally:
+        os.close(fd)
+
+
+def open_up(m):
+    """The test's temp dirs are 0700: let other users through to the mount point."""
+    d = os.path.dirname(m.mnt)
+    while d not in ("/", "/tmp"):
+        os.chmod(d, stat.S_IMODE(os.stat(d).st_mode) | 0o111)
+        d = os.path.dirname(d)
+
+
+@pytest.fixture
+def peers(mount):
+    """Two peers of one site, mounted as deployments do: allow_other (default_permissions is
+    always on)."""
+    a, b = mount("a", extra=["allow_other"]), mount("b", extra=["allow_other"])
+    open_up(a)
+    return a, b
+
+
+@pytest.fixture
+def area(peers):
+    """A fresh directory in the shared area that every user may write in: (A, B, rel)."""
+    a, b = peers
+    rel = UP + "/posix"
+    os.mkdir(a / rel)
+    os.chmod(a / rel, 0o777)
+    return a, b, rel
+
+
+# --- setuid / setgid --------------------------------------------------------------------------
+# pressfs's choice (README, "POSIX"): no file of a writable class keeps setuid or setgid.  The
+# store cannot tell a bit pressfs wrote from one planted in Redis, and a dump or export would
+# carry it to a file system where it means something; chmod takes the call and drops them, as
+# POSIX allows ("additional implementation-defined restrictions").  So a write, a truncate or a
+# chown has nothing left to clear, whoever makes it.
+
+SETID_MODES = [0o4755, 0o2755, 0o6777, 0o6555, 0o4700, 0o2070]
+
+
+@pytest.mark.parametrize("who", [(0, 0), (U1, G1), (U2, G2)])
+def test_chmod_never_keeps_setid_on_a_file(area, who):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x" * 100)
+    os.chown(p, *who)
+    for m in SETID_MODES:
+        assert as_user(*who, os.chmod, p, m) == 0
+        assert mode_of(p) == m & 0o1777
+        wait_for(lambda: mode_of(b / rel + "/f") == m & 0o1777, INVAL, what="B's mode")
+    assert as_user(*who, os.chmod, p, 0o1755) == 0   # sticky is not a privilege: kept
+    assert mode_of(p) == 0o1755
+    other = (U2, G2) if who != (U2, G2) else (U1, G1)
+    assert as_user(*other, os.chmod, p, 0o4777) == errno.EPERM
+    assert mode_of(p) == 0o1755
+
+
+def test_create_with_setid_mode_does_not_keep_it(area):
+    a, b, rel = area
+    for who in [(0, 0), (U1, G1)]:
+        p = a / rel + "/new-%d" % who[0]
+
+        def make():
+            os.umask(0)
+            fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o6777)
+            st = os.fstat(fd)
+            os.write(fd, b"x")
+            os.close(fd)
+            return stat.S_IMODE(st.st_mode)
+
+        assert as_user(*who, make) == 0o777          # not even while it is open
+        assert mode_of(p) == 0o777
+        assert mode_of(b / rel + "/new-%d" % who[0]) == 0o777
+
+
+@pytest.mark.parametrize("how", ["write", "truncate", "ftruncate", "chown"])
+@pytest.mark.parametrize("who", [(0, 0), (U1, G1), (U2, G2)])
+def test_write_truncate_chown_leave_no_setid(area, how, who):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x" * 100)
+    os.chmod(p, 0o6777)
+    if how == "write":
+        assert as_user(*who, write_at, p, b"y", 5) == 0
+    elif how == "truncate":
+        assert as_user(*who, os.truncate, p, 10) == 0
+    elif how == "ftruncate":
+        assert as_user(*who, lambda: os.ftruncate(os.open(p, os.O_WRONLY), 10)) == 0
+    else:
+        os.chown(p, *who)
+    assert mode_of(p) == 0o0777
+    wait_for(lambda: mode_of(b / rel + "/f") == 0o0777, INVAL, what="B's mode")
+
+
+def test_directory_chmod_and_chown(area):
+    a, b, rel = area
+    p = a / rel + "/d"
+    os.mkdir(p)
+    os.chmod(p, 0o3755)                # setgid dropped as everywhere in the store; sticky kept
+    assert mode_of(p) == 0o1755
+    os.chown(p, U1, G1)
+    assert (os.lstat(p).st_uid, os.lstat(p).st_gid) == (U1, G1)
+    assert as_user(U2, G2, os.chown, p, U2, -1) == errno.EPERM
+    assert as_user(U1, G1, os.chown, p, -1, G2) == errno.EPERM   # not a member of G2
+    assert as_user(U1, G1, os.chmod, p, 0o700) == 0
+    assert mode_of(b / rel + "/d") == 0o700
+
+
+def test_planted_setid_in_the_store_is_not_served(area, redis):
+    """The attacker writes a setuid mode straight into Redis: the mount serves it without."""
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x")
+    os.chmod(p, 0o755)
+    ino = os.lstat(p).st_ino & ~(1 << 62)
+    key = [k for k in redis.keys("pressfs:{default}:i:*") if k.endswith(b":%d" % ino)]
+    assert key, "no inode key for %d" % ino
+    redis.command("HSET", key[0], "mode", "106755")
+    redis.command("HINCRBY", key[0], "ver", "1")
+    assert mode_of(b / rel + "/f") == 0o755
+    assert mode_of(p) == 0o755
+
+
+def test_local_class_keeps_no_setid(mount, workdir):
+    """A local-class file is a real file of the peer's directory, where the bits would count."""
+    loc = os.path.join(workdir, "local-a")
+    a = mount("a", local=loc, extra=["allow_other"])
+    open_up(a)
+    rel = LOCAL_DIR + "/x"
+    os.makedirs(a / LOCAL_DIR, exist_ok=True)
+    with open(a / rel, "wb") as f:
+        f.write(b"#!/bin/sh\n")
+    os.chmod(a / rel, 0o6755)
+    assert mode_of(a / rel) == 0o755
+    assert mode_of(os.path.join(loc, rel)) == 0o755
+    os.chmod(a / LOCAL_DIR, 0o2777)    # a real directory: its setgid (inheritance) is kept
+    assert mode_of(a / LOCAL_DIR) == 0o2777
+    os.chmod(a / rel, 0o777)
+    assert as_user(U1, G1, write_at, a / rel, b"y", 3) == 0
+    assert mode_of(a / rel) == 0o777
