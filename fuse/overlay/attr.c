@@ -38,7 +38,12 @@ void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
 	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
-	st->st_atim = st->st_mtim;
+	if (a->has_atime) { /* set by utimensat; never touched by a read */
+		st->st_atim.tv_sec = a->atime_ns / 1000000000;
+		st->st_atim.tv_nsec = a->atime_ns % 1000000000;
+	} else {
+		st->st_atim = st->st_mtim;
+	}
 	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
 	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
 }

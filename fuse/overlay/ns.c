@@ -224,6 +224,11 @@ static unsigned store_mask(const struct node *n, const struct stat *attr, int to
 		in->mtime_ns =
 		    (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_ns() : ts_ns(&attr->st_mtim);
 	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		mask |= STORE_SET_ATIME;
+		in->atime_ns =
+		    (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now_ns() : ts_ns(&attr->st_atim);
+	}
 	return mask;
 }
 

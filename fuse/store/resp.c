@@ -244,6 +244,10 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 	} else if (!strcmp(n, "mtime")) {
 		if (!parse_i64(v->str, v->len, &a->mtime_ns))
 			return -EIO;
+	} else if (!strcmp(n, "atime")) {
+		if (!parse_i64(v->str, v->len, &a->atime_ns))
+			return -EIO;
+		a->has_atime = true;
 	} else if (!strcmp(n, "ctime")) {
 		if (!parse_i64(v->str, v->len, &a->ctime_ns))
 			return -EIO;

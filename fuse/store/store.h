@@ -63,6 +63,8 @@ struct store_attr {
 	uint64_t size;	  /* files: bytes; symlinks: target length; dirs: 0 */
 	int64_t mtime_ns; /* nanoseconds since the epoch */
 	int64_t ctime_ns;
+	int64_t atime_ns; /* as utimensat set it (has_atime); without it the atime is mtime_ns */
+	bool has_atime;
 	uint64_t version; /* changes whenever content or attributes change */
 	uint32_t nchunks; /* files: number of entries in chunks */
 	uint64_t *chunks; /* files: chunk ids, 0 for a hole; owned by the attr, see below */
@@ -157,6 +159,7 @@ ssize_t store_read_chunk(struct store *s, uint64_t id, size_t off, size_t len, v
 #define STORE_SET_UID	(1u << 1)
 #define STORE_SET_GID	(1u << 2)
 #define STORE_SET_MTIME (1u << 3)
+#define STORE_SET_ATIME (1u << 4)
 /* Change the attributes selected by MASK (from *in) of INO; fills *out with the result. */
 int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct store_attr *in,
 		  struct store_attr *out);

@@ -381,6 +381,10 @@ int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct sto
 		arg_fmt(&args, "%" PRId64, in->mtime_ns);
 	else
 		arg_str(&args, "");
+	if (mask & STORE_SET_ATIME)
+		arg_fmt(&args, "%" PRId64, in->atime_ns);
+	else
+		arg_str(&args, "");
 	rc = script(s, SC_SETATTR, &args, &r);
 	if (rc)
 		return rc;

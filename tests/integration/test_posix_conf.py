@@ -213,3 +213,88 @@ def test_local_class_keeps_no_setid(mount, workdir):
     os.chmod(a / rel, 0o777)
     assert as_user(U1, G1, write_at, a / rel, b"y", 3) == 0
     assert mode_of(a / rel) == 0o777
+
+
+# --- times --------------------------------------------------------------------------------------
+
+def kinds(a, rel):
+    """One of every kind the shared area holds, made on A: {kind: path}."""
+    out = {}
+    out["file"] = a / rel + "/k-file"
+    with open(out["file"], "wb") as f:
+        f.write(b"data")
+    out["dir"] = a / rel + "/k-dir"
+    os.mkdir(out["dir"])
+    out["symlink"] = a / rel + "/k-link"
+    os.symlink("k-file", out["symlink"])
+    return out
+
+
+def test_utimensat_keeps_atime_and_mtime(area):
+    a, b, rel = area
+    for kind, p in kinds(a, rel).items():
+        q = b / rel + "/" + os.path.basename(p)
+        for at, mt in [(1500000000123456789, 1600000000987654321),
+                       (1700000000000000001, 1600000000000000002),    # atime after mtime
+                       (0, 0)]:
+            os.utime(p, ns=(at, mt), follow_symlinks=False)
+            st = os.lstat(p)
+            assert (st.st_atime_ns, st.st_mtime_ns) == (at, mt), kind
+            wait_for(lambda: (os.lstat(q).st_atime_ns, os.lstat(q).st_mtime_ns) == (at, mt),
+                     INVAL, what="B's times of the " + kind)
+        # UTIME_OMIT for one, the other changed alone
+        os.utime(p, ns=(1400000000000000000, 1450000000000000000), follow_symlinks=False)
+        if kind != "symlink":
+            os.utime(p, ns=(1410000000000000000, os.lstat(p).st_mtime_ns))
+            assert os.lstat(p).st_atime_ns == 1410000000000000000
+            assert os.lstat(p).st_mtime_ns == 1450000000000000000
+
+
+def test_utimensat_permissions(area):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x")
+    os.chown(p, U1, G1)
+    os.chmod(p, 0o644)
+    # an explicit time: the owner or root only
+    assert as_user(U1, G1, lambda: os.utime(p, ns=(1, 2))) == 0
+    assert (os.stat(p).st_atime_ns, os.stat(p).st_mtime_ns) == (1, 2)
+    assert as_user(U2, G2, lambda: os.utime(p, ns=(3, 4))) == errno.EPERM
+    # "now": also whoever may write it
+    assert as_user(U2, G2, os.utime, p) == errno.EACCES
+    os.chmod(p, 0o666)
+    assert as_user(U2, G2, os.utime, p) == 0
+    st = os.stat(p)
+    assert st.st_atime_ns > 2 and st.st_mtime_ns > 2
+
+
+def test_reads_do_not_write_the_store(area, redis):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x" * 5000)
+    os.utime(p, ns=(1500000000000000000, 1600000000000000000))
+    ino = os.lstat(p).st_ino & ~(1 << 62)
+    key = "pressfs:{default}:i:%d" % ino
+    ver = redis.command("HGET", key, "ver")
+    for m in (a, b):
+        for _ in range(3):
+            with open(m / rel + "/f", "rb") as f:
+                assert f.read() == b"x" * 5000
+    assert redis.command("HGET", key, "ver") == ver
+    assert os.stat(p).st_atime_ns == 1500000000000000000
+
+
+def test_old_inode_without_atime_reads_as_before(area, redis):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x")
+    os.utime(p, ns=(1500000000000000000, 1600000000000000000))
+    key = "pressfs:{default}:i:%d" % (os.lstat(p).st_ino & ~(1 << 62))
+    assert redis.command("HGET", key, "atime") == b"1500000000000000000"
+    redis.command("HDEL", key, "atime")                # as a site written before the field
+    redis.command("HINCRBY", key, "ver", "1")
+    st = os.stat(b / rel + "/f")
+    assert st.st_atime_ns == st.st_mtime_ns == 1600000000000000000
