@@ -6,6 +6,7 @@
 
 #include "local.h"
 #include "overlay/attr.h"
+#include "overlay/dir.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 
@@ -30,7 +31,7 @@ void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino | UPPER_INO_BIT;
 	st->st_mode = S_ISLNK(a->mode) ? a->mode : strip_write(a->mode, flags);
-	st->st_nlink = S_ISDIR(a->mode) ? 2 : 1;
+	st->st_nlink = a->unlinked ? 0 : S_ISDIR(a->mode) ? 2 : 1; /* see attr_nlink */
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
@@ -112,7 +113,37 @@ static int attr_upper(struct pfs *fs, struct node *n, uint64_t sino, const char 
 	return 0;
 }
 
+void attr_nlink(struct pfs *fs, struct node *n, struct stat *st)
+{
+	unsigned flags;
+	int k;
+
+	pthread_mutex_lock(&fs->lock);
+	flags = n->flags;
+	pthread_mutex_unlock(&fs->lock);
+	if ((flags & N_UNLINKED) && !S_ISDIR(st->st_mode)) {
+		st->st_nlink = 0;
+		return;
+	}
+	if (!S_ISDIR(st->st_mode) || (flags & (N_STATIC | N_INLOCAL)))
+		return; /* the lower tree's or the local directory's own count is right */
+	k = dir_nlink(fs, n);
+	if (k > 0)
+		st->st_nlink = (nlink_t)k;
+}
+
+static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st);
+
 int attr_fresh(struct pfs *fs, struct node *n, struct stat *st)
+{
+	int err = attr_fresh_(fs, n, st);
+
+	if (!err)
+		attr_nlink(fs, n, st);
+	return err;
+}
+
+static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st)
 {
 	char path[PATH_MAX];
 	uint64_t sino;

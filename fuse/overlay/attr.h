@@ -19,5 +19,8 @@ double entry_timeout_for(unsigned flags);
 /* Fresh attributes of N.  -ESTALE when its entry was replaced or removed elsewhere: the kernel
  * then looks the name up again. */
 int attr_fresh(struct pfs *fs, struct node *n, struct stat *st);
+/* The link count of ST, N's attributes: 0 for a file removed while open here, 2 plus the
+ * subdirectories for a writable directory (dir_nlink). */
+void attr_nlink(struct pfs *fs, struct node *n, struct stat *st);
 
 #endif

@@ -205,6 +205,20 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 	return err;
 }
 
+int dir_nlink(struct pfs *fs, struct node *n)
+{
+	struct dirlist *l;
+	int err = list_dir(fs, n, &l), nlink = 2;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < l->n; i++)
+		if (S_ISDIR(l->e[i].type) && nlink < INT_MAX)
+			nlink++;
+	listing_free(l);
+	return nlink;
+}
+
 /* Directory streams without handles.  The first OPENDIR is answered with ENOSYS, and from then
  * on the kernel opens and closes directories without asking (no OPENDIR, no RELEASEDIR) and
  * keeps what it has read of each listing in its own cache (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR,

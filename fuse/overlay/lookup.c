@@ -111,6 +111,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 			e->attr.st_size = sz;
 	}
 	store_attr_release(&r.ua);
+	attr_nlink(fs, n, &e->attr);
 reply:
 	e->ino = node_id(fs, n);
 	e->generation = n->generation;

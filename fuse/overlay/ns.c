@@ -12,6 +12,7 @@
 #include "overlay/classes.h"
 #include "overlay/copy_up.h"
 #include "overlay/dir.h"
+#include "overlay/handle.h"
 #include "overlay/lookup.h"
 #include "overlay/ns.h"
 #include "overlay/ofile.h"
@@ -86,6 +87,18 @@ static int check_empty(struct pfs *fs, struct node *parent, const char *name, si
 	return err;
 }
 
+static bool pending_name(struct pfs *fs, struct node *parent, const char *name, size_t namelen)
+{
+	struct node *n;
+	bool pending;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, parent, name, namelen);
+	pending = n && file_pending_locked(n);
+	pthread_mutex_unlock(&fs->lock);
+	return pending;
+}
+
 int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir)
 {
 	char path[PATH_MAX];
@@ -113,8 +126,10 @@ int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir)
 		goto unhash;
 	}
 	if (!resolved_upper(&r) && !r.lower) {
-		err = -ENOENT;
-		goto out;
+		/* A file created here and still open, not yet in the store: the name goes, the
+		 * open file lives on unnamed (its commit is then skipped). */
+		err = !dir && pending_name(fs, parent, name, namelen) ? 0 : -ENOENT;
+		goto unhash;
 	}
 	f.exists = true;
 	err = classes_check(fs, CLS_REMOVE, path, (size_t)len, &f, &v);
@@ -199,6 +214,18 @@ static int local_setattr(struct pfs *fs, const char *path, mode_t type, const st
 	}
 	close(fd);
 	return err;
+}
+
+int ns_getattr(struct pfs *fs, struct node *n, struct fuse_file_info *fi, struct stat *st)
+{
+	const struct fh *fh = fi ? (const struct fh *)(uintptr_t)fi->fh : NULL;
+
+	if (fh && fh->local && fh->lower_fd >= 0) {
+		if (fstat(fh->lower_fd, st) < 0)
+			return -errno;
+		return 0; /* a real file: its own link count, 0 once removed */
+	}
+	return attr_fresh(fs, n, st);
 }
 
 /* The store's side of a setattr: which fields, and their values. */

@@ -21,6 +21,8 @@ int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const cha
  * whiteout. */
 int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir);
 int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *newname);
+/* getattr of N (FI: through a handle, which still reaches a local file removed meanwhile). */
+int ns_getattr(struct pfs *fs, struct node *n, struct fuse_file_info *fi, struct stat *st);
 /* setattr(2) of N (FI: through a handle); fills *ST with the attributes after it. */
 int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_set,
 	       struct fuse_file_info *fi, struct stat *st);

@@ -57,10 +57,9 @@ static void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct node *n = node_get(fs, ino);
 	struct stat st;
 	int err;
-	(void)fi;
 
 	stats_count(OP_GETATTR);
-	err = attr_fresh(fs, n, &st);
+	err = ns_getattr(fs, n, fi, &st);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

@@ -298,3 +298,71 @@ def test_old_inode_without_atime_reads_as_before(area, redis):
     redis.command("HINCRBY", key, "ver", "1")
     st = os.stat(b / rel + "/f")
     assert st.st_atime_ns == st.st_mtime_ns == 1600000000000000000
+
+
+# --- link counts ----------------------------------------------------------------------------
+
+def nlink(p):
+    return os.lstat(p).st_nlink
+
+
+def test_directory_nlink_counts_subdirectories(area):
+    a, b, rel = area
+    d = a / rel + "/d"
+    os.mkdir(d)
+    assert nlink(d) == 2
+    os.mkdir(d + "/s1")
+    os.mkdir(d + "/s2")
+    with open(d + "/file", "wb"):
+        pass
+    os.symlink("s1", d + "/link")
+    assert nlink(d) == 4                       # files and symlinks do not count
+    wait_for(lambda: nlink(b / rel + "/d") == 4, 2 * INVAL + 1.5, what="B's nlink")
+    os.mkdir(a / rel + "/e")
+    os.rename(d + "/s1", a / rel + "/e/s1")    # a directory moved out and in
+    assert nlink(d) == 3
+    assert nlink(a / rel + "/e") == 3
+    os.rename(d + "/file", a / rel + "/e/file")
+    assert (nlink(d), nlink(a / rel + "/e")) == (3, 3)
+    os.mkdir(a / rel + "/e/victim")
+    os.rename(d + "/s2", a / rel + "/e/victim")  # replaces an empty directory
+    assert (nlink(d), nlink(a / rel + "/e")) == (2, 4)
+    os.rmdir(a / rel + "/e/victim")
+    assert nlink(a / rel + "/e") == 3
+    wait_for(lambda: nlink(b / rel + "/e") == 3, 2 * INVAL + 1.5, what="B's nlink after rmdir")
+
+
+def test_merged_directory_nlink(peers, lower):
+    """A directory of the image with writable entries added: lower and upper counted once."""
+    a, b = peers
+    d = a / UP
+    before = nlink(d)
+    lower_subdirs = sum(1 for e in os.scandir(os.path.join(lower, UP)) if e.is_dir())
+    assert before == 2 + lower_subdirs
+    os.mkdir(d + "/new-subdir")
+    assert nlink(d) == before + 1
+    wait_for(lambda: nlink(b / UP) == before + 1, 2 * INVAL + 1.5, what="B's merged nlink")
+    os.rmdir(d + "/new-subdir")
+    assert nlink(d) == before
+
+
+@pytest.mark.parametrize("committed", [True, False])
+def test_open_file_after_unlink_has_nlink_0(area, committed):
+    a, b, rel = area
+    p = a / rel + "/f"
+    if committed:
+        with open(p, "wb") as f:
+            f.write(b"x" * 10)
+    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b"abc")
+        assert os.fstat(fd).st_nlink == 1
+        os.unlink(p)
+        assert os.fstat(fd).st_nlink == 0
+        os.write(fd, b"more")
+        assert os.fstat(fd).st_nlink == 0
+        assert os.pread(fd, 3, 0) == b"abc"
+    finally:
+        os.close(fd)
+    assert call(os.lstat, p) == errno.ENOENT
+    assert call(os.lstat, b / rel + "/f") == errno.ENOENT
