@@ -302,6 +302,63 @@ int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_s
 	return attr_fresh(fs, n, st);
 }
 
+/* Zero [off, end) of OF, the part below its size (PUNCH_HOLE): written as zeros, so that the
+ * commit publishes them; a whole chunk of zeros costs a staging write, not a store one. */
+static int punch(struct pfs *fs, struct ofile *of, uint64_t off, uint64_t end)
+{
+	static const char zeros[65536];
+	ssize_t k;
+
+	if (end > of->size)
+		end = of->size;
+	while (off < end) {
+		size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
+
+		k = of_write(fs, of, zeros, n, off);
+		if (k < 0)
+			return (int)k;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+int ns_fallocate(struct pfs *fs, struct fh *fh, int mode, off_t off, off_t len)
+{
+	struct ofile *of = fh->n->of;
+	uint64_t end;
+	int err = 0;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (off > INT64_MAX - len)
+		return -EFBIG;
+	end = (uint64_t)off + (uint64_t)len;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (fh->local)
+		return fallocate(fh->lower_fd, mode, off, len) < 0 ? -errno : 0;
+	if (!fh->writer || !of)
+		return -EBADF;
+	if (end > STORE_SIZE_MAX && !(mode & FALLOC_FL_KEEP_SIZE))
+		return -EFBIG;
+	pthread_mutex_lock(&of->lock);
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		err = punch(fs, of, (uint64_t)off, end);
+	} else {
+		if (!(mode & FALLOC_FL_KEEP_SIZE) && end > of->size)
+			err = of_resize(fs, of, end); /* (makes the staging file) */
+		/* The space, reserved where the data waits for its commit: ENOSPC now, not at
+		 * the close.  A staging file not made yet has nothing to reserve for. */
+		if (!err && of->fd >= 0 && fallocate(of->fd, FALLOC_FL_KEEP_SIZE, off, len) < 0 &&
+		    errno != EOPNOTSUPP)
+			err = -errno;
+	}
+	pthread_mutex_unlock(&of->lock);
+	return err;
+}
+
 int ns_readlink(struct pfs *fs, struct node *n, char *buf, size_t size)
 {
 	struct store_attr a = {0};

@@ -26,6 +26,11 @@ int ns_getattr(struct pfs *fs, struct node *n, struct fuse_file_info *fi, struct
 /* setattr(2) of N (FI: through a handle); fills *ST with the attributes after it. */
 int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_set,
 	       struct fuse_file_info *fi, struct stat *st);
+struct fh;
+/* fallocate(2) through the write handle FH: mode 0 and FALLOC_FL_KEEP_SIZE reserve the space in
+ * the staging file (mode 0 also extends the size, which the commit carries); PUNCH_HOLE zeroes
+ * the range; other modes are -EOPNOTSUPP. */
+int ns_fallocate(struct pfs *fs, struct fh *fh, int mode, off_t off, off_t len);
 /* N's symlink target into BUF (SIZE bytes, NUL-terminated). */
 int ns_readlink(struct pfs *fs, struct node *n, char *buf, size_t size);
 int ns_statfs(struct pfs *fs, struct statvfs *sv);

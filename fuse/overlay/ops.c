@@ -296,6 +296,16 @@ static void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		fuse_reply_write(req, (size_t)done);
 }
 
+static void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			  struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	(void)ino;
+
+	stats_count(OP_WRITE);
+	fuse_reply_err(req, -ns_fallocate(fs, (struct fh *)(uintptr_t)fi->fh, mode, off, len));
+}
+
 static void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs *fs = fuse_req_userdata(req);
@@ -383,6 +393,7 @@ const struct fuse_lowlevel_ops pfs_ops = {
     .create = pfs_create,
     .read = pfs_read,
     .write = pfs_write,
+    .fallocate = pfs_fallocate,
     .flush = pfs_flush,
     .fsync = pfs_fsync,
     .release = pfs_release,

@@ -366,3 +366,68 @@ def test_open_file_after_unlink_has_nlink_0(area, committed):
         os.close(fd)
     assert call(os.lstat, p) == errno.ENOENT
     assert call(os.lstat, b / rel + "/f") == errno.ENOENT
+
+
+# --- fallocate --------------------------------------------------------------------------------
+
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE = 1, 2, 0x10
+
+
+def fallocate(fd, mode, off, length):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    if libc.fallocate(fd, mode, off, length) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def test_fallocate_modes(area):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"A" * 3000)
+    fd = os.open(p, os.O_RDWR)
+    try:
+        fallocate(fd, 0, 1000, 1000)                       # inside: nothing changes
+        assert os.fstat(fd).st_size == 3000
+        fallocate(fd, 0, 2000, (1 << 20) + 5000)          # past the end: the size grows
+        assert os.fstat(fd).st_size == 2000 + (1 << 20) + 5000
+        fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 << 20)      # reserve only
+        assert os.fstat(fd).st_size == 2000 + (1 << 20) + 5000
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 200)
+        assert call(fallocate, fd, FALLOC_FL_PUNCH_HOLE, 0, 10) == errno.EOPNOTSUPP
+        assert call(fallocate, fd, FALLOC_FL_ZERO_RANGE, 0, 10) == errno.EOPNOTSUPP
+        assert call(fallocate, fd, 0, -1, 10) == errno.EINVAL
+        assert call(fallocate, fd, 0, 0, 0) == errno.EINVAL
+    finally:
+        os.close(fd)
+    want = b"A" * 100 + b"\0" * 200 + b"A" * 2700 + b"\0" * ((1 << 20) + 4000)
+    for m in (a, b):
+        with open(m / rel + "/f", "rb") as f:
+            assert f.read() == want
+    ro = os.open(p, os.O_RDONLY)
+    try:
+        assert call(fallocate, ro, 0, 0, 10) == errno.EBADF
+    finally:
+        os.close(ro)
+
+
+def test_posix_fallocate_on_new_file_as_users(area):
+    a, b, rel = area
+    for who in [(0, 0), (U1, G1), (U2, G2)]:
+        p = a / rel + "/pf-%d" % who[0]
+
+        def work():
+            fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o644)
+            os.posix_fallocate(fd, 0, 12345)
+            os.pwrite(fd, b"end", 12345)
+            st = os.fstat(fd)
+            os.close(fd)
+            return st.st_size
+
+        assert as_user(*who, work) == 12348
+        st = os.stat(b / rel + "/pf-%d" % who[0])
+        assert (st.st_size, st.st_uid) == (12348, who[0])
+        with open(b / rel + "/pf-%d" % who[0], "rb") as f:
+            assert f.read() == b"\0" * 12345 + b"end"
