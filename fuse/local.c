@@ -83,6 +83,17 @@ int local_mkdir(struct pfs *fs, const char *path, mode_t mode, uid_t uid, gid_t 
 	return err;
 }
 
+int local_mknod(struct pfs *fs, const char *path, mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
+{
+	int err = local_parents(fs, path);
+
+	if (!err && mknodat(fs->local_fd, tree_rel(path), mode, rdev) < 0)
+		err = -errno;
+	if (!err && fchownat(fs->local_fd, tree_rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno;
+	return err;
+}
+
 int local_remove(struct pfs *fs, const char *path, bool dir)
 {
 	if (unlinkat(fs->local_fd, tree_rel(path), dir ? AT_REMOVEDIR : 0) < 0)

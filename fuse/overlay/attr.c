@@ -35,6 +35,7 @@ void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
+	st->st_rdev = (dev_t)a->rdev;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;

@@ -92,7 +92,22 @@ static bool hidden(const struct store_dirent *key, const struct store_dirent *ud
 
 static mode_t type_of(char t)
 {
-	return t == STORE_DIR ? S_IFDIR : t == STORE_SYMLINK ? S_IFLNK : S_IFREG;
+	switch (t) {
+	case STORE_DIR:
+		return S_IFDIR;
+	case STORE_SYMLINK:
+		return S_IFLNK;
+	case STORE_FIFO:
+		return S_IFIFO;
+	case STORE_SOCK:
+		return S_IFSOCK;
+	case STORE_CHR:
+		return S_IFCHR;
+	case STORE_BLK:
+		return S_IFBLK;
+	default:
+		return S_IFREG;
+	}
 }
 
 /* The merged listing of N ("." and ".." excluded).  One piece: the three layers are merged in

@@ -20,12 +20,15 @@
 #include "path.h"
 #include "stats.h"
 
-/* The mkdir of NAME under PARENT in the local directory (symlinks are never made there). */
+/* The mkdir or mknod of NAME under PARENT in the local directory (symlinks are never made
+ * there). */
 static int make_local(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
-		      const char *path, mode_t mode, struct fuse_entry_param *e)
+		      const char *path, mode_t mode, dev_t rdev, struct fuse_entry_param *e)
 {
 	struct node *n;
-	int err = local_mkdir(fs, path, mode & 07777, uid, gid);
+	int err = S_ISDIR(mode) ? local_mkdir(fs, path, mode & 07777, uid, gid)
+				: local_mknod(fs, path, (mode & S_IFMT) | (mode & NS_MODE_BITS),
+					      rdev, uid, gid);
 
 	if (!err)
 		err = overlay_lookup(fs, parent, name, strlen(name), e, &n);
@@ -34,9 +37,10 @@ static int make_local(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent,
 	return err;
 }
 
-int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
-	    mode_t mode, const char *target, struct fuse_entry_param *e)
+static int make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
+		mode_t mode, dev_t rdev, const char *target, struct fuse_entry_param *e)
 {
+	enum cls_op op = S_ISDIR(mode) ? CLS_MKDIR : S_ISLNK(mode) ? CLS_SYMLINK : CLS_CREATE;
 	size_t namelen = strlen(name);
 	struct store_attr a = {0};
 	struct cls_verdict v;
@@ -45,8 +49,7 @@ int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const cha
 	uint64_t psino;
 	int len, err;
 
-	len = write_path(fs, parent, name, namelen, target ? CLS_SYMLINK : CLS_MKDIR, path,
-			 sizeof(path), &v);
+	len = write_path(fs, parent, name, namelen, op, path, sizeof(path), &v);
 	if (len < 0)
 		return len;
 	err = resolve(fs, parent, name, namelen, path, classes_node_flags(fs, path, len, NULL), &r);
@@ -56,15 +59,38 @@ int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const cha
 	if (resolved_upper(&r) || r.lower || r.local)
 		return -EEXIST;
 	if (v.backend == CLS_LOCAL)
-		return make_local(fs, uid, gid, parent, name, path, mode, e);
+		return make_local(fs, uid, gid, parent, name, path, mode, rdev, e);
 	err = upper_dir_make(fs, parent, &psino);
-	if (!err)
-		err = store_create(fs->store, psino, name, namelen, mode, uid, gid, v.store_cls,
-				   target, &a);
+	if (!err && op == CLS_CREATE && !S_ISREG(mode))
+		err = store_mknod(fs->store, psino, name, namelen,
+				  (mode & S_IFMT) | (mode & NS_MODE_BITS), rdev, uid, gid,
+				  v.store_cls, &a);
+	else if (!err)
+		err =
+		    store_create(fs->store, psino, name, namelen,
+				 (mode & S_IFMT) | (mode & (S_ISDIR(mode) ? 07777 : NS_MODE_BITS)),
+				 uid, gid, v.store_cls, target, &a);
 	if (!err)
 		err = lookup_made(fs, parent, name, &a, e);
 	store_attr_release(&a);
 	return err;
+}
+
+int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
+	    mode_t mode, const char *target, struct fuse_entry_param *e)
+{
+	return make(fs, uid, gid, parent, name, mode, 0, target, e);
+}
+
+int ns_mknod(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
+	     mode_t mode, dev_t rdev, struct fuse_entry_param *e)
+{
+	if ((mode & S_IFMT) == 0)
+		mode |= S_IFREG; /* mknod(2) of a plain file: an empty one, at once */
+	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) &&
+	    !S_ISBLK(mode))
+		return -EINVAL;
+	return make(fs, uid, gid, parent, name, mode, rdev, NULL, e);
 }
 
 /* Is the directory NAME under PARENT, if the table has it, empty?  0, -ENOTEMPTY or -errno. */

@@ -17,6 +17,10 @@
  * fills *E, with a lookup count. */
 int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
 	    mode_t mode, const char *target, struct fuse_entry_param *e);
+/* mknod(2) of a FIFO, socket or device node: a store inode with its type and RDEV and no
+ * data in the store classes (harmless: the mount is nodev), a real node in the local one. */
+int ns_mknod(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,
+	     mode_t mode, dev_t rdev, struct fuse_entry_param *e);
 /* Remove NAME (when DIR is set a directory) from PARENT: a lower entry is hidden behind a
  * whiteout. */
 int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir);

@@ -109,6 +109,17 @@ static void pfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, con
 	    &e);
 }
 
+static void pfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+
+	stats_count(OP_OTHER);
+	reply_entry(
+	    req, ns_mknod(fs, ctx->uid, ctx->gid, node_get(fs, parent), name, mode, rdev, &e), &e);
+}
+
 static void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct pfs *fs = fuse_req_userdata(req);
@@ -379,6 +390,7 @@ const struct fuse_lowlevel_ops pfs_ops = {
     .setattr = pfs_setattr,
     .readlink = pfs_readlink,
     .symlink = pfs_symlink,
+    .mknod = pfs_mknod,
     .mkdir = pfs_mkdir,
     .unlink = pfs_unlink,
     .rmdir = pfs_rmdir,

@@ -51,6 +51,10 @@ enum store_type {
 	STORE_DIR = 'd',
 	STORE_SYMLINK = 'l',
 	STORE_WHITEOUT = 'w', /* hides a lower entry of the same name */
+	STORE_FIFO = 'p',     /* the special files (mknod): a type, an rdev, no data */
+	STORE_SOCK = 's',
+	STORE_CHR = 'c',
+	STORE_BLK = 'b',
 };
 
 struct store_attr {
@@ -61,6 +65,7 @@ struct store_attr {
 	uint32_t mode; /* full st_mode, type bits included */
 	uint32_t uid, gid;
 	uint64_t size;	  /* files: bytes; symlinks: target length; dirs: 0 */
+	uint64_t rdev;	  /* device nodes: the device number; 0 for the rest */
 	int64_t mtime_ns; /* nanoseconds since the epoch */
 	int64_t ctime_ns;
 	int64_t atime_ns; /* as utimensat set it (has_atime); without it the atime is mtime_ns */
@@ -114,6 +119,10 @@ int store_getattr(struct store *s, uint64_t ino, struct store_attr *a); /* -ENOE
  * opaque); any other existing entry gives -EEXIST.  cls is 's' or 'c'.  Fills *a. */
 int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		 uint32_t uid, uint32_t gid, char cls, const char *target, struct store_attr *a);
+/* Create the special file NAME in DIR (mode has S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK; RDEV
+ * kept for the devices), as store_create otherwise. */
+int store_mknod(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		uint64_t rdev, uint32_t uid, uint32_t gid, char cls, struct store_attr *a);
 /* The upper copy of an existing lower directory: returns the inode of NAME in DIR, creating
  * it with the given attributes when absent.  -EEXIST if NAME is something other than a
  * directory (a whiteout included). */

@@ -431,3 +431,120 @@ def test_posix_fallocate_on_new_file_as_users(area):
         assert (st.st_size, st.st_uid) == (12348, who[0])
         with open(b / rel + "/pf-%d" % who[0], "rb") as f:
             assert f.read() == b"\0" * 12345 + b"end"
+
+
+# --- special files --------------------------------------------------------------------------
+
+import socket  # noqa: E402
+
+
+def make_special(p, kind):
+    if kind == "fifo":
+        os.mkfifo(p, 0o644)
+    elif kind == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        cwd = os.getcwd()
+        try:
+            os.chdir(os.path.dirname(p))         # sun_path is 108 bytes: bind a relative name
+            s.bind(os.path.basename(p))
+        finally:
+            os.chdir(cwd)
+            s.close()
+    elif kind == "chr":
+        os.mknod(p, stat.S_IFCHR | 0o644, os.makedev(1, 3))
+    elif kind == "blk":
+        os.mknod(p, stat.S_IFBLK | 0o644, os.makedev(7, 0))
+    elif kind == "reg":
+        os.mknod(p, stat.S_IFREG | 0o644)
+
+
+SPECIAL = {"fifo": stat.S_ISFIFO, "socket": stat.S_ISSOCK, "chr": stat.S_ISCHR,
+           "blk": stat.S_ISBLK, "reg": stat.S_ISREG}
+
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL))
+def test_special_files_live_like_files(area, kind):
+    a, b, rel = area
+    p = a / rel + "/sp"
+    make_special(p, kind)
+    isx = SPECIAL[kind]
+    for m in (a, b):
+        st = os.lstat(m / rel + "/sp")
+        assert isx(st.st_mode), (m.node, oct(st.st_mode))
+        assert st.st_size == 0 and st.st_nlink == 1 and st.st_uid == 0
+        if kind == "chr":
+            assert st.st_rdev == os.makedev(1, 3)
+        if kind == "blk":
+            assert st.st_rdev == os.makedev(7, 0)
+        assert "sp" in os.listdir(m / rel)
+    assert call(make_special, p, kind) == (errno.EADDRINUSE if kind == "socket" else errno.EEXIST)
+    os.chmod(p, 0o600)
+    assert mode_of(p) == 0o600
+    wait_for(lambda: mode_of(b / rel + "/sp") == 0o600, 2 * INVAL + 1.5, what="B's mode")
+    os.chown(p, U1, G1)
+    wait_for(lambda: os.lstat(b / rel + "/sp").st_uid == U1, 2 * INVAL + 1.5, what="B's uid")
+    os.utime(p, ns=(1000, 2000))
+    assert (os.lstat(p).st_atime_ns, os.lstat(p).st_mtime_ns) == (1000, 2000)
+    os.rename(p, a / rel + "/sp2")
+    wait_for(lambda: call(os.lstat, b / rel + "/sp2") != errno.ENOENT, 2 * INVAL + 1.5,
+             what="B sees the new name")
+    assert isx(os.lstat(b / rel + "/sp2").st_mode)
+    wait_for(lambda: call(os.lstat, b / rel + "/sp") == errno.ENOENT, 2 * INVAL + 1.5,
+             what="B loses the old name")
+    assert call(os.rmdir, p + "2") == errno.ENOTDIR
+    os.unlink(b / rel + "/sp2")
+    wait_for(lambda: call(os.lstat, a / rel + "/sp2") == errno.ENOENT, INVAL, what="unlinked")
+
+
+def test_special_files_as_users(area):
+    a, b, rel = area
+    for who in [(U1, G1), (U2, G2)]:
+        p = a / rel + "/fifo-%d" % who[0]
+        assert as_user(*who, os.mkfifo, p, 0o640) == 0
+        st = os.lstat(p)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (who[0], who[1], 0o640)
+        # device nodes need CAP_MKNOD
+        assert as_user(*who, os.mknod, p + "-dev", stat.S_IFCHR | 0o600,
+                       os.makedev(1, 3)) == errno.EPERM
+        assert as_user(*who, os.mkfifo, a / UP + "/no-perm-fifo", 0o600) == errno.EACCES
+    assert as_user(U2, G2, os.unlink, a / rel + "/fifo-%d" % U1) == 0   # 0777 dir, no sticky
+
+
+def test_fifo_carries_data_on_one_peer(area):
+    a, b, rel = area
+    p = a / rel + "/pipe"
+    os.mkfifo(p)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with open(p, "wb") as f:
+                f.write(b"through the pipe")
+        finally:
+            os._exit(0)
+    with open(p, "rb") as f:
+        assert f.read() == b"through the pipe"
+    os.waitpid(pid, 0)
+
+
+def test_device_nodes_do_not_open(area):
+    a, b, rel = area
+    p = a / rel + "/null"
+    os.mknod(p, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    assert call(os.open, p, os.O_RDONLY) == errno.EACCES    # the mount is nodev
+
+
+def test_special_files_in_the_local_class(mount, workdir):
+    loc = os.path.join(workdir, "local-a")
+    a = mount("a", local=loc, extra=["allow_other"])
+    os.makedirs(a / LOCAL_DIR, exist_ok=True)
+    p = a / LOCAL_DIR + "/fifo"
+    os.mkfifo(p, 0o6644)
+    assert stat.S_ISFIFO(os.lstat(os.path.join(loc, LOCAL_DIR, "fifo")).st_mode)
+    assert stat.S_ISFIFO(os.lstat(p).st_mode) and mode_of(p) == 0o644
+    os.mknod(p + "-dev", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    assert os.lstat(os.path.join(loc, LOCAL_DIR, "fifo-dev")).st_rdev == os.makedev(1, 3)
+    assert "fifo" in os.listdir(a / LOCAL_DIR)
+    os.rename(p, p + "2")
+    os.unlink(p + "2")
+    os.unlink(p + "-dev")
+    assert os.listdir(os.path.join(loc, LOCAL_DIR)) == []

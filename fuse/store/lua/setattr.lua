@@ -5,7 +5,7 @@ local ino = ARGV[4]
 local k = I(ino)
 local h = hash(k)
 if not h.type or h.unlinked then return ENOENT end
-local pre = ({f = '10', d = '4', l = '12'})[h.type]
+local pre = ({f = '10', d = '4', l = '12', p = '1', s = '14', c = '2', b = '6'})[h.type]
 if not pre then return EIO end
 if ARGV[5] ~= '' then redis.call('HSET', k, 'mode', pre .. ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('HSET', k, 'uid', ARGV[6]) end
