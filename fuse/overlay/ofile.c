@@ -165,6 +165,13 @@ ssize_t of_write(struct pfs *fs, struct ofile *of, const char *buf, size_t len, 
 		return err;
 	if (off != of->size)
 		of->append_only = false;
+	/* A write past the end leaves a gap that must read as zeros, whatever the base held
+	 * there before a truncation: the gap is a resize first. */
+	if (off > of->size) {
+		err = of_resize(fs, of, off);
+		if (err)
+			return err;
+	}
 	/* A partly written chunk that the base holds is staged first. */
 	for (size_t i = (size_t)(off / CHUNK); i < nchunks_of(end); i++) {
 		uint64_t cs = (uint64_t)i * CHUNK, ce = cs + CHUNK;

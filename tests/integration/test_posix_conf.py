@@ -548,3 +548,66 @@ def test_special_files_in_the_local_class(mount, workdir):
     os.unlink(p + "2")
     os.unlink(p + "-dev")
     assert os.listdir(os.path.join(loc, LOCAL_DIR)) == []
+
+
+# --- fsx: random operations against a model ---------------------------------------------------
+
+@pytest.mark.parametrize("seed", [18, 1818])
+def test_fsx_random_ops_on_two_peers(area, workdir, seed):
+    """fsx-style: 5,000 seeded random writes, truncates, fallocates and reads of one file,
+    through either peer in turn (close-to-open), each checked against the same calls on a
+    native file."""
+    import random
+    a, b, rel = area
+    rnd = random.Random(seed)
+    model_path = os.path.join(workdir, "fsx-model")
+    name = rel + "/fsx"
+    maxlen = 3 * (1 << 20) + 777            # spans chunks of the store
+    mfd = os.open(model_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    peer = a
+    fd = os.open(peer / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    log = []
+    try:
+        for i in range(5000):
+            op = rnd.choice(os.environ.get("FSX_OPS", "wwwwrrtfkpc"))
+            size = os.fstat(mfd).st_size
+            off = rnd.randrange(maxlen)
+            n = rnd.randrange(1, 70000)
+            if off + n > maxlen:
+                n = maxlen - off
+            if op == "w":
+                data = rnd.randbytes(n)
+                assert os.pwrite(fd, data, off) == n
+                os.pwrite(mfd, data, off)
+            elif op == "t":
+                os.ftruncate(fd, off)
+                os.ftruncate(mfd, off)
+            elif op == "f":
+                fallocate(fd, 0, off, n)
+                fallocate(mfd, 0, off, n)
+            elif op == "k":
+                fallocate(fd, FALLOC_FL_KEEP_SIZE, off, n)
+                fallocate(mfd, FALLOC_FL_KEEP_SIZE, off, n)
+            elif op == "p":
+                fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, n)
+                fallocate(mfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, n)
+            elif op == "c":                      # close, and go on from the other peer
+                os.close(fd)
+                peer = b if peer is a else a
+                fd = os.open(peer / name, os.O_RDWR)
+            else:
+                roff = rnd.randrange(size + 1)
+                got, want = os.pread(fd, n, roff), os.pread(mfd, n, roff)
+                assert got == want, "op %d: read %d@%d differs (%s)" % (i, n, roff, log[-5:])
+            log.append("%s %d %d %s" % (op, off, n, peer.node))
+            assert os.fstat(fd).st_size == os.fstat(mfd).st_size, "op %d: size (%s)" % (
+                i, log[-5:])
+    finally:
+        os.close(fd)
+    want = os.pread(mfd, maxlen + 1, 0)
+    os.close(mfd)
+    for m in (a, b):
+        wait_for(lambda: os.stat(m / name).st_size == len(want), 2 * INVAL + 1.5,
+                 what="final size on " + m.node)
+        with open(m / name, "rb") as f:
+            assert f.read() == want, "final content on " + m.node
