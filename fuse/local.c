@@ -40,7 +40,7 @@ int local_stat(struct pfs *fs, const char *path, struct stat *st)
 /* Make the directories above PATH in the local tree, as the tree above has them. */
 int local_parents(struct pfs *fs, const char *path)
 {
-	char buf[PATH_MAX];
+	char buf[PFS_PATH_MAX];
 	size_t len = strlen(path);
 
 	if (len >= sizeof(buf))

@@ -146,7 +146,7 @@ int attr_fresh(struct pfs *fs, struct node *n, struct stat *st)
 
 static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t sino;
 	int len, err;
 

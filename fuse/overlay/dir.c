@@ -116,7 +116,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 {
 	struct dirlist *l = calloc(1, sizeof(*l));
 	struct store_dirent *ud = NULL;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	size_t nud = 0, nlocal;
 	uint64_t sino = 0;
 	int err, len;

@@ -111,7 +111,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
 	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t sino;
 	struct fh *fh;
 	int len, err = 0;
@@ -319,7 +319,7 @@ int handle_create(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, const ch
 {
 	size_t namelen = strlen(name);
 	struct cls_verdict v;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t psino;
 	struct node *n;
 	int len, err;

@@ -44,7 +44,7 @@ static int make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const
 	size_t namelen = strlen(name);
 	struct store_attr a = {0};
 	struct cls_verdict v;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	struct resolved r;
 	uint64_t psino;
 	int len, err;
@@ -127,7 +127,7 @@ static bool pending_name(struct pfs *fs, struct node *parent, const char *name, 
 
 int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	size_t namelen = strlen(name);
 	struct cls_facts f = {0};
 	struct cls_verdict v;
@@ -291,7 +291,7 @@ int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_s
 	struct store_attr in = {0}, out = {0};
 	struct cls_facts f = {.in_local = (n->flags & N_INLOCAL) != 0};
 	struct cls_verdict v;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	unsigned mask;
 	uint64_t sino;
 	int len, err;
@@ -388,7 +388,7 @@ int ns_fallocate(struct pfs *fs, struct fh *fh, int mode, off_t off, off_t len)
 int ns_readlink(struct pfs *fs, struct node *n, char *buf, size_t size)
 {
 	struct store_attr a = {0};
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t sino;
 	ssize_t k;
 	int err;

@@ -278,7 +278,7 @@ static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cl
 static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v)
 {
 	struct cls_facts f = {.committed_cls = of->cls};
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	int len = node_path(fs, n, path, sizeof(path));
 
 	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
@@ -473,7 +473,7 @@ static int copy_up_class(struct pfs *fs, const char *path, size_t len, char *cls
 
 int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	struct ofile *of;
 	int len, err = 0;
 
@@ -559,7 +559,7 @@ int of_put(struct pfs *fs, struct node *n, struct ofile *of)
 	err = of_commit(fs, n, of);
 	pthread_mutex_unlock(&of->lock);
 	if (err) {
-		char path[PATH_MAX];
+		char path[PFS_PATH_MAX];
 
 		if (node_path(fs, n, path, sizeof(path)) < 0)
 			strcpy(path, "?");

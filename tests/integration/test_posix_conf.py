@@ -611,3 +611,60 @@ def test_fsx_random_ops_on_two_peers(area, workdir, seed):
                  what="final size on " + m.node)
         with open(m / name, "rb") as f:
             assert f.read() == want, "final content on " + m.node
+
+
+# --- path lengths -------------------------------------------------------------------------------
+
+def test_names_up_to_name_max_and_no_further(area):
+    a, b, rel = area
+    ok = a / rel + "/" + "n" * 255
+    with open(ok, "wb") as f:
+        f.write(b"x")
+    assert os.path.basename(ok) in os.listdir(b / rel)
+    for fn in (lambda p: open(p, "wb"), os.mkdir, os.mkfifo, lambda p: os.symlink("x", p)):
+        assert call(fn, a / rel + "/" + "n" * 256) == errno.ENAMETOOLONG
+    assert call(os.rename, ok, a / rel + "/" + "m" * 256) == errno.ENAMETOOLONG
+
+
+def test_tree_deeper_than_path_max_from_the_root(area):
+    """The kernel limits what a caller passes, not the depth below the mount's root."""
+    a, b, rel = area
+    name = "d" * 250
+    depth = 20                                   # 20 * 251 bytes: past PATH_MAX (4096)
+    fds = [os.open(a / rel, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fds[-1])
+            fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+        leaf = fds[-1]
+        fd = os.open("file", os.O_CREAT | os.O_RDWR, 0o644, dir_fd=leaf)
+        os.write(fd, b"deep data")
+        os.close(fd)
+        st = os.stat("file", dir_fd=leaf)
+        assert st.st_size == 9 and stat.S_IMODE(st.st_mode) == 0o644
+        os.chmod("file", 0o600, dir_fd=leaf)
+        os.rename("file", "file2", src_dir_fd=leaf, dst_dir_fd=leaf)
+        os.symlink("file2", "link", dir_fd=leaf)
+        assert os.readlink("link", dir_fd=leaf) == "file2"
+        assert sorted(os.listdir(leaf)) == ["file2", "link"]
+        assert os.stat(fds[-2]).st_nlink == 3
+    finally:
+        for fd in fds:
+            os.close(fd)
+    # B walks down the same way and reads it
+    fd = os.open(b / rel, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    try:
+        f = os.open("file2", os.O_RDONLY, dir_fd=fd)
+        assert os.read(f, 100) == b"deep data"
+        os.close(f)
+        assert stat.S_IMODE(os.stat("file2", dir_fd=fd).st_mode) == 0o600
+        os.unlink("link", dir_fd=fd)
+        os.unlink("file2", dir_fd=fd)
+    finally:
+        os.close(fd)
+    # a path passed whole is the caller's: the kernel refuses it past PATH_MAX, as anywhere
+    assert call(os.stat, a / rel + ("/" + name) * depth) == errno.ENAMETOOLONG
