@@ -31,7 +31,7 @@ void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino | UPPER_INO_BIT;
 	st->st_mode = S_ISLNK(a->mode) ? a->mode : strip_write(a->mode, flags);
-	st->st_nlink = a->unlinked ? 0 : S_ISDIR(a->mode) ? 2 : 1; /* see attr_nlink */
+	st->st_nlink = a->unlinked ? 0 : S_ISDIR(a->mode) ? 2 : a->nlink ? a->nlink : 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
@@ -122,7 +122,8 @@ void attr_nlink(struct pfs *fs, struct node *n, struct stat *st)
 	pthread_mutex_lock(&fs->lock);
 	flags = n->flags;
 	pthread_mutex_unlock(&fs->lock);
-	if ((flags & N_UNLINKED) && !S_ISDIR(st->st_mode)) {
+	if ((flags & N_UNLINKED) && !S_ISDIR(st->st_mode) && !node_sino(fs, n)) {
+		/* (a store file's own count says 0, or what its other names keep) */
 		st->st_nlink = 0;
 		return;
 	}

@@ -191,13 +191,70 @@ out:
 	return err;
 }
 
-int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *newname)
+/* The store inode a link to N names: the file's, published first if it is not in the store
+ * yet (created here and open, or a lower file: its copy-up). */
+static int link_source(struct pfs *fs, struct node *n, uint64_t *sino)
 {
-	struct cls_verdict v;
-	(void)n;
-	(void)newparent;
+	int err = 0;
 
-	return classes_check(fs, CLS_LINK, newname, strlen(newname), NULL, &v);
+	if (file_pending(fs, n))
+		err = file_commit(fs, n);
+	if (!err && !node_sino(fs, n))
+		err = copy_up_file(fs, n);
+	*sino = node_sino(fs, n);
+	return err ? err : *sino ? 0 : -EIO;
+}
+
+int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *newname,
+	    struct fuse_entry_param *e)
+{
+	size_t namelen = strlen(newname);
+	struct store_attr a = {0};
+	char from[PFS_PATH_MAX], path[PFS_PATH_MAX];
+	struct cls_facts f = {.in_local = (n->flags & N_INLOCAL) != 0};
+	struct cls_verdict v;
+	struct resolved r;
+	uint64_t sino, psino;
+	int len, flen, err;
+
+	if (S_ISDIR(n->type))
+		return -EPERM;
+	flen = node_path(fs, n, from, sizeof(from));
+	if (flen < 0)
+		return flen;
+	f.from = from;
+	f.fromlen = (size_t)flen;
+	err = path_check_name(newname, namelen);
+	if (err)
+		return err;
+	len = node_child_path(fs, newparent, newname, namelen, path, sizeof(path));
+	if (len < 0)
+		return len;
+	err = classes_check(fs, CLS_LINK, path, (size_t)len, &f, &v);
+	if (err)
+		return err;
+	err = resolve(fs, newparent, newname, namelen, path,
+		      classes_node_flags(fs, path, len, NULL), &r);
+	store_attr_release(&r.ua);
+	if (err)
+		return err;
+	if (resolved_upper(&r) || r.lower || r.local)
+		return -EEXIST;
+	err = link_source(fs, n, &sino);
+	if (!err)
+		err = upper_dir_make(fs, newparent, &psino);
+	if (!err)
+		err = store_link(fs->store, sino, psino, newname, namelen, &a);
+	if (err == -ENOENT && !node_sino(fs, n))
+		err = -ESTALE;
+	if (!err)
+		err = lookup_made(fs, newparent, newname, &a, e);
+	store_attr_release(&a);
+	/* The kernel keeps the old name's inode apart from the new one's, with the link count it
+	 * had (the attributes of anything but a regular file are kept a while): drop them. */
+	if (!err && !S_ISREG(n->type))
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, n), -1, 0);
+	return err;
 }
 
 /* setattr of an entry in the per-node directory. */

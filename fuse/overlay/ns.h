@@ -24,7 +24,10 @@ int ns_mknod(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const ch
 /* Remove NAME (when DIR is set a directory) from PARENT: a lower entry is hidden behind a
  * whiteout. */
 int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir);
-int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *newname);
+/* link(2): NEWNAME under NEWPARENT becomes one more name of N's store inode (the shared
+ * class only; -EXDEV from or to another class); fills *E. */
+int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *newname,
+	    struct fuse_entry_param *e);
 /* getattr of N (FI: through a handle, which still reaches a local file removed meanwhile). */
 int ns_getattr(struct pfs *fs, struct node *n, struct fuse_file_info *fi, struct stat *st);
 /* setattr(2) of N (FI: through a handle); fills *ST with the attributes after it. */

@@ -301,10 +301,12 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	unlinked = (n->flags & N_UNLINKED) != 0;
 	sino = n->sino;
 	pthread_mutex_unlock(&fs->lock);
-	if (unlinked) {
+	if (unlinked && (of->pending || of->base_lower || !sino)) {
 		of->dirty = false; /* removed while open: its data goes with it */
 		return 0;
 	}
+	/* (A store file whose name went still commits by inode: it may have other names, hard
+	 * links; if it has none, the store says so and the commit is dropped below.) */
 	err = judge_commit(fs, n, of, &v);
 	if (err)
 		return err;

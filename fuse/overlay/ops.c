@@ -152,9 +152,10 @@ static void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct pfs *fs = fuse_req_userdata(req);
+	struct fuse_entry_param e;
 
 	stats_count(OP_LINK);
-	fuse_reply_err(req, -ns_link(fs, node_get(fs, ino), node_get(fs, newparent), newname));
+	reply_entry(req, ns_link(fs, node_get(fs, ino), node_get(fs, newparent), newname, &e), &e);
 }
 
 static void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

@@ -238,6 +238,10 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 		if (!parse_u64(v->str, v->len, 10, &u) || u > UINT32_MAX)
 			return -EIO;
 		*(n[0] == 'u' ? &a->uid : &a->gid) = (uint32_t)u;
+	} else if (!strcmp(n, "nlink")) {
+		if (!parse_u64(v->str, v->len, 10, &u) || u < 1 || u > UINT32_MAX)
+			return -EIO;
+		a->nlink = (uint32_t)u;
 	} else if (!strcmp(n, "rdev")) {
 		if (!parse_u64(v->str, v->len, 10, &a->rdev))
 			return -EIO;
@@ -333,6 +337,8 @@ int attr_parse(const redisReply *r, size_t from, uint64_t ino, struct store_attr
 	}
 	if (!a->type || (a->type == STORE_SYMLINK && !a->target))
 		goto fail;
+	if (!a->nlink && a->type != STORE_DIR)
+		a->nlink = 1;
 	rc = attr_check(a);
 	if (rc)
 		goto fail;

@@ -74,6 +74,8 @@ struct store_attr {
 	uint32_t nchunks; /* files: number of entries in chunks */
 	uint64_t *chunks; /* files: chunk ids, 0 for a hole; owned by the attr, see below */
 	char *target;	  /* symlinks: NUL-terminated target; owned by the attr */
+	uint32_t nlink;	  /* files and special files: how many entries name it (1 without
+			   * hard links; directories: 0, their count is the overlay's) */
 	bool unlinked;	  /* removed from its directory, freed after grace_ms: only
 			   * getattr still finds it (st_nlink 0 for files kept open) */
 };
@@ -123,6 +125,12 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
  * kept for the devices), as store_create otherwise. */
 int store_mknod(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		uint64_t rdev, uint32_t uid, uint32_t gid, char cls, struct store_attr *a);
+/* A hard link: NAME in DIR (absent or a whiteout, else -EEXIST) becomes one more name of file
+ * or special file INO, whose nlink grows.  -EPERM for a directory or a cache-class file; -ENOENT
+ * when INO or DIR is gone.  Removing any name (unlink, rename over it, a publish replacing it)
+ * takes one link; the last one frees the inode.  Fills *a. */
+int store_link(struct store *s, uint64_t ino, uint64_t dir, const char *name, size_t namelen,
+	       struct store_attr *a);
 /* The upper copy of an existing lower directory: returns the inode of NAME in DIR, creating
  * it with the given attributes when absent.  -EEXIST if NAME is something other than a
  * directory (a whiteout included). */

@@ -96,6 +96,28 @@ int store_mknod(struct store *s, uint64_t dir, const char *name, size_t namelen,
 	return create_entry(s, dir, name, namelen, mode, rdev, uid, gid, cls, NULL, a);
 }
 
+int store_link(struct store *s, uint64_t ino, uint64_t dir, const char *name, size_t namelen,
+	       struct store_attr *a)
+{
+	struct args args = {0};
+	redisReply *r;
+	int rc;
+
+	memset(a, 0, sizeof *a);
+	rc = check_name(name, namelen);
+	if (rc)
+		return rc;
+	arg_fmt(&args, "%" PRIu64, ino);
+	arg_fmt(&args, "%" PRIu64, dir);
+	arg_mem(&args, name, namelen);
+	rc = script(s, SC_LINK, &args, &r);
+	if (rc)
+		return rc;
+	rc = attr_reply(s, SC_LINK, r, a);
+	freeReplyObject(r);
+	return rc;
+}
+
 int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino)
 {

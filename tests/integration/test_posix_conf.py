@@ -668,3 +668,86 @@ def test_tree_deeper_than_path_max_from_the_root(area):
         os.close(fd)
     # a path passed whole is the caller's: the kernel refuses it past PATH_MAX, as anywhere
     assert call(os.stat, a / rel + ("/" + name) * depth) == errno.ENAMETOOLONG
+
+
+# --- hard links ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["reg", "fifo", "socket", "chr", "symlink"])
+def test_hard_link_is_one_inode_on_both_peers(area, kind):
+    a, b, rel = area
+    p, q = a / rel + "/one", a / rel + "/two"
+    if kind == "symlink":
+        os.symlink("target", p)
+    else:
+        make_special(p, kind)
+    os.link(p, q, follow_symlinks=False)
+    for m in (a, b):
+        s1, s2 = os.lstat(m / rel + "/one"), os.lstat(m / rel + "/two")
+        assert s1.st_ino == s2.st_ino and s1.st_nlink == s2.st_nlink == 2, m.node
+    assert call(os.link, p, q) == errno.EEXIST
+    os.chmod(q, 0o640) if kind != "symlink" else None
+    if kind != "symlink":
+        wait_for(lambda: mode_of(b / rel + "/one") == 0o640, 2 * INVAL + 1.5, what="shared mode")
+    os.unlink(b / rel + "/one")
+    wait_for(lambda: call(os.lstat, a / rel + "/one") == errno.ENOENT, 2 * INVAL + 1.5,
+             what="A loses the name")
+    wait_for(lambda: nlink(a / rel + "/two") == 1, 2 * INVAL + 1.5, what="nlink back to 1")
+    os.unlink(q)
+    assert call(os.lstat, b / rel + "/two") in (errno.ENOENT, 0)
+    wait_for(lambda: call(os.lstat, b / rel + "/two") == errno.ENOENT, 2 * INVAL + 1.5,
+             what="B loses the last name")
+
+
+def test_hard_link_shares_data_across_peers(area):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"first")
+    os.link(p, a / rel + "/g")
+    os.mkdir(a / rel + "/sub")
+    os.link(b / rel + "/f", b / rel + "/sub/h")       # made on B
+    assert nlink(p) == 3
+    with open(b / rel + "/g", "r+b") as f:            # written through another name, on B
+        f.write(b"FIRST and more")
+    for m in (a, b):
+        for name in ("f", "g", "sub/h"):
+            with open(m / rel + "/" + name, "rb") as f:
+                assert f.read() == b"FIRST and more", (m.node, name)
+    os.rename(a / rel + "/g", a / rel + "/sub/h")     # both names of one inode: nothing
+    assert nlink(p) == 3 and os.path.exists(a / rel + "/g")
+    with open(a / rel + "/new", "wb") as f:
+        f.write(b"other")
+    os.rename(a / rel + "/new", a / rel + "/g")       # replacing a name takes one link
+    assert nlink(p) == 2
+    fd = os.open(p, os.O_RDWR)
+    try:
+        os.unlink(p)                                   # open, and one name left
+        os.write(fd, b"x")
+        assert os.fstat(fd).st_nlink == 1
+    finally:
+        os.close(fd)
+    with open(b / rel + "/sub/h", "rb") as f:
+        assert f.read() == b"xIRST and more"
+
+
+def test_hard_link_errors_and_users(area, peers):
+    a, b, rel = area
+    p = a / rel + "/f"
+    with open(p, "wb") as f:
+        f.write(b"x")
+    os.chown(p, U1, G1)
+    os.chmod(p, 0o644)
+    with open("/proc/sys/fs/protected_hardlinks") as f:
+        protected = f.read().strip() == "1"
+    # someone else's file they may not write: the kernel's protected_hardlinks says no
+    assert as_user(U2, G2, os.link, p, a / rel + "/by-u2") == (errno.EPERM if protected else 0)
+    assert as_user(U1, G1, os.link, p, a / rel + "/by-u1") == 0
+    st = os.lstat(b / rel + "/by-u1")
+    assert (st.st_uid, st.st_nlink) == (U1, 3 if not protected else 2)
+    os.mkdir(a / rel + "/d")
+    assert call(os.link, a / rel + "/d", a / rel + "/d2") == errno.EPERM
+    assert call(os.link, p, a / UP + "/x.php") == errno.EROFS        # a deny rule
+    assert call(os.link, p, a / "wp-content/plugins/x") in (errno.EROFS, errno.EXDEV)
+    assert call(os.link, a / "index.php", a / rel + "/index.php") == errno.EXDEV  # read-only tree
+    assert call(os.link, p, a / rel + "/" + "n" * 256) == errno.ENAMETOOLONG
+    assert call(os.link, a / rel + "/missing", a / rel + "/m2") == errno.ENOENT
