@@ -751,3 +751,70 @@ def test_hard_link_errors_and_users(area, peers):
     assert call(os.link, a / "index.php", a / rel + "/index.php") == errno.EXDEV  # read-only tree
     assert call(os.link, p, a / rel + "/" + "n" * 256) == errno.ENAMETOOLONG
     assert call(os.link, a / rel + "/missing", a / rel + "/m2") == errno.ENOENT
+
+
+# --- every call on every type, as every user --------------------------------------------------
+
+TYPES = ["reg", "dir", "fifo", "socket", "chr", "symlink"]
+
+
+def make_type(p, kind):
+    if kind == "dir":
+        os.mkdir(p, 0o755)
+    elif kind == "symlink":
+        os.symlink("nowhere", p)
+    else:
+        make_special(p, kind)
+        if kind == "reg":
+            os.chmod(p, 0o644)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_calls_on_every_type_as_every_user(area, kind):
+    """pjdfstest's loop: for each type, each call as the owner, another user and root, with the
+    errno it must give and the attributes it must leave; and what the other peer then sees."""
+    a, b, rel = area
+    p = a / rel + "/obj"
+    make_type(p, kind)
+    os.lchown(p, U1, G1)
+    lst = os.lstat(p)
+    assert (lst.st_uid, lst.st_gid) == (U1, G1)
+    link = kind == "symlink"
+    if not link:
+        # chmod: owner yes, other no, root yes
+        assert as_user(U1, G1, os.chmod, p, 0o700) == 0
+        assert mode_of(p) == 0o700
+        assert as_user(U2, G2, os.chmod, p, 0o777) == errno.EPERM
+        assert mode_of(p) == 0o700
+        os.chmod(p, 0o755)
+        wait_for(lambda: mode_of(b / rel + "/obj") == 0o755, 2 * INVAL + 1.5, what="B's mode")
+    # chown: never by a user to another user; to its own group by the owner if a member
+    assert as_user(U1, G1, os.lchown, p, U2, -1) == errno.EPERM
+    assert as_user(U2, G2, os.lchown, p, -1, G2) == errno.EPERM
+    assert as_user(U1, G1, os.lchown, p, -1, G1) == 0
+    ctime = os.lstat(p).st_ctime_ns
+    os.lchown(p, U2, G2)
+    st = os.lstat(p)
+    assert (st.st_uid, st.st_gid) == (U2, G2) and st.st_ctime_ns >= ctime
+    wait_for(lambda: os.lstat(b / rel + "/obj").st_uid == U2, 2 * INVAL + 1.5, what="B's uid")
+    # utimensat: explicit times by the owner and root only
+    assert as_user(U1, G1, lambda: os.utime(p, ns=(5, 6), follow_symlinks=False)) == \
+        errno.EPERM
+    assert as_user(U2, G2, lambda: os.utime(p, ns=(5, 6), follow_symlinks=False)) == 0
+    st = os.lstat(p)
+    assert (st.st_atime_ns, st.st_mtime_ns) == (5, 6)
+    # rename and remove in a sticky directory: the owner of the entry or of the directory
+    sticky = a / rel + "/sticky"
+    os.mkdir(sticky)
+    os.chmod(sticky, 0o1777)
+    os.rename(p, sticky + "/obj")
+    assert as_user(U1, G1, os.rename, sticky + "/obj", sticky + "/moved") == errno.EPERM
+    rm = os.rmdir if kind == "dir" else os.unlink
+    assert as_user(U1, G1, rm, sticky + "/obj") == errno.EPERM
+    assert as_user(U2, G2, os.rename, sticky + "/obj", sticky + "/moved") == 0
+    assert "moved" in os.listdir(b / rel + "/sticky")
+    wrong = os.unlink if kind == "dir" else os.rmdir
+    assert call(wrong, sticky + "/moved") == (errno.EISDIR if kind == "dir" else errno.ENOTDIR)
+    assert as_user(U2, G2, rm, sticky + "/moved") == 0
+    assert call(os.lstat, sticky + "/moved") == errno.ENOENT
+    wait_for(lambda: os.listdir(b / rel + "/sticky") == [], 2 * INVAL + 1.5, what="B's listing")
