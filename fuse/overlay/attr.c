@@ -114,24 +114,71 @@ static int attr_upper(struct pfs *fs, struct node *n, uint64_t sino, const char 
 	return 0;
 }
 
+/* The link counts of the store directories last counted, by inode and version: a directory
+ * is listed again only once its entries changed (its version moves with every one of them;
+ * its lower part never changes), not on every lookup of a hot directory. */
+#define NLINK_SLOTS 256
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint64_t sino, version;
+		nlink_t nlink;
+	} e[NLINK_SLOTS];
+} nlinks = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static nlink_t nlink_cached(uint64_t sino, uint64_t version)
+{
+	size_t i = (size_t)(sino % NLINK_SLOTS);
+	nlink_t k = 0;
+
+	pthread_mutex_lock(&nlinks.lock);
+	if (nlinks.e[i].sino == sino && nlinks.e[i].version == version)
+		k = nlinks.e[i].nlink;
+	pthread_mutex_unlock(&nlinks.lock);
+	return k;
+}
+
+static void nlink_keep(uint64_t sino, uint64_t version, nlink_t k)
+{
+	size_t i = (size_t)(sino % NLINK_SLOTS);
+
+	pthread_mutex_lock(&nlinks.lock);
+	nlinks.e[i].sino = sino;
+	nlinks.e[i].version = version;
+	nlinks.e[i].nlink = k;
+	pthread_mutex_unlock(&nlinks.lock);
+}
+
 void attr_nlink(struct pfs *fs, struct node *n, struct stat *st)
 {
+	uint64_t sino, version;
 	unsigned flags;
-	int k;
+	nlink_t k;
+	int got;
 
 	pthread_mutex_lock(&fs->lock);
 	flags = n->flags;
+	sino = n->sino;
+	version = n->told_version;
 	pthread_mutex_unlock(&fs->lock);
-	if ((flags & N_UNLINKED) && !S_ISDIR(st->st_mode) && !node_sino(fs, n)) {
+	if ((flags & N_UNLINKED) && !S_ISDIR(st->st_mode) && !sino) {
 		/* (a store file's own count says 0, or what its other names keep) */
 		st->st_nlink = 0;
 		return;
 	}
-	if (!S_ISDIR(st->st_mode) || (flags & (N_STATIC | N_INLOCAL)))
-		return; /* the lower tree's or the local directory's own count is right */
-	k = dir_nlink(fs, n);
-	if (k > 0)
-		st->st_nlink = (nlink_t)k;
+	/* The lower tree's or the local directory's own count is right where the store has no
+	 * part of the directory. */
+	if (!S_ISDIR(st->st_mode) || (flags & (N_STATIC | N_INLOCAL)) || !sino)
+		return;
+	k = nlink_cached(sino, version);
+	if (!k) {
+		got = dir_nlink(fs, n);
+		if (got <= 0)
+			return;
+		k = (nlink_t)got;
+		nlink_keep(sino, version, k);
+	}
+	st->st_nlink = k;
 }
 
 static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st);
