@@ -94,6 +94,15 @@ int local_mknod(struct pfs *fs, const char *path, mode_t mode, dev_t rdev, uid_t
 	return err;
 }
 
+int local_link(struct pfs *fs, const char *from, const char *to)
+{
+	int err = local_parents(fs, to);
+
+	if (!err && linkat(fs->local_fd, tree_rel(from), fs->local_fd, tree_rel(to), 0) < 0)
+		err = -errno;
+	return err;
+}
+
 int local_remove(struct pfs *fs, const char *path, bool dir)
 {
 	if (unlinkat(fs->local_fd, tree_rel(path), dir ? AT_REMOVEDIR : 0) < 0)

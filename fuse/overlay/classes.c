@@ -122,7 +122,13 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 			return v->err = -EXDEV;
 		if (writable_at(p, m, path, len, v))
 			return v->err;
-		if (is_local(p, m, f->from, f->fromlen) || is_local(p, m, path, len) ||
+		if (f->in_local && is_local(p, m, path, len)) {
+			v->backend =
+			    CLS_LOCAL; /* within the local directory: its file system does it */
+			return 0;
+		}
+		if (f->in_local || is_local(p, m, f->from, f->fromlen) ||
+		    is_local(p, m, path, len) ||
 		    policy_class_of(p, f->from, f->fromlen) != policy_class_of(p, path, len))
 			return v->err = -EXDEV;
 		if (m->pool && is_cache(p, path, len))

@@ -240,6 +240,18 @@ int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *
 		return err;
 	if (resolved_upper(&r) || r.lower || r.local)
 		return -EEXIST;
+	if (v.backend == CLS_LOCAL) {
+		struct node *made;
+
+		err = local_link(fs, from, path);
+		if (!err)
+			err = overlay_lookup(fs, newparent, newname, namelen, e, &made);
+		if (!err && !made)
+			err = -EIO;
+		if (!err)
+			fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, n), -1, 0);
+		return err;
+	}
 	err = link_source(fs, n, &sino);
 	if (!err)
 		err = upper_dir_make(fs, newparent, &psino);

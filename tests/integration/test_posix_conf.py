@@ -818,3 +818,25 @@ def test_calls_on_every_type_as_every_user(area, kind):
     assert as_user(U2, G2, rm, sticky + "/moved") == 0
     assert call(os.lstat, sticky + "/moved") == errno.ENOENT
     wait_for(lambda: os.listdir(b / rel + "/sticky") == [], 2 * INVAL + 1.5, what="B's listing")
+
+
+def test_hard_links_in_the_local_class_and_across(mount, workdir):
+    loc = os.path.join(workdir, "local-a")
+    a = mount("a", local=loc)
+    os.makedirs(a / LOCAL_DIR, exist_ok=True)
+    p = a / LOCAL_DIR + "/f"
+    with open(p, "wb") as f:
+        f.write(b"local")
+    os.link(p, p + "2")
+    assert os.lstat(p).st_ino == os.lstat(p + "2").st_ino
+    assert os.lstat(p + "2").st_nlink == 2
+    assert os.lstat(os.path.join(loc, LOCAL_DIR, "f2")).st_nlink == 2
+    shared = a / UP + "/s.txt"
+    with open(shared, "wb") as f:
+        f.write(b"shared")
+    assert call(os.link, p, a / UP + "/from-local") == errno.EXDEV
+    assert call(os.link, shared, a / LOCAL_DIR + "/from-shared") == errno.EXDEV
+    os.unlink(p)
+    assert os.lstat(p + "2").st_nlink == 1
+    with open(p + "2", "rb") as f:
+        assert f.read() == b"local"

@@ -100,6 +100,10 @@ static void test_links(void)
 	f = (struct cls_facts){.from = "/n/f", .fromlen = 4};
 	check(&FULL, CLS_LINK, "/s/x/new", &f, (struct want)NO(EXDEV), "(from the read-only tree)");
 	check(&FULL, CLS_LINK, "/s/x/new", NULL, (struct want)NO(EINVAL), "(no source)");
+	f = (struct cls_facts){.from = "/l/f", .fromlen = 4, .in_local = true};
+	check(&FULL, CLS_LINK, "/l/x/new", &f, (struct want)OK(CLS_LOCAL, 0),
+	      "(within the local directory)");
+	check(&FULL, CLS_LINK, "/s/x/new", &f, (struct want)NO(EXDEV), "(local to shared)");
 }
 
 /* Without cache= the cache class is stored as shared; without local= the local class takes
