@@ -552,13 +552,16 @@ def test_special_files_in_the_local_class(mount, workdir):
 
 # --- fsx: random operations against a model ---------------------------------------------------
 
-@pytest.mark.parametrize("seed", [18, 1818])
+FSX_SEEDS = [int(x) for x in os.environ.get("FSX_SEEDS", "18,1818").split(",")]
+
+
+@pytest.mark.parametrize("seed", FSX_SEEDS)
 def test_fsx_random_ops_on_two_peers(area, workdir, seed):
     """fsx-style: 5,000 seeded random writes, truncates, fallocates and reads of one file
     with two names (a hard link), through either peer and either name in turn
     (close-to-open), each checked against the same calls on a native file.  FSX_OPS=letters
     narrows the mix when a failure is chased (w write, r read, t truncate, f/k/p fallocate
-    0/KEEP_SIZE/PUNCH_HOLE, c close and reopen)."""
+    0/KEEP_SIZE/PUNCH_HOLE, c close and reopen); FSX_SEEDS=1,2,3 runs other seeds."""
     import random
     a, b, rel = area
     rnd = random.Random(seed)
