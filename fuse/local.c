@@ -43,7 +43,7 @@ int local_stat(struct pfs *fs, const char *path, struct stat *st)
  * the local copy once it exists).  Where the tree cannot say, the daemon's 0755. */
 int local_parents(struct pfs *fs, const char *path)
 {
-	char buf[PATH_MAX];
+	char buf[PFS_PATH_MAX];
 	size_t len = strlen(path);
 
 	if (len >= sizeof(buf))
@@ -103,6 +103,26 @@ int local_mkdir(struct pfs *fs, const char *path, mode_t mode, uid_t uid, gid_t 
 		err = -errno;
 	/* The caller's, as in the store: www-data must be able to fill what it made. */
 	if (!err && fchownat(fs->local_fd, tree_rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno;
+	return err;
+}
+
+int local_mknod(struct pfs *fs, const char *path, mode_t mode, dev_t rdev, uid_t uid, gid_t gid)
+{
+	int err = local_parents(fs, path);
+
+	if (!err && mknodat(fs->local_fd, tree_rel(path), mode, rdev) < 0)
+		err = -errno;
+	if (!err && fchownat(fs->local_fd, tree_rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno;
+	return err;
+}
+
+int local_link(struct pfs *fs, const char *from, const char *to)
+{
+	int err = local_parents(fs, to);
+
+	if (!err && linkat(fs->local_fd, tree_rel(from), fs->local_fd, tree_rel(to), 0) < 0)
 		err = -errno;
 	return err;
 }

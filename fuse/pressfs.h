@@ -81,6 +81,13 @@ struct pfs {
 	bool inval_running;
 };
 
+/* The longest tree path (from the mount's root) the daemon builds.  The kernel limits what a
+ * caller passes (PATH_MAX) and each name (NAME_MAX), not the depth below the mount: a tree made
+ * with relative paths may be deeper than PATH_MAX, and the policy must still see its whole
+ * path.  The lower tree and the local directory are reached by such paths too, and the kernel
+ * refuses those longer than PATH_MAX there: below that depth only the store holds entries. */
+#define PFS_PATH_MAX (16 * 4096)
+
 /* The lower tree's (or the local directory's) relative spelling of an absolute tree path. */
 static inline const char *tree_rel(const char *path)
 {

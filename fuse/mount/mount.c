@@ -36,6 +36,11 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+	/* Setuid and setgid are the kernel's to clear (a write or truncate by a caller without
+	 * CAP_FSETID, a chown): it then sends the SETATTR of the mode without them, which this
+	 * daemon, acting as root, could not decide itself.  No writable file keeps them anyway
+	 * (overlay/ns.h); local directories are real ones. */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	/* No lock handlers: the kernel keeps flock and fcntl locks on this peer. */
 	conn->max_write = STORE_CHUNK_SIZE;
 	conn->max_readahead =

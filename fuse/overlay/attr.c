@@ -6,6 +6,7 @@
 
 #include "local.h"
 #include "overlay/attr.h"
+#include "overlay/dir.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 
@@ -30,15 +31,21 @@ void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st
 	memset(st, 0, sizeof(*st));
 	st->st_ino = attr_ino(a->ino, a->lino, 0);
 	st->st_mode = S_ISLNK(a->mode) ? a->mode : strip_write(a->mode, flags);
-	st->st_nlink = S_ISDIR(a->mode) ? 2 : 1;
+	st->st_nlink = a->unlinked ? 0 : S_ISDIR(a->mode) ? 2 : a->nlink ? a->nlink : 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
+	st->st_rdev = (dev_t)a->rdev;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
 	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
-	st->st_atim = st->st_mtim;
+	if (a->has_atime) { /* set by utimensat; never touched by a read */
+		st->st_atim.tv_sec = a->atime_ns / 1000000000;
+		st->st_atim.tv_nsec = a->atime_ns % 1000000000;
+	} else {
+		st->st_atim = st->st_mtim;
+	}
 	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
 	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
 }
@@ -107,9 +114,87 @@ static int attr_upper(struct pfs *fs, struct node *n, uint64_t sino, const char 
 	return 0;
 }
 
+/* The link counts of the store directories last counted, by inode and version: a directory
+ * is listed again only once its entries changed (its version moves with every one of them;
+ * its lower part never changes), not on every lookup of a hot directory. */
+#define NLINK_SLOTS 256
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint64_t sino, version;
+		nlink_t nlink;
+	} e[NLINK_SLOTS];
+} nlinks = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static nlink_t nlink_cached(uint64_t sino, uint64_t version)
+{
+	size_t i = (size_t)(sino % NLINK_SLOTS);
+	nlink_t k = 0;
+
+	pthread_mutex_lock(&nlinks.lock);
+	if (nlinks.e[i].sino == sino && nlinks.e[i].version == version)
+		k = nlinks.e[i].nlink;
+	pthread_mutex_unlock(&nlinks.lock);
+	return k;
+}
+
+static void nlink_keep(uint64_t sino, uint64_t version, nlink_t k)
+{
+	size_t i = (size_t)(sino % NLINK_SLOTS);
+
+	pthread_mutex_lock(&nlinks.lock);
+	nlinks.e[i].sino = sino;
+	nlinks.e[i].version = version;
+	nlinks.e[i].nlink = k;
+	pthread_mutex_unlock(&nlinks.lock);
+}
+
+void attr_nlink(struct pfs *fs, struct node *n, struct stat *st)
+{
+	uint64_t sino, version;
+	unsigned flags;
+	nlink_t k;
+	int got;
+
+	pthread_mutex_lock(&fs->lock);
+	flags = n->flags;
+	sino = n->sino;
+	version = n->told_version;
+	pthread_mutex_unlock(&fs->lock);
+	if ((flags & N_UNLINKED) && !S_ISDIR(st->st_mode) && !sino) {
+		/* (a store file's own count says 0, or what its other names keep) */
+		st->st_nlink = 0;
+		return;
+	}
+	/* The lower tree's or the local directory's own count is right where the store has no
+	 * part of the directory. */
+	if (!S_ISDIR(st->st_mode) || (flags & (N_STATIC | N_INLOCAL)) || !sino)
+		return;
+	k = nlink_cached(sino, version);
+	if (!k) {
+		got = dir_nlink(fs, n);
+		if (got <= 0)
+			return;
+		k = (nlink_t)got;
+		nlink_keep(sino, version, k);
+	}
+	st->st_nlink = k;
+}
+
+static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st);
+
 int attr_fresh(struct pfs *fs, struct node *n, struct stat *st)
 {
-	char path[PATH_MAX];
+	int err = attr_fresh_(fs, n, st);
+
+	if (!err)
+		attr_nlink(fs, n, st);
+	return err;
+}
+
+static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st)
+{
+	char path[PFS_PATH_MAX];
 	uint64_t sino;
 	int len, err;
 

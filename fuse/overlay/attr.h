@@ -48,5 +48,8 @@ int attr_fresh(struct pfs *fs, struct node *n, struct stat *st);
 /* The merged tree's directory PATH, for local.c (struct pfs's tree_dir): the store's upper
  * directory there, else the lower tree's; -ENOENT when neither has one. */
 int attr_tree_dir(struct pfs *fs, const char *path, struct stat *st);
+/* The link count of ST, N's attributes: 0 for a file removed while open here, 2 plus the
+ * subdirectories for a writable directory (dir_nlink). */
+void attr_nlink(struct pfs *fs, struct node *n, struct stat *st);
 
 #endif

@@ -114,7 +114,29 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 		f = &none;
 	switch (op) {
 	case CLS_LINK:
-		return v->err = -EPERM; /* the store has no hard links */
+		/* PATH the new name, F->from the file's: one class, and a writable one at both
+		 * (the file's attributes change: its link count).  The read-only tree, the local
+		 * directory and memcached's files are other file systems to a link. */
+		if (!f->from)
+			return v->err = -EINVAL;
+		if (writable_at(p, m, f->from, f->fromlen, v))
+			return v->err = -EXDEV;
+		if (writable_at(p, m, path, len, v))
+			return v->err;
+		if (f->in_local && is_local(p, m, path, len)) {
+			v->backend =
+			    CLS_LOCAL; /* within the local directory: its file system does it */
+			return 0;
+		}
+		if (f->in_local || is_local(p, m, f->from, f->fromlen) ||
+		    is_local(p, m, path, len) ||
+		    policy_class_of(p, f->from, f->fromlen) != policy_class_of(p, path, len))
+			return v->err = -EXDEV;
+		if (m->pool && is_cache(p, path, len))
+			return v->err = -EPERM; /* a name memcached may take away alone */
+		v->backend = CLS_STORE;
+		v->store_cls = 's';
+		return 0;
 	case CLS_RENAME_CARRIED:
 		return judge_carried(p, m, path, len, f, v);
 	case CLS_COMMIT:

@@ -103,7 +103,7 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 		return err;
 	}
 	while (!err && (de = readdir(d))) {
-		char child[PATH_MAX], target[PATH_MAX];
+		char child[PFS_PATH_MAX], target[PATH_MAX];
 		struct store_attr a = {0};
 		struct stat st;
 		uint64_t sub;
@@ -157,7 +157,7 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 
 int copy_up_tree(struct pfs *fs, struct node *n)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t sino;
 	int len, err;
 

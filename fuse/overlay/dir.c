@@ -164,7 +164,7 @@ static void merged_ino(struct pfs *fs, const char *dir, struct dirlist *l,
 {
 	const struct store_dirent *u =
 	    nud > nlocal ? bsearch(key, ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp) : NULL;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	struct dent *e;
 	struct stat st;
 
@@ -184,7 +184,22 @@ static void merged_ino(struct pfs *fs, const char *dir, struct dirlist *l,
 
 static mode_t type_of(char t)
 {
-	return t == STORE_DIR ? S_IFDIR : t == STORE_SYMLINK ? S_IFLNK : S_IFREG;
+	switch (t) {
+	case STORE_DIR:
+		return S_IFDIR;
+	case STORE_SYMLINK:
+		return S_IFLNK;
+	case STORE_FIFO:
+		return S_IFIFO;
+	case STORE_SOCK:
+		return S_IFSOCK;
+	case STORE_CHR:
+		return S_IFCHR;
+	case STORE_BLK:
+		return S_IFBLK;
+	default:
+		return S_IFREG;
+	}
 }
 
 /* The merged listing of N ("." and ".." excluded).  One piece: the three layers are merged in
@@ -193,7 +208,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 {
 	struct dirlist *l = calloc(1, sizeof(*l));
 	struct store_dirent *ud = NULL;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	size_t nud = 0, nlocal, *at = NULL;
 	uint64_t sino = 0;
 	int err, len;
@@ -310,6 +325,20 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 	err = l->n == 0;
 	listing_free(l);
 	return err;
+}
+
+int dir_nlink(struct pfs *fs, struct node *n)
+{
+	struct dirlist *l;
+	int err = list_dir(fs, n, &l), nlink = 2;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < l->n; i++)
+		if (S_ISDIR(l->e[i].type) && nlink < INT_MAX)
+			nlink++;
+	listing_free(l);
+	return nlink;
 }
 
 /* Directory streams without handles.  The first OPENDIR is answered with ENOSYS, and from then

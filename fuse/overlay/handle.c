@@ -15,6 +15,7 @@
 #include "overlay/fault.h"
 #include "overlay/handle.h"
 #include "passthrough.h"
+#include "overlay/ns.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
@@ -152,7 +153,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
 	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t sino;
 	struct fh *fh;
 	int len, err = 0;
@@ -271,7 +272,7 @@ static int create_local(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, co
 	struct node *n;
 	int fd, err;
 
-	fd = local_open(fs, path, fi->flags | O_CREAT, mode & 07777);
+	fd = local_open(fs, path, fi->flags | O_CREAT, mode & NS_MODE_BITS);
 	if (fd < 0)
 		return fd;
 	if (fchown(fd, uid, gid) < 0)
@@ -365,7 +366,7 @@ int handle_create(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, const ch
 {
 	size_t namelen = strlen(name);
 	struct cls_verdict v;
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t psino;
 	struct node *n;
 	int len, err;

@@ -54,7 +54,7 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
 		   struct fuse_entry_param *e, struct node **out)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	struct resolved r;
 	struct node *n;
 	unsigned pf;
@@ -111,6 +111,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 			e->attr.st_size = sz;
 	}
 	store_attr_release(&r.ua);
+	attr_nlink(fs, n, &e->attr);
 reply:
 	e->ino = node_id(fs, n);
 	e->generation = n->generation;
@@ -123,7 +124,7 @@ reply:
 int lookup_made(struct pfs *fs, struct node *parent, const char *name, const struct store_attr *a,
 		struct fuse_entry_param *e)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	struct node *n;
 	unsigned pf = 0;
 	enum policy_class cls = POLICY_NONE;

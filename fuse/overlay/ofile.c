@@ -11,6 +11,7 @@
 #include "overlay/attr.h"
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/ns.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 #include "pool.h"
@@ -167,6 +168,13 @@ ssize_t of_write(struct pfs *fs, struct ofile *of, const char *buf, size_t len, 
 		return err;
 	if (off != of->size)
 		of->append_only = false;
+	/* A write past the end leaves a gap that must read as zeros, whatever the base held
+	 * there before a truncation: the gap is a resize first. */
+	if (off > of->size) {
+		err = of_resize(fs, of, off);
+		if (err)
+			return err;
+	}
 	/* A partly written chunk that the base holds is staged first. */
 	for (size_t i = (size_t)(off / CHUNK); i < nchunks_of(end); i++) {
 		uint64_t cs = (uint64_t)i * CHUNK, ce = cs + CHUNK;
@@ -279,7 +287,7 @@ static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cl
 static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v)
 {
 	struct cls_facts f = {.committed_cls = of->cls};
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	int len = node_path(fs, n, path, sizeof(path));
 
 	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
@@ -302,10 +310,12 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	unlinked = (n->flags & N_UNLINKED) != 0;
 	sino = n->sino;
 	pthread_mutex_unlock(&fs->lock);
-	if (unlinked) {
+	if (unlinked && (of->pending || of->base_lower || !sino)) {
 		of->dirty = false; /* removed while open: its data goes with it */
 		return 0;
 	}
+	/* (A store file whose name went still commits by inode: it may have other names, hard
+	 * links; if it has none, the store says so and the commit is dropped below.) */
 	err = judge_commit(fs, n, of, &v);
 	if (err)
 		return err;
@@ -441,7 +451,7 @@ struct ofile *of_new_pending(mode_t mode, uid_t uid, gid_t gid, char cls)
 		return NULL;
 	of->pending = true;
 	of->dirty = true; /* even an empty new file is published on close */
-	of->mode = S_IFREG | (mode & 07777);
+	of->mode = S_IFREG | (mode & NS_MODE_BITS);
 	of->uid = uid;
 	of->gid = gid;
 	of->cls = cls;
@@ -474,7 +484,7 @@ static int copy_up_class(struct pfs *fs, const char *path, size_t len, char *cls
 
 int of_get(struct pfs *fs, struct node *n, struct ofile **out)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	struct ofile *of;
 	int len, err = 0;
 
@@ -560,7 +570,7 @@ int of_put(struct pfs *fs, struct node *n, struct ofile *of)
 	err = of_commit(fs, n, of);
 	pthread_mutex_unlock(&of->lock);
 	if (err) {
-		char path[PATH_MAX];
+		char path[PFS_PATH_MAX];
 
 		if (node_path(fs, n, path, sizeof(path)) < 0)
 			strcpy(path, "?");

@@ -58,10 +58,9 @@ static void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct node *n = node_get(fs, ino);
 	struct stat st;
 	int err;
-	(void)fi;
 
 	stats_count(OP_GETATTR);
-	err = attr_fresh(fs, n, &st);
+	err = ns_getattr(fs, n, fi, &st);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -111,6 +110,17 @@ static void pfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, con
 	    &e);
 }
 
+static void pfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+
+	stats_count(OP_OTHER);
+	reply_entry(
+	    req, ns_mknod(fs, ctx->uid, ctx->gid, node_get(fs, parent), name, mode, rdev, &e), &e);
+}
+
 static void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct pfs *fs = fuse_req_userdata(req);
@@ -143,9 +153,10 @@ static void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct pfs *fs = fuse_req_userdata(req);
+	struct fuse_entry_param e;
 
 	stats_count(OP_LINK);
-	fuse_reply_err(req, -ns_link(fs, node_get(fs, ino), node_get(fs, newparent), newname));
+	reply_entry(req, ns_link(fs, node_get(fs, ino), node_get(fs, newparent), newname, &e), &e);
 }
 
 static void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -309,6 +320,16 @@ static void pfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		fuse_reply_write(req, (size_t)done);
 }
 
+static void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			  struct fuse_file_info *fi)
+{
+	struct pfs *fs = fuse_req_userdata(req);
+	(void)ino;
+
+	stats_count(OP_WRITE);
+	fuse_reply_err(req, -ns_fallocate(fs, (struct fh *)(uintptr_t)fi->fh, mode, off, len));
+}
+
 static void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs *fs = fuse_req_userdata(req);
@@ -382,6 +403,7 @@ const struct fuse_lowlevel_ops pfs_ops = {
     .setattr = pfs_setattr,
     .readlink = pfs_readlink,
     .symlink = pfs_symlink,
+    .mknod = pfs_mknod,
     .mkdir = pfs_mkdir,
     .unlink = pfs_unlink,
     .rmdir = pfs_rmdir,
@@ -396,6 +418,7 @@ const struct fuse_lowlevel_ops pfs_ops = {
     .create = pfs_create,
     .read = pfs_read,
     .write = pfs_write,
+    .fallocate = pfs_fallocate,
     .flush = pfs_flush,
     .fsync = pfs_fsync,
     .release = pfs_release,

@@ -46,7 +46,7 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
 	return classes_check(fs, CLS_RENAME_CARRIED, new, newlen, &f, &v);
 }
 
-/* Everything below the directory moving from OLD to NEW (buffers of PATH_MAX holding the two
+/* Everything below the directory moving from OLD to NEW (buffers of PFS_PATH_MAX holding the two
  * paths, OLDLEN and NEWLEN long; restored on return), through check_moved_entry: a rename moves
  * a whole tree at once, and without this a .php file made where PHP may write (w3tc-config/)
  * could be carried into uploads/, where no write could put it.  SINO is the directory's upper
@@ -108,7 +108,7 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			       fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			       S_ISDIR(st.st_mode));
 		}
-		if (oldlen + 1 + namelen >= PATH_MAX || newlen + 1 + namelen >= PATH_MAX) {
+		if (oldlen + 1 + namelen >= PFS_PATH_MAX || newlen + 1 + namelen >= PFS_PATH_MAX) {
 			err = -ENAMETOOLONG;
 			break;
 		}
@@ -150,7 +150,7 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 	size_t slen = strlen(sname), dlen = strlen(dname);
 	struct fuse_entry_param e;
 	struct node *src = NULL, *dst = NULL;
-	char path[PATH_MAX], spath[PATH_MAX];
+	char path[PFS_PATH_MAX], spath[PFS_PATH_MAX];
 	uint64_t spino, dpino;
 	struct cls_facts f = {0};
 	struct cls_verdict v;

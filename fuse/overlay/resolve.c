@@ -58,7 +58,7 @@ int write_path(struct pfs *fs, struct node *parent, const char *name, size_t nam
 
 int upper_dir(struct pfs *fs, struct node *n, uint64_t *sino)
 {
-	char path[PATH_MAX];
+	char path[PFS_PATH_MAX];
 	uint64_t found = 0;
 	int len, err;
 
@@ -89,7 +89,7 @@ int upper_dir(struct pfs *fs, struct node *n, uint64_t *sino)
 
 int upper_dir_make(struct pfs *fs, struct node *n, uint64_t *sino)
 {
-	char path[PATH_MAX], name[NAME_MAX + 1];
+	char path[PFS_PATH_MAX], name[NAME_MAX + 1];
 	struct node *parent;
 	uint64_t psino, made;
 	struct stat lst;

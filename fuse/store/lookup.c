@@ -226,7 +226,7 @@ int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size
 		if (e->type == STORE_WHITEOUT) {
 			if (v->len != 1)
 				goto bad;
-		} else if (!strchr("fdl", e->type) ||
+		} else if (!strchr("fdlpscb", e->type) ||
 			   !parse_u64(v->str + 1, v->len - 1, 10, &e->ino)) {
 			goto bad;
 		}

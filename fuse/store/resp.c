@@ -235,7 +235,7 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 	uint64_t u;
 
 	if (!strcmp(n, "type")) {
-		if (v->len != 1 || !strchr("fdl", v->str[0]))
+		if (v->len != 1 || !strchr("fdlpscb", v->str[0]))
 			return -EIO;
 		a->type = v->str[0];
 	} else if (!strcmp(n, "cls")) {
@@ -250,12 +250,23 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 		if (!parse_u64(v->str, v->len, 10, &u) || u > UINT32_MAX)
 			return -EIO;
 		*(n[0] == 'u' ? &a->uid : &a->gid) = (uint32_t)u;
+	} else if (!strcmp(n, "nlink")) {
+		if (!parse_u64(v->str, v->len, 10, &u) || u < 1 || u > UINT32_MAX)
+			return -EIO;
+		a->nlink = (uint32_t)u;
+	} else if (!strcmp(n, "rdev")) {
+		if (!parse_u64(v->str, v->len, 10, &a->rdev))
+			return -EIO;
 	} else if (!strcmp(n, "size")) {
 		if (!parse_u64(v->str, v->len, 10, &a->size))
 			return -EIO;
 	} else if (!strcmp(n, "mtime")) {
 		if (!parse_i64(v->str, v->len, &a->mtime_ns))
 			return -EIO;
+	} else if (!strcmp(n, "atime")) {
+		if (!parse_i64(v->str, v->len, &a->atime_ns))
+			return -EIO;
+		a->has_atime = true;
 	} else if (!strcmp(n, "ctime")) {
 		if (!parse_i64(v->str, v->len, &a->ctime_ns))
 			return -EIO;
@@ -286,11 +297,13 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 }
 
 /* What a record must be to be served (docs/FORMAT.md, "Records read back"): the type bits
- * of mode agree with type (so never a device, FIFO or socket), sizes within what a write
- * can make, a symlink's target its size.  Setuid and setgid are never served. */
+ * of mode agree with type, sizes within what a write can make, a symlink's target its size,
+ * special files without data.  Setuid and setgid are never served. */
 static int attr_check(struct store_attr *a)
 {
-	static const uint32_t fmt[] = {['f'] = S_IFREG, ['d'] = S_IFDIR, ['l'] = S_IFLNK};
+	static const uint32_t fmt[] = {
+	    ['f'] = S_IFREG,  ['d'] = S_IFDIR, ['l'] = S_IFLNK, ['p'] = S_IFIFO,
+	    ['s'] = S_IFSOCK, ['c'] = S_IFCHR, ['b'] = S_IFBLK};
 
 	if ((a->mode & S_IFMT) != fmt[(unsigned char)a->type])
 		return -EBADMSG;
@@ -302,6 +315,10 @@ static int attr_check(struct store_attr *a)
 		return -EBADMSG;
 	if (a->type != STORE_FILE && a->nchunks)
 		return -EBADMSG;
+	if (a->type != STORE_CHR && a->type != STORE_BLK && a->rdev)
+		return -EBADMSG;
+	if (strchr("pscb", a->type) && a->size)
+		return -EBADMSG; /* directories and special files hold no data */
 	return 0;
 }
 
@@ -335,6 +352,8 @@ int attr_parse(const redisReply *r, size_t from, uint64_t ino, struct store_attr
 	}
 	if (!a->type || (a->type == STORE_SYMLINK && !a->target))
 		goto fail;
+	if (!a->nlink && a->type != STORE_DIR)
+		a->nlink = 1;
 	rc = attr_check(a);
 	if (rc)
 		goto fail;

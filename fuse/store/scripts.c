@@ -8,6 +8,7 @@
 #include "create.lua.h"
 #include "drop_cache.lua.h"
 #include "init.lua.h"
+#include "link.lua.h"
 #include "lookup.lua.h"
 #include "publish_new.lua.h"
 #include "remove.lua.h"
@@ -30,4 +31,5 @@ const struct script store_scripts[SC_COUNT] = {
     SCRIPT(SC_REMOVE, remove),
     SCRIPT(SC_RENAME, rename),
     SCRIPT(SC_DROP_CACHE, drop_cache),
+    SCRIPT(SC_LINK, link),
 };

@@ -51,6 +51,10 @@ enum store_type {
 	STORE_DIR = 'd',
 	STORE_SYMLINK = 'l',
 	STORE_WHITEOUT = 'w', /* hides a lower entry of the same name */
+	STORE_FIFO = 'p',     /* the special files (mknod): a type, an rdev, no data */
+	STORE_SOCK = 's',
+	STORE_CHR = 'c',
+	STORE_BLK = 'b',
 };
 
 struct store_attr {
@@ -61,12 +65,17 @@ struct store_attr {
 	uint32_t mode; /* full st_mode, type bits included */
 	uint32_t uid, gid;
 	uint64_t size;	  /* files: bytes; symlinks: target length; dirs: 0 */
+	uint64_t rdev;	  /* device nodes: the device number; 0 for the rest */
 	int64_t mtime_ns; /* nanoseconds since the epoch */
 	int64_t ctime_ns;
+	int64_t atime_ns; /* as utimensat set it (has_atime); without it the atime is mtime_ns */
+	bool has_atime;
 	uint64_t version; /* changes whenever content or attributes change */
 	uint32_t nchunks; /* files: number of entries in chunks */
 	uint64_t *chunks; /* files: chunk ids, 0 for a hole; owned by the attr, see below */
 	char *target;	  /* symlinks: NUL-terminated target; owned by the attr */
+	uint32_t nlink;	  /* files and special files: how many entries name it (1 without
+			   * hard links; directories: 0, their count is the overlay's) */
 	bool unlinked;	  /* removed from its directory, freed after grace_ms: only
 			   * getattr still finds it (st_nlink 0 for files kept open) */
 	uint64_t lino;	  /* the lower tree's inode number of the file this is the copy-up
@@ -115,6 +124,16 @@ int store_getattr(struct store *s, uint64_t ino, struct store_attr *a); /* -ENOE
  * opaque); any other existing entry gives -EEXIST.  cls is 's' or 'c'.  Fills *a. */
 int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		 uint32_t uid, uint32_t gid, char cls, const char *target, struct store_attr *a);
+/* Create the special file NAME in DIR (mode has S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK; RDEV
+ * kept for the devices), as store_create otherwise. */
+int store_mknod(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		uint64_t rdev, uint32_t uid, uint32_t gid, char cls, struct store_attr *a);
+/* A hard link: NAME in DIR (absent or a whiteout, else -EEXIST) becomes one more name of file
+ * or special file INO, whose nlink grows.  -EPERM for a directory or a cache-class file; -ENOENT
+ * when INO or DIR is gone.  Removing any name (unlink, rename over it, a publish replacing it)
+ * takes one link; the last one frees the inode.  Fills *a. */
+int store_link(struct store *s, uint64_t ino, uint64_t dir, const char *name, size_t namelen,
+	       struct store_attr *a);
 /* The upper copy of an existing lower directory: returns the inode of NAME in DIR, creating
  * it with the given attributes when absent.  -EEXIST if NAME is something other than a
  * directory (a whiteout included). */
@@ -174,6 +193,7 @@ ssize_t store_read_chunk(struct store *s, uint64_t id, size_t off, size_t len, v
 #define STORE_SET_UID	(1u << 1)
 #define STORE_SET_GID	(1u << 2)
 #define STORE_SET_MTIME (1u << 3)
+#define STORE_SET_ATIME (1u << 4)
 /* Change the attributes selected by MASK (from *in) of INO; fills *out with the result. */
 int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct store_attr *in,
 		  struct store_attr *out);

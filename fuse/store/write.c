@@ -16,8 +16,9 @@ static bool cls_ok(char cls)
 	return cls == 's' || cls == 'c';
 }
 
-int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
-		 uint32_t uid, uint32_t gid, char cls, const char *target, struct store_attr *a)
+static int create_entry(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid, char cls,
+			const char *target, struct store_attr *a)
 {
 	struct args args = {0};
 	redisReply *r;
@@ -42,6 +43,18 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 		if (strlen(target) > TARGET_MAX)
 			return -ENAMETOOLONG;
 		break;
+	case S_IFIFO:
+		type = STORE_FIFO;
+		break;
+	case S_IFSOCK:
+		type = STORE_SOCK;
+		break;
+	case S_IFCHR:
+		type = STORE_CHR;
+		break;
+	case S_IFBLK:
+		type = STORE_BLK;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -55,10 +68,53 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 	arg_fmt(&args, "%" PRIu32, gid);
 	arg_mem(&args, &cls, 1);
 	arg_str(&args, type == STORE_SYMLINK ? target : "");
+	arg_fmt(&args, "%" PRIu64, (type == STORE_CHR || type == STORE_BLK) ? rdev : 0);
 	rc = script(s, SC_CREATE, &args, &r);
 	if (rc)
 		return rc;
 	rc = attr_reply(s, SC_CREATE, r, a);
+	freeReplyObject(r);
+	return rc;
+}
+
+int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		 uint32_t uid, uint32_t gid, char cls, const char *target, struct store_attr *a)
+{
+	if (!S_ISREG(mode) && !S_ISDIR(mode) && !S_ISLNK(mode)) {
+		memset(a, 0, sizeof *a);
+		return -EINVAL;
+	}
+	return create_entry(s, dir, name, namelen, mode, 0, uid, gid, cls, target, a);
+}
+
+int store_mknod(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
+		uint64_t rdev, uint32_t uid, uint32_t gid, char cls, struct store_attr *a)
+{
+	if (!S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode)) {
+		memset(a, 0, sizeof *a);
+		return -EINVAL;
+	}
+	return create_entry(s, dir, name, namelen, mode, rdev, uid, gid, cls, NULL, a);
+}
+
+int store_link(struct store *s, uint64_t ino, uint64_t dir, const char *name, size_t namelen,
+	       struct store_attr *a)
+{
+	struct args args = {0};
+	redisReply *r;
+	int rc;
+
+	memset(a, 0, sizeof *a);
+	rc = check_name(name, namelen);
+	if (rc)
+		return rc;
+	arg_fmt(&args, "%" PRIu64, ino);
+	arg_fmt(&args, "%" PRIu64, dir);
+	arg_mem(&args, name, namelen);
+	rc = script(s, SC_LINK, &args, &r);
+	if (rc)
+		return rc;
+	rc = attr_reply(s, SC_LINK, r, a);
 	freeReplyObject(r);
 	return rc;
 }
@@ -404,6 +460,10 @@ int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct sto
 		arg_str(&args, "");
 	if (mask & STORE_SET_MTIME)
 		arg_fmt(&args, "%" PRId64, in->mtime_ns);
+	else
+		arg_str(&args, "");
+	if (mask & STORE_SET_ATIME)
+		arg_fmt(&args, "%" PRId64, in->atime_ns);
 	else
 		arg_str(&args, "");
 	rc = script(s, SC_SETATTR, &args, &r);

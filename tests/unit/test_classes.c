@@ -54,7 +54,7 @@ static void check(const struct cls_mount *m, enum cls_op op, const char *path,
 static const struct cls_mount FULL = {.pool = true, .local = true};
 static const struct cls_mount BARE = {.pool = false, .local = false};
 
-/* A new name (file, directory, symlink) and a hard link, in every area. */
+/* A new name (file, directory, symlink) in every area. */
 static void test_new_names(void)
 {
 	static const struct {
@@ -67,7 +67,6 @@ static void test_new_names(void)
 	     {OK(CLS_STORE, 's'), OK(CLS_STORE, 's'), OK(CLS_LOCAL, 0), NO(EROFS), NO(EROFS)}},
 	    {CLS_SYMLINK,
 	     {OK(CLS_STORE, 's'), OK(CLS_STORE, 's'), NO(EPERM), NO(EROFS), NO(EROFS)}},
-	    {CLS_LINK, {NO(EPERM), NO(EPERM), NO(EPERM), NO(EPERM), NO(EPERM)}},
 	};
 	char path[64];
 
@@ -79,6 +78,32 @@ static void test_new_names(void)
 	/* The deny rule inside a shared area wins for what it matches. */
 	check(&FULL, CLS_CREATE, "/s/x/shell.php", NULL, (struct want)NO(EROFS), "(denied name)");
 	check(&FULL, CLS_MKDIR, "/s/x/dir.php", NULL, (struct want)NO(EROFS), "(denied name)");
+}
+
+/* A hard link: within the shared class only; from or to another class it is another file
+ * system (EXDEV), into a read-only place EROFS, in memcached's class EPERM. */
+static void test_links(void)
+{
+	static const struct want from_shared[NAREAS] = {OK(CLS_STORE, 's'), NO(EXDEV), NO(EXDEV),
+							NO(EROFS), NO(EROFS)};
+	struct cls_facts f = {.from = "/s/f", .fromlen = 4};
+	char path[64];
+
+	for (int a = 0; a < NAREAS; a++) {
+		snprintf(path, sizeof(path), "%s/x/new", AREA[a]);
+		check(&FULL, CLS_LINK, path, &f, from_shared[a], "(a link to a shared file)");
+	}
+	f = (struct cls_facts){.from = "/c/f", .fromlen = 4};
+	check(&FULL, CLS_LINK, "/c/x/new", &f, (struct want)NO(EPERM), "(in the cache class)");
+	check(&BARE, CLS_LINK, "/c/x/new", &f, (struct want)OK(CLS_STORE, 's'),
+	      "(cache class without a pool: shared)");
+	f = (struct cls_facts){.from = "/n/f", .fromlen = 4};
+	check(&FULL, CLS_LINK, "/s/x/new", &f, (struct want)NO(EXDEV), "(from the read-only tree)");
+	check(&FULL, CLS_LINK, "/s/x/new", NULL, (struct want)NO(EINVAL), "(no source)");
+	f = (struct cls_facts){.from = "/l/f", .fromlen = 4, .in_local = true};
+	check(&FULL, CLS_LINK, "/l/x/new", &f, (struct want)OK(CLS_LOCAL, 0),
+	      "(within the local directory)");
+	check(&FULL, CLS_LINK, "/s/x/new", &f, (struct want)NO(EXDEV), "(local to shared)");
 }
 
 /* Without cache= the cache class is stored as shared; without local= the local class takes
@@ -281,6 +306,7 @@ int main(void)
 		return 1;
 	}
 	test_new_names();
+	test_links();
 	test_bare_mount();
 	test_existing();
 	test_remove();

@@ -1,6 +1,7 @@
--- create.lua - a new file, directory or symlink under a name that is absent or a whiteout.
--- ARGV[4] = dir, 5 = name, 6 = type (f/d/l), 7 = mode (octal), 8 = uid, 9 = gid, 10 = cls,
--- 11 = symlink target.  Returns {ino, field, value, ...}.
+-- create.lua - a new file, directory, symlink or special file under a name that is
+-- absent or a whiteout.  ARGV[4] = dir, 5 = name, 6 = type (f/d/l, or p/s/c/b), 7 = mode
+-- (octal), 8 = uid, 9 = gid, 10 = cls, 11 = symlink target, 12 = rdev of a device.  Returns
+-- {ino, field, value, ...}.
 local dir, name, t = ARGV[4], ARGV[5], ARGV[6]
 if redis.call('EXISTS', D(dir)) == 0 then return ENOENT end
 local old = redis.call('HGET', D(dir), name)
@@ -13,6 +14,10 @@ if t == 'f' then
 elseif t == 'l' then
   h[10] = tostring(#ARGV[11])
   h[#h + 1] = 'target'; h[#h + 1] = ARGV[11]
+elseif t == 'p' or t == 's' or t == 'c' or t == 'b' then
+  h[#h + 1] = 'rdev'; h[#h + 1] = ARGV[12] or '0'
+elseif t ~= 'd' then
+  return EINVAL
 else
   h[#h + 1] = 'opaque'; h[#h + 1] = old and '1' or '0'
   redis.call('HSET', D(ino), '.', '')

@@ -11,7 +11,7 @@
 local P, NOW, PEER, GRACE = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local ENOENT, EEXIST, ENOTDIR, EISDIR = -E.NOENT, -E.EXIST, -E.NOTDIR, -E.ISDIR
 local EINVAL, ENOTEMPTY, EIO, ESTALE, EPROTO = -E.INVAL, -E.NOTEMPTY, -E.IO, -E.STALE, -E.PROTO
-local ENODATA = -E.NODATA
+local ENODATA, EPERM = -E.NODATA, -E.PERM
 local FORMAT, NEXT, INVAL = P .. K.format, P .. K.next, P .. K.inval
 local function I(n) return P .. K.inode .. n end
 local function D(n) return P .. K.dir .. n end
@@ -62,9 +62,20 @@ local function only_whiteouts(dir)
   end
   return true
 end
+-- One name of INO is gone: with other names left (hard links) it loses a link, else it is
+-- freed after the grace.
 local function orphan(ino)
   local k = I(ino)
   local h = hash(k)
+  local links = tonumber(h.nlink) or 1
+  if h.type ~= 'd' and links > 1 then
+    if links == 2 then redis.call('HDEL', k, 'nlink')
+    else redis.call('HSET', k, 'nlink', tostring(links - 1)) end
+    redis.call('HSET', k, 'ctime', NOW)
+    redis.call('HINCRBY', k, 'ver', 1)
+    pub('I', ino)
+    return
+  end
   for _, id in ipairs(ids(h.chunks)) do
     if id ~= '0' then redis.call('PEXPIRE', C(id), GRACE) end
   end
