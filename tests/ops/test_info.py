@@ -1,0 +1,84 @@
+# test_info.py - `pressfs info` names the peers that have a site mounted, from the registry each
+# mount keeps of itself (`P peers`): two mounts are listed with version and uptime, a clean
+# unmount takes its record away, and a daemon killed with -9 is shown stale, seen ever longer ago.
+
+import json
+import time
+
+from conftest import pressfs
+import harness
+
+
+def info(redis, *extra):
+    return pressfs("info", "--store", redis.url, "--site", "ops", *extra, timeout=60)
+
+
+def peers(redis):
+    """{name: record} from `pressfs info --json`."""
+    return {p["name"]: p for p in json.loads(info(redis, "--json").stdout)["peers"]}
+
+
+def version():
+    out = pressfs("--version").stdout.decode().split()
+    assert out[0] == "pressfs" and len(out) == 2, out
+    return out[1]
+
+
+def test_two_mounts_are_listed_by_name_with_version_and_uptime(redis, mount):
+    a = mount(redis.url, "alpha")
+    b = mount(redis.url, "beta")
+    got = harness.wait_for(lambda: (lambda p: p if {"alpha", "beta"} <= set(p) else None)(
+        peers(redis)), 60, interval=0.2, what="both peers in the registry")
+    assert set(got) == {"alpha", "beta"}, got
+    for name, m in (("alpha", a), ("beta", b)):
+        p = got[name]
+        assert p["version"] == version(), p
+        assert p["pid"] in m.all_pids(), (p, m.all_pids())
+        assert not p["stale"] and not p["bad_record"], p
+        assert 0 <= p["last_seen_s"] <= 30 and p["uptime_s"] >= 0, p
+    # uptime counts from the mount's start: it grows while the peer lives
+    first = got["alpha"]["uptime_s"]
+    harness.wait_for(lambda: peers(redis)["alpha"]["uptime_s"] >= first + 2, 60, interval=0.5,
+                     what="alpha's uptime to grow")
+    out = info(redis).stdout.decode()
+    assert "peers registered:  2\n" in out, out
+    for name in ("alpha", "beta"):
+        line = [l for l in out.splitlines() if l.startswith("  %s  " % name)]
+        assert line and "version %s" % version() in line[0] and ", up " in line[0], out
+        assert "last seen" in line[0] and "stale" not in line[0], out
+
+
+def test_a_clean_unmount_removes_its_record(redis, mount):
+    a = mount(redis.url, "alpha")
+    mount(redis.url, "beta")
+    harness.wait_for(lambda: {"alpha", "beta"} <= set(peers(redis)), 60, interval=0.2,
+                     what="both peers in the registry")
+    r = a.unmount()
+    assert r.returncode == 0, r.stderr
+    harness.wait_for(lambda: not a.all_pids(), 30, what="alpha's daemon to exit")
+    got = peers(redis)
+    assert set(got) == {"beta"}, got
+    out = info(redis).stdout.decode()
+    assert "  alpha  " not in out and "  beta  " in out, out
+
+
+def test_a_killed_daemon_shows_stale_seen_ever_longer_ago(redis, mount):
+    a = mount(redis.url, "alpha")
+    mount(redis.url, "beta")
+    harness.wait_for(lambda: {"alpha", "beta"} <= set(peers(redis)), 60, interval=0.2,
+                     what="both peers in the registry")
+    a.kill9()
+    a.stop()  # the dead mount point goes; the record stays, nobody removes it
+    bound = json.loads(info(redis, "--json").stdout)["stale_after_s"]
+    got = harness.wait_for(lambda: (lambda p: p if p["alpha"]["stale"] else None)(peers(redis)),
+                           bound + 60, interval=1, what="alpha to be stale")
+    assert got["alpha"]["last_seen_s"] > bound, got
+    assert not got["beta"]["stale"], got  # the live peer kept refreshing all along
+    seen = got["alpha"]["last_seen_s"]
+    time.sleep(2.5)
+    later = peers(redis)
+    assert later["alpha"]["stale"] and later["alpha"]["last_seen_s"] >= seen + 2, later
+    out = info(redis).stdout.decode()
+    line = [l for l in out.splitlines() if l.startswith("  alpha  ")]
+    assert line and line[0].endswith(", stale"), out
+    assert "peers registered:  2 (1 stale: not seen for over %d s)" % bound in out, out
