@@ -82,3 +82,23 @@ def test_a_killed_daemon_shows_stale_seen_ever_longer_ago(redis, mount):
     line = [l for l in out.splitlines() if l.startswith("  alpha  ")]
     assert line and line[0].endswith(", stale"), out
     assert "peers registered:  2 (1 stale: not seen for over %d s)" % bound in out, out
+
+
+def test_a_mount_forgets_records_dead_for_a_day(redis, mount):
+    now = int(time.time() * 1000)
+    day = 24 * 3600 * 1000
+    old = "start=%d seen=%d pid=1 host=gone version=0" % (now - 3 * day, now - day - 60000)
+    recent = "start=%d seen=%d pid=2 host=gone version=0" % (now - day, now - 3600000)
+    redis.command("HSET", "pressfs:{ops}:peers", "dead-long-ago", old, "dead-an-hour-ago", recent,
+                  "bad\x1b[31m", "not a record")
+    mount(redis.url, "alpha")
+    got = harness.wait_for(lambda: (lambda p: p if "alpha" in p else None)(peers(redis)), 60,
+                           interval=0.2, what="alpha in the registry")
+    harness.wait_for(lambda: "dead-long-ago" not in peers(redis), 30, interval=0.2,
+                     what="the day-old record to be forgotten")
+    got = peers(redis)
+    assert got["dead-an-hour-ago"]["stale"] and got["dead-an-hour-ago"]["last_seen_s"] >= 3600, got
+    # a record pressfs did not write is shown, stale, its name made printable, never removed
+    assert got["bad\\x1b[31m"]["bad_record"] and got["bad\\x1b[31m"]["stale"], got
+    out = info(redis).stdout.decode()
+    assert "\x1b" not in out and "  bad\\x1b[31m  (a record pressfs did not write), stale" in out, out
