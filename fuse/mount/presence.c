@@ -54,8 +54,10 @@ static void *presence_main(void *arg)
 			;
 	}
 	pthread_mutex_unlock(&p->lock);
-	/* the thread's own connection: the record goes before the daemon does */
-	store_peer_forget(p->fs->store, NULL);
+	/* The record goes before the daemon does; during an outage it stays (and shows stale),
+	 * rather than hold the unmount for another timeout. */
+	if (!store_down(p->fs->store, NULL, 0))
+		store_peer_forget(p->fs->store, NULL);
 	return NULL;
 }
 
