@@ -148,7 +148,9 @@ static int print_json(const struct info *in)
 	json_object_set_new(o, "redis_used_memory", json_integer(in->used));
 	json_object_set_new(o, "redis_maxmemory", json_integer(in->max > 0 ? in->max : 0));
 	json_object_set_new(o, "redis_maxmemory_policy", json_string(in->policy));
-	json_object_set_new(o, "listeners", json_integer(in->listeners));
+	/* NUMSUB needs PUBSUB, which the documented per-site ACL does not grant */
+	json_object_set_new(o, "listeners",
+			    in->listeners >= 0 ? json_integer(in->listeners) : json_null());
 	json_object_set_new(o, "stale_after_s", json_integer(PRESENCE_STALE_S));
 	for (size_t i = 0; i < in->npeers; i++) {
 		const struct store_peer *p = &in->peers[i];

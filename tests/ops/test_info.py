@@ -102,3 +102,20 @@ def test_a_mount_forgets_records_dead_for_a_day(redis, mount):
     assert got["bad\\x1b[31m"]["bad_record"] and got["bad\\x1b[31m"]["stale"], got
     out = info(redis).stdout.decode()
     assert "\x1b" not in out and "  bad\\x1b[31m  (a record pressfs did not write), stale" in out, out
+
+
+def test_the_site_acl_user_sees_the_registry(redis, mount):
+    """The per-site ACL of docs/FORMAT.md grants no PUBSUB, so the listener count is unknown to
+    it; the registry needs only HSET, HDEL and HGETALL, which it grants."""
+    rule = ("on >pw resetkeys ~pressfs:{ops}:* resetchannels &pressfs:{ops}:* -@all +ping "
+            "+select +info +script|load +eval +evalsha +get +set +incr +incrby +exists +del "
+            "+getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel +hgetall "
+            "+hincrby +publish +subscribe").split()
+    assert redis.command("ACL", "SETUSER", "site-ops", *rule) in (b"OK", "OK")
+    url = "redis://site-ops:pw@127.0.0.1:%d" % redis.port
+    mount(url, "alpha")
+    got = harness.wait_for(
+        lambda: (lambda d: d if [p["name"] for p in d["peers"]] == ["alpha"] else None)(
+            json.loads(pressfs("info", "--store", url, "--site", "ops", "--json").stdout)),
+        60, interval=0.2, what="alpha in the registry")
+    assert got["listeners"] is None and not got["peers"][0]["stale"], got
