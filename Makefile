@@ -23,6 +23,18 @@ FUSE_OBJ := $(FUSE_SRC:%.c=$(O)/%.o)
 all: pressfs ext
 
 pressfs: $(O)/pressfs
+
+# PRESSFS_VERSION: `git describe` of the tree built, else what the make command line says, else
+# the release below.  obj/version.h is rewritten only when it changes, so a commit rebuilds the
+# two objects that print it and nothing else.
+PRESSFS_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+$(O)/version.h: FORCE
+	@mkdir -p $(O)
+	@echo '#define PRESSFS_VERSION "$(PRESSFS_VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+$(O)/fuse/main.o $(O)/fuse/mount/presence.o: $(O)/version.h
+$(O)/fuse/main.o $(O)/fuse/mount/presence.o: ALL_CFLAGS += -I$(O)
 $(O)/pressfs: $(FUSE_OBJ) $(O)/libpressfs-core.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "version.h"
 
 int mount_main(int argc, char **argv);
 
@@ -27,7 +28,8 @@ static void usage(FILE *f)
 	    "  load FILE|- --store URL [--force]          restore a dump into an empty site\n"
 	    "  fsck --store URL [--policy FILE] [--repair] check a site's store for damage\n"
 	    "  gc --store URL                             fsck --repair: reclaim orphans\n"
-	    "  info --store URL [--site NAME]             a site's files, Redis memory, peers\n\n"
+	    "  info --store URL [--site NAME] [--json]    a site's files, Redis memory, peers\n"
+	    "  --version                                  this pressfs's version\n\n"
 	    "compat runs tests/compat/compat.py from $PRESSFS_DATADIR, else from beside this\n"
 	    "program (../share/pressfs, or .. in a build tree), else from /usr/share/pressfs.\n");
 }
@@ -60,6 +62,10 @@ int main(int argc, char **argv)
 		return fsck_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return info_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("pressfs %s\n", PRESSFS_VERSION);
+		return 0;
+	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

@@ -14,6 +14,7 @@
 #include "pool.h"
 #include "mount/metrics.h"
 #include "mount/options.h"
+#include "mount/presence.h"
 #include "mount/secret.h"
 #include "mount/timed_ops.h"
 #include "pressfs.h"
@@ -132,6 +133,7 @@ static bool want_passthrough(const struct settings *s)
 static int serve(struct pfs *fs, struct metrics *metrics)
 {
 	struct fuse_loop_config *loop;
+	struct presence *presence;
 	int ret;
 
 	if (fuse_daemonize(fs->set->foreground) < 0)
@@ -141,10 +143,13 @@ static int serve(struct pfs *fs, struct metrics *metrics)
 	if (metrics && metrics_start(metrics) < 0)
 		log_msg(LOG_LVL_ERR, "no metrics thread: metrics=%s is not served",
 			fs->set->metrics);
+	if (presence_start(fs, &presence) < 0)
+		log_msg(LOG_LVL_ERR, "no presence thread: pressfs info does not list this peer");
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	ret = fuse_session_loop_mt(fs->se, loop) ? 1 : 0;
 	fuse_loop_cfg_destroy(loop);
+	presence_stop(presence);
 	metrics_stop(metrics);
 	inval_stop(fs);
 	log_msg(LOG_LVL_INFO, "unmounted %s", fs->set->mountpoint);

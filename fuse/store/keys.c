@@ -92,3 +92,8 @@ size_t key_pool(char buf[KEY_MAX], const char *prefix, uint64_t id, unsigned par
 {
 	return build(buf, prefix, KEY_pool, "%" PRIu64 ":%u", id, part);
 }
+
+size_t key_peers(char buf[KEY_MAX], const char *prefix)
+{
+	return build(buf, prefix, KEY_peers, NULL);
+}

@@ -23,5 +23,7 @@ size_t key_chunk(char buf[KEY_MAX], const char *prefix, uint64_t id);
 size_t key_inval(char buf[KEY_MAX], const char *prefix);
 /* Part PART of chunk ID of a cache-class file, in the memcached pool. */
 size_t key_pool(char buf[KEY_MAX], const char *prefix, uint64_t id, unsigned part);
+/* The registry of the peers that have the site mounted (a hash: peer id -> record). */
+size_t key_peers(char buf[KEY_MAX], const char *prefix);
 
 #endif

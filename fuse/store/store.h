@@ -245,4 +245,26 @@ typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval w
 int store_listen(struct store *s, store_inval_cb cb, void *arg);
 void store_listen_stop(struct store *s);
 
+/* The peer registry, `P peers` (docs/FORMAT.md): one record per mount that has the site
+ * mounted, written by the mount itself at start and every few seconds after, removed at a
+ * clean unmount.  Times are the writing peer's wall clock, ms since the epoch. */
+#define STORE_PEER_VERSION_MAX 64
+#define STORE_PEER_HOST_MAX    64
+struct store_peer {
+	char *name;			      /* the peer id (NUL-terminated; no NUL inside) */
+	char version[STORE_PEER_VERSION_MAX]; /* printable ASCII, no spaces */
+	char host[STORE_PEER_HOST_MAX];
+	long pid;
+	int64_t start_ms, seen_ms;
+	bool bad; /* a record pressfs did not write: only NAME is known */
+};
+/* Write this store's peer (cfg->peer) with P's version, host, pid and start, seen now. */
+int store_peer_announce(struct store *s, const struct store_peer *p);
+/* Remove the record of peer NAME (NULL: this store's own); 1 when it was there, 0 if not. */
+int store_peer_forget(struct store *s, const char *name);
+/* Every record, in no particular order: *out is an array of *n owned by the caller (free with
+ * store_peers_free).  Records that do not parse come back with BAD set. */
+int store_peers(struct store *s, struct store_peer **out, size_t *n);
+void store_peers_free(struct store_peer *p, size_t n);
+
 #endif

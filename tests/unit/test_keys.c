@@ -41,6 +41,10 @@ static size_t b_pool(char *buf)
 {
 	return key_pool(buf, PREFIX, 42, 1);
 }
+static size_t b_peers(char *buf)
+{
+	return key_peers(buf, PREFIX);
+}
 
 /* One builder per documented key, by its spelling in the doc (after "P "). */
 static const struct {
@@ -50,7 +54,7 @@ static const struct {
 } builders[] = {
     {"format", "format", b_format},    {"next", "next", b_next},     {"d:<ino>", "dir", b_dir},
     {"i:<ino>", "inode", b_inode},     {"c:<id>", "chunk", b_chunk}, {"inval", "inval", b_inval},
-    {"m:<id>:<part>", "pool", b_pool},
+    {"m:<id>:<part>", "pool", b_pool}, {"peers", "peers", b_peers},
 };
 #define NBUILDERS (sizeof builders / sizeof builders[0])
 
