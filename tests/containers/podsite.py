@@ -29,7 +29,7 @@ LOWER = "/usr/src/wordpress"
 SECRET = "/run/secrets/redis-password"
 
 # The commands pressfs uses (docs/FORMAT.md, "Isolating sites with ACLs"), nothing more.
-SITE_COMMANDS = ("-@all +ping +select +script|load +eval +evalsha +get +set +incr +incrby +exists "
+SITE_COMMANDS = ("-@all +ping +select +info +script|load +eval +evalsha +get +set +incr +incrby +exists "
                  "+del +getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel "
                  "+hgetall +hincrby +publish +subscribe")
 
