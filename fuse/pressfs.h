@@ -35,6 +35,9 @@ struct settings {
 	int debug;
 	int show_help;
 	char *password_file; /* password_file=: the store's password (see mount/secret.h) */
+	char *durability;    /* durability=N[:MS] as given; parsed into the three below */
+	bool durability_set;
+	unsigned durability_replicas, durability_ms;
 };
 
 /* The mount.  One per process; handlers get it from fuse_req_userdata().

@@ -44,6 +44,9 @@ static const struct option {
      "Redis connect and command timeout (default: 2000)"},
     {"password_file=%s", offsetof(struct settings, password_file), "FILE",
      "the store's password, read at start-up (not readable by others)"},
+    {"durability=%s", offsetof(struct settings, durability), "N[:MS]",
+     "a change succeeds once N replicas have it (WAIT, MS default 1000); "
+     "default 1 behind Sentinel, else 0"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -52,10 +55,10 @@ static const char *const refused[] = {"suid", "dev"};
 
 void mount_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: pressfs mount [-f] [-d] [-o OPTION[,OPTION...]] STORE MOUNTPOINT\n\n"
-		"STORE is redis://[user[:password]@]host:port[/db] or unix:///path/redis.sock\n\n"
-		"pressfs options:\n");
+	fprintf(f, "usage: pressfs mount [-f] [-d] [-o OPTION[,OPTION...]] STORE MOUNTPOINT\n\n"
+		   "STORE is redis://[user[:password]@]host:port[/db], unix:///path/redis.sock or\n"
+		   "redis-sentinel://host:port[,host:port...]/MASTER[/db]\n\n"
+		   "pressfs options:\n");
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char key[48];
 
@@ -76,7 +79,11 @@ void mount_usage(FILE *f)
 	    "    The store's password comes from password_file=, else the environment variable\n"
 	    "    PRESSFS_STORE_PASSWORD, else the URL.  One given in the URL is visible to\n"
 	    "    every user of the machine until start-up overwrites it: pressfs warns.  Logs\n"
-	    "    and `pressfs status` show it as ***.\n\n");
+	    "    and `pressfs status` show it as ***.\n\n"
+	    "    durability=N[:MS]: every change waits until N replicas acknowledge it (Redis\n"
+	    "    WAIT, at most MS ms, default 1000), else it fails with EIO although the primary\n"
+	    "    has it.  Each change costs one more round trip to the slowest of the N.\n"
+	    "    WAIT is not consensus: see docs/TOPOLOGY.md.\n\n");
 	fprintf(f,
 		"    -f                      stay in the foreground\n"
 		"    -d                      debug: log every request (implies -f)\n\n"
@@ -284,6 +291,37 @@ static int check_pool(struct settings *s)
 	return 0;
 }
 
+/* durability=N[:MS]: N in 0..64 replicas, MS in 1..600000. */
+static int check_durability(struct settings *s)
+{
+	unsigned long n, ms = 1000;
+	char *end;
+
+	if (!s->durability)
+		return 0;
+	errno = 0;
+	n = strtoul(s->durability, &end, 10);
+	if (end != s->durability && *end == ':') {
+		char *p = end + 1;
+
+		ms = strtoul(p, &end, 10);
+		if (end == p)
+			ms = 0;
+	}
+	if (errno || end == s->durability || *end || s->durability[0] == '-' || n > 64 || ms == 0 ||
+	    ms > 600000 || strchr(s->durability, '-')) {
+		fprintf(stderr,
+			"pressfs mount: durability=%s: expected N[:MS], N replicas (0-64), MS the "
+			"wait in milliseconds (1-600000)\n",
+			s->durability);
+		return -1;
+	}
+	s->durability_set = true;
+	s->durability_replicas = (unsigned)n;
+	s->durability_ms = (unsigned)ms;
+	return 0;
+}
+
 static int check_settings(struct settings *s)
 {
 	char *p;
@@ -321,6 +359,8 @@ static int check_settings(struct settings *s)
 		return -1;
 	if (!s->timeout_ms)
 		s->timeout_ms = 2000;
+	if (check_durability(s) < 0)
+		return -1;
 	return check_pool(s);
 }
 
@@ -363,4 +403,5 @@ void mount_options_free(struct settings *s)
 	free(s->pool_url);
 	free(s->pool_fail);
 	free(s->password_file);
+	free(s->durability);
 }

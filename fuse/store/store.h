@@ -29,7 +29,8 @@ struct store;
 typedef void (*store_log_fn)(void *arg, int level, const char *msg);
 
 struct store_config {
-	const char *url;	/* redis://[user:password@]host:port[/db] or unix:///path */
+	const char *url;	/* redis://[user:password@]host:port[/db], unix:///path, or
+				 * redis-sentinel://host:port[,host:port...]/MASTER[/db] */
 	const char *user;	/* AUTH user instead of the URL's, when set (needs a password) */
 	const char *password;	/* AUTH password instead of the URL's, when set; never logged */
 	const char *site;	/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
@@ -41,7 +42,12 @@ struct store_config {
 				 * so that readers holding the old version can finish */
 	bool allow_evicting;	/* open even when Redis may evict keys (maxmemory-policy other
 				 * than noeviction): files may then vanish without a trace */
-	store_log_fn log;	/* used from store_open on; NULL: stderr */
+	bool durability_set;	/* the two below were given; else 1 replica, 1000 ms for a
+				 * sentinel URL and no WAIT for the others */
+	unsigned durability;	/* each change waits (WAIT) until this many replicas have it,
+				 * else fails with -EIO: 0 for no WAIT */
+	unsigned durability_timeout_ms; /* ... for at most this long (0: 1000) */
+	store_log_fn log;		/* used from store_open on; NULL: stderr */
 	void *log_arg;
 };
 
