@@ -225,3 +225,24 @@ def test_old_primary_returns_as_replica(mount, topology):
     _write_again([a, b], "2")
     log = open(a.log).read() + open(b.log).read()
     assert "replicas durability= asks for acknowledged" in log, tail(a.log)
+
+
+def test_durability_option(mount, redis, lower, workdir):
+    """durability= on a plain Redis: N replicas that are not there fail the write with EIO
+    and say why; a malformed value is refused before anything is mounted."""
+    a = mount("a", timeout_ms=1000, extra=["durability=1:200"])
+    with pytest.raises(OSError) as e:
+        with open(a / UP + "/unreplicated.txt", "wb") as f:
+            f.write(b"no replica to acknowledge this\n")
+    assert e.value.errno == errno.EIO
+    wait_for(lambda: "only 0 of the 1 replicas" in open(a.log).read(), 10,
+             what="the durability failure in the log")
+    b = mount("b", timeout_ms=1000, extra=["durability=0"])
+    with open(b / UP + "/plain.txt", "wb") as f:
+        f.write(b"no WAIT asked\n")
+    for bad in ("x", "1:", "1:0", "-1", "65", "1:abc", "1:600001"):
+        m = harness.Mount(redis.url, lower, os.path.join(workdir, "mnt-bad"),
+                          extra=["durability=" + bad])
+        with pytest.raises(harness.MountError) as e:
+            m.start()
+        assert "durability=" + bad in str(e.value), str(e.value)
