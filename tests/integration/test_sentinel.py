@@ -246,3 +246,25 @@ def test_durability_option(mount, redis, lower, workdir):
         with pytest.raises(harness.MountError) as e:
             m.start()
         assert "durability=" + bad in str(e.value), str(e.value)
+
+
+@pytest.mark.limit(240)
+def test_planned_failover_old_primary_stays_up(mount, topology):
+    """SENTINEL FAILOVER: the old primary stays up and turns replica (READONLY to writes),
+    so only +switch-master and READONLY, not a connection error, move the peers."""
+    primary, reps, sents = topology(1)
+    a = mount("a", store=url(sents), timeout_ms=1000)
+    b = mount("b", store=url(sents), timeout_ms=1000)
+    with Writers([a, b]) as w:
+        _wait_acked(w, 40, 60)
+        assert sents[0].command("SENTINEL", "FAILOVER", MASTER) == "OK"
+        wait_for(lambda: all(s.primary_port() == reps[0].port for s in sents), 60,
+                 interval=0.2, what="the sentinels' fail-over")
+        wait_for(lambda: b"role:slave" in primary.command("INFO", "replication"), 60,
+                 interval=0.2, what="the old primary to turn replica")
+        _wait_acked(w, 40, 90)
+    assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
+    _check([a, b], w)
+    _write_again([a, b], "3")
+    for m in (a, b):
+        assert "the primary is 127.0.0.1:%d" % reps[0].port in open(m.log).read(), tail(m.log)
