@@ -51,6 +51,7 @@ unknown:
 static bool listen_loop(struct store *s, redisContext *c, store_inval_cb cb, void *arg)
 {
 	int64_t ping_sent = 0;
+	unsigned gen = atomic_load(&s->prim_gen);
 	char why[160];
 
 	for (;;) {
@@ -84,6 +85,10 @@ static bool listen_loop(struct store *s, redisContext *c, store_inval_cb cb, voi
 			return false;
 		if (atomic_load(&s->listen_stop))
 			return true;
+		if (gen != atomic_load(&s->prim_gen)) {
+			slog(s, LOG_NOTICE, "store: invalidation listener: the primary moved");
+			return false; /* subscribe on the new one */
+		}
 		if (n == 0) {
 			if (ping_sent) {
 				slog(s, LOG_ERR,

@@ -19,20 +19,26 @@ MASTER = "mymaster"
 REDIS_SENTINEL = "/usr/bin/redis-sentinel"
 
 
-class Replica(Redis):
-    def __init__(self, workdir, primary_port):
-        super().__init__(workdir)
+class Server(Redis):
+    """A data server: the replica of PRIMARY_PORT, or a primary when that is None; with a
+    password, it also gives it to its primary (a primary may be turned replica)."""
+
+    def __init__(self, workdir, primary_port, password=None):
+        super().__init__(workdir, password=password)
         self.primary_port = primary_port
 
     def argv(self):
-        return super().argv() + ["--replicaof", "127.0.0.1", str(self.primary_port)]
+        a = super().argv()
+        if self.primary_port is not None:
+            a += ["--replicaof", "127.0.0.1", str(self.primary_port)]
+        return a + (["--masterauth", self.password] if self.password else [])
 
 
 class Sentinel(Redis):
     """A redis-sentinel on 127.0.0.1 watching MASTER; fail-over after ~1 s of silence."""
 
-    def __init__(self, workdir, primary_port):
-        super().__init__(workdir)
+    def __init__(self, workdir, primary_port, password=None):
+        super().__init__(workdir, password=password)
         self.conf = os.path.join(workdir, "sentinel.conf")
         with open(self.conf, "w") as f:
             f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\ndaemonize no\n"
@@ -42,6 +48,9 @@ class Sentinel(Redis):
                     "sentinel parallel-syncs %s 2\n"
                     % (self.port, workdir, self.log, MASTER, primary_port, MASTER, MASTER,
                        MASTER))
+            if password:   # the sentinels' own password, and the one they give the servers
+                f.write("requirepass %s\nsentinel auth-pass %s %s\n"
+                        % (password, MASTER, password))
 
     def argv(self):
         return [REDIS_SENTINEL, self.conf]
@@ -56,15 +65,15 @@ def topology(workdir):
     """start(replicas) -> (primary, [replicas], [sentinels]); all stopped after the test."""
     started = []
 
-    def start(nreplicas):
+    def start(nreplicas, password=None):
         if not os.path.exists(REDIS_SENTINEL):
             pytest.fail("%s is missing: run `make deps` (package redis-sentinel)"
                         % REDIS_SENTINEL)
-        p = Redis(os.path.join(workdir, "primary")).start()
+        p = Server(os.path.join(workdir, "primary"), None, password).start()
         started.append(p)
         reps = []
         for i in range(nreplicas):
-            r = Replica(os.path.join(workdir, "replica%d" % i), p.port).start()
+            r = Server(os.path.join(workdir, "replica%d" % i), p.port, password).start()
             started.append(r)
             reps.append(r)
         for r in reps:
@@ -72,7 +81,7 @@ def topology(workdir):
                      what="replica in sync")
         sents = []
         for i in range(3):
-            s = Sentinel(os.path.join(workdir, "sentinel%d" % i), p.port).start()
+            s = Sentinel(os.path.join(workdir, "sentinel%d" % i), p.port, password).start()
             started.append(s)
             sents.append(s)
         # every sentinel knows the replicas and the others before anything is killed
@@ -140,18 +149,31 @@ def _wait_acked(w, more, timeout):
              what="writes to succeed again")
 
 
+def _read(path, timeout=10):
+    """A read right after the fail-over: a daemon thread whose own last call failed fails at
+    once for retry_ms (500 ms) before it tries again; a lost chunk stays EIO and fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read_bytes(path)
+        except OSError as e:
+            if e.errno != errno.EIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _check(peers, w):
     """Every acknowledged file is whole on every peer; a failed one is absent or whole."""
     for m in peers:
         for rel, data in w.acked.items():
-            got = read_bytes(m / rel)
+            got = _read(m / rel)
             assert got == data, "%s on %s: %d bytes, not the %d acknowledged" % (
                 rel, m.mnt, len(got), len(data))
         for rel, data in w.tried.items():
             if rel in w.acked:
                 continue
             try:
-                got = read_bytes(m / rel)
+                got = _read(m / rel)
             except OSError as e:
                 assert e.errno == errno.ENOENT, (rel, os.strerror(e.errno))
                 continue
@@ -174,7 +196,7 @@ def _write_again(peers, tag):
                 time.sleep(0.2)
     for m in peers:
         for o in peers:
-            assert read_bytes(m / ("%s/again-%s-%s.txt" % (UP, tag, o.node))) == \
+            assert _read(m / ("%s/again-%s-%s.txt" % (UP, tag, o.node))) == \
                 b"after the fail-over\n"
 
 
@@ -194,7 +216,7 @@ def test_kill9_primary_mid_write(mount, topology):
         _wait_acked(w, 40, 90)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
     _check([a, b], w)
-    assert read_bytes(b / UP + "/before.txt") == b"before\n"
+    assert _read(b / UP + "/before.txt") == b"before\n"
     _write_again([a, b], "1")
     assert "sentinel master %s: the primary is" % MASTER in open(a.log).read()
 
@@ -217,8 +239,14 @@ def test_old_primary_returns_as_replica(mount, topology):
         wait_for(lambda: len(w.errors) > failed_before + 8, 60, interval=0.1,
                  what="writes refused for want of a replica")
         primary.start()        # empty: the sentinels make it the new primary's replica
-        wait_for(lambda: b"master_link_status:up" in primary.command("INFO", "replication"),
-                 60, interval=0.2, what="the old primary to come back as a replica")
+        try:
+            wait_for(lambda: b"master_link_status:up" in
+                     primary.command("INFO", "replication"), 90, interval=0.2,
+                     what="the old primary to come back as a replica")
+        except TimeoutError:
+            pytest.fail("the old primary is not a replica:\n%s\nsentinel log:\n%s\n"
+                        "its log:\n%s" % (primary.command("INFO", "replication").decode(),
+                                          tail(sents[0].log, 40), tail(primary.log, 40)))
         _wait_acked(w, 40, 90)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
     _check([a, b], w)
@@ -268,3 +296,28 @@ def test_planned_failover_old_primary_stays_up(mount, topology):
     _write_again([a, b], "3")
     for m in (a, b):
         assert "the primary is 127.0.0.1:%d" % reps[0].port in open(m.log).read(), tail(m.log)
+
+
+@pytest.mark.limit(240)
+def test_passwords_on_servers_and_sentinels(mount, topology, workdir):
+    """requirepass on every server and sentinel: the password from password_file= is given
+    to the servers and, when they ask (NOAUTH), to the sentinels; a fail-over is followed."""
+    pw = "s3cret-sentinel-pw"
+    primary, reps, sents = topology(2, password=pw)
+    pwfile = os.path.join(workdir, "pw")
+    with open(pwfile, "w") as f:
+        f.write(pw + "\n")
+    os.chmod(pwfile, 0o600)
+    a = mount("a", store=url(sents), timeout_ms=1000, extra=["password_file=" + pwfile])
+    b = mount("b", store=url(sents), timeout_ms=1000, extra=["password_file=" + pwfile])
+    with Writers([a, b], per_peer=2) as w:
+        _wait_acked(w, 20, 60)
+        kill_pid(primary.proc.pid, signal.SIGKILL)
+        primary.proc.wait(10)
+        wait_for(lambda: all(s.primary_port() not in (None, primary.port) for s in sents), 60,
+                 interval=0.2, what="the sentinels' fail-over")
+        _wait_acked(w, 20, 90)
+    _check([a, b], w)
+    _write_again([a, b], "4")
+    for m in (a, b):
+        assert pw not in open(m.log).read(), "the password is in the log"
