@@ -69,7 +69,7 @@ $(O)/ext/Makefile: configure
 	@mkdir -p $(O)/ext
 	cd $(O)/ext && $(CURDIR)/configure --enable-pressfs --with-php-config=$(PHP_CONFIG) \
 	    >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
-$(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h core/hash.h
+$(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) $(wildcard core/*.c core/*.h)
 	$(MAKE) -C $(O)/ext
 	@touch $@
 .PHONY: bench-ext phpt-valgrind phpt-asan
@@ -102,7 +102,7 @@ unit: $(UNIT_BIN) $(LUA_OUT)
 
 # phpt tests of the extension (php-tests/), through PHP's run-tests.php against the built module,
 # without php.ini (-n) so that only what a test asks for is loaded.  Fails when a test fails.
-DEB_PKGS += php8.2-cgi php8.2-gd valgrind
+DEB_PKGS += php8.2-cgi php8.2-gd php8.2-sqlite3 valgrind
 RUN_TESTS  = $(shell $(PHP_CONFIG) --extension-dir)/build/run-tests.php
 PHPT_ARGS ?=
 PHPT = TEST_PHP_CGI_EXECUTABLE=/usr/bin/php-cgi8.2 NO_INTERACTION=1 REPORT_EXIT_STATUS=1 \
@@ -132,7 +132,7 @@ $(ASAN_O)/Makefile: configure
 	cd $(ASAN_O) && CFLAGS='$(ASAN_FLAGS)' LDFLAGS='-fsanitize=address,undefined' \
 	    $(CURDIR)/configure --enable-pressfs --with-php-config=$(PHP_CONFIG) \
 	    >configure.log 2>&1 || { tail -20 configure.log; exit 1; }
-$(ASAN_SO): $(ASAN_O)/Makefile $(wildcard ext/*.c ext/*.h) core/policy.c core/path.c core/policy.h core/path.h core/hash.h
+$(ASAN_SO): $(ASAN_O)/Makefile $(wildcard ext/*.c ext/*.h) $(wildcard core/*.c core/*.h)
 	$(MAKE) -C $(ASAN_O)
 	@touch $@
 $(ASAN_SHIM): php-tests/sanitizer/nodeepbind.c
@@ -180,7 +180,8 @@ ASAN_TESTS ?= test_race.py test_faults.py test_rename.py
 $(O)/asan/%.o: %.c $(wildcard core/*.h) $(FUSE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -DPRESSFS_FAULTS -MMD -c -o $@ $<
-$(O)/asan/fuse/main.o: ALL_CFLAGS += -DPRESSFS_DATADIR='"$(CURDIR)"'
+$(O)/asan/fuse/store/scripts.o: $(LUA_HDRS)
+$(O)/asan/fuse/store/scripts.o: ALL_CFLAGS += -I$(O)/$(LUA_DIR)
 $(O)/asan/pressfs: $(ASAN_DAEMON_OBJ)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 asan-integration: $(O)/asan/pressfs
@@ -301,10 +302,10 @@ FUZZ_TIME ?= 60
 fuzz: $(O)/fuzz/fuzz_policy
 	@mkdir -p $(O)/fuzz/corpus
 	$(O)/fuzz/fuzz_policy -max_total_time=$(FUZZ_TIME) $(O)/fuzz/corpus tests/fuzz/seeds
-$(O)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c core/policy.c core/path.c core/policy.h core/path.h
+$(O)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(wildcard core/*.c core/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) -Icore \
-	      -o $@ tests/fuzz/fuzz_policy.c core/policy.c core/path.c
+	      -o $@ tests/fuzz/fuzz_policy.c core/policy.c core/policy_parse.c core/path.c
 # --- end of fuzzing ---
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -9,7 +9,7 @@ PHP_ARG_ENABLE([pressfs],
 if test "$PHP_PRESSFS" != "no"; then
   AC_DEFINE(HAVE_PRESSFS, 1, [Whether pressfs is enabled])
   PHP_NEW_EXTENSION(pressfs,
-    ext/pressfs.c ext/wrapper.c ext/functions.c ext/route.c ext/record.c ext/include.c core/policy.c core/path.c,
+    ext/pressfs.c ext/wrapper.c ext/functions.c ext/route.c ext/record.c ext/include.c ext/writers.c core/policy.c core/policy_parse.c core/path.c,
     $ext_shared,,
     [-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wno-unused-parameter -I@ext_srcdir@/core -I@ext_srcdir@/ext])
   PHP_ADD_BUILD_DIR($ext_builddir/ext, 1)

@@ -18,6 +18,7 @@ enum policy_class {
 struct policy_rule {
 	char *pattern; /* as written, escapes kept; owned by the policy */
 	enum policy_class cls;
+	bool code;     /* "+code": names PHP or the web server runs or honours may be written */
 	unsigned line; /* 1-based line in the policy file */
 };
 
@@ -55,6 +56,18 @@ enum policy_class policy_class_of(const struct policy *p, const char *path, size
 /* shared, cache and local take writes; none and deny do not. */
 bool policy_class_writable(enum policy_class c);
 const char *policy_class_name(enum policy_class c);
+
+/* True when NAME (one file name, LEN bytes, no '/') is one PHP or the web server would execute
+ * or honour: the PHP family (.php, .php3 to .php8, .phtml, .phar, .pht, .phps) as any of its
+ * extensions, so "x.php.jpg" too (Apache's AddHandler runs it), and .htaccess or .user.ini;
+ * case-insensitively, trailing dots and white space ignored ("x.PHP.", "x.php\n"). */
+bool policy_code_name(const char *name, size_t len);
+
+/* The judgement of a write to PATH (as for policy_match): 0 when its class takes writes and its
+ * last name is no code name or the rule grants code; -EROFS otherwise.  *RULE (when RULE is not
+ * NULL) gets the deciding rule, NULL when none matched.  Every front end judges writes with it. */
+int policy_judge_write(const struct policy *p, const char *path, size_t len,
+		       const struct policy_rule **rule);
 
 /* True when an upper entry may ever exist at PATH: PATH or one of its ancestors is in a
  * writable class (a directory created or renamed there may carry PATH below it).  When false,

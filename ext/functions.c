@@ -283,9 +283,61 @@ static ZEND_FUNCTION(pfs_glob)
 
 /* ---- is_writable: false where the policy refuses writes ---- */
 
+/* Whether the policy lets some name be created below directory REL (LEN bytes, below the
+ * root): the test the overlay makes before it keeps a lower directory's write bits
+ * (node_policy_flags(): N_WRITABLE, or not N_STATIC_BELOW), so that both give one answer. */
+static bool dir_takes_names(const char *rel, size_t len)
+{
+	const struct policy *pol = PFS_G(policy);
+
+	return policy_class_writable(policy_class_of(pol, rel, len)) ||
+	       policy_may_change(pol, rel, len) || policy_may_change_below(pol, rel, len);
+}
+
+enum access_answer {
+	ACCESS_FALSE, /* the policy refuses: false, whatever the mode bits say */
+	ACCESS_ORIG,  /* ask the file system about the path as named */
+	ACCESS_WHERE, /* ask it about WHERE (under pressfs.mount) */
+};
+
+/* How to answer "is PATH writable?" after V judged a write to it.  A refused name that is a
+ * directory in which the policy lets something be created is writable, as on the overlay: the
+ * question WordPress asks of "/" before it creates .htaccess, and WP Super Cache of wp-content
+ * before wp-cache-config.php.  Where it then lands (its own name, and through a symlink) must
+ * take names too.  WHERE has MAXPATHLEN bytes. */
+static enum access_answer writable_answer(const struct pfs_verdict *v, char *where)
+{
+	struct pfs_path landed;
+	char real[MAXPATHLEN];
+	struct stat st;
+
+	if (v->governed && !v->allowed && PFS_G(mode) == PFS_MODE_ENFORCE) {
+		if (v->unknown || !v->p.rel_len || stat(v->p.abs, &st) != 0 ||
+		    !S_ISDIR(st.st_mode) || !dir_takes_names(v->p.rel, v->p.rel_len))
+			return ACCESS_FALSE;
+		if (v->via_link && !dir_takes_names(v->judged, strlen(v->judged)))
+			return ACCESS_FALSE;
+		if (realpath(v->p.abs, real) && pfs_path_expand(&landed, real) && landed.rel_len &&
+		    !dir_takes_names(landed.rel, landed.rel_len))
+			return ACCESS_FALSE;
+		if (!PFS_G(mount).len)
+			return ACCESS_ORIG;
+		/* redirected, names created here go to the mount: ask it */
+		if ((size_t)snprintf(where, MAXPATHLEN, "%s%s", PFS_G(mount).s,
+				     v->p.rel_len == 1 ? "" : v->p.rel) >= MAXPATHLEN)
+			return ACCESS_FALSE;
+		return ACCESS_WHERE;
+	}
+	if (!v->redirected)
+		return ACCESS_ORIG;
+	snprintf(where, MAXPATHLEN, "%s", v->target);
+	return ACCESS_WHERE;
+}
+
 static void is_writable_impl(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
 {
 	struct pfs_verdict v;
+	char where[MAXPATHLEN];
 	const char *path;
 
 	if (idle() || !(path = path_arg(execute_data, 1))) {
@@ -293,12 +345,17 @@ static void is_writable_impl(INTERNAL_FUNCTION_PARAMETERS, enum hook_id id)
 		return;
 	}
 	pfs_judge_write(&v, path, PFS_FOLLOW);
-	if (v.governed && !v.allowed && PFS_G(mode) == PFS_MODE_ENFORCE)
+	switch (writable_answer(&v, where)) {
+	case ACCESS_FALSE:
+		pfs_record_answer(&v, hooks[id].name);
 		RETURN_FALSE;
-	if (v.redirected)
-		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, 1, v.target, 0, NULL);
-	else
+	case ACCESS_WHERE:
+		call_with(INTERNAL_FUNCTION_PARAM_PASSTHRU, id, 1, where, 0, NULL);
+		return;
+	case ACCESS_ORIG:
 		ORIG(id);
+		return;
+	}
 }
 
 static ZEND_FUNCTION(pfs_is_writable)
@@ -363,12 +420,18 @@ static ZEND_FUNCTION(pfs_spl_access)
 		struct pfs_verdict *v = emalloc(sizeof(*v));
 
 		pfs_judge_write(v, path, PFS_FOLLOW);
-		if (v->governed && !v->allowed && PFS_G(mode) == PFS_MODE_ENFORCE)
+		switch (writable_answer(v, where)) {
+		case ACCESS_FALSE:
+			pfs_record_answer(v, "SplFileInfo::isWritable");
 			RETVAL_FALSE;
-		else if (v->redirected)
-			RETVAL_BOOL(VCWD_ACCESS(v->target, W_OK) == 0);
-		else
+			break;
+		case ACCESS_WHERE:
+			RETVAL_BOOL(VCWD_ACCESS(where, W_OK) == 0);
+			break;
+		case ACCESS_ORIG:
 			m->orig(INTERNAL_FUNCTION_PARAM_PASSTHRU);
+			break;
+		}
 		efree(v);
 	} else if (PFS_G(route_reads) && pfs_route_read(path, false, &p, where) != PFS_NATIVE) {
 		RETVAL_BOOL(VCWD_ACCESS(where, m->how) == 0);

@@ -1,6 +1,6 @@
-/* include.c - includes of PHP files that may change (the writable classes) under opcache, which
- * production runs with validate_timestamps=0: a file changed since opcache compiled it, here or on
- * another node, is invalidated before it is included, so every node includes its current bytes. */
+/* include.c - the compile of PHP files that may change (the writable classes): refused unless
+ * their rule grants code, and under opcache, which production runs with validate_timestamps=0,
+ * invalidated first when changed here or on another node, so every node includes current bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,15 +321,109 @@ static bool may_change(const zend_file_handle *fh, struct pfs_path *p, char *whe
 	return searched_may_change(name, p, where);
 }
 
+/* The local file a wrapper PHP includes from without allow_url_include reads, for the wall:
+ * "phar://F/entry", "zip://F#entry", "compress.zlib://F", "compress.bzip2://F" and
+ * "php://filter/.../resource=F" (nested ones too).  NULL for a plain name or a remote URL. */
+static const char *wrapped_file(const char *name, char *buf, size_t size)
+{
+	static const char *const local[] = {"phar://", "compress.zlib://", "compress.bzip2://",
+					    "zip://"};
+	bool found = false;
+
+	for (int depth = 0; depth < 4; depth++) {
+		const char *r, *hash;
+		size_t i;
+
+		if (strncasecmp(name, "php://filter/", 13) == 0 &&
+		    (r = strstr(name, "resource="))) {
+			name = r + 9;
+			found = true;
+			continue;
+		}
+		for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+			if (strncasecmp(name, local[i], strlen(local[i])) == 0)
+				break;
+		if (i == sizeof(local) / sizeof(local[0]))
+			break;
+		name += strlen(local[i]);
+		found = true;
+		if (i == 3 && (hash = strchr(name, '#'))) { /* zip://F#entry: the archive */
+			snprintf(buf, size, "%.*s", (int)(hash - name), name);
+			name = buf;
+		}
+	}
+	return found && !strstr(name, "://") ? pfs_strip_file_url(name) : NULL;
+}
+
+/* The compile wall: no PHP file that lies where writes land (P may change) is compiled unless
+ * the rule its own name matches takes writes and grants code.  Whatever put it there (an upload,
+ * a race, a write outside PHP), it does not run.  true (refused, error raised) or false. */
+static bool code_refused(const zend_file_handle *fh, const struct pfs_path *p, int type)
+{
+	const struct policy_rule *r = policy_match(PFS_G(policy), p->rel, p->rel_len);
+	bool fatal = type == ZEND_REQUIRE || type == ZEND_REQUIRE_ONCE || fh->primary_script;
+	char why[MAXPATHLEN + 256];
+
+	if (r && policy_class_writable(r->cls) && r->code)
+		return false;
+	if (PFS_G(mode) == PFS_MODE_REPORT) {
+		PFS_COUNT(code_reported);
+		return false;
+	}
+	PFS_COUNT(code_refused);
+	if (r && policy_class_writable(r->cls))
+		snprintf(why, sizeof(why),
+			 "%s line %u (%s %s) takes writes and does not grant code",
+			 PFS_G(policy_path), r->line, r->pattern, policy_class_name(r->cls));
+	else if (r)
+		snprintf(why, sizeof(why),
+			 "it lies below a writable rule of %s, and line %u (%s %s) grants no code",
+			 PFS_G(policy_path), r->line, r->pattern, policy_class_name(r->cls));
+	else
+		snprintf(why, sizeof(why),
+			 "it lies below a writable rule of %s, and no rule grants it code",
+			 PFS_G(policy_path));
+	/* as PHP fails a script it cannot open: a require (or the script itself) is fatal */
+	zend_error(fatal ? E_COMPILE_ERROR : E_WARNING, "pressfs: %s not compiled: %s", p->rel,
+		   why);
+	return true;
+}
+
 static zend_op_array *pfs_compile_file(zend_file_handle *fh, int type)
 {
 	struct pfs_path p;
 	char where[MAXPATHLEN];
 
 	/* the hot path: code, in a directory no rule can change */
-	if (!PFS_G(active) || !may_change(fh, &p, where))
+	if (!PFS_G(active))
+		return above(fh, type);
+	if (!may_change(fh, &p, where)) {
+		char buf[MAXPATHLEN];
+		const char *inner;
+
+		/* a file read through a local wrapper (a phar disguised as a picture in uploads):
+		 * judged by where it lies; opcache keeps it by its URL, left alone */
+		if (!fh->filename || ZSTR_VAL(fh->filename)[0] == '/' ||
+		    !(inner = wrapped_file(ZSTR_VAL(fh->filename), buf, sizeof(buf))) ||
+		    !pfs_route_may_change(inner, strlen(inner), &p, where))
+			return above(fh, type);
+		return code_refused(fh, &p, type) ? NULL : above(fh, type);
+	}
+	if (code_refused(fh, &p, type))
+		return NULL;
+	if (how == HOW_NONE)
 		return above(fh, type);
 	return compile_current(fh, type, &p, where);
+}
+
+/* Without opcache: the compile wall alone, around PHP's own compiler. */
+static void install_plain(void)
+{
+	if (zend_compile_file == pfs_compile_file)
+		return;
+	above = zend_compile_file;
+	zend_compile_file = pfs_compile_file;
+	how = HOW_NONE;
 }
 
 /* ---- installing: after opcache, whose compiler ours must wrap ---- */
@@ -360,7 +454,7 @@ static zend_result pfs_post_startup(void)
 	}
 	if (zend_compile_file == compile || !zend_get_extension("Zend OPcache")) {
 		/* opcache did not start (opcache.enable off, the CLI without enable_cli) */
-		pfs_include_uninstall();
+		install_plain();
 		return SUCCESS;
 	}
 	below = compile;
@@ -409,12 +503,18 @@ void pfs_include_install(void)
 	zend_module_entry *m;
 	void *t;
 
-	if (seen || !zend_get_extension("Zend OPcache"))
-		return; /* without opcache, PHP compiles what it includes every time */
+	if (seen || zend_compile_file == pfs_compile_file)
+		return;
+	if (!zend_get_extension("Zend OPcache")) {
+		install_plain(); /* PHP compiles what it includes every time: only the wall */
+		return;
+	}
 	t = mmap(NULL, SEEN_BUCKETS * SEEN_WAYS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (t == MAP_FAILED)
+	if (t == MAP_FAILED) {
+		install_plain();
 		return;
+	}
 	seen = t;
 	below_resolve = zend_resolve_path;
 	zend_resolve_path = pfs_resolve_path;

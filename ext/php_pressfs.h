@@ -1,5 +1,5 @@
 /* php_pressfs.h - pressfs.so, the PHP extension: module entry, module globals and the few
- * declarations its files share (wrapper.c, functions.c, route.c, record.c). */
+ * declarations its files share (wrapper.c, functions.c, writers.c, route.c, record.c). */
 #ifndef PHP_PRESSFS_H
 #define PHP_PRESSFS_H
 
@@ -122,14 +122,17 @@ ZEND_TSRMLS_CACHE_EXTERN()
 /* Counters shared by every process forked from the one that loaded the module (php-fpm
  * workers, Apache children), so that php --ri or phpinfo() in any of them sees the pool's. */
 struct pfs_counters {
-	unsigned long allowed;	   /* writes under the root the policy allows, done in place */
-	unsigned long redirected;  /* writes sent to pressfs.mount */
-	unsigned long denied;	   /* writes refused (enforce) */
-	unsigned long reported;	   /* writes the policy refuses, let through (report) */
-	unsigned long failed;	   /* writes let through that the file system then failed */
-	unsigned long lower;	   /* reads served from pressfs.lower */
-	unsigned long invalidated; /* writable PHP files that changed, invalidated in opcache */
-	unsigned long uncached;	   /* includes of writable PHP files compiled without opcache */
+	unsigned long allowed;	     /* writes under the root the policy allows, done in place */
+	unsigned long redirected;    /* writes sent to pressfs.mount */
+	unsigned long denied;	     /* writes refused (enforce) */
+	unsigned long reported;	     /* writes the policy refuses, let through (report) */
+	unsigned long failed;	     /* writes let through that the file system then failed */
+	unsigned long lower;	     /* reads served from pressfs.lower */
+	unsigned long invalidated;   /* writable PHP files that changed, invalidated in opcache */
+	unsigned long uncached;	     /* includes of writable PHP files compiled without opcache */
+	unsigned long code_refused;  /* PHP files of writable classes not compiled (no +code) */
+	unsigned long code_reported; /* the same, compiled anyway (report mode) */
+	unsigned long root_warned;   /* the writable root was said in the log (once a pool) */
 };
 extern struct pfs_counters *pfs_counters;
 #define PFS_COUNT(field) __atomic_fetch_add(&pfs_counters->field, 1, __ATOMIC_RELAXED)
@@ -149,6 +152,13 @@ void pfs_wrapper_uninstall(void);
 /* functions.c: internal functions that bypass the stream layer. */
 void pfs_functions_install(void);
 void pfs_functions_uninstall(void);
+
+/* writers.c: writers outside the stream layer, hooked from the first request (their classes
+ * may start after pressfs); what the root's file system does about the others. */
+void pfs_writers_install(void);
+void pfs_writers_uninstall(void);
+const char *pfs_root_fs_state(void);
+void pfs_root_fs_check(void);
 
 /* include.c: includes of PHP files that may change, under opcache.  Install from MINIT (it does
  * nothing without opcache); pfs_include_state() says what it does, for php --ri. */

@@ -9,6 +9,7 @@
 
 #include "php.h"
 #include "php_ini.h"
+#include "SAPI.h"
 #include "ext/standard/info.h"
 #include "zend_observer.h"
 
@@ -306,6 +307,29 @@ static PHP_GSHUTDOWN_FUNCTION(pressfs)
 	policy_drop_in(pressfs_globals);
 }
 
+/* The process that last said pressfs is not enabled (0: none).  php-fpm and Apache fork their
+ * workers after MINIT, so each of them says it once more, in its own log. */
+static pid_t disabled_said_in;
+
+/* Once per worker, the error log (the web server's, through the SAPI) hears that pressfs is
+ * loaded but does nothing, and why: a php-fpm pool whose php_admin_value lines load the
+ * extension after its settings, or a policy the web user cannot read, would otherwise pass
+ * unnoticed, with only phpinfo() to say so.  The CLI, loaded from conf.d with nothing set, stays
+ * quiet, as does pressfs.mode=off, which is a choice. */
+static void say_disabled(void)
+{
+	char msg[sizeof(PFS_G(why)) + 100];
+
+	if (PFS_G(active) || PFS_G(ini_mode) == PFS_MODE_OFF || disabled_said_in == getpid())
+		return;
+	if (PFS_G(unconfigured) && strcmp(sapi_module.name, "cli") == 0)
+		return;
+	disabled_said_in = getpid();
+	snprintf(msg, sizeof(msg), "pressfs: loaded but not enabled in this worker (pid %ld): %s",
+		 (long)getpid(), PFS_G(why)[0] ? PFS_G(why) : "unknown reason");
+	php_log_err_with_severity(msg, LOG_WARNING);
+}
+
 static PHP_MINIT_FUNCTION(pressfs)
 {
 	void *m;
@@ -329,7 +353,11 @@ static PHP_MINIT_FUNCTION(pressfs)
 		 * loaded, with no policy or root set, it stays quiet (php --ri says why). */
 		zend_error(E_CORE_WARNING, "pressfs: not enabled: %s", PFS_G(why));
 		snprintf(PFS_G(reported_why), sizeof(PFS_G(reported_why)), "%s", PFS_G(why));
+		disabled_said_in = getpid();
 	}
+	if (hooks_installed)
+		pfs_writers_install();
+	pfs_root_fs_check();
 	return SUCCESS;
 }
 
@@ -337,6 +365,7 @@ static PHP_MSHUTDOWN_FUNCTION(pressfs)
 {
 	if (hooks_installed) {
 		pfs_include_uninstall();
+		pfs_writers_uninstall();
 		pfs_functions_uninstall();
 		pfs_wrapper_uninstall();
 		hooks_installed = false;
@@ -360,7 +389,9 @@ static PHP_RINIT_FUNCTION(pressfs)
 	    !PFS_G(unconfigured) && strcmp(PFS_G(why), PFS_G(reported_why)) != 0) {
 		php_error_docref(NULL, E_WARNING, "pressfs: not enabled: %s", PFS_G(why));
 		snprintf(PFS_G(reported_why), sizeof(PFS_G(reported_why)), "%s", PFS_G(why));
+		disabled_said_in = getpid();
 	}
+	say_disabled();
 	return SUCCESS;
 }
 
@@ -413,6 +444,7 @@ static PHP_MINFO_FUNCTION(pressfs)
 		php_info_print_table_row(2, "Policy rules", "(not loaded)");
 	}
 	php_info_print_table_row(2, "Root", PFS_G(root).len ? PFS_G(root).s : "(not set)");
+	php_info_print_table_row(2, "Root file system", pfs_root_fs_state());
 	if (PFS_G(root).len && PFS_G(root_real).s != PFS_G(root).s)
 		php_info_print_table_row(2, "Root (resolved)", PFS_G(root_real).s);
 	php_info_print_table_row(2, "Redirect target",
@@ -432,6 +464,8 @@ static PHP_MINFO_FUNCTION(pressfs)
 	php_info_print_table_row(2, "Includes of writable PHP files", pfs_include_state());
 	row_count("Changed PHP files invalidated in opcache", &pfs_counters->invalidated);
 	row_count("Writable PHP includes compiled without opcache", &pfs_counters->uncached);
+	row_count("PHP files not compiled (writable, no +code)", &pfs_counters->code_refused);
+	row_count("PHP files compiled though writable (report mode)", &pfs_counters->code_reported);
 	php_info_print_table_end();
 
 	DISPLAY_INI_ENTRIES();

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "php.h"
+#include "SAPI.h"
 #include "zend_smart_str.h"
 
+#include "path.h"
 #include "php_pressfs.h"
 #include "record.h"
 
@@ -29,21 +31,32 @@ static const struct {
 };
 /* clang-format on */
 
-/* The slug FILE belongs to, when it lies under one of the places above. */
+/* The slug FILE belongs to, when its path below the root starts with one of the places above:
+ * by its place in the site, never by a substring ("uploads/wp-content/plugins/x/" is no plugin). */
 static const char *slug_of(const char *file, size_t flen, char *slug, size_t size)
 {
+	char rel[MAXPATHLEN];
+	long rlen = -1;
+
+	if (PFS_G(root).len)
+		rlen =
+		    path_relative_to(PFS_G(root).s, PFS_G(root).len, file, flen, rel, sizeof(rel));
+	if (rlen < 0 && PFS_G(root_real).len && PFS_G(root_real).s != PFS_G(root).s)
+		rlen = path_relative_to(PFS_G(root_real).s, PFS_G(root_real).len, file, flen, rel,
+					sizeof(rel));
+	if (rlen < 0)
+		return NULL;
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		const char *p = zend_memnstr(file, places[i].marker, places[i].len, file + flen);
-		const char *s, *e;
+		const char *s = rel + places[i].len, *e, *end = rel + rlen;
 		size_t n;
 
-		if (!p)
+		if ((size_t)rlen <= places[i].len ||
+		    memcmp(rel, places[i].marker, places[i].len) != 0)
 			continue;
-		s = p + places[i].len;
-		e = memchr(s, '/', (size_t)(file + flen - s));
+		e = memchr(s, '/', (size_t)(end - s));
 		if (!e) {
 			/* a single-file plugin: hello.php is "hello" */
-			e = file + flen;
+			e = end;
 			if (e - s > 4 && memcmp(e - 4, ".php", 4) == 0)
 				e -= 4;
 		}
@@ -205,7 +218,7 @@ static void format_event(smart_str *s, const struct pfs_event *e)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[64], who[200];
+	char when[64], who[200], *uri;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -267,6 +280,23 @@ static void format_event(smart_str *s, const struct pfs_event *e)
 	json_str(s, e->c->file[0] ? e->c->file : NULL);
 	json_key(s, "culprit_line");
 	smart_str_append_long(s, (zend_long)e->c->line);
+	/* the request that made it, so that a write is tied to the page or form behind it: the
+	 * URI as the client sent it (REQUEST_URI), else the script and its query string */
+	json_key(s, "method");
+	json_str(s, SG(request_info).request_method);
+	json_key(s, "uri");
+	if ((uri = sapi_getenv("REQUEST_URI", sizeof("REQUEST_URI") - 1))) {
+		json_str(s, uri);
+		efree(uri);
+	} else if (SG(request_info).request_uri && SG(request_info).query_string &&
+		   SG(request_info).query_string[0]) {
+		spprintf(&uri, 0, "%s?%s", SG(request_info).request_uri,
+			 SG(request_info).query_string);
+		json_str(s, uri);
+		efree(uri);
+	} else {
+		json_str(s, SG(request_info).request_uri);
+	}
 	smart_str_appends(s, "}\n");
 	smart_str_0(s);
 }
@@ -383,8 +413,8 @@ static void refusal(const struct pfs_verdict *v, const struct pfs_culprit *c, ch
 			 c->line);
 	if (v->unknown) {
 		snprintf(msg, size,
-			 "pressfs: write to %.200s... refused: its full name is too long to tell "
-			 "where it lands, attempted by %s",
+			 "pressfs: write to %.200s refused: where it lands cannot be told (a name "
+			 "or a chain of symlinks too long to follow), attempted by %s",
 			 v->judged, who);
 		return;
 	}
@@ -395,9 +425,13 @@ static void refusal(const struct pfs_verdict *v, const struct pfs_culprit *c, ch
 		snprintf(named, sizeof(named), "%s", v->judged);
 	if (v->rule)
 		snprintf(msg, size,
-			 "pressfs: write to %s refused by %s line %u (%s %s), attempted by %s",
+			 "pressfs: write to %s refused by %s line %u (%s %s%s), attempted by %s",
 			 named, PFS_G(policy_path), v->rule->line, v->rule->pattern,
-			 policy_class_name(v->rule->cls), who);
+			 policy_class_name(v->rule->cls),
+			 policy_class_writable(v->rule->cls)
+			     ? ": a name PHP or the web server runs needs +code"
+			     : "",
+			 who);
 	else
 		snprintf(msg, size,
 			 "pressfs: write to %s refused: no rule in %s makes it writable, "
@@ -429,6 +463,19 @@ enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *m
 		emit(&e);
 	errno = EROFS;
 	return PFS_GO_REFUSE;
+}
+
+void pfs_record_answer(const struct pfs_verdict *v, const char *op)
+{
+	struct pfs_culprit c;
+	struct pfs_event e;
+
+	if (!v->governed || !pfs_recording())
+		return;
+	pfs_culprit_find(&c);
+	event_of(&e, v, op, &c);
+	e.outcome = "answered-false";
+	emit(&e);
 }
 
 /* Count a write that went ahead (ERR 0) or failed. */

@@ -42,6 +42,11 @@ enum pfs_go pfs_write_begin(const struct pfs_verdict *v, const char *op, char *m
 void pfs_write_done(const struct pfs_verdict *v, const char *op, const char *from, long long bytes,
 		    int err);
 
+/* Record that an access check (OP: "is_writable"...) of V's path answered false because the
+ * policy refuses the write, not the file system: the question a plugin asks before it gives up
+ * with a message of its own.  Outcome "answered-false"; only with an audit sink; not counted. */
+void pfs_record_answer(const struct pfs_verdict *v, const char *op);
+
 /* True when an audit sink is configured, i.e. writes that go ahead are recorded. */
 bool pfs_recording(void);
 

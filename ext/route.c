@@ -271,76 +271,129 @@ size_t pfs_unroute(const char *path, size_t len, char *out, size_t size)
 	return root->len + (size_t)n;
 }
 
-/* Where a write to ABS (absolute, normalised) lands: the symlinks among its existing ancestors
- * resolved, and in its last name too when FOLLOW, dangling ones included, since open(O_CREAT)
- * follows those and creates their target.  OUT (MAXPATHLEN) gets an absolute path.  false when
- * it cannot be told (a loop, no permission): the kernel will then refuse the write as well. */
-static bool real_location(const char *abs, bool follow, char *out)
+enum landing {
+	LAND_UNKNOWN = -1, /* cannot be told (a symlink chain too long to follow): refuse */
+	LAND_REFUSED = 0,  /* the kernel refuses the access as well (a loop, ENOTDIR, EACCES) */
+	LAND_FOUND = 1,
+};
+
+/* REST (at most SIZE bytes) := LINK + "/" + what followed the link in REST (from AFTER). */
+static bool splice(char *rest, size_t size, size_t after, const char *link, size_t n)
 {
-	char cur[MAXPATHLEN], link[MAXPATHLEN], res[PATH_MAX];
-	size_t len = strlen(abs), cut;
-	int hops;
+	size_t tail = strlen(rest + after);
 
-	memcpy(cur, abs, len + 1);
-	for (hops = 0; follow; hops++) {
-		struct stat st;
-		ssize_t n;
-		long m;
-
-		if (hops == 40 || lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
-			break;
-		n = readlink(cur, link, sizeof(link) - 1);
-		if (n <= 0)
-			return false;
-		link[n] = '\0';
-		if (link[0] != '/') {
-			/* relative to the link's directory */
-			char *slash = strrchr(cur, '/');
-			size_t dlen = (size_t)(slash - cur);
-
-			if (dlen + 1 + (size_t)n + 1 > sizeof(link))
-				return false;
-			memmove(link + dlen + 1, link, (size_t)n + 1);
-			memcpy(link, cur, dlen);
-			link[dlen] = '/';
-			n += (ssize_t)dlen + 1;
-		}
-		m = path_normalize(link, (size_t)n, cur, sizeof(cur));
-		if (m <= 0)
-			return false;
-		len = (size_t)m;
-	}
-	if (hops == 40)
+	if (n + 1 + tail + 1 > size)
 		return false;
+	memmove(rest + n + 1, rest + after, tail + 1);
+	memcpy(rest, link, n);
+	rest[n] = '/';
+	return true;
+}
 
-	/* resolve the deepest existing ancestor (CUR itself when following) */
-	cut = follow ? len : (size_t)(strrchr(cur, '/') - cur);
+/*
+ * Where an access to PATH (absolute, as the script wrote it: "..", "." and "//" still in) lands,
+ * found as the kernel finds it: name by name, each symlink replaced by its target (relative to
+ * its directory, or from "/"), and ".." taking the parent of what the names before it resolved
+ * to, so "l/.." is the parent of l's target, and ".." at "/" is "/".  The last name is resolved
+ * too when FOLLOW (dangling links included: open(O_CREAT) creates their target) or when a '/'
+ * follows it.  Past a name that does not exist, the rest is taken as written (".." lexically),
+ * as PHP's expansion opens it.  OUT (MAXPATHLEN) gets the absolute result.
+ */
+static enum landing real_location(const char *path, bool follow, char *out)
+{
+	char rest[2 * MAXPATHLEN], link[PATH_MAX + 1];
+	size_t rlen = 0, pos = 0, plen = strlen(path);
+	bool missing = false;
+	int hops = 0;
+
+	if (plen >= sizeof(rest))
+		return LAND_UNKNOWN;
+	memcpy(rest, path, plen + 1);
 	for (;;) {
-		char save = cur[cut];
-		const char *dir = cut ? cur : "/";
-		bool ok;
+		size_t s, e, n;
+		bool last, slash;
+		struct stat st;
+		ssize_t ln;
 
-		cur[cut] = '\0';
-		ok = realpath(dir, res) != NULL;
-		cur[cut] = save;
-		if (ok) {
-			size_t rlen = strlen(res), rest = len - cut;
-
-			if (rlen == 1)
-				rlen = 0; /* "/" + "/name" */
-			if (rlen + rest + 1 > MAXPATHLEN)
-				return false;
-			memcpy(out, res, rlen);
-			memcpy(out + rlen, cur + cut, rest + 1);
-			if (!out[0])
-				strcpy(out, "/");
-			return true;
-		}
-		if (errno != ENOENT || cut == 0)
-			return false;
-		while (cut > 0 && cur[--cut] != '/')
+		for (s = pos; rest[s] == '/'; s++)
 			;
+		if (!rest[s])
+			break;
+		for (e = s; rest[e] && rest[e] != '/'; e++)
+			;
+		n = e - s;
+		pos = e;
+		slash = rest[e] == '/';
+		for (last = true; rest[e] && last; e++)
+			last = rest[e] == '/';
+		if (n == 1 && rest[s] == '.')
+			continue;
+		if (n == 2 && rest[s] == '.' && rest[s + 1] == '.') {
+			while (rlen > 0 && out[--rlen] != '/')
+				;
+			continue;
+		}
+		if (rlen + 1 + n >= MAXPATHLEN)
+			return LAND_UNKNOWN;
+		out[rlen] = '/';
+		memcpy(out + rlen + 1, rest + s, n);
+		out[rlen + 1 + n] = '\0';
+		if (missing || (last && !follow && !slash)) {
+			rlen += 1 + n;
+			continue;
+		}
+		if (lstat(out, &st) != 0) {
+			if (errno != ENOENT)
+				return LAND_REFUSED;
+			missing = true;
+			rlen += 1 + n;
+			continue;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			if (!last && !S_ISDIR(st.st_mode))
+				return LAND_REFUSED; /* ENOTDIR */
+			rlen += 1 + n;
+			continue;
+		}
+		if (++hops > 40)
+			return LAND_REFUSED; /* ELOOP */
+		ln = readlink(out, link, sizeof(link) - 1);
+		if (ln < 0)
+			return LAND_REFUSED;
+		if ((size_t)ln >= sizeof(link) - 1 ||
+		    !splice(rest, sizeof(rest), pos, link, (size_t)ln))
+			return LAND_UNKNOWN;
+		pos = 0;
+		if (link[0] == '/')
+			rlen = 0;
 	}
+	if (rlen == 0) {
+		out[0] = '/';
+		rlen = 1;
+	}
+	out[rlen] = '\0';
+	return LAND_FOUND;
+}
+
+/* PATH as the kernel gets it, absolute: relative names start at the cwd.  false: too long. */
+static bool raw_absolute(const char *path, char *out)
+{
+	size_t len = strlen(path), cl;
+
+	if (path[0] == '/') {
+		if (len >= 2 * MAXPATHLEN)
+			return false;
+		memcpy(out, path, len + 1);
+		return true;
+	}
+	if (!VCWD_GETCWD(out, MAXPATHLEN))
+		return false;
+	cl = strlen(out);
+	if (cl + 1 + len >= 2 * MAXPATHLEN)
+		return false;
+	out[cl] = '/';
+	memcpy(out + cl + 1, path, len + 1);
+	return true;
 }
 
 static void decide(struct pfs_verdict *v, const struct policy_rule *r, const char *rel, size_t len)
@@ -351,12 +404,51 @@ static void decide(struct pfs_verdict *v, const struct policy_rule *r, const cha
 	v->judged[len] = '\0';
 }
 
+/* Refuse a write whose landing place cannot be told. */
+static void unknown(struct pfs_verdict *v)
+{
+	v->governed = v->unknown = true;
+	v->allowed = false;
+	v->rule = NULL;
+	v->cls = POLICY_NONE;
+	snprintf(v->judged, sizeof(v->judged), "%s", v->p.abs);
+}
+
+/* Redirected, a write goes to its lexical name under pressfs.mount; where the name as written
+ * lands under the root (".." after a symlink taking the link's parent) must not be refused
+ * either, so that the two deployments refuse the same writes.  true: refused (V says why). */
+static bool raw_refused(struct pfs_verdict *v, const char *path, unsigned flags)
+{
+	const struct policy_rule *r;
+	char raw[2 * MAXPATHLEN], real[MAXPATHLEN], xrel[MAXPATHLEN];
+	long xlen;
+
+	if (is_normal(path, strlen(path)))
+		return false; /* no "..": the lexical name is where it lands */
+	if (!raw_absolute(path, raw) || real_location(raw, flags & PFS_FOLLOW, real) != LAND_FOUND)
+		return false; /* judged as the redirected name alone */
+	xlen = rel_below(&PFS_G(root_real), real, strlen(real), xrel);
+	if (xlen <= 0 ||
+	    ((size_t)xlen == v->p.rel_len && memcmp(xrel, v->p.rel, v->p.rel_len) == 0))
+		return false;
+	if (policy_judge_write(PFS_G(policy), xrel, (size_t)xlen, &r) == 0)
+		return false;
+	v->governed = true;
+	v->allowed = false;
+	v->via_link = true;
+	decide(v, r, xrel, (size_t)xlen);
+	return true;
+}
+
+/* The verdict takes a write both by its name and by where it lands (through symlinks, ".."
+ * resolved as the kernel does), each judged by policy_judge_write(): one refusal decides. */
 void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 {
 	const struct policy *pol = PFS_G(policy);
 	const struct policy_rule *rl = NULL, *rx = NULL;
-	char real[MAXPATHLEN], xrel[MAXPATHLEN];
-	bool have_x = false, in_mount = false, ok_l, ok_x;
+	char real[MAXPATHLEN], xrel[MAXPATHLEN], raw[2 * MAXPATHLEN];
+	bool have_x = false, in_mount = false, ok_l = true, ok_x = true;
+	enum landing land;
 	long xlen = -1;
 
 	v->governed = v->redirected = v->via_link = v->unknown = false;
@@ -373,15 +465,12 @@ void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 		 * cannot be told. */
 		snprintf(v->p.abs, sizeof(v->p.abs), "%s", path);
 		v->p.abs_len = strlen(v->p.abs);
-		if (path[0] && path[0] != '/') {
-			v->governed = v->unknown = true;
-			v->allowed = false;
-			snprintf(v->judged, sizeof(v->judged), "%s", v->p.abs);
-		}
+		if (path[0] && path[0] != '/')
+			unknown(v);
 		return;
 	}
 	if (v->p.rel_len) {
-		rl = policy_match(pol, v->p.rel, v->p.rel_len);
+		ok_l = policy_judge_write(pol, v->p.rel, v->p.rel_len, &rl) == 0;
 		if (PFS_G(mount).len && rl && policy_class_writable(rl->cls) &&
 		    join(v->tbuf, &PFS_G(mount), v->p.rel, v->p.rel_len, trailing_slash(path))) {
 			v->target = v->tbuf;
@@ -389,7 +478,20 @@ void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 		}
 	}
 
-	if (real_location(v->redirected ? v->tbuf : v->p.abs, flags & PFS_FOLLOW, real)) {
+	if (v->redirected && raw_refused(v, path, flags))
+		return;
+	/* what the operation is given: the redirected name, or the name as written (PHP's
+	 * expansion and the kernel both resolve it physically) */
+	if (v->redirected)
+		land = real_location(v->tbuf, flags & PFS_FOLLOW, real);
+	else
+		land = raw_absolute(path, raw) ? real_location(raw, flags & PFS_FOLLOW, real)
+					       : LAND_UNKNOWN;
+	if (land == LAND_UNKNOWN) {
+		unknown(v);
+		return;
+	}
+	if (land == LAND_FOUND) {
 		/* the mount first: it may lie inside the root */
 		xlen = rel_below(&PFS_G(mount_real), real, strlen(real), xrel);
 		in_mount = xlen > 0;
@@ -399,7 +501,7 @@ void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 	if (xlen > 0 &&
 	    ((size_t)xlen != v->p.rel_len || memcmp(xrel, v->p.rel, (size_t)xlen) != 0)) {
 		have_x = true;
-		rx = policy_match(pol, xrel, (size_t)xlen);
+		ok_x = policy_judge_write(pol, xrel, (size_t)xlen, &rx) == 0;
 		if (!v->p.rel_len && !in_mount && PFS_G(mount).len && rx &&
 		    policy_class_writable(rx->cls) &&
 		    join(v->tbuf, &PFS_G(mount), xrel, (size_t)xlen, trailing_slash(path))) {
@@ -413,8 +515,6 @@ void pfs_judge_write(struct pfs_verdict *v, const char *path, unsigned flags)
 	v->governed = v->p.rel_len || have_x;
 	if (!v->governed)
 		return;
-	ok_l = !v->p.rel_len || (rl && policy_class_writable(rl->cls));
-	ok_x = !have_x || (rx && policy_class_writable(rx->cls));
 	v->allowed = ok_l && ok_x;
 	if (!ok_l || (ok_x && v->p.rel_len)) {
 		decide(v, rl, v->p.rel, v->p.rel_len);
@@ -446,8 +546,7 @@ void pfs_judge_mkdir_p(struct pfs_verdict *v, const char *path)
 			return;
 		if (stat(where, &st) == 0)
 			continue;
-		r = policy_match(pol, rel, end);
-		if (!r || !policy_class_writable(r->cls)) {
+		if (policy_judge_write(pol, rel, end, &r) != 0) {
 			v->allowed = false;
 			v->via_link = false;
 			decide(v, r, rel, end);

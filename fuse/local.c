@@ -37,7 +37,10 @@ int local_stat(struct pfs *fs, const char *path, struct stat *st)
 	return err;
 }
 
-/* Make the directories above PATH in the local tree, as the tree above has them. */
+/* Make the directories above PATH in the local tree, as the tree above has them: each with the
+ * owner and mode of the merged tree's directory it mirrors (fs->tree_dir), so that the users
+ * who may write in that directory may write in its local copy too (default_permissions judges
+ * the local copy once it exists).  Where the tree cannot say, the daemon's 0755. */
 int local_parents(struct pfs *fs, const char *path)
 {
 	char buf[PATH_MAX];
@@ -47,11 +50,32 @@ int local_parents(struct pfs *fs, const char *path)
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
 	for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
-		struct stat st;
+		struct stat st, tree;
+		bool mirror;
+		mode_t mode;
 
 		*p = '\0';
-		if (mkdirat(fs->local_fd, tree_rel(buf), 0755) < 0 && errno != EEXIST)
+		if (local_stat(fs, buf, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return -ENOTDIR;
+			*p = '/';
+			continue;
+		}
+		mirror = fs->tree_dir && fs->tree_dir(fs, buf, &tree) == 0 && S_ISDIR(tree.st_mode);
+		mode = mirror ? tree.st_mode & 07777 : 0755;
+		if (mkdirat(fs->local_fd, tree_rel(buf), 0700) == 0) {
+			/* Owner first, then the mode: never the tree's bits with the daemon's
+			 * owner.  A daemon that may not give files away keeps them its own. */
+			if (mirror &&
+			    fchownat(fs->local_fd, tree_rel(buf), tree.st_uid, tree.st_gid,
+				     AT_SYMLINK_NOFOLLOW) < 0 &&
+			    errno != EPERM)
+				return -errno;
+			if (fchmodat(fs->local_fd, tree_rel(buf), mode, 0) < 0)
+				return -errno;
+		} else if (errno != EEXIST) {
 			return -errno;
+		}
 		if (local_stat(fs, buf, &st) < 0 || !S_ISDIR(st.st_mode))
 			return -ENOTDIR;
 		*p = '/';

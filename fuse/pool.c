@@ -228,7 +228,8 @@ static struct want *want_of(struct want *w, size_t n, uint64_t id)
 	return NULL;
 }
 
-/* Fetch the N chunks of W in one multi-get.  0, -ENOENT (a part is gone) or -EIO. */
+/* Fetch the N chunks of W in one multi-get.  0, -ENOENT (a part is gone) or -EIO.  One piece:
+ * the request and the reading of its results share the key table they are matched by. */
 static int fetch(struct pool *c, struct want *w, size_t n)
 {
 	size_t nkeys = 0;

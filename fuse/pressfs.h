@@ -38,6 +38,12 @@ struct settings {
 	char *durability;    /* durability=N[:MS] as given; parsed into the three below */
 	bool durability_set;
 	unsigned durability_replicas, durability_ms;
+	char *passthrough; /* passthrough=: "auto" (default) or "off" (see passthrough.h) */
+	char *owner;	   /* owner=USER[:GROUP]: who the image's writable directories show */
+	uid_t owner_uid;   /* ...resolved by the option checks */
+	gid_t owner_gid;
+	char *metrics;	 /* metrics=HOST:PORT: the Prometheus and health endpoint (optional) */
+	int metrics_any; /* metrics_any: HOST may be other than loopback */
 };
 
 /* The mount.  One per process; handlers get it from fuse_req_userdata().
@@ -62,6 +68,8 @@ struct pfs {
 	int lower_fd;	/* O_PATH|O_DIRECTORY of the lower tree */
 	int staging_fd; /* O_DIRECTORY where O_TMPFILE staging files are made */
 	int local_fd;	/* -1 without local= */
+	/* The merged tree's directory PATH (upper, else lower): local.c makes its copies so. */
+	int (*tree_dir)(struct pfs *fs, const char *path, struct stat *st);
 
 	pthread_mutex_t lock; /* see above */
 	struct node *root;

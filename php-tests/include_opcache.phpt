@@ -34,11 +34,11 @@ for ($i = 0; $i < 20; $i++) {
 var_dump($v, $count() - $n);
 
 // include_once of a file opcache holds (compiled, not yet included), changed since
-pfs_put("$b/root/wp-content/uploads/settings.php", '<?php return "old";');
-var_dump(opcache_compile_file("$b/root/wp-content/uploads/settings.php"));
-pfs_put("$b/root/wp-content/uploads/settings.php", '<?php return "new";');
-var_dump(include_once "$b/root/wp-content/uploads/settings.php");
-var_dump(include_once "$b/root/wp-content/uploads/settings.php");
+pfs_put("$b/root/wp-content/cache/settings.php", '<?php return "old";');
+var_dump(opcache_compile_file("$b/root/wp-content/cache/settings.php"));
+pfs_put("$b/root/wp-content/cache/settings.php", '<?php return "new";');
+var_dump(include_once "$b/root/wp-content/cache/settings.php");
+var_dump(include_once "$b/root/wp-content/cache/settings.php");
 
 // by a relative name, through include_path
 set_include_path("$b/root/wp-content/cache");

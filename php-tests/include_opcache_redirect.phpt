@@ -23,10 +23,10 @@ pfs_put("$b/mount/wp-content/cache/config.php", '<?php return [__FILE__, 2];');
 var_dump((include $f)[1]);
 var_dump((include $f)[1]);
 
-pfs_put("$b/mount/wp-content/upgrade/once.php", '<?php return "old";');
-var_dump(opcache_compile_file("$b/root/wp-content/upgrade/once.php"));
-pfs_put("$b/mount/wp-content/upgrade/once.php", '<?php return "new";');
-var_dump(include_once "$b/root/wp-content/upgrade/once.php");
+pfs_put("$b/mount/wp-content/cache/once.php", '<?php return "old";');
+var_dump(opcache_compile_file("$b/root/wp-content/cache/once.php"));
+pfs_put("$b/mount/wp-content/cache/once.php", '<?php return "new";');
+var_dump(include_once "$b/root/wp-content/cache/once.php");
 
 // realpath() cannot find it under the root, and opcache is still told to forget it
 pfs_sh("rm $b/mount/wp-content/cache/config.php");

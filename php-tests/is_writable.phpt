@@ -28,7 +28,7 @@ var_dump(is_writable("$b/root/wp-content/uploads/x.php"));
 /wp-content/plugins/foo           false false
 /wp-content/themes/bar            false false
 /wp-includes/version.php          false false
-/wp-content                       false false
+/wp-content                       true true
 /.htaccess                        true true
 /wp-content/uploads               true true
 /wp-content/uploads/none.jpg      false false

@@ -28,6 +28,7 @@ Mode => enforce
 Policy file => {PWD}/fixtures/test.policy
 Policy rules => 8
 Root => {B}/root
+Root file system => writable: writes outside PHP's file functions are not judged (docs/SECURITY.md)
 Redirect target => {B}/mount
 Lower tree => {B}/lower
 Audit log => (none)
@@ -40,6 +41,8 @@ Reads served from the lower tree => 0
 Includes of writable PHP files => left to PHP (opcache is not caching scripts)
 Changed PHP files invalidated in opcache => 0
 Writable PHP includes compiled without opcache => 0
+PHP files not compiled (writable, no +code) => 0
+PHP files compiled though writable (report mode) => 0
 Directive => Local Value => Master Value
 pressfs.policy => {PWD}/fixtures/test.policy => {PWD}/fixtures/test.policy
 pressfs.root => {B}/root => {B}/root

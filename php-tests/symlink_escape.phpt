@@ -41,7 +41,7 @@ uploads/out/x.php: false [refused by line 2, WordPress core]
 string(1) "x"
 bool(false)
 outside/in/x.php: false [refused by line 7, lands in /wp-content/plugins/foo/x.php, WordPress core]
-outside/in rmdir: false [refused by line 7, lands in /wp-content/plugins/foo/nothing, WordPress core]
+outside/in rmdir: false [refused by line 7, lands in /wp-content/plugins/in/nothing, WordPress core]
 dangling: false [refused by line 7, lands in /wp-content/plugins/foo/new.php, WordPress core]
 bool(false)
 loop: false [file_put_contents({B}/root/wp-content/uploads/loop1): Failed to open stream: No such file or directory]

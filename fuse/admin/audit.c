@@ -313,6 +313,11 @@ static int read_log(struct audit *a, FILE *f)
 				a->first_bad = lineno;
 			continue;
 		}
+		if (!strcmp(r.outcome, "answered-false")) {
+			/* an is_writable() the policy made false: an answer, not a write */
+			audit_record_free(&r);
+			continue;
+		}
 		a->records++;
 		if (audit_attribute(&r) < 0) {
 			audit_record_free(&r);
@@ -480,6 +485,8 @@ static void suggest(const struct refusal *r, const size_t *idx, size_t n, const 
 	}
 }
 
+/* The report, section by section in the order it is read (totals, writers, refusals, the
+ * suggested rules): one piece, since each section only prints what the parse gathered. */
 static void print_report(struct audit *a, const char *log, const struct policy *pol,
 			 const char *policy_file)
 {

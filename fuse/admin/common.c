@@ -18,6 +18,31 @@ static void admin_log(void *arg, int level, const char *msg)
 		level <= LOG_ERR ? "store: " : "store note: ", msg);
 }
 
+int admin_target_opt(struct admin_target *t, int c, const char *arg)
+{
+	char *end;
+	unsigned long ms;
+
+	switch (c) {
+	case 's':
+		t->url = arg;
+		return 0;
+	case 'S':
+		t->site = arg;
+		return 0;
+	default:
+		errno = 0;
+		ms = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || !ms || ms > 600000) {
+			fprintf(stderr, "pressfs: --timeout %s: expected milliseconds, 1-600000\n",
+				arg);
+			return -1;
+		}
+		t->timeout_ms = (unsigned)ms;
+		return 0;
+	}
+}
+
 int admin_open(const struct admin_target *t, const char *what, struct store **out)
 {
 	struct store_config cfg = {0};

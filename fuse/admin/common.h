@@ -20,6 +20,10 @@ struct admin_target {
 	unsigned timeout_ms;
 };
 
+/* Take --store, --site or --timeout (getopt's C, with ARG) into T; -1, said on stderr, for a
+ * timeout that is no number of milliseconds. */
+int admin_target_opt(struct admin_target *t, int c, const char *arg);
+
 /* Open the site's store for a command named WHAT (used in messages, and in the peer id its
  * changes are announced with); prints the reason and returns -errno on failure. */
 int admin_open(const struct admin_target *t, const char *what, struct store **out);

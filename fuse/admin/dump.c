@@ -31,13 +31,10 @@ static int parse(int argc, char **argv, struct dump_opts *o, const char *usage)
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			o->t.url = optarg;
-			break;
 		case 'S':
-			o->t.site = optarg;
-			break;
 		case 't':
-			o->t.timeout_ms = (unsigned)atoi(optarg);
+			if (admin_target_opt(&o->t, c, optarg) < 0)
+				return -1;
 			break;
 		case 'f':
 			o->force = true;

@@ -131,13 +131,10 @@ static int parse(int argc, char **argv, struct cmd *c, const char *usage)
 	while ((o = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
-			c->t.url = optarg;
-			break;
 		case 'S':
-			c->t.site = optarg;
-			break;
 		case 't':
-			c->t.timeout_ms = (unsigned)atoi(optarg);
+			if (admin_target_opt(&c->t, o, optarg) < 0)
+				return -1;
 			break;
 		case 'P':
 			c->prefix = optarg;

@@ -262,6 +262,8 @@ static int orphans(struct fsck *f)
 	return rc;
 }
 
+/* `pressfs fsck`: options, one walk, the report, then (with --repair) the second walk that
+ * confirms each orphan before touching it.  One piece: the steps share their counters. */
 int fsck_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
@@ -282,13 +284,10 @@ int fsck_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			t.url = optarg;
-			break;
 		case 'S':
-			t.site = optarg;
-			break;
 		case 't':
-			t.timeout_ms = (unsigned)atoi(optarg);
+			if (admin_target_opt(&t, c, optarg) < 0)
+				return 2;
 			break;
 		case 'r':
 			f.repair = true;

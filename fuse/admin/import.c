@@ -375,6 +375,8 @@ static void import_usage(FILE *f)
 		   "Run it again after an interruption: what is already there is kept.\n");
 }
 
+/* `pressfs import`: options, the scan, the workers, the verification and the summary, in the
+ * order they run.  One piece: every step reads the counters the one before filled. */
 int import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
@@ -395,10 +397,10 @@ int import_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			t.url = optarg;
-			break;
 		case 'S':
-			t.site = optarg;
+		case 't':
+			if (admin_target_opt(&t, c, optarg) < 0)
+				return 2;
 			break;
 		case 'p':
 			policy = optarg;
@@ -408,9 +410,6 @@ int import_main(int argc, char **argv)
 			break;
 		case 'j':
 			im.jobs = (unsigned)atoi(optarg);
-			break;
-		case 't':
-			t.timeout_ms = (unsigned)atoi(optarg);
 			break;
 		case 'n':
 			verify = false;

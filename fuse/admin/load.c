@@ -222,6 +222,8 @@ static int finish_dirs(struct load *l)
 	return 0;
 }
 
+/* `pressfs load`: options, the empty-site check, then the archive's entries in order, each
+ * restored as it comes.  One piece: a stream read once, front to back. */
 int load_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
@@ -243,13 +245,10 @@ int load_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			t.url = optarg;
-			break;
 		case 'S':
-			t.site = optarg;
-			break;
 		case 't':
-			t.timeout_ms = (unsigned)atoi(optarg);
+			if (admin_target_opt(&t, c, optarg) < 0)
+				return 2;
 			break;
 		case 'f':
 			l.force = true;

@@ -26,9 +26,14 @@ int policy_check_main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		const struct policy_rule *r = policy_match(p, argv[i], strlen(argv[i]));
 
-		if (r)
-			printf("%s\t%s\tline %u: %s\n", argv[i], policy_class_name(r->cls), r->line,
-			       r->pattern);
+		if (r && policy_class_writable(r->cls) &&
+		    policy_judge_write(p, argv[i], strlen(argv[i]), NULL) < 0)
+			printf("%s\trefused\tline %u: %s (a name PHP or the web server runs: the "
+			       "rule does not grant +code)\n",
+			       argv[i], r->line, r->pattern);
+		else if (r)
+			printf("%s\t%s%s\tline %u: %s\n", argv[i], policy_class_name(r->cls),
+			       r->code ? "+code" : "", r->line, r->pattern);
 		else
 			printf("%s\t%s\tno rule (read-only)\n", argv[i],
 			       policy_class_name(POLICY_NONE));

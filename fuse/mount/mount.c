@@ -8,10 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/attr.h"
 #include "overlay/ops.h"
+#include "passthrough.h"
 #include "pool.h"
+#include "mount/metrics.h"
 #include "mount/options.h"
 #include "mount/secret.h"
+#include "mount/timed_ops.h"
 #include "pressfs.h"
 #include "stats.h"
 #include "store/keys.h"
@@ -114,9 +118,16 @@ static int session_args(struct fuse_args *args, const struct settings *s)
 	return fuse_opt_add_arg(args, fsname);
 }
 
+/* Passthrough is asked of the kernel unless passthrough=off; registering backing files needs
+ * CAP_SYS_ADMIN, so an unprivileged daemon does not ask. */
+static bool want_passthrough(const struct settings *s)
+{
+	return !(s->passthrough && !strcmp(s->passthrough, "off")) && geteuid() == 0;
+}
+
 /* Serve until unmounted: returns in the parent only once the mount is ready, so scripts may
  * use it at once. */
-static int serve(struct pfs *fs)
+static int serve(struct pfs *fs, struct metrics *metrics)
 {
 	struct fuse_loop_config *loop;
 	int ret;
@@ -125,10 +136,14 @@ static int serve(struct pfs *fs)
 		return 1;
 	if (inval_start(fs) < 0)
 		log_msg(LOG_LVL_ERR, "no invalidation thread: other peers' changes show late");
+	if (metrics && metrics_start(metrics) < 0)
+		log_msg(LOG_LVL_ERR, "no metrics thread: metrics=%s is not served",
+			fs->set->metrics);
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, 16);
 	ret = fuse_session_loop_mt(fs->se, loop) ? 1 : 0;
 	fuse_loop_cfg_destroy(loop);
+	metrics_stop(metrics);
 	inval_stop(fs);
 	log_msg(LOG_LVL_INFO, "unmounted %s", fs->set->mountpoint);
 	return ret;
@@ -140,8 +155,13 @@ int mount_main(int argc, char **argv)
 	struct settings set = {0};
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_lowlevel_ops ops = pfs_ops;
-	struct pfs fs = {.set = &set, .lower_fd = -1, .staging_fd = -1, .local_fd = -1};
+	struct pfs fs = {.set = &set,
+			 .lower_fd = -1,
+			 .staging_fd = -1,
+			 .local_fd = -1,
+			 .tree_dir = attr_tree_dir};
 	struct store_secret sec = {0};
+	struct metrics *metrics = NULL;
 	struct policy_error perr;
 	char msg[512];
 	int err, ret = 1;
@@ -176,6 +196,9 @@ int mount_main(int argc, char **argv)
 			"until start-up: use password_file= or PRESSFS_STORE_PASSWORD");
 	if (open_dirs(&fs) < 0)
 		goto out_fds;
+	/* bound now: a port in use fails the mount before anything is mounted */
+	if (set.metrics && metrics_open(&fs, &metrics) < 0)
+		goto out_fds;
 	if (open_backends(&fs, &sec) < 0)
 		goto out_backends;
 	if (node_table_init(&fs) < 0)
@@ -185,6 +208,8 @@ int mount_main(int argc, char **argv)
 
 	/* The one ops table: the overlay's handlers, and the session's init. */
 	ops.init = pfs_init;
+	if (set.metrics)
+		timed_ops(&ops); /* the latency histograms; nothing in the way without metrics= */
 	fs.se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (!fs.se)
 		goto out_nodes;
@@ -192,13 +217,16 @@ int mount_main(int argc, char **argv)
 		goto out_session;
 	if (fuse_session_mount(fs.se, set.mountpoint) < 0)
 		goto out_signals;
+	/* Before the first request (INIT) is read: it is there that passthrough is agreed on. */
+	if (passthrough_attach(fs.se, want_passthrough(&set)) < 0)
+		log_msg(LOG_LVL_WARN, "passthrough: cannot attach to the session: served as usual");
 	log_msg(LOG_LVL_INFO, "mounted %s on %s (site %s, store %s, peer %s, %zu rules from %s)",
 		set.lower, set.mountpoint, set.site, set.store_url, set.node_id,
 		policy_rule_count(fs.policy), set.policy_file);
 	if (fs.pool)
 		log_msg(LOG_LVL_INFO, "cache class in memcached %s (a write it cannot take: %s)",
 			set.pool_url, fs.pool_drop ? "dropped" : "EIO");
-	ret = serve(&fs);
+	ret = serve(&fs, metrics);
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
@@ -209,6 +237,7 @@ out_nodes:
 out_backends:
 	pool_close(fs.pool);
 	store_close(fs.store);
+	metrics_close(metrics);
 out_fds:
 	close_dirs(&fs);
 out_policy:

@@ -1,6 +1,8 @@
 /* options.c - `pressfs mount`'s options: one table, from which come the fuse_opt parser, the
  * --help text and the checks made on the settings before anything is mounted. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,10 +13,11 @@
 #include <unistd.h>
 
 #include "pool.h"
+#include "mount/metrics.h"
 #include "mount/options.h"
 
-/* One -o KEY=VALUE of ours.  An entry without help text is an older spelling of the one
- * before it, still accepted and not shown. */
+/* One -o KEY=VALUE (or KEY, a flag: no arg) of ours.  An entry without help text is an older
+ * spelling of the one before it, still accepted and not shown. */
 static const struct option {
 	const char *templ; /* fuse_opt template: "lower=%s" */
 	size_t offset;	   /* in struct settings */
@@ -47,6 +50,14 @@ static const struct option {
     {"durability=%s", offsetof(struct settings, durability), "N[:MS]",
      "a change succeeds once N replicas have it (WAIT, MS default 1000); "
      "default 1 behind Sentinel, else 0"},
+    {"owner=%s", offsetof(struct settings, owner), "USER[:GROUP]",
+     "the image's directories where writes may land show this owner (image owned by root)"},
+    {"passthrough=%s", offsetof(struct settings, passthrough), "auto|off",
+     "let the kernel read the image's files itself where it can (Linux >= 6.9, root)"},
+    {"metrics=%s", offsetof(struct settings, metrics), "HOST:PORT",
+     "serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT or [::1]:PORT"},
+    {"metrics_any", offsetof(struct settings, metrics_any), NULL,
+     "let metrics= take an address other than loopback (see below)"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -64,8 +75,11 @@ void mount_usage(FILE *f)
 
 		if (!options[i].help)
 			continue;
-		snprintf(key, sizeof(key), "%.*s=%s", (int)strcspn(options[i].templ, "="),
-			 options[i].templ, options[i].arg);
+		if (options[i].arg)
+			snprintf(key, sizeof(key), "%.*s=%s", (int)strcspn(options[i].templ, "="),
+				 options[i].templ, options[i].arg);
+		else
+			snprintf(key, sizeof(key), "%s", options[i].templ);
 		fprintf(f, "    -o %-20s %s\n", key, options[i].help);
 	}
 	fprintf(f, "    (older spellings still accepted: node= for peer=, cache= for pool=,\n"
@@ -83,7 +97,12 @@ void mount_usage(FILE *f)
 	    "    durability=N[:MS]: every change waits until N replicas acknowledge it (Redis\n"
 	    "    WAIT, at most MS ms, default 1000), else it fails with EIO although the primary\n"
 	    "    has it.  Each change costs one more round trip to the slowest of the N.\n"
-	    "    WAIT is not consensus: see docs/TOPOLOGY.md.\n\n");
+	    "    WAIT is not consensus: see docs/TOPOLOGY.md.\n\n"
+	    "    metrics= serves without authentication, so only a loopback address is taken:\n"
+	    "    visitors must never reach it.  HAProxy or a Kubernetes probe on the same host\n"
+	    "    (or pod) can.  Another address is refused unless metrics_any is given too;\n"
+	    "    then keep it off the public network yourself.  /healthz answers 200 \"ok\"\n"
+	    "    while mounted and Redis answers within timeout=, else 503 and the reason.\n\n");
 	fprintf(f,
 		"    -f                      stay in the foreground\n"
 		"    -d                      debug: log every request (implies -f)\n\n"
@@ -322,6 +341,68 @@ static int check_durability(struct settings *s)
 	return 0;
 }
 
+/* owner=USER[:GROUP], by name or number; GROUP defaults to USER's primary group. */
+static int check_owner(struct settings *s)
+{
+	char *user = strdup(s->owner), *group, *end;
+	struct passwd *pw;
+	struct group *gr;
+	int ret = -1;
+
+	if (!user)
+		return -1;
+	group = strchr(user, ':');
+	if (group)
+		*group++ = '\0';
+	pw = getpwnam(user);
+	if (pw) {
+		s->owner_uid = pw->pw_uid;
+		s->owner_gid = pw->pw_gid;
+	} else {
+		errno = 0;
+		s->owner_uid = (uid_t)strtoul(user, &end, 10);
+		if (!*user || *end || errno)
+			goto bad;
+		s->owner_gid = (gid_t)s->owner_uid;
+	}
+	if (group) {
+		gr = getgrnam(group);
+		if (gr) {
+			s->owner_gid = gr->gr_gid;
+		} else {
+			errno = 0;
+			s->owner_gid = (gid_t)strtoul(group, &end, 10);
+			if (!*group || *end || errno)
+				goto bad;
+		}
+	}
+	ret = 0;
+	goto out;
+bad:
+	fprintf(stderr, "pressfs mount: owner=%s: no such user or group\n", s->owner);
+out:
+	free(user);
+	return ret;
+}
+
+static int check_metrics(const struct settings *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char why[256];
+
+	if (!s->metrics) {
+		if (s->metrics_any)
+			fprintf(stderr, "pressfs mount: metrics_any needs metrics=HOST:PORT\n");
+		return s->metrics_any ? -1 : 0;
+	}
+	if (metrics_parse_addr(s->metrics, s->metrics_any, &ss, &len, why, sizeof(why)) < 0) {
+		fprintf(stderr, "pressfs mount: metrics=%s: %s\n", s->metrics, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_settings(struct settings *s)
 {
 	char *p;
@@ -344,6 +425,14 @@ static int check_settings(struct settings *s)
 	}
 	if (resolve_dir("staging", &s->staging) < 0)
 		return -1;
+	if (access(s->staging, W_OK) < 0) {
+		/* a read-only /var/tmp (a container's root) would fail every shared write later */
+		fprintf(stderr,
+			"pressfs mount: staging=%s: %s: files being written are staged there until "
+			"close; give -o staging=DIR on a writable file system\n",
+			s->staging, strerror(errno));
+		return -1;
+	}
 	if (!(p = realpath(s->policy_file, NULL))) {
 		fprintf(stderr, "pressfs mount: policy '%s': %s\n", s->policy_file,
 			strerror(errno));
@@ -360,6 +449,15 @@ static int check_settings(struct settings *s)
 	if (!s->timeout_ms)
 		s->timeout_ms = 2000;
 	if (check_durability(s) < 0)
+		return -1;
+	if (s->owner && check_owner(s) < 0)
+		return -1;
+	if (s->passthrough && strcmp(s->passthrough, "auto") && strcmp(s->passthrough, "off")) {
+		fprintf(stderr, "pressfs mount: passthrough=%s: expected auto or off\n",
+			s->passthrough);
+		return -1;
+	}
+	if (check_metrics(s) < 0)
 		return -1;
 	return check_pool(s);
 }
@@ -404,4 +502,7 @@ void mount_options_free(struct settings *s)
 	free(s->pool_fail);
 	free(s->password_file);
 	free(s->durability);
+	free(s->passthrough);
+	free(s->owner);
+	free(s->metrics);
 }

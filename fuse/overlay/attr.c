@@ -28,7 +28,7 @@ void attr_from_lower(const struct stat *lst, unsigned flags, struct stat *st)
 void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = a->ino | UPPER_INO_BIT;
+	st->st_ino = attr_ino(a->ino, a->lino, 0);
 	st->st_mode = S_ISLNK(a->mode) ? a->mode : strip_write(a->mode, flags);
 	st->st_nlink = S_ISDIR(a->mode) ? 2 : 1;
 	st->st_uid = a->uid;
@@ -97,13 +97,13 @@ static int attr_upper(struct pfs *fs, struct node *n, uint64_t sino, const char 
 	if (err)
 		return err;
 	attr_from_store(&a, n->flags, st);
-	store_attr_release(&a);
-	if (n->flags & N_LOWER) {
+	if (S_ISDIR(a.mode) && (n->flags & N_LOWER)) {
 		struct stat lst;
 
-		if (lower_stat(fs, path, &lst) == 0)
-			st->st_ino = lst.st_ino;
+		if (lower_stat(fs, path, &lst) == 0 && S_ISDIR(lst.st_mode))
+			st->st_ino = attr_ino(a.ino, a.lino, lst.st_ino);
 	}
+	store_attr_release(&a);
 	return 0;
 }
 
@@ -145,4 +145,22 @@ int attr_fresh(struct pfs *fs, struct node *n, struct stat *st)
 			st->st_size = sz;
 	}
 	return 0;
+}
+
+int attr_tree_dir(struct pfs *fs, const char *path, struct stat *st)
+{
+	struct store_attr a = {0};
+	uint64_t ino = 0;
+	int err;
+
+	err = store_resolve_dir(fs->store, path, strlen(path), &ino);
+	if (!err && ino && store_getattr(fs->store, ino, &a) == 0) {
+		attr_from_store(&a, N_WRITABLE, st);
+		store_attr_release(&a);
+		return 0;
+	}
+	err = lower_stat(fs, path, st);
+	if (!err && !S_ISDIR(st->st_mode))
+		err = -ENOTDIR;
+	return err;
 }

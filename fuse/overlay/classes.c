@@ -5,6 +5,7 @@
 
 #include "overlay/classes.h"
 #include "overlay/node.h"
+#include "stats.h"
 
 static const char *const op_names[CLS_OP_COUNT] = {
     [CLS_CREATE] = "create",	     [CLS_MKDIR] = "mkdir",
@@ -230,6 +231,8 @@ int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 
 	mount_facts(fs, &m);
 	classes_judge(fs->policy, &m, op, path, len, f, v);
+	if (v->err == -EROFS)
+		stats_refusal(v->cls, v->rule ? v->rule->line : 0);
 	at = v->at_from ? f->from : path;
 	switch (v->note) {
 	case CLS_NOTE_LOCAL_NO_DIR:

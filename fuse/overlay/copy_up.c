@@ -70,9 +70,10 @@ static int copy_file(struct pfs *fs, uint64_t dir, const char *path, const char 
 	}
 	err = chunks_upload(fs, v.store_cls, (uint64_t)st->st_size, nch, lower_chunk, &fd, ids);
 	if (!err)
-		err = store_publish_new(fs->store, dir, name, strlen(name), st->st_mode, st->st_uid,
-					st->st_gid, v.store_cls, (uint64_t)st->st_size, nch, ids,
-					false, &a);
+		err = store_publish_new_as(fs->store, dir, name, strlen(name), st->st_mode,
+					   st->st_uid, st->st_gid, v.store_cls,
+					   (uint64_t)st->st_size, nch, ids, false, 0,
+					   (uint64_t)st->st_ino, &a); /* keeps its st_ino */
 	if (!err)
 		stats_event(EV_COPY_UP);
 out:
@@ -116,10 +117,9 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 			err = -ENAMETOOLONG;
 			break;
 		}
-		if (fstatat(fs->lower_fd, child + 1, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			err = -errno;
+		err = lower_stat(fs, child, &st);
+		if (err)
 			break;
-		}
 		type = store_lookup(fs->store, dir, de->d_name, strlen(de->d_name), &a);
 		opaque = type == STORE_DIR && a.opaque;
 		store_attr_release(&a);
@@ -130,9 +130,9 @@ static int copy_dir(struct pfs *fs, const char *path, uint64_t dir, int depth)
 			break;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			err = store_copyup_dir(fs->store, dir, de->d_name, strlen(de->d_name),
-					       st.st_mode, st.st_uid, st.st_gid, ts_ns(&st.st_mtim),
-					       &sub);
+			err = store_copyup_dir_as(fs->store, dir, de->d_name, strlen(de->d_name),
+						  st.st_mode, st.st_uid, st.st_gid,
+						  ts_ns(&st.st_mtim), st.st_ino, &sub);
 			if (!err && !opaque) /* an opaque copy hides the rest already */
 				err = copy_dir(fs, child, sub, depth + 1);
 		} else if (type == -ENOENT && S_ISREG(st.st_mode)) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "overlay/attr.h"
 #include "overlay/dir.h"
 #include "overlay/listing.h"
+#include "overlay/ofile.h"
 #include "overlay/resolve.h"
 #include "stats.h"
 
@@ -66,7 +68,7 @@ static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
 		*ud = e;
 		e += (*nud)++;
 		e->type = de->d_type == DT_DIR ? STORE_DIR : STORE_FILE;
-		e->ino = 0;
+		e->ino = e->lino = 0;
 		e->namelen = nl;
 		e->name = strdup(de->d_name);
 		if (!e->name) {
@@ -82,12 +84,102 @@ static int local_entries(struct pfs *fs, const char *path, struct dirlist *l,
 	return err;
 }
 
+struct pending_scan {
+	struct node *dir;
+	struct store_dirent *e;
+	size_t n;
+	int err;
+};
+
+/* (under fs->lock) A file created in the directory on this peer and not committed yet. */
+static void pending_one(struct node *n, void *arg)
+{
+	struct pending_scan *ps = arg;
+	struct store_dirent *e;
+
+	if (ps->err || n->parent != ps->dir || !file_pending_locked(n) || (n->flags & N_UNLINKED))
+		return;
+	e = realloc(ps->e, (ps->n + 1) * sizeof(*e));
+	if (!e) {
+		ps->err = -ENOMEM;
+		return;
+	}
+	ps->e = e;
+	e += ps->n;
+	e->type = STORE_FILE;
+	/* (its st_ino: the number ofile.c's attributes give it) */
+	e->ino = attr_ino_new(n->of->ino, n);
+	e->lino = 0;
+	e->namelen = n->namelen;
+	e->name = malloc(n->namelen + 1);
+	if (!e->name) {
+		ps->err = -ENOMEM;
+		return;
+	}
+	memcpy(e->name, n->name, n->namelen);
+	e->name[n->namelen] = '\0';
+	ps->n++;
+}
+
+/* The files this peer created in N and has not committed yet (they live in n->of until their
+ * first close, yet lookup finds them, so listings show them too), appended to *UD and L; they
+ * hide the store's and the lower tree's entries of the same name, as in lookup. */
+static int pending_entries(struct pfs *fs, struct node *n, struct dirlist *l,
+			   struct store_dirent **ud, size_t *nud)
+{
+	struct pending_scan ps = {.dir = n};
+	int err;
+
+	node_for_each(fs, pending_one, &ps);
+	for (size_t i = 0; i < ps.n && !ps.err; i++)
+		ps.err = listing_add(l, ps.e[i].name, ps.e[i].namelen, (ino_t)ps.e[i].ino, S_IFREG);
+	err = ps.err;
+	if (err || !ps.n) {
+		store_dirents_free(ps.e, ps.n);
+		return err;
+	}
+	for (size_t i = 0; i < ps.n; i++)
+		ps.e[i].ino = 0; /* in UD: a name that hides others, nothing more */
+	err = dirents_append(ud, nud, ps.e, ps.n);
+	if (!err)
+		qsort(*ud, *nud, sizeof(**ud), dirent_cmp);
+	return err;
+}
+
 /* Is KEY in UD, two sorted runs: this node's own entries [0, NLOCAL), then the store's? */
 static bool hidden(const struct store_dirent *key, const struct store_dirent *ud, size_t nlocal,
 		   size_t nud)
 {
 	return (nlocal && bsearch(key, ud, nlocal, sizeof(*ud), dirent_cmp)) ||
 	       (nud > nlocal && bsearch(key, ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp));
+}
+
+/* A lower entry DE that an upper entry of the store hides: when both are directories, the
+ * listing gives the upper one the number lookup gives it (attr_ino: a merged directory without
+ * a lino of its own shows the lower one's).  AT[i] is the place in L of UD[i], plus one (0: not
+ * listed). */
+static void merged_ino(struct pfs *fs, const char *dir, struct dirlist *l,
+		       const struct store_dirent *ud, const size_t *at, size_t nlocal, size_t nud,
+		       const struct store_dirent *key, const struct dirent *de)
+{
+	const struct store_dirent *u =
+	    nud > nlocal ? bsearch(key, ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp) : NULL;
+	char path[PATH_MAX];
+	struct dent *e;
+	struct stat st;
+
+	if (!at || !u || u->type != STORE_DIR || u->lino || !at[u - ud])
+		return;
+	e = &l->e[at[u - ud] - 1];
+	if (de->d_type == DT_UNKNOWN) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir[1] ? dir : "", de->d_name) >=
+			(int)sizeof(path) ||
+		    lower_stat(fs, path, &st) || !S_ISDIR(st.st_mode))
+			return;
+	} else if (de->d_type != DT_DIR) {
+		return;
+	}
+	e->ino = attr_ino(u->ino, 0, de->d_ino);
 }
 
 static mode_t type_of(char t)
@@ -102,7 +194,7 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 	struct dirlist *l = calloc(1, sizeof(*l));
 	struct store_dirent *ud = NULL;
 	char path[PATH_MAX];
-	size_t nud = 0, nlocal;
+	size_t nud = 0, nlocal, *at = NULL;
 	uint64_t sino = 0;
 	int err, len;
 
@@ -116,6 +208,11 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 	if (fs->local_fd >= 0 && !(n->flags & N_STATIC_BELOW)) {
 		/* This node's own entries come first and hide the others of the same name. */
 		err = local_entries(fs, path, l, &ud, &nud);
+		if (err)
+			goto fail;
+	}
+	if (!(n->flags & N_STATIC_BELOW)) {
+		err = pending_entries(fs, n, l, &ud, &nud);
 		if (err)
 			goto fail;
 	}
@@ -144,15 +241,21 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 			goto fail;
 		if (nud > nlocal) /* (qsort of NULL, even of nothing, is undefined) */
 			qsort(ud + nlocal, nud - nlocal, sizeof(*ud), dirent_cmp);
+		at = calloc(nud ? nud : 1, sizeof(*at));
+		if (!at) {
+			err = -ENOMEM;
+			goto fail;
+		}
 		for (size_t i = nlocal; i < nud; i++) {
 			if (ud[i].type == STORE_WHITEOUT)
 				continue;
 			if (nlocal && bsearch(&ud[i], ud, nlocal, sizeof(*ud), dirent_cmp))
 				continue; /* this node's own entry of that name wins */
-			err = listing_add(l, ud[i].name, ud[i].namelen, ud[i].ino | UPPER_INO_BIT,
-					  type_of(ud[i].type));
+			err = listing_add(l, ud[i].name, ud[i].namelen,
+					  attr_ino(ud[i].ino, ud[i].lino, 0), type_of(ud[i].type));
 			if (err)
 				goto fail;
+			at[i] = l->n;
 		}
 	}
 	if ((n->flags & N_LOWER) && !(n->flags & N_OPAQUE)) {
@@ -173,8 +276,10 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 				continue;
 			key.name = de->d_name;
 			key.namelen = nl;
-			if (nud && hidden(&key, ud, nlocal, nud))
+			if (nud && hidden(&key, ud, nlocal, nud)) {
+				merged_ino(fs, path, l, ud, at, nlocal, nud, &key, de);
 				continue; /* hidden by an upper entry or a whiteout */
+			}
 			err = listing_add(l, de->d_name, nl, de->d_ino, (mode_t)DTTOIF(de->d_type));
 			if (err) {
 				closedir(d);
@@ -184,10 +289,12 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 		closedir(d);
 	}
 done:
+	free(at);
 	store_dirents_free(ud, nud);
 	*out = l;
 	return 0;
 fail:
+	free(at);
 	store_dirents_free(ud, nud);
 	listing_free(l);
 	return err;

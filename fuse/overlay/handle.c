@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "overlay/classes.h"
 #include "overlay/fault.h"
 #include "overlay/handle.h"
+#include "passthrough.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
@@ -59,8 +61,9 @@ static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 		char name[NAME_MAX + 1];
 		size_t namelen;
 		uint64_t dir;
-		bool lower;
+		bool lower, dropped;
 
+		stats_event(EV_POOL_MISS);
 		/* the name as it is now, copied: a rename may replace it meanwhile */
 		pthread_mutex_lock(&fs->lock);
 		dir = n->parent ? n->parent->sino : 0;
@@ -68,10 +71,14 @@ static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 		memcpy(name, n->name, namelen);
 		lower = (n->flags & N_LOWER) != 0;
 		pthread_mutex_unlock(&fs->lock);
-		if (dir && namelen &&
-		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1)
+		dropped =
+		    dir && namelen &&
+		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1;
+		if (dropped) {
+			stats_event(EV_POOL_EVICTION);
 			log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen,
 				name);
+		}
 		pthread_mutex_lock(&fs->lock);
 		node_unhash(fs, n);
 		pthread_mutex_unlock(&fs->lock);
@@ -102,6 +109,41 @@ static int still_named(struct pfs *fs, struct node *n)
 		return -ENOENT;
 	node_forget(fs, again, 1);
 	return again != n ? -ESTALE : 0;
+}
+
+/* The backing id the kernel reads static file N from, registered from FD on N's first open:
+ * the kernel allows one backing file per inode, so a node keeps its id for its life (closed
+ * when the node is freed).  0 when passthrough is off or the kernel refused (said once, and
+ * not asked again for N: -ELOOP for a lower tree stacked too deep, for one). */
+static int static_backing(struct pfs *fs, struct node *n, int fd)
+{
+	static atomic_bool said;
+	int id, mine;
+
+	if (!passthrough_on())
+		return 0;
+	pthread_mutex_lock(&fs->lock);
+	id = n->backing;
+	pthread_mutex_unlock(&fs->lock);
+	if (id)
+		return id > 0 ? id : 0;
+	mine = passthrough_open_backing(fd);
+	if (mine < 0 && !atomic_exchange(&said, true))
+		log_msg(LOG_LVL_WARN, "passthrough: the kernel refused a backing file: %s",
+			strerror(-mine));
+	pthread_mutex_lock(&fs->lock);
+	id = n->backing;
+	if (!id)
+		n->backing = id = mine > 0 ? mine : -1;
+	pthread_mutex_unlock(&fs->lock);
+	if (mine > 0 && id != mine)
+		passthrough_close_backing(mine); /* another open registered first */
+	return id > 0 ? id : 0;
+}
+
+int handle_backing(const struct fh *fh)
+{
+	return fh->backing;
 }
 
 /* Open N for the handle FI describes; fills what the kernel should keep in FI.  One piece: the
@@ -154,6 +196,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 		fi->keep_cache = 1;
 		fi->noflush = 1;
+		fh->backing = static_backing(fs, n, fh->lower_fd);
 		goto done;
 	}
 	if (!file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
@@ -269,6 +312,10 @@ static int create_pending(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, 
 	of = fault_hit("create_of") ? NULL : of_new_pending(mode, uid, gid, cls);
 	if (!of)
 		return -ENOMEM;
+	/* Its store number now, so that its st_ino is the same before and after the first
+	 * commit (attr_ino); without one (an outage) it gets its number at the commit. */
+	if (store_alloc_ids(fs->store, 1, &of->ino))
+		of->ino = 0;
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, p, name, namelen);
 	if (n)
@@ -382,6 +429,7 @@ int handle_splice_fd(const struct fh *fh)
 
 ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t off)
 {
+	enum stat_class cls = STAT_LOWER;
 	struct ofile *of;
 	ssize_t got;
 
@@ -391,9 +439,11 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 	if (of) {
 		pthread_mutex_lock(&of->lock);
 		got = of_read(fs, of, buf, size, (uint64_t)off);
+		cls = of->cls == 'c' ? STAT_CACHE : STAT_SHARED;
 		pthread_mutex_unlock(&of->lock);
 		of_put(fs, fh->n, of);
 	} else if (fh->blob) {
+		cls = STAT_CACHE;
 		got = 0;
 		if ((uint64_t)off < fh->snap.size) {
 			got = (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
@@ -402,25 +452,33 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 			memcpy(buf, fh->blob + off, (size_t)got);
 		}
 	} else if (fh->snap_valid) {
+		cls = STAT_SHARED;
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
 	} else if (fh->lower_fd >= 0) {
+		cls = fh->local ? STAT_LOCAL : STAT_LOWER;
 		got = pread(fh->lower_fd, buf, size, off);
 		if (got < 0)
 			got = -errno;
 	} else {
 		got = 0;
 	}
+	if (got > 0)
+		stats_read(cls, (uint64_t)got);
 	return got;
 }
 
 ssize_t handle_write(struct pfs *fs, struct fh *fh, const char *buf, size_t size, off_t off)
 {
 	struct ofile *of = fh->n->of;
+	enum stat_class cls;
 	ssize_t done;
 
 	if (fh->local) {
 		done = pwrite(fh->lower_fd, buf, size, off);
-		return done < 0 ? -errno : done;
+		if (done < 0)
+			return -errno;
+		stats_written(STAT_LOCAL, (uint64_t)done);
+		return done;
 	}
 	if (!fh->writer || !of)
 		return -EBADF;
@@ -428,7 +486,10 @@ ssize_t handle_write(struct pfs *fs, struct fh *fh, const char *buf, size_t size
 	if (!fh->append)
 		of->o_append = false;
 	done = of_write(fs, of, buf, size, fh->append ? of->size : (uint64_t)off);
+	cls = of->cls == 'c' ? STAT_CACHE : STAT_SHARED;
 	pthread_mutex_unlock(&of->lock);
+	if (done > 0)
+		stats_written(cls, (uint64_t)done);
 	return done;
 }
 

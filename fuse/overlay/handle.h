@@ -19,6 +19,7 @@ struct fh {
 	bool snap_valid;
 	bool outage; /* opened while the store was down: the kernel's pages only */
 	char *blob;  /* reading a cache file: all of it, fetched at open */
+	int backing; /* > 0: the kernel reads lower_fd's file itself (passthrough) */
 };
 
 /* Open N for the handle FI describes; fills fi->fh and what the kernel should keep in FI. */
@@ -26,6 +27,8 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi);
 /* O_CREAT of NAME under P by UID:GID: fills *E (with a lookup count) and FI. */
 int handle_create(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, const char *name,
 		  mode_t mode, struct fuse_file_info *fi, struct fuse_entry_param *e);
+/* The passthrough backing id FH's open must be answered with, or 0. */
+int handle_backing(const struct fh *fh);
 /* The descriptor a read of FH may be spliced from, or -1. */
 int handle_splice_fd(const struct fh *fh);
 ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t off);

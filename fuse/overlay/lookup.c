@@ -100,7 +100,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	if (resolved_upper(&r)) {
 		attr_from_store(&r.ua, n->flags, &e->attr);
 		if (r.lower && S_ISDIR(r.lst.st_mode) && S_ISDIR(r.ua.mode))
-			e->attr.st_ino = r.lst.st_ino; /* merged directory: keep lower's */
+			e->attr.st_ino = attr_ino(r.ua.ino, r.ua.lino, r.lst.st_ino); /* merged */
 	} else {
 		attr_from_lower(&r.lst, n->flags, &e->attr);
 	}

@@ -6,6 +6,7 @@
 
 #include "overlay/listing.h"
 #include "hash.h"
+#include "passthrough.h"
 #include "overlay/node.h"
 
 static size_t name_hash(const struct pfs *fs, const struct node *parent, const char *name,
@@ -196,6 +197,7 @@ static void put_locked(struct pfs *fs, struct node *n)
 			sino_remove(fs, n);
 		fs->tab_count--;
 		listing_drop(&n->listing); /* no stream can be using it: they hold the node */
+		passthrough_close_backing(n->backing);
 		free(n->name);
 		free(n);
 		n = parent;
@@ -383,6 +385,7 @@ void node_remember(struct node *n, const struct store_attr *a)
 	    .size = a->size,
 	    .mtime_ns = a->mtime_ns,
 	    .ctime_ns = a->ctime_ns,
+	    .lino = a->lino,
 	};
 }
 
@@ -401,6 +404,7 @@ bool node_recall(const struct node *n, struct store_attr *a)
 	    .mtime_ns = n->known.mtime_ns,
 	    .ctime_ns = n->known.ctime_ns,
 	    .version = n->told_version,
+	    .lino = n->known.lino,
 	};
 	return true;
 }

@@ -27,6 +27,7 @@ struct known {
 	uint32_t mode, uid, gid;
 	uint64_t size;
 	int64_t mtime_ns, ctime_ns;
+	uint64_t lino;
 };
 
 /* Every field is under fs->lock, but for these: `of` may be read without it by a holder of an
@@ -51,6 +52,7 @@ struct node {
 	struct ofile *of;	 /* write state while open for writing on this node */
 	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
 	struct known known;
+	int backing; /* passthrough backing id of a static file: 0 none yet, -1 refused */
 };
 
 int node_table_init(struct pfs *fs);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "passthrough.h"
 #include "overlay/attr.h"
 #include "overlay/classes.h"
 #include "overlay/copy_up.h"
@@ -113,7 +114,14 @@ int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir)
 		goto unhash;
 	}
 	if (!resolved_upper(&r) && !r.lower) {
-		err = -ENOENT;
+		/* Only a file created here and not committed yet: its name goes, and its
+		 * first commit with it (of_commit drops an unlinked file). */
+		pthread_mutex_lock(&fs->lock);
+		n = node_find(fs, parent, name, namelen);
+		err = !dir && n && file_pending_locked(n) ? 0 : -ENOENT;
+		if (!err)
+			node_unhash(fs, n);
+		pthread_mutex_unlock(&fs->lock);
 		goto out;
 	}
 	f.exists = true;
@@ -313,5 +321,6 @@ int ns_status(struct pfs *fs, char *buf, size_t size)
 	char why[160];
 	bool down = store_down(fs->store, why, sizeof(why));
 
-	return stats_json(buf, size, fs->set->site, fs->set->store_url, !down, why);
+	return stats_json(buf, size, fs->set->site, fs->set->store_url, !down, why,
+			  passthrough_on());
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/attr.h"
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
 #include "overlay/ofile.h"
@@ -46,6 +47,8 @@ static ssize_t pool_chunk(struct pfs *fs, uint64_t id, size_t off, size_t len, c
 {
 	ssize_t got = fs->pool ? pool_read_chunk(fs->pool, id, off, len, buf) : -EIO;
 
+	if (got == -ENOENT)
+		stats_event(EV_POOL_MISS);
 	if (got < 0) {
 		log_msg(LOG_LVL_WARN, "cache chunk %llu unavailable (%s): the write fails",
 			(unsigned long long)id,
@@ -252,16 +255,22 @@ static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cl
 {
 	char name[NAME_MAX + 1];
 	struct node *parent;
-	uint64_t psino;
+	uint64_t psino, lino = 0;
+	struct stat lst;
 	int namelen, err;
 
+	/* The numbers it is known by (attr_ino): the one reserved at its creation, or, for a
+	 * copy-up, the lower file's, which the store keeps as its lino. */
+	if (of->base_lower && fstat(of->lower_fd, &lst) == 0)
+		lino = lst.st_ino;
 	namelen = node_parent_name(fs, n, &parent, name, sizeof(name));
 	if (namelen < 0)
 		return namelen;
 	err = upper_dir_make(fs, parent, &psino);
 	if (!err)
-		err = store_publish_new(fs->store, psino, name, (size_t)namelen, of->mode, of->uid,
-					of->gid, cls, of->size, nch, ids, merge, a);
+		err = store_publish_new_as(fs->store, psino, name, (size_t)namelen, of->mode,
+					   of->uid, of->gid, cls, of->size, nch, ids, merge,
+					   of->pending ? of->ino : 0, lino, a);
 	node_put(fs, parent);
 	return err;
 }
@@ -617,7 +626,7 @@ static int attr_locked(struct node *n, struct stat *st)
 	if (!of || !of->pending)
 		return -ENOENT;
 	memset(st, 0, sizeof(*st));
-	st->st_ino = (ino_t)(uintptr_t)n | (1ull << 63);
+	st->st_ino = attr_ino_new(of->ino, n);
 	st->st_mode = of->mode;
 	st->st_nlink = 1;
 	st->st_uid = of->uid;

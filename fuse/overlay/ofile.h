@@ -31,6 +31,7 @@ struct ofile {
 	int lower_fd;
 	struct store_attr base; /* base is this store file (when !base_lower && !pending) */
 	bool pending;		/* created here, not in the store until the first commit */
+	uint64_t ino; /* pending: the store number reserved for it (its st_ino), 0 if none */
 	bool dirty;
 	bool append_only; /* every change since the base was an append at its end */
 	bool o_append;	  /* ... and every write came through an O_APPEND handle */

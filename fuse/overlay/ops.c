@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "passthrough.h"
 #include "overlay/attr.h"
 #include "overlay/dir.h"
 #include "overlay/handle.h"
@@ -231,10 +232,14 @@ static void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	stats_count(OP_OPEN);
 	err = handle_open(fs, node_get(fs, ino), fi);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, -err);
-	else
+	} else if (handle_backing((struct fh *)fi->fh) > 0) {
+		stats_event(EV_PASSTHROUGH_OPEN);
+		passthrough_reply_open(req, fi, handle_backing((struct fh *)fi->fh));
+	} else {
 		fuse_reply_open(req, fi);
+	}
 }
 
 static void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -266,6 +271,13 @@ static void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	stats_count(OP_READ);
 	if (fd >= 0) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+		uint64_t left = 0;
+		struct stat st;
+
+		/* counted before the reply, which may let the handle go */
+		if (fstat(fd, &st) == 0 && off < st.st_size)
+			left = (uint64_t)(st.st_size - off);
+		stats_read(fh->local ? STAT_LOCAL : STAT_LOWER, left < size ? left : size);
 
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = fd;

@@ -15,6 +15,14 @@ int lower_stat(struct pfs *fs, const char *path, struct stat *st)
 {
 	if (fstatat(fs->lower_fd, tree_rel(path), st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
+	/* owner=: an image's directory in which the policy lets something be written below is
+	 * the web user's, so that the kernel's permission checks let it create there; the image
+	 * itself may stay root's.  Its upper copy, made from these attributes, is too. */
+	if (fs->set->owner && S_ISDIR(st->st_mode) &&
+	    !(classes_node_flags(fs, path, strlen(path), NULL) & N_STATIC_BELOW)) {
+		st->st_uid = fs->set->owner_uid;
+		st->st_gid = fs->set->owner_gid;
+	}
 	return 0;
 }
 
@@ -104,8 +112,8 @@ int upper_dir_make(struct pfs *fs, struct node *n, uint64_t *sino)
 	err = lower_stat(fs, path, &lst);
 	if (err)
 		goto out;
-	err = store_copyup_dir(fs->store, psino, name, (size_t)namelen, lst.st_mode, lst.st_uid,
-			       lst.st_gid, ts_ns(&lst.st_mtim), &made);
+	err = store_copyup_dir_as(fs->store, psino, name, (size_t)namelen, lst.st_mode, lst.st_uid,
+				  lst.st_gid, ts_ns(&lst.st_mtim), lst.st_ino, &made);
 	if (err == -ESTALE) {
 		pthread_mutex_lock(&fs->lock);
 		node_set_sino(fs, parent, 0);

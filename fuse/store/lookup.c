@@ -148,6 +148,42 @@ void store_dirents_free(struct store_dirent *d, size_t n)
 	free(d);
 }
 
+/* The lino of each of the N entries of D (whiteouts have none): one HGET each, pipelined on the
+ * connection the listing came from.  A value that is not a number is no lino. */
+static int fetch_linos(struct store *s, struct store_dirent *d, size_t n)
+{
+	struct conn *k = conn_current(s);
+	char key[KEY_MAX];
+	size_t sent = 0;
+
+	if (!k || !k->c)
+		return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		const char *argv[3] = {"HGET", key, "lino"};
+		size_t lens[3] = {4, 0, 4};
+
+		if (d[i].type == STORE_WHITEOUT)
+			continue;
+		lens[1] = key_inode(key, s->prefix, d[i].ino);
+		if (redisAppendCommandArgv(k->c, 3, argv, lens) != REDIS_OK)
+			return conn_fail(s, k);
+		sent++;
+	}
+	for (size_t i = 0; i < n && sent; i++) {
+		redisReply *r;
+
+		if (d[i].type == STORE_WHITEOUT)
+			continue;
+		if (redisGetReply(k->c, (void **)&r) != REDIS_OK)
+			return conn_fail(s, k);
+		sent--;
+		if (r->type == REDIS_REPLY_STRING && !parse_u64(r->str, r->len, 10, &d[i].lino))
+			d[i].lino = 0;
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
 int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n)
 {
 	struct args args = {0};
@@ -209,9 +245,11 @@ int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size
 		e->namelen = f->len;
 		m++;
 	}
+	rc = fetch_linos(s, d, m);
+	if (rc)
+		goto fail;
 	*out = d;
 	*n = m;
-	rc = 0;
 	goto out;
 bad:
 	rc = refused(s, conn_current(s), "readdir (damaged directory)", r);

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <syslog.h>
 
+#include "stats.h"
 #include "store/internal.h"
 
 /* ---- argument vectors ---- */
@@ -56,13 +57,16 @@ int command(struct store *s, const char *what, struct args *a, redisReply **out)
 {
 	struct conn *k;
 	redisReply *r;
+	uint64_t t0;
 	int rc;
 
 	*out = NULL;
 	rc = conn_get(s, &k);
 	if (rc)
 		return rc == -EPROTO ? -EIO : rc;
+	t0 = stats_clock();
 	r = redisCommandArgv(k->c, a->n, a->v, a->l);
+	stats_store_rtt(stats_clock() - t0);
 	if (!r)
 		return conn_fail(s, k);
 	if (r->type == REDIS_REPLY_ERROR) {
@@ -122,6 +126,7 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 	char now[24], grace[16];
 	struct conn *k;
 	redisReply *r;
+	uint64_t t0;
 	int rc, argc = 0;
 
 	*out = NULL;
@@ -141,14 +146,18 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 	for (int i = 0; i < a->n; i++)
 		argv[argc] = a->v[i], lens[argc++] = a->l[i];
 
+	t0 = stats_clock();
 	r = redisCommandArgv(k->c, argc, argv, lens);
+	stats_store_rtt(stats_clock() - t0);
 	if (!r)
 		return conn_fail(s, k);
 	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(r);
 		argv[0] = "EVAL", lens[0] = 4;
 		argv[1] = sc->text, lens[1] = sc->len;
+		t0 = stats_clock();
 		r = redisCommandArgv(k->c, argc, argv, lens);
+		stats_store_rtt(stats_clock() - t0);
 		if (!r)
 			return conn_fail(s, k);
 	}
@@ -165,6 +174,9 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 			return rc;
 		}
 	}
+	/* the scripts from create on change the site, and announce it to the other peers */
+	if (which >= SC_CREATE && !(r->type == REDIS_REPLY_INTEGER && r->integer < 0))
+		stats_event(EV_INVAL_PUBLISHED);
 	*out = r;
 	return 0;
 }
@@ -296,6 +308,9 @@ static int attr_field(const redisReply *f, const redisReply *v, struct store_att
 			return -EIO;
 	} else if (!strcmp(n, "ver")) {
 		if (!parse_u64(v->str, v->len, 10, &a->version))
+			return -EIO;
+	} else if (!strcmp(n, "lino")) {
+		if (!parse_u64(v->str, v->len, 10, &a->lino))
 			return -EIO;
 	} else if (!strcmp(n, "opaque")) {
 		a->opaque = v->len == 1 && v->str[0] == '1';

@@ -75,13 +75,16 @@ struct store_attr {
 	char *target;	  /* symlinks: NUL-terminated target; owned by the attr */
 	bool unlinked;	  /* removed from its directory, freed after grace_ms: only
 			   * getattr still finds it (st_nlink 0 for files kept open) */
+	uint64_t lino;	  /* the lower tree's inode number of the file this is the copy-up
+			   * of, which it keeps showing as st_ino; 0: none (field `lino`) */
 };
 /* Frees chunks and target (not the struct itself) and zeroes them.  Safe on a zeroed attr. */
 void store_attr_release(struct store_attr *a);
 
 struct store_dirent {
-	char type;    /* enum store_type, STORE_WHITEOUT included */
-	uint64_t ino; /* 0 for a whiteout */
+	char type;     /* enum store_type, STORE_WHITEOUT included */
+	uint64_t ino;  /* 0 for a whiteout */
+	uint64_t lino; /* the inode's `lino` (store_attr), 0 when it has none */
 	size_t namelen;
 	char *name; /* not NUL-safe: names are any bytes but '/' and NUL; NUL-terminated too */
 };
@@ -123,6 +126,11 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
  * directory (a whiteout included). */
 int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino);
+/* The same, a new copy keeping LINO (the lower directory's inode number, 0: none) as its
+ * `lino`, the st_ino it goes on showing wherever it is renamed to. */
+int store_copyup_dir_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t lino,
+			uint64_t *ino);
 
 /* Store chunk data that no file refers to yet (pipelined; ids allocated here).  Such chunks
  * expire after pending_ttl_s unless a publish below takes them: data of an interrupted write
@@ -143,6 +151,15 @@ int store_alloc_ids(struct store *s, size_t n, uint64_t *ids);
 int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a);
+/* The same, the new inode numbered INO when that is non-zero: an id store_alloc_ids handed out
+ * to this peer and used for nothing else (a file created here shows its number before its
+ * first commit); an id the site never handed out, or one an inode already has, gets a new
+ * number instead.  LINO, when non-zero, is kept as the inode's `lino`: the file is the copy-up
+ * of the lower file of that number.  (A merge keeps the existing inode, its number and lino.) */
+int store_publish_new_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			 uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
+			 size_t nchunks, const uint64_t *chunks, bool merge, uint64_t ino,
+			 uint64_t lino, struct store_attr *a);
 /* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
  * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
@@ -195,7 +212,8 @@ int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t nam
 int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
 		 const char *dname, size_t dnamelen, unsigned flags);
 
-/* All entries of DIR (whiteouts included, "." never), in no particular order.  *out is an
+/* All entries of DIR (whiteouts included, "." never), in no particular order, each with its
+ * inode's lino (one more round trip, pipelined, when DIR has entries).  *out is an
  * array of *n entries owned by the caller: free with store_dirents_free.  -ENOENT if DIR is
  * gone. */
 int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n);

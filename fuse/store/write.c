@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "stats.h"
 #include "store/internal.h"
 
 static bool cls_ok(char cls)
@@ -65,6 +66,13 @@ int store_create(struct store *s, uint64_t dir, const char *name, size_t namelen
 int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t namelen, uint32_t mode,
 		     uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t *ino)
 {
+	return store_copyup_dir_as(s, dir, name, namelen, mode, uid, gid, mtime_ns, 0, ino);
+}
+
+int store_copyup_dir_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			uint32_t mode, uint32_t uid, uint32_t gid, int64_t mtime_ns, uint64_t lino,
+			uint64_t *ino)
+{
 	struct args args = {0};
 	redisReply *r;
 	int rc;
@@ -79,6 +87,7 @@ int store_copyup_dir(struct store *s, uint64_t dir, const char *name, size_t nam
 	arg_fmt(&args, "%" PRIu32, uid);
 	arg_fmt(&args, "%" PRIu32, gid);
 	arg_fmt(&args, "%" PRId64, mtime_ns);
+	arg_fmt(&args, "%" PRIu64, lino);
 	rc = script(s, SC_COPYUP_DIR, &args, &r);
 	if (rc)
 		return rc;
@@ -100,6 +109,7 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	const char *argv[3] = {"INCRBY", key, num};
 	size_t lens[3];
 	redisReply *r;
+	uint64_t t0;
 	int rc = 0;
 
 	if (k->id_end - k->id_next >= n) {
@@ -110,7 +120,9 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	lens[0] = 6;
 	lens[1] = key_next(key, s->prefix);
 	lens[2] = (size_t)snprintf(num, sizeof num, "%zu", want);
+	t0 = stats_clock();
 	r = redisCommandArgv(k->c, 3, argv, lens);
+	stats_store_rtt(stats_clock() - t0);
 	if (!r)
 		return conn_fail(s, k);
 	if (r->type != REDIS_REPLY_INTEGER || r->integer < (long long)want) {
@@ -163,7 +175,7 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 {
 	char key[KEY_MAX], ttl[24];
 	struct conn *k;
-	uint64_t first = 0;
+	uint64_t first = 0, t0;
 	size_t got, keylen;
 	int rc;
 
@@ -179,6 +191,7 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 	if (rc)
 		return rc;
 	snprintf(ttl, sizeof ttl, "%u", s->pending_ttl_s);
+	t0 = stats_clock();
 	/* Each SET goes out as soon as it is formatted, the "+OK"s are read at the end: the
 	 * upload runs at the socket's pace, one round trip in all. */
 	for (size_t i = 0; i < n; i++) {
@@ -200,6 +213,7 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 		}
 		freeReplyObject(r);
 	}
+	stats_store_rtt(stats_clock() - t0); /* the batch: one round trip */
 	if (rc)
 		release_chunks(s, n, ids);
 	return rc;
@@ -248,6 +262,15 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a)
 {
+	return store_publish_new_as(s, dir, name, namelen, mode, uid, gid, cls, size, nchunks,
+				    chunks, merge, 0, 0, a);
+}
+
+int store_publish_new_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
+			 uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
+			 size_t nchunks, const uint64_t *chunks, bool merge, uint64_t ino,
+			 uint64_t lino, struct store_attr *a)
+{
 	struct args args = {0};
 	redisReply *r;
 	char *list;
@@ -274,6 +297,8 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 	arg_fmt(&args, "%" PRIu64, size);
 	arg_mem(&args, list, listlen);
 	arg_mem(&args, merge ? "1" : "0", 1);
+	arg_fmt(&args, "%" PRIu64, ino);
+	arg_fmt(&args, "%" PRIu64, lino);
 	rc = script(s, SC_PUBLISH_NEW, &args, &r);
 	free(list);
 	/* Redis refused to run it at all (out of memory): its chunks are all this call's own.

@@ -107,9 +107,12 @@ class Node:
         open(self.audit_log, "a").close()
         shutil.chown(self.audit_log, pressenv.WWW_USER, pressenv.WWW_USER)
         pool = ",".join(m.address for m in cluster.memcached)
+        extra = ["pool=memcached://" + pool]
+        if cluster.owner != pressenv.WWW_USER:
+            # an image owned by someone else: its writable directories show the web user
+            extra.append("owner=" + pressenv.WWW_USER)
         self.fs = mounts.Pressfs(env, cluster.lower, PRESSFS, cluster.policy, cluster.redis.url,
-                                 SITE, name=name, node=name, local=self.local,
-                                 extra=["cache=memcached://" + pool])
+                                 SITE, name=name, node=name, local=self.local, extra=extra)
         self.fpm = None
         self.apache = None
 
@@ -307,9 +310,58 @@ class Browser:
         return fields
 
 
+def operator_wp_config(text, db):
+    """The operator's wp-config.php TEXT made to run on the test site: their database and home
+    settings (and the final require of wp-settings.php) are put out of action and ours put
+    first; every other constant they define (WP_CACHE, WPCACHEHOME, Redis hosts, ...) is kept as
+    written; no traffic off the machine and no cron from page views, unless they said."""
+    ours = ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST", "WP_HOME", "WP_SITEURL",
+            "COOKIEHASH", "ABSPATH")
+    define = re.compile(r"^\s*define\s*\(\s*['\"](%s)['\"]" % "|".join(ours))
+    kept = []
+    for line in text.splitlines():
+        if define.match(line) or re.match(r"^\s*(require|include)(_once)?\b.*wp-settings\.php",
+                                          line):
+            line = "// (pressfs compat) " + line
+        kept.append(line)
+    body = "\n".join(kept)
+    body = re.sub(r"\A\s*<\?php", "", body)
+    body = re.sub(r"\?>\s*\Z", "", body)
+    salts_missing = "AUTH_KEY" not in body
+    head = ["<?php", "/* pressfs compat: the test site's database, then the operator's settings */",
+            "define('DB_NAME', '%s');" % db["name"], "define('DB_USER', '%s');" % db["user"],
+            "define('DB_PASSWORD', '%s');" % db["password"],
+            "define('DB_HOST', '%s');" % db["host"],
+            "if (!empty($_SERVER['HTTP_HOST'])) {",
+            "    define('WP_HOME', 'http://' . $_SERVER['HTTP_HOST']);",
+            "    define('WP_SITEURL', 'http://' . $_SERVER['HTTP_HOST']);",
+            "    define('COOKIEHASH', md5('pressenv'));", "}"]
+    if salts_missing:
+        head += ["define('%s', '%s');" % (k, uuid.uuid4().hex * 2)
+                 for k in ("AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
+                           "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT")]
+    if "$table_prefix" not in body:
+        head.append("$table_prefix = 'wp_';")
+    tail = ["", "/* pressfs compat: loopback only */"]
+    for k, v in (("WP_HTTP_BLOCK_EXTERNAL", "true"), ("DISABLE_WP_CRON", "true"),
+                 ("FS_METHOD", "'direct'")):
+        tail.append("if (!defined('%s')) { define('%s', %s); }" % (k, k, v))
+    tail += ["if (!defined('ABSPATH')) { define('ABSPATH', __DIR__ . '/'); }",
+             "require_once ABSPATH . 'wp-settings.php';", ""]
+    return "\n".join(head) + "\n" + body + "\n" + "\n".join(tail)
+
+
 class Cluster:
+    """DROP: paths (relative to the tree) removed from the image, as a tree that never had them
+    (the wordpress.org tarball has no .htaccess).  OWNER: who owns the image (the web user, as
+    most images ship; "root" for code the web user cannot change).  WP_CONFIG: the operator's
+    wp-config.php text, kept (operator_wp_config()) instead of the suite's own."""
+
     def __init__(self, env, wordpress=pressenv.WP_SOURCE, plugins=(), mode="enforce", nodes=2,
-                 policy=POLICY):
+                 policy=POLICY, drop=(), owner=pressenv.WWW_USER, wp_config=None):
+        self.drop = list(drop)
+        self.owner = owner
+        self.wp_config = wp_config
         self.env = env
         self.wordpress = wordpress
         self.plugins = list(plugins)
@@ -343,11 +395,21 @@ class Cluster:
         for p in self.plugins:
             shutil.copytree(p, os.path.join(self.lower, "wp-content", "plugins",
                                             os.path.basename(p.rstrip("/"))))
+        for rel in self.drop:
+            p = os.path.join(self.lower, rel)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p)
+            elif os.path.lexists(p):
+                os.unlink(p)
         self.db = env.start(pressenv.MariaDB(env))
-        pressenv.write_wp_config(self.lower, self.db.wp_credentials("wordpress"))
+        if self.wp_config is not None:
+            with open(os.path.join(self.lower, "wp-config.php"), "w") as f:
+                f.write(operator_wp_config(self.wp_config, self.db.wp_credentials("wordpress")))
+        else:
+            pressenv.write_wp_config(self.lower, self.db.wp_credentials("wordpress"))
         # the image as web images ship it: www-data owns the tree; only the policy says no
-        subprocess.run(["chown", "-R", "%s:%s" % (pressenv.WWW_USER, pressenv.WWW_USER),
-                        self.lower], check=True)
+        subprocess.run(["chown", "-R", "%s:%s" % (self.owner, self.owner), self.lower],
+                       check=True)
         self.redis = env.start(pressenv.Redis(env))
         self.memcached = [env.start(pressenv.Memcached(env, memory_mb=64, item_max="1m"))
                           for _ in range(2)]
@@ -423,6 +485,20 @@ class Cluster:
                        "echo is_wp_error($r) ? $r->get_error_message() : 'ok';" % (slug, slug))
         if out.strip() != "ok":
             raise RuntimeError("activating %s: %s" % (slug, out))
+
+    def set_permalinks(self, browser, structure="/%postname%/"):
+        """Settings > Permalinks submitted as a browser does (the redirect followed, which is
+        where WordPress writes .htaccess)."""
+        fields = browser.form_fields("/wp-admin/options-permalink.php")
+        status, headers, body = browser.post("/wp-admin/options-permalink.php", {
+            "_wpnonce": fields["_wpnonce"],
+            "_wp_http_referer": fields.get("_wp_http_referer", "/wp-admin/options-permalink.php"),
+            "selection": structure, "permalink_structure": structure,
+            "category_base": "", "tag_base": "", "submit": "Save Changes"})
+        if status != 302:
+            raise RuntimeError("permalink form: HTTP %d %r" % (status, body[:300]))
+        location = urllib.parse.urlsplit(headers["Location"])
+        return browser.get(location.path + "?" + location.query)
 
     def wait_healthy(self, n, timeout=20):
         """Until HAProxy has N backends up."""

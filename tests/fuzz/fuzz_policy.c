@@ -24,6 +24,18 @@ static void query(const struct policy *p, const char *path, size_t len)
 		abort(); /* a writable path may change */
 	if (mc && !below)
 		abort(); /* may_change implies may_change_below */
+	/* a write is allowed only in a writable class, and a code name only with +code */
+	{
+		const struct policy_rule *jr;
+		const char *base = memrchr(path, '/', len);
+		size_t blen = base ? len - (size_t)(base - path) - 1 : len;
+		int j = policy_judge_write(p, path, len, &jr);
+
+		if (jr != r || (j == 0 && !policy_class_writable(c)))
+			abort();
+		if (j == 0 && r && !r->code && blen && policy_code_name(base + 1, blen))
+			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

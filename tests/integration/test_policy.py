@@ -150,7 +150,7 @@ LOCAL_POLICY = """\
 /wp-content/uploads/**/*.php   deny
 /wp-content/uploads/wpcf7_uploads/**   local
 /wp-content/uploads/**         shared
-/.htaccess                     shared
+/.htaccess                     shared+code
 /wp-content/plugins/**         deny
 """
 
@@ -279,7 +279,7 @@ CHECK_POLICY = """\
 # a policy whose answers the test knows
 /wp-content/uploads/**/*.php   deny
 /wp-content/uploads/**         shared
-/.htaccess                     shared
+/.htaccess                     shared+code
 /wp-content/cache/**           cache
 /wp-content/uploads-tmp/**     local
 /wp-content/plugins/**         deny
@@ -320,9 +320,24 @@ def test_policy_check_names_class_and_rule_line(workdir):
                                                                                    lines[p])
     # a path no rule matches is read-only: neither shared, cache nor local
     r = run_pressfs("policy", "check", pol, "/wp-includes/version.php")
-    assert r.returncode == 0
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
     o = r.stdout.decode().replace("/wp-includes/version.php", " ")
     assert not re.search(r"\b(shared|cache|local)\b", o), o
+
+
+def test_policy_check_shows_code_grants_and_refused_code_names(workdir):
+    pol = os.path.join(workdir, "code.policy")
+    write_bytes(pol, b"/wp-content/w3tc-config/** shared+code\n/wp-content/uploads/** shared\n")
+    paths = ["/wp-content/w3tc-config/master.php", "/wp-content/uploads/x.PHP",
+             "/wp-content/uploads/x.jpg"]
+    r = run_pressfs("policy", "check", pol, *paths)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    lines = _check_lines(r.stdout.decode(), paths)
+    assert "shared+code" in lines[paths[0]], lines[paths[0]]
+    assert "refused" in lines[paths[1]] and "+code" in lines[paths[1]], lines[paths[1]]
+    verdict = lines[paths[1]].replace(paths[1], " ").split("(")[0]
+    assert not re.search(r"\b(shared|cache|local)\b", verdict), lines[paths[1]]
+    assert "\tshared\t" in lines[paths[2]], lines[paths[2]]
 
 
 def test_shipped_policy_matches_where_writes_belong(policy):

@@ -102,8 +102,9 @@ class ApacheModPhp(pressenv.Server):
 
     name = "apache-mod-php"
 
-    def __init__(self, env, docroot, ini, processes=1):
+    def __init__(self, env, docroot, ini, processes=1, override=False):
         super().__init__(env)
+        self.override = override
         self.docroot = docroot
         self.ini = ini
         self.processes = processes
@@ -133,7 +134,9 @@ class ApacheModPhp(pressenv.Server):
                   "Listen %s:%d" % (pressenv.LOOPBACK, self.port),
                   "DocumentRoot " + self.docroot,
                   "<Directory />", "  Require all denied", "</Directory>",
-                  "<Directory %s>" % self.docroot, "  Require all granted", "</Directory>",
+                  "<Directory %s>" % self.docroot, "  Require all granted",
+                  "  AllowOverride %s" % ("All" if self.override else "None"), "</Directory>",
+                  "AccessFileName .htaccess",
                   "<FilesMatch \\.php$>", "  SetHandler application/x-httpd-php", "</FilesMatch>"]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -171,14 +174,14 @@ def _fpm(env):
     return site, web.url(0)
 
 
-def _mod_php(env):
-    site = make_site(env, "modphp")
+def _mod_php(env, name="modphp", override=False):
+    site = make_site(env, name)
     ini = ini_for(site)
     ini["error_log"] = env.path("modphp", "php-errors.log")
     open(ini["error_log"], "w").close()
     shutil.chown(ini["error_log"], "www-data", "www-data")
     ini["log_errors"] = "1"
-    web = env.start(ApacheModPhp(env, site["root"], ini))
+    web = env.start(ApacheModPhp(env, site["root"], ini, override=override))
     return site, web.url
 
 
@@ -257,3 +260,92 @@ def test_phpinfo_shows_mode_policy_target_and_counters_across_requests(served):
     # the counters are shared by every worker process of the server, and count every request
     assert int(after["Writes denied"]) == int(before["Writes denied"]) + 5, (before, after)
     assert int(after["Writes redirected"]) >= 3, after
+
+
+# --- the compile wall: PHP that lies where writes land does not run unless its rule grants code
+
+SHELL = b"<?php echo 'SHELL' . 'RAN';"  # its output is not its source
+
+
+def plant(site, rel, data):
+    """Put a file behind pressfs' back (a race, a write outside PHP), in the root the web server
+    serves and in the redirect target the extension reads writable paths from."""
+    for top in (site["root"], site["mnt"]):
+        path = os.path.join(top, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        shutil.chown(path, "www-data", "www-data")
+
+
+def _walled_fpm(env):
+    site = make_site(env, "wall-fpm")
+    fpm = env.start(pressenv.PhpFpm(env, workers=2, ini=ini_for(site)))
+    web = env.start(pressenv.Nginx(env, [pressenv.Site(site["root"], fpm.address)]))
+    return site, web.url(0)
+
+
+WALLED = {"php-fpm": _walled_fpm,
+          "mod_php": lambda env: _mod_php(env, "wall-modphp", override=True)}
+
+
+@pytest.fixture(scope="module", params=sorted(WALLED))
+def walled(request, env):
+    if not os.path.exists(EXT):
+        pytest.fail("%s is missing: run `make ext`" % EXT)
+    if request.param == "mod_php" and not os.path.exists(MOD_PHP):
+        pytest.fail("%s is missing: install libapache2-mod-php8.2 (make deps)" % MOD_PHP)
+    site, url = WALLED[request.param](env)
+    plant(site, "wp-content/uploads/2024/05/shell.php", SHELL)
+    plant(site, "wp-content/uploads/2024/05/Shell.PHP", SHELL)
+    plant(site, "wp-content/cache/c.php", SHELL)
+    plant(site, "wp-content/cache/supercache/example.org/index.php", SHELL)
+    plant(site, "wp-content/wp-cache-config.php", b"<?php echo 'CONFIG RAN';")
+    # a picture that Apache is told to run as PHP by an .htaccess next to it
+    plant(site, "wp-content/uploads/2024/06/pic.jpg", b"\xff\xd8" + SHELL)
+    plant(site, "wp-content/uploads/2024/06/.htaccess",
+          b"<Files pic.jpg>\n  SetHandler application/x-httpd-php\n</Files>\n")
+    return request.param, site, url
+
+
+@pytest.mark.parametrize("rel", ["wp-content/uploads/2024/05/shell.php",
+                                 "wp-content/uploads/2024/05/Shell.PHP",
+                                 "wp-content/cache/c.php",
+                                 "wp-content/cache/supercache/example.org/index.php"])
+def test_a_planted_php_file_where_writes_land_does_not_run(walled, rel):
+    sapi, site, url = walled
+    before = int(info_rows(url)["PHP files not compiled (writable, no +code)"])
+    status, _, body = pressenv.http_get(url + "/" + rel)
+    assert b"SHELLRAN" not in body, (sapi, rel, status, body[:300])
+    if rel.endswith("Shell.PHP"):
+        return  # both servers hand only *.php to PHP: served as a file, never run
+    assert status == 500, (sapi, rel, status, body[:300])
+    after = int(info_rows(url)["PHP files not compiled (writable, no +code)"])
+    assert after == before + 1, (sapi, rel, before, after)
+
+
+def test_a_picture_an_htaccess_hands_to_php_does_not_run(walled):
+    sapi, site, url = walled
+    status, _, body = pressenv.http_get(url + "/wp-content/uploads/2024/06/pic.jpg")
+    assert b"SHELLRAN" not in body, (sapi, status, body[:300])
+    if sapi == "mod_php":
+        # the .htaccess was honoured (AllowOverride All): mod_php was asked, and refused
+        assert status == 500, (status, body[:300])
+
+
+def test_the_granted_wp_cache_config_runs(walled):
+    sapi, site, url = walled
+    status, _, body = pressenv.http_get(url + "/wp-content/wp-cache-config.php")
+    assert status == 200 and body == b"CONFIG RAN", (sapi, status, body[:300])
+
+
+def test_a_writable_root_that_is_no_pressfs_mount_is_said_in_the_log(served):
+    sapi, site, url = served
+    rows = info_rows(url)
+    assert rows["Root file system"].startswith("writable"), rows
+    if sapi != "mod_php":
+        return  # php-fpm's workers log to the pool's stderr; mod_php's to its error_log
+    log = os.path.join(os.path.dirname(site["root"]), "php-errors.log")
+    with open(log) as f:
+        text = f.read()
+    assert "pressfs: warning: pressfs.root is on a writable file system" in text, text[-2000:]

@@ -50,7 +50,10 @@ static const char *log_text =
 	"this line is noise\n"
 	"Nov 22 10:00:00 host php-fpm: pressfs audit: " REC(
 		"fopen", "/wp-content/uploads/x.txt", "shared", "2", "\"/wp-content/uploads/**\"",
-		"allowed", "plugin:foo", "5");
+		"allowed", "plugin:foo", "5")
+	/* an is_writable() answer the policy made false: not a write, not a refusal */
+	REC("is_writable", "/wp-content/plugins/asked/readme.txt", "deny", "3",
+	    "\"/wp-content/plugins/**\"", "answered-false", "plugin:asked", "0");
 
 /* What the extension writes for a byte that is not UTF-8 (\u00e9 is the byte 0xe9, not é), a
  * name chosen to drive the terminal, and a script in uploads below a folder named like a
@@ -154,6 +157,7 @@ int main(void)
 	   "says which lines it did not understand");
 	ok(strstr(out, "(1 failed write left out: it did not happen)") != NULL,
 	   "says how many failed writes it left out");
+	ok(!strstr(out, "plugin:asked"), "an is_writable() answer is neither a write nor a refusal");
 	ok(!strstr(out, "nodir"), "a failed write the policy allows is neither counted nor suggested");
 	ok(strstr(out, "plugin:gone") && strstr(out, "/wp-content/plugins/gone/x.php"),
 	   "a refused-class write that then failed is a refusal");

@@ -1,7 +1,9 @@
 /* test_policy.c - unit tests for core/policy.c: the grammar and its errors, matching, the
  * may-change answers the overlay caches by, and the shipped policies/wordpress.policy. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "policy.h"
@@ -366,6 +368,72 @@ static const char *policy_file(void)
 	return f ? f : "policies/wordpress.policy";
 }
 
+#define WRITE(p, path, want)                                                                      \
+	is_int(policy_judge_write(p, path, strlen(path), NULL), want, "write %s: %s", path,        \
+	       want ? "EROFS" : "allowed")
+
+/* Code is granted only where a named plugin needs it (section 0 of the default policy). */
+static void default_code(const struct policy *p)
+{
+	static const char *const granted[] = {
+	    "/.htaccess",
+	    "/wp-content/wp-cache-config.php",
+	    "/wp-content/cache/0123456789abcdef0123456789abcdefAbC123.php",
+	    "/wp-content/w3tc-config/master.php",
+	    "/wp-content/w3tc-config/master-admin.php",
+	    "/wp-content/wp-rocket-config/example.org.php",
+	    "/wp-content/wflogs/rules.php",
+	    "/wp-content/wflogs/ips.php",
+	    "/wp-content/wflogs/config.php",
+	    "/wp-content/wflogs/.htaccess",
+	    "/wp-content/updraft/.htaccess",
+	    "/wp-content/uploads/woocommerce_uploads/.htaccess",
+	};
+	static const char *const refused[] = {
+	    "/wp-content/uploads/a.php",
+	    "/wp-content/uploads/2024/05/a.PHP",
+	    "/wp-content/uploads/2024/05/a.pHp",
+	    "/wp-content/uploads/2024/05/a.php.",
+	    "/wp-content/uploads/2024/05/a.php.jpg",
+	    "/wp-content/uploads/2024/05/a.Phar",
+	    "/wp-content/uploads/.htaccess",
+	    "/wp-content/uploads/2024/.htaccess",
+	    "/wp-content/uploads/2024/05/.HTACCESS",
+	    "/wp-content/uploads/woocommerce_uploads/x/.htaccess",
+	    "/wp-content/uploads/.user.ini",
+	    "/wp-content/cache/c.php",
+	    "/wp-content/cache/supercache/example.org/index.php",
+	    "/wp-content/cache/tmp/x.php",
+	    "/wp-content/cache/.htaccess",
+	    "/wp-content/cache/0123456789abcdef0123456789abcdefAbC12.php",
+	    "/wp-content/updraft/x.php",
+	    "/wp-content/updraft/sub/.htaccess",
+	    "/wp-content/wflogs/shell.php",
+	    "/wp-content/wflogs/sub/rules.php",
+	    "/wp-content/litespeed/css/a.php",
+	    "/wp-content/et-cache/1/a.php",
+	    "/wp-content/ai1wm-backups/index.php",
+	    "/wp-content/backups-dup-lite/x.php",
+	    "/wp-content/backups-dup-pro/x.phtml",
+	    "/wp-content/languages/loco/plugins/x-fr_FR.l10n.php",
+	    "/wp-content/temp-write-test-1.php",
+	    "/wp-content/x.php.tmp",
+	    "/wp-content/w3tc-config/sub/x.php",
+	    "/wp-content/w3tc-config/.htaccess",
+	    "/wp-content/debug.php",
+	    "/x.php",
+	};
+
+	for (size_t i = 0; i < sizeof(granted) / sizeof(granted[0]); i++)
+		WRITE(p, granted[i], 0);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		WRITE(p, refused[i], -EROFS);
+	WRITE(p, "/wp-content/uploads/2024/05/a.jpg", 0);
+	WRITE(p, "/wp-content/cache/supercache/example.org/index.html", 0);
+	WRITE(p, "/wp-content/wflogs/GeoLite2-Country.mmdb", 0);
+	WRITE(p, "/wp-content/cache/tmp/w3tcAbC123", 0);
+}
+
 static void test_default_policy(void)
 {
 	struct policy *p = NULL;
@@ -378,6 +446,7 @@ static void test_default_policy(void)
 	if (ret)
 		return;
 	ok(policy_rule_count(p) >= 30, "default policy has %zu rules", policy_rule_count(p));
+	default_code(p);
 
 	/* code and static files: never change, cached forever */
 	MC(p, "/wp-includes/x.php", 0);
@@ -693,6 +762,159 @@ static void test_deep(void)
 	policy_free(p);
 }
 
+/* "+code", the names it is about, and the one judgement of a write both front ends use. */
+static void test_code(void)
+{
+	static const char *const code[] = {
+	    "x.php",   "X.PHP",	     "a.pHp",	   "x.php3",	"x.php8",     "x.PHTML",
+	    "x.phar",  "x.pht",	     "x.phps",	   ".htaccess", ".HTAccess",  ".user.ini",
+	    ".USER.INI", "x.php.",   "x.php. . ",  "x.php\n",	"x.php.jpg",  "a.b.PhP.png",
+	    ".php",    ".htaccess.", ".htaccess ", "x.phtml\t"};
+	static const char *const plain[] = {
+	    "x.jpg", "php",	 "x.phpx", "x.php9", "x.php2", "xphp",	      "x.ph",
+	    "x.ph p", "x.php~", "htaccess", ".htaccess2", "user.ini", "x.user.ini", "a.phpt",
+	    "",	     ".",	 "x.html", "x.pdf",  "x.php_.jpg"};
+	const struct policy_rule *r;
+	struct policy *p;
+
+	for (size_t i = 0; i < sizeof(code) / sizeof(code[0]); i++)
+		ok(policy_code_name(code[i], strlen(code[i])), "code name: \"%s\"", code[i]);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		ok(!policy_code_name(plain[i], strlen(plain[i])), "not code: \"%s\"", plain[i]);
+
+	p = parse("/c/cfg.php shared+code\n/c/g/** cache+code\n/c/l/** local+code\n/c/** "
+		  "shared\n/d/** deny\n");
+	ok(p != NULL, "+code parses on shared, cache and local");
+	if (!p)
+		return;
+	r = policy_rule_at(p, 0);
+	ok(r->code && r->cls == POLICY_SHARED, "shared+code: class shared, code granted");
+	ok(policy_rule_at(p, 1)->code && policy_rule_at(p, 1)->cls == POLICY_CACHE, "cache+code");
+	ok(policy_rule_at(p, 2)->code && policy_rule_at(p, 2)->cls == POLICY_LOCAL, "local+code");
+	ok(!policy_rule_at(p, 3)->code, "no modifier, no code");
+	is_int(policy_judge_write(p, "/c/cfg.php", 10, &r), 0, "a granted code name is written");
+	ok(r == policy_rule_at(p, 0), "judged by the rule that matched");
+	is_int(policy_judge_write(p, "/c/x.php", 8, &r), -EROFS, "code without the grant: EROFS");
+	ok(r == policy_rule_at(p, 3), "the rule is given back with the refusal");
+	is_int(policy_judge_write(p, "/c/x.PhP.", 9, NULL), -EROFS, "any case, trailing dot");
+	is_int(policy_judge_write(p, "/c/sub/.htaccess", 16, NULL), -EROFS, ".htaccess");
+	is_int(policy_judge_write(p, "/c/sub/.user.ini/", 17, NULL), -EROFS, "trailing '/'");
+	is_int(policy_judge_write(p, "/c/x.jpg", 8, NULL), 0, "not code: the class decides");
+	is_int(policy_judge_write(p, "/c/x.php.d/y.jpg", 16, NULL), 0,
+	       "only the last name counts (a directory named x.php may hold pictures)");
+	is_int(policy_judge_write(p, "/c/g/a/b.php", 12, NULL), 0, "cache+code grants below it");
+	is_int(policy_judge_write(p, "/c/l/.htaccess", 14, NULL), 0, "local+code");
+	is_int(policy_judge_write(p, "/d/x.txt", 8, &r), -EROFS, "deny");
+	ok(r == policy_rule_at(p, 4), "deny's rule");
+	is_int(policy_judge_write(p, "/x.txt", 6, &r), -EROFS, "no rule: read-only");
+	ok(r == NULL, "no rule");
+	policy_free(p);
+
+	bad("/a deny+code\n", 1, 8, "+code on a class that takes no writes");
+	bad("/a shared+exec\n", 1, 11, "unknown modifier \"exec\"");
+	bad("/a shared+\n", 1, 11, "unknown modifier \"\"");
+	bad("/a shared+code+code\n", 1, 11, "unknown modifier \"code+code\"");
+	bad("/a +code\n", 1, 4, "unknown class \"\"");
+	bad("/a Shared+code\n", 1, 4, "unknown class \"Shared\"");
+}
+
+/*
+ * Many rules: the index that keeps compiling linear (children grouped by name) must give what a
+ * naive first-match scan gives, on random paths.  Rules share prefixes, as real ones do, with
+ * wildcards and '**' mixed in at every depth.
+ */
+static void test_many(void)
+{
+	enum { NRULES = 6000, NPATHS = 3000, NAMES = 400 };
+	static char *segs[NRULES][6];
+	static int nsegs[NRULES];
+	static enum policy_class c[NRULES];
+	static char names[NAMES][8];
+	char *text = malloc((size_t)NRULES * 80), path[256];
+	struct policy *p = NULL;
+	struct policy_error err;
+	size_t t = 0;
+	int bad_n = 0, n;
+
+	for (int i = 0; i < NAMES; i++)
+		snprintf(names[i], sizeof(names[i]), "n%d", i);
+	for (int i = 0; i < NRULES; i++) {
+		nsegs[i] = 1 + (int)rnd(5);
+		for (int j = 0; j < nsegs[i]; j++) {
+			unsigned k = rnd(10);
+
+			if (j == 0)
+				segs[i][j] = names[rnd(3)]; /* few first names: big lists */
+			else if (k < 7)
+				segs[i][j] = names[rnd(NAMES)];
+			else
+				segs[i][j] = (char *)pat_segs[rnd(NELEM(pat_segs))];
+		}
+		c[i] = (enum policy_class)(1 + rnd(4));
+		t += (size_t)join(text + t, segs[i], nsegs[i]);
+		t += (size_t)sprintf(text + t, " %s\n", policy_class_name(c[i]));
+	}
+	/* duplicates are refused: drop them by keeping only the first of each */
+	for (;;) {
+		int ret = policy_parse("many", text, t, &p, &err);
+		char *line, *next;
+
+		if (ret == 0)
+			break;
+		if (ret != -EINVAL || !strstr(err.reason, "duplicate")) {
+			ok(0, "many rules parse: %s", err.reason);
+			free(text);
+			return;
+		}
+		line = text;
+		for (unsigned l = 1; l < err.line; l++)
+			line = strchr(line, '\n') + 1;
+		next = strchr(line, '\n') + 1;
+		memset(line, '#', (size_t)(next - line - 1)); /* a comment now */
+		segs[err.line - 1][0] = NULL;
+	}
+	ok(policy_rule_count(p) > NRULES / 2, "%zu rules parsed", policy_rule_count(p));
+	for (int q = 0; q < NPATHS; q++) {
+		char *ss[6];
+		int ns = 1 + (int)rnd(5);
+		enum policy_class want = POLICY_NONE, got;
+
+		for (int j = 0; j < ns; j++)
+			ss[j] = j == 0 ? names[rnd(4)]
+			       : rnd(4)	       ? names[rnd(NAMES)]
+				       : (char *)path_segs[rnd(NELEM(path_segs))];
+		n = join(path, ss, ns);
+		for (int i = 0; i < NRULES; i++)
+			if (segs[i][0] && ref_segs(segs[i], nsegs[i], ss, ns)) {
+				want = c[i];
+				break;
+			}
+		got = policy_class_of(p, path, (size_t)n);
+		if (got != want && !bad_n++)
+			printf("# class_of(%s) = %s, want %s\n", path, policy_class_name(got),
+			       policy_class_name(want));
+	}
+	is_int(bad_n, 0, "with %d rules, class_of agrees with a naive scan on %d paths", NRULES,
+	       NPATHS);
+	policy_free(p);
+
+	/* 100k rules below one directory (a site per line): linear, however many */
+	t = 0;
+	free(text);
+	text = malloc(100000 * 48);
+	for (int i = 0; i < 100000; i++)
+		t += (size_t)sprintf(text + t, "/wp-content/uploads/site%d/** %s\n", i,
+				     i % 2 ? "shared" : "deny");
+	ok(policy_parse("big", text, t, &p, &err) == 0, "100000 rules parse");
+	if (p) {
+		CLASS(p, "/wp-content/uploads/site99999/a.jpg", "shared");
+		CLASS(p, "/wp-content/uploads/site4/a.jpg", "deny");
+		CLASS(p, "/wp-content/uploads/site100000/a.jpg", "none");
+		policy_free(p);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	test_grammar();
@@ -702,5 +924,7 @@ int main(void)
 	test_default_policy();
 	test_differential();
 	test_deep();
+	test_code();
+	test_many();
 	return tap_done();
 }

@@ -446,6 +446,75 @@ static void test_readdir(struct store *s)
 	is_int(store_readdir(s, 999999, &d, &n), -ENOENT, "readdir of a missing dir: -ENOENT");
 }
 
+/* A string answer as a number, or -1; frees R. */
+static long long fx_num(redisReply *r)
+{
+	long long v = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : -1;
+
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+/* The numbers a file is known by: the one reserved for it before its first publish, and the
+ * lower number of a copy-up (lino), kept by the inode and given with its directory's entries. */
+static void test_numbers(struct store *s)
+{
+	struct store_attr a = {0}, b = {0};
+	struct store_dirent *d;
+	uint64_t id, dir, sub;
+	size_t n;
+	int i;
+
+	is_int(store_create(s, 1, "nums", 4, S_IFDIR | 0755, 0, 0, 's', NULL, &a), 0, "mkdir nums");
+	dir = a.ino;
+	store_attr_release(&a);
+	is_int(store_alloc_ids(s, 1, &id), 0, "reserve a number at create");
+	is_int(store_publish_new_as(s, dir, "new", 3, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false,
+				    id, 0, &a),
+	       0, "publish with the reserved number");
+	is_int(a.ino, id, "the new inode has it");
+	is_int(a.lino, 0, "no lino: not a copy-up");
+	store_attr_release(&a);
+	is_int(store_publish_new_as(s, dir, "again", 5, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL,
+				    false, id, 0, &a),
+	       0, "publish with a number an inode has already");
+	ok(a.ino != id && a.ino > id, "gets a new number instead");
+	store_attr_release(&a);
+	is_int(
+	    store_publish_new_as(s, dir, "never", 5, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL, false,
+				 (uint64_t)fx_num(fx_cmd("GET pressfs:{test}:next")) + 1000, 0, &a),
+	    0, "publish with a number the site never handed out");
+	ok(a.ino <= (uint64_t)fx_num(fx_cmd("GET pressfs:{test}:next")),
+	   "gets a number of the site's");
+	store_attr_release(&a);
+	is_int(store_publish_new_as(s, dir, "copied", 6, S_IFREG | 0644, 0, 0, 's', 0, 0, NULL,
+				    false, 0, 4242, &a),
+	       0, "publish a copy-up with its lower number");
+	is_int(a.lino, 4242, "lino 4242");
+	is_int(fx_num(fx_cmd("HGET pressfs:{test}:i:%llu lino", (unsigned long long)a.ino)), 4242,
+	       "kept in the inode as lino");
+	is_int(store_getattr(s, a.ino, &b), 0, "getattr of the copy-up");
+	is_int(b.lino, 4242, "getattr reads lino");
+	store_attr_release(&b);
+	is_int(store_lookup(s, dir, "copied", 6, &b), STORE_FILE, "lookup of the copy-up");
+	is_int(b.lino, 4242, "lookup reads lino");
+	store_attr_release(&b);
+	store_attr_release(&a);
+	is_int(store_copyup_dir_as(s, dir, "ldir", 4, 0755, 0, 0, 1, 77, &sub), 0,
+	       "copy up a lower directory with its number");
+	is_int(fx_num(fx_cmd("HGET pressfs:{test}:i:%llu lino", (unsigned long long)sub)), 77,
+	       "the directory keeps it as lino");
+	is_int(store_readdir(s, dir, &d, &n), 0, "readdir");
+	i = find_ent(d, n, "copied", 6);
+	ok(i >= 0 && d[i].lino == 4242, "readdir gives the file's lino");
+	i = find_ent(d, n, "ldir", 4);
+	ok(i >= 0 && d[i].lino == 77, "and the directory's");
+	i = find_ent(d, n, "new", 3);
+	ok(i >= 0 && d[i].lino == 0 && d[i].ino == id, "and none for the others");
+	store_dirents_free(d, n);
+}
+
 /* ---- removing and renaming ---- */
 
 static uint64_t mk(struct store *s, uint64_t dir, const char *name, uint32_t mode)
@@ -1655,6 +1724,7 @@ int main(void)
 	}
 	test_entries(s);
 	test_readdir(s);
+	test_numbers(s);
 	test_rename(s);
 	test_content(s);
 	test_append(s);
