@@ -555,8 +555,6 @@ int store_open(const struct store_config *cfg, struct store **out)
 	rc = check_eviction(s, cfg->allow_evicting);
 	if (!rc)
 		rc = conn_get(s, &k);
-	if (!rc)
-		rc = sentinel_watch_start(s);
 	if (rc)
 		goto fail_key;
 	s->ready = true;

@@ -121,6 +121,11 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 	char why[160], chan[KEY_MAX], drain[64];
 
 	key_inval(chan, s->prefix);
+	/* here, not in store_open: this thread outlives a daemon's fork, the opener does not */
+	if (sentinel_watch_start(s))
+		slog(s, LOG_ERR,
+		     "store: cannot start the sentinel watcher: fail-overs are "
+		     "followed only after an error");
 	while (!atomic_load(&s->listen_stop)) {
 		redisContext *c;
 		redisReply *r;
@@ -159,6 +164,7 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 		if (down)
 			wait_stop(s, (int)s->retry_ms);
 	}
+	sentinel_watch_stop(s);
 	while (read(s->stop_pipe[0], drain, sizeof drain) > 0)
 		;
 	atomic_store(&s->listen_stop, false);

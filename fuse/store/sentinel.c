@@ -271,8 +271,9 @@ static void *watch_main(void *arg)
 
 int sentinel_watch_start(struct store *s)
 {
-	if (!s->url.master)
+	if (!s->url.master || s->watching)
 		return 0;
+	atomic_store(&s->watch_stop, false);
 	if (pipe2(s->watch_pipe, O_CLOEXEC | O_NONBLOCK))
 		return -errno;
 	if (pthread_create(&s->watch, NULL, watch_main, s)) {
@@ -297,5 +298,6 @@ void sentinel_watch_stop(struct store *s)
 	pthread_join(s->watch, NULL);
 	close(s->watch_pipe[0]);
 	close(s->watch_pipe[1]);
+	s->watch_pipe[0] = s->watch_pipe[1] = -1;
 	s->watching = false;
 }

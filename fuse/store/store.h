@@ -224,7 +224,9 @@ void store_dirents_free(struct store_dirent *d, size_t n);
  *   entry NAME of DIR changed  -> cb(arg, origin, STORE_INVAL_ENTRY, dir, name, namelen)
  *   inode INO changed          -> cb(arg, origin, STORE_INVAL_INODE, ino, NULL, 0)
  * store_listen runs in the calling thread, re-subscribing after errors (and calling cb with
- * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop. */
+ * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop.
+ * Behind Sentinel it also runs the thread that follows +switch-master (started here, in a
+ * thread of the process that serves, not in store_open, which a daemon calls before its fork). */
 enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL };
 typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 			       const char *name, size_t namelen);

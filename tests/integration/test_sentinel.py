@@ -283,6 +283,7 @@ def test_planned_failover_old_primary_stays_up(mount, topology):
     primary, reps, sents = topology(1)
     a = mount("a", store=url(sents), timeout_ms=1000)
     b = mount("b", store=url(sents), timeout_ms=1000)
+    idle = mount("idle", store=url(sents), timeout_ms=1000)  # no error will tell it
     with Writers([a, b]) as w:
         _wait_acked(w, 40, 60)
         assert sents[0].command("SENTINEL", "FAILOVER", MASTER) == "OK"
@@ -292,8 +293,13 @@ def test_planned_failover_old_primary_stays_up(mount, topology):
                  interval=0.2, what="the old primary to turn replica")
         _wait_acked(w, 40, 90)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
-    _check([a, b], w)
-    _write_again([a, b], "3")
+    # the sentinels' announcement reached the daemons (their watcher runs after the fork);
+    # a peer may have learnt it from a READONLY reply first, so any of the three will do
+    wait_for(lambda: any("127.0.0.1:%d (+switch-master)" % reps[0].port in open(m.log).read()
+                         for m in (a, b, idle)),
+             30, what="+switch-master in a peer's log")
+    _check([a, b, idle], w)
+    _write_again([a, b, idle], "3")
     for m in (a, b):
         assert "the primary is 127.0.0.1:%d" % reps[0].port in open(m.log).read(), tail(m.log)
 
