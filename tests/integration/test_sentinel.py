@@ -5,7 +5,6 @@
 import errno
 import os
 import signal
-import subprocess
 import threading
 import time
 
