@@ -88,7 +88,7 @@ $(EXT_SO): $(O)/ext/Makefile $(wildcard ext/*.c ext/*.h) $(wildcard core/*.c cor
 
 # --- Debian packages: installed only when missing, so a fresh machine and CI behave alike ---
 DEB_PKGS := build-essential pkg-config libfuse3-dev fuse3 libhiredis-dev libmemcached-dev libjansson-dev \
-            redis-server memcached php8.2-cli php8.2-dev python3-pytest clang-format
+            redis-server redis-sentinel memcached php8.2-cli php8.2-dev python3-pytest clang-format
 # Debian's own services (redis-server, memcached, apache2, mariadb...) are not started by the
 # install (a policy-rc.d that says no, removed afterwards): the tests start their own on loopback.
 deps:

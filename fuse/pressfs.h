@@ -35,9 +35,12 @@ struct settings {
 	int debug;
 	int show_help;
 	char *password_file; /* password_file=: the store's password (see mount/secret.h) */
-	char *passthrough;   /* passthrough=: "auto" (default) or "off" (see passthrough.h) */
-	char *owner;	     /* owner=USER[:GROUP]: who the image's writable directories show */
-	uid_t owner_uid;     /* ...resolved by the option checks */
+	char *durability;    /* durability=N[:MS] as given; parsed into the three below */
+	bool durability_set;
+	unsigned durability_replicas, durability_ms;
+	char *passthrough; /* passthrough=: "auto" (default) or "off" (see passthrough.h) */
+	char *owner;	   /* owner=USER[:GROUP]: who the image's writable directories show */
+	uid_t owner_uid;   /* ...resolved by the option checks */
 	gid_t owner_gid;
 	char *metrics;	 /* metrics=HOST:PORT: the Prometheus and health endpoint (optional) */
 	int metrics_any; /* metrics_any: HOST may be other than loopback */

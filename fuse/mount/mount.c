@@ -89,6 +89,9 @@ static int open_backends(struct pfs *fs, const struct store_secret *sec)
 	sc.site = s->site;
 	sc.peer = s->node_id;
 	sc.timeout_ms = s->timeout_ms;
+	sc.durability_set = s->durability_set;
+	sc.durability = s->durability_replicas;
+	sc.durability_timeout_ms = s->durability_ms;
 	err = store_open(&sc, &fs->store);
 	if (err) {
 		fprintf(stderr, "pressfs mount: cannot open the store %s (site %s): %s\n",

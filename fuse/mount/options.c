@@ -47,6 +47,9 @@ static const struct option {
      "Redis connect and command timeout (default: 2000)"},
     {"password_file=%s", offsetof(struct settings, password_file), "FILE",
      "the store's password, read at start-up (not readable by others)"},
+    {"durability=%s", offsetof(struct settings, durability), "N[:MS]",
+     "a change succeeds once N replicas have it (WAIT, MS default 1000); "
+     "default 1 behind Sentinel, else 0"},
     {"owner=%s", offsetof(struct settings, owner), "USER[:GROUP]",
      "the image's directories where writes may land show this owner (image owned by root)"},
     {"passthrough=%s", offsetof(struct settings, passthrough), "auto|off",
@@ -63,10 +66,10 @@ static const char *const refused[] = {"suid", "dev"};
 
 void mount_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: pressfs mount [-f] [-d] [-o OPTION[,OPTION...]] STORE MOUNTPOINT\n\n"
-		"STORE is redis://[user[:password]@]host:port[/db] or unix:///path/redis.sock\n\n"
-		"pressfs options:\n");
+	fprintf(f, "usage: pressfs mount [-f] [-d] [-o OPTION[,OPTION...]] STORE MOUNTPOINT\n\n"
+		   "STORE is redis://[user[:password]@]host:port[/db], unix:///path/redis.sock or\n"
+		   "redis-sentinel://host:port[,host:port...]/MASTER[/db]\n\n"
+		   "pressfs options:\n");
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char key[48];
 
@@ -91,6 +94,10 @@ void mount_usage(FILE *f)
 	    "    PRESSFS_STORE_PASSWORD, else the URL.  One given in the URL is visible to\n"
 	    "    every user of the machine until start-up overwrites it: pressfs warns.  Logs\n"
 	    "    and `pressfs status` show it as ***.\n\n"
+	    "    durability=N[:MS]: every change waits until N replicas acknowledge it (Redis\n"
+	    "    WAIT, at most MS ms, default 1000), else it fails with EIO although the primary\n"
+	    "    has it.  Each change costs one more round trip to the slowest of the N.\n"
+	    "    WAIT is not consensus: see docs/TOPOLOGY.md.\n\n"
 	    "    metrics= serves without authentication, so only a loopback address is taken:\n"
 	    "    visitors must never reach it.  HAProxy or a Kubernetes probe on the same host\n"
 	    "    (or pod) can.  Another address is refused unless metrics_any is given too;\n"
@@ -303,6 +310,37 @@ static int check_pool(struct settings *s)
 	return 0;
 }
 
+/* durability=N[:MS]: N in 0..64 replicas, MS in 1..600000. */
+static int check_durability(struct settings *s)
+{
+	unsigned long n, ms = 1000;
+	char *end;
+
+	if (!s->durability)
+		return 0;
+	errno = 0;
+	n = strtoul(s->durability, &end, 10);
+	if (end != s->durability && *end == ':') {
+		char *p = end + 1;
+
+		ms = strtoul(p, &end, 10);
+		if (end == p)
+			ms = 0;
+	}
+	if (errno || end == s->durability || *end || s->durability[0] == '-' || n > 64 || ms == 0 ||
+	    ms > 600000 || strchr(s->durability, '-')) {
+		fprintf(stderr,
+			"pressfs mount: durability=%s: expected N[:MS], N replicas (0-64), MS the "
+			"wait in milliseconds (1-600000)\n",
+			s->durability);
+		return -1;
+	}
+	s->durability_set = true;
+	s->durability_replicas = (unsigned)n;
+	s->durability_ms = (unsigned)ms;
+	return 0;
+}
+
 /* owner=USER[:GROUP], by name or number; GROUP defaults to USER's primary group. */
 static int check_owner(struct settings *s)
 {
@@ -410,6 +448,8 @@ static int check_settings(struct settings *s)
 		return -1;
 	if (!s->timeout_ms)
 		s->timeout_ms = 2000;
+	if (check_durability(s) < 0)
+		return -1;
 	if (s->owner && check_owner(s) < 0)
 		return -1;
 	if (s->passthrough && strcmp(s->passthrough, "auto") && strcmp(s->passthrough, "off")) {
@@ -461,6 +501,7 @@ void mount_options_free(struct settings *s)
 	free(s->pool_url);
 	free(s->pool_fail);
 	free(s->password_file);
+	free(s->durability);
 	free(s->passthrough);
 	free(s->owner);
 	free(s->metrics);

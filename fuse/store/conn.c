@@ -88,6 +88,9 @@ int refused(struct store *s, struct conn *k, const char *what, const redisReply 
 	long long sec = mono_ms() / 1000;
 
 	k->oom = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "OOM", 3);
+	/* a primary demoted under us: find the new one, and move every connection to it */
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "READONLY", 8))
+		sentinel_lost(s, true);
 	if (r && r->type == REDIS_REPLY_ERROR)
 		set_err(k, "%s: Redis replied: %.*s", what, (int)r->len, r->str);
 	else
@@ -112,7 +115,7 @@ const char *io_reason(const redisContext *c, unsigned timeout_ms, char *buf, siz
 
 /* AUTH user password (Redis 6 ACLs); with no user, the one-argument form.  The reply's
  * text is Redis's own ("WRONGPASS ..."), never the password. */
-static int auth(struct store *s, redisContext *c, char *why, size_t whylen)
+int auth(struct store *s, redisContext *c, char *why, size_t whylen)
 {
 	const char *user = s->user ? s->user : "";
 	const char *argv[3] = {"AUTH", user, s->pass};
@@ -142,8 +145,17 @@ int connect_raw(struct store *s, redisContext **out, char *why, size_t whylen)
 	redisReply *r = NULL;
 
 	*out = NULL;
-	c = s->url.unix_path ? redisConnectUnixWithTimeout(s->url.unix_path, tv)
-			     : redisConnectWithTimeout(s->url.host, s->url.port, tv);
+	if (s->url.master) {
+		char host[256];
+		int port;
+
+		if (sentinel_primary(s, host, sizeof host, &port, why, whylen))
+			return -EIO;
+		c = redisConnectWithTimeout(host, port, tv);
+	} else {
+		c = s->url.unix_path ? redisConnectUnixWithTimeout(s->url.unix_path, tv)
+				     : redisConnectWithTimeout(s->url.host, s->url.port, tv);
+	}
 	if (!c) {
 		snprintf(why, whylen, "out of memory");
 		return -EIO;
@@ -153,6 +165,8 @@ int connect_raw(struct store *s, redisContext **out, char *why, size_t whylen)
 		goto fail;
 	}
 	if (s->pass && auth(s, c, why, whylen))
+		goto fail;
+	if (s->url.master && sentinel_check_role(s, c, why, whylen))
 		goto fail;
 	if (s->url.db) {
 		r = redisCommand(c, "SELECT %d", s->url.db);
@@ -171,6 +185,8 @@ int connect_raw(struct store *s, redisContext **out, char *why, size_t whylen)
 fail:
 	if (r)
 		freeReplyObject(r);
+	if (c->err)
+		sentinel_lost(s, false); /* a dead primary: ask the sentinels next time */
 	redisFree(c);
 	return -EIO;
 }
@@ -217,6 +233,7 @@ static int conn_connect(struct store *s, struct conn *k)
 	char why[160], ver[16], now[24];
 	redisContext *c;
 	redisReply *r = NULL;
+	unsigned gen = atomic_load(&s->prim_gen);
 	int rc, i;
 
 	rc = connect_raw(s, &c, why, sizeof why);
@@ -260,6 +277,7 @@ static int conn_connect(struct store *s, struct conn *k)
 		r = NULL;
 	}
 	k->c = c;
+	k->gen = gen;
 	k->id_next = k->id_end = 0; /* ids reserved before a restart may be handed out again */
 	return 0;
 fail:
@@ -305,6 +323,7 @@ int conn_fail(struct store *s, struct conn *k)
 		k->c = NULL;
 	}
 	k->retry_at_ms = mono_ms() + s->retry_ms;
+	sentinel_lost(s, false);
 	note_down(s, k->err);
 	return -EIO;
 }
@@ -346,7 +365,7 @@ int conn_get(struct store *s, struct conn **out)
 	}
 	*out = k;
 	if (k->c) {
-		if (!conn_stale(k))
+		if (!conn_stale(k) && k->gen == atomic_load(&s->prim_gen))
 			return 0;
 		redisFree(k->c);
 		k->c = NULL;
@@ -500,7 +519,9 @@ int store_open(const struct store_config *cfg, struct store **out)
 	s->log = cfg->log;
 	s->log_arg = cfg->log_arg;
 	pthread_mutex_init(&s->why_lock, NULL);
+	pthread_mutex_init(&s->prim_lock, NULL);
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
+	s->watch_pipe[0] = s->watch_pipe[1] = -1;
 	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
 	s->retry_ms = cfg->retry_ms ? cfg->retry_ms : 500;
 	s->pending_ttl_s = cfg->pending_ttl_s ? cfg->pending_ttl_s : 3600;
@@ -509,6 +530,13 @@ int store_open(const struct store_config *cfg, struct store **out)
 	rc = store_setup(s, cfg);
 	if (rc)
 		goto fail;
+	if (cfg->durability_set) {
+		s->wait_replicas = cfg->durability;
+		s->wait_ms = cfg->durability_timeout_ms ? cfg->durability_timeout_ms : 1000;
+	} else if (s->url.master) {
+		s->wait_replicas = 1;
+		s->wait_ms = 1000;
+	}
 	if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
 		rc = -errno;
 		goto fail;
@@ -546,6 +574,7 @@ fail_pipe:
 	close(s->stop_pipe[1]);
 fail:
 	pthread_mutex_destroy(&s->why_lock);
+	pthread_mutex_destroy(&s->prim_lock);
 	store_free(s);
 	return rc;
 }
@@ -554,6 +583,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	sentinel_watch_stop(s);
 	pthread_setspecific(s->key, NULL);
 	pthread_key_delete(s->key);
 	while (s->conns) {
@@ -564,6 +594,7 @@ void store_close(struct store *s)
 	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->why_lock);
+	pthread_mutex_destroy(&s->prim_lock);
 	close(s->stop_pipe[0]);
 	close(s->stop_pipe[1]);
 	store_free(s);

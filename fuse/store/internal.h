@@ -51,16 +51,26 @@ struct script {
 extern const struct script store_scripts[SC_COUNT];
 
 /* ---- url.c ---- */
+#define SENTINEL_MAX 16
+struct sentinel_addr {
+	char *host;
+	int port;
+};
 struct store_url {
-	char *host; /* NULL for a unix socket */
+	char *host; /* NULL for a unix socket or a sentinel URL */
 	int port;
 	char *unix_path;
 	char *user, *pass; /* NULL when the URL has no credentials */
 	int db;
 	char where[160]; /* host:port or unix:path, for messages: never the password */
+	/* redis-sentinel://: the sentinels to ask and the name of the primary they watch */
+	char *master;
+	int nsentinels;
+	struct sentinel_addr sentinels[SENTINEL_MAX];
 };
-/* redis://[user:password@]host:port[/db] or unix:///abs/path into *U.  -EINVAL with MSG
- * (which never holds the password), -ENOMEM. */
+/* redis://[user:password@]host:port[/db], unix:///abs/path or
+ * redis-sentinel://host:port[,host:port...]/MASTER[/db] into *U.  -EINVAL with MSG (which
+ * never holds the password), -ENOMEM. */
 int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen);
 void url_free(struct store_url *u);
 
@@ -71,6 +81,7 @@ struct conn {
 	redisContext *c;	  /* NULL while disconnected */
 	int64_t retry_at_ms;	  /* monotonic: before this, fail at once */
 	uint64_t id_next, id_end; /* reserved chunk ids [next, end) */
+	unsigned gen;		  /* s->prim_gen when connected: another one means reconnect */
 	char sha[SC_COUNT][41];
 	char err[192];
 	bool oom; /* the last refused reply was Redis's OOM (maxmemory reached) */
@@ -101,6 +112,21 @@ struct store {
 
 	int stop_pipe[2]; /* store_listen_stop writes, store_listen polls */
 	atomic_bool listen_stop;
+
+	/* durability: WAIT for this many replicas, this long, after each change (0: no WAIT) */
+	unsigned wait_replicas, wait_ms;
+
+	/* sentinel.c: the primary of url.master as last learnt (prim_lock guards the three) */
+	pthread_mutex_t prim_lock;
+	char prim_host[256];
+	int prim_port;
+	bool prim_known;
+	atomic_uint prim_gen; /* bumped when the primary moves */
+	atomic_int sent_next; /* the sentinel asked first */
+	pthread_t watch;
+	bool watching;
+	int watch_pipe[2];
+	atomic_bool watch_stop;
 };
 
 int64_t mono_ms(void);
@@ -110,7 +136,10 @@ __attribute__((format(printf, 2, 3))) void set_err(struct conn *k, const char *f
 /* A reply of the wrong type or an error reply: logged at most once a second; -EIO. */
 int refused(struct store *s, struct conn *k, const char *what, const redisReply *r);
 const char *io_reason(const redisContext *c, unsigned timeout_ms, char *buf, size_t size);
-/* Connect, set the command timeout, AUTH and SELECT.  0 with *out, or -EIO with WHY filled. */
+/* AUTH with the store's user and password on C.  0, or -EIO with WHY. */
+int auth(struct store *s, redisContext *c, char *why, size_t whylen);
+/* Connect (to the primary the sentinels name, for a sentinel URL, checked with ROLE), set the
+ * command timeout, AUTH and SELECT.  0 with *out, or -EIO with WHY filled. */
 int connect_raw(struct store *s, redisContext **out, char *why, size_t whylen);
 /* The calling thread's connection, connected.  -EIO while Redis is down, -EPROTO for a site
  * of another format. */
@@ -119,6 +148,19 @@ int conn_get(struct store *s, struct conn **out);
 int conn_fail(struct store *s, struct conn *k);
 /* The calling thread's connection, for its error text (never NULL after conn_get). */
 struct conn *conn_current(struct store *s);
+
+/* ---- sentinel.c ---- */
+/* Where the primary is: as last learnt, else asked of the sentinels.  0, or -EIO with WHY. */
+int sentinel_primary(struct store *s, char *host, size_t hostlen, int *port, char *why,
+		     size_t whylen);
+/* The server on C says it is a master; else -EIO with WHY and the primary forgotten. */
+int sentinel_check_role(struct store *s, redisContext *c, char *why, size_t whylen);
+/* Forget the primary (asked again at the next connect); MOVED: every connection reconnects.
+ * A no-op without a sentinel URL. */
+void sentinel_lost(struct store *s, bool moved);
+/* The thread that follows +switch-master; none without a sentinel URL. */
+int sentinel_watch_start(struct store *s);
+void sentinel_watch_stop(struct store *s);
 
 /* ---- resp.c: commands, scripts and their replies ---- */
 struct args {

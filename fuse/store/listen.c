@@ -51,6 +51,7 @@ unknown:
 static bool listen_loop(struct store *s, redisContext *c, store_inval_cb cb, void *arg)
 {
 	int64_t ping_sent = 0;
+	unsigned gen = atomic_load(&s->prim_gen);
 	char why[160];
 
 	for (;;) {
@@ -84,6 +85,10 @@ static bool listen_loop(struct store *s, redisContext *c, store_inval_cb cb, voi
 			return false;
 		if (atomic_load(&s->listen_stop))
 			return true;
+		if (gen != atomic_load(&s->prim_gen)) {
+			slog(s, LOG_NOTICE, "store: invalidation listener: the primary moved");
+			return false; /* subscribe on the new one */
+		}
 		if (n == 0) {
 			if (ping_sent) {
 				slog(s, LOG_ERR,
@@ -116,6 +121,11 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 	char why[160], chan[KEY_MAX], drain[64];
 
 	key_inval(chan, s->prefix);
+	/* here, not in store_open: this thread outlives a daemon's fork, the opener does not */
+	if (sentinel_watch_start(s))
+		slog(s, LOG_ERR,
+		     "store: cannot start the sentinel watcher: fail-overs are "
+		     "followed only after an error");
 	while (!atomic_load(&s->listen_stop)) {
 		redisContext *c;
 		redisReply *r;
@@ -154,6 +164,7 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 		if (down)
 			wait_stop(s, (int)s->retry_ms);
 	}
+	sentinel_watch_stop(s);
 	while (read(s->stop_pipe[0], drain, sizeof drain) > 0)
 		;
 	atomic_store(&s->listen_stop, false);

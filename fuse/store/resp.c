@@ -78,6 +78,45 @@ int command(struct store *s, const char *what, struct args *a, redisReply **out)
 	return 0;
 }
 
+/* Scripts that change nothing: no WAIT after them. */
+static bool read_only(enum script_id which)
+{
+	return which == SC_INIT || which == SC_LOOKUP || which == SC_RESOLVE;
+}
+
+/* durability=: WAIT until s->wait_replicas replicas have everything written so far, on any
+ * connection (the replication stream is one, in order: the commit's WAIT covers the chunks
+ * written before it).  0, or -EIO saying how many acknowledged.  The change itself stays on
+ * the primary: the caller reports a failure it cannot undo, as for a lost reply. */
+static int durable(struct store *s, struct conn *k, const char *what)
+{
+	redisReply *r;
+	long long got;
+
+	redisSetTimeout(k->c, ms_tv(s->timeout_ms + s->wait_ms));
+	r = redisCommand(k->c, "WAIT %u %u", s->wait_replicas, s->wait_ms);
+	if (!r)
+		return conn_fail(s, k);
+	redisSetTimeout(k->c, ms_tv(s->timeout_ms));
+	if (r->type != REDIS_REPLY_INTEGER) {
+		int rc = refused(s, k, "WAIT", r);
+
+		freeReplyObject(r);
+		return rc;
+	}
+	got = r->integer;
+	freeReplyObject(r);
+	if (got >= (long long)s->wait_replicas)
+		return 0;
+	set_err(k,
+		"%s: only %lld of the %u replicas durability= asks for acknowledged within %u ms: "
+		"not reported as written",
+		what, got, s->wait_replicas, s->wait_ms);
+	if (atomic_exchange(&s->last_err_log, mono_ms() / 1000) != mono_ms() / 1000)
+		slog(s, LOG_ERR, "store: %s", k->err);
+	return -EIO;
+}
+
 /* EVALSHA first; a Redis that lost its script cache (a restart) gets the text. */
 int script(struct store *s, enum script_id which, const struct args *a, redisReply **out)
 {
@@ -126,6 +165,14 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 		rc = refused(s, k, sc->name, r);
 		freeReplyObject(r);
 		return rc;
+	}
+	if (s->wait_replicas && !read_only(which) &&
+	    !(r->type == REDIS_REPLY_INTEGER && r->integer < 0)) {
+		rc = durable(s, k, sc->name);
+		if (rc) {
+			freeReplyObject(r);
+			return rc;
+		}
 	}
 	/* the scripts from create on change the site, and announce it to the other peers */
 	if (which >= SC_CREATE && !(r->type == REDIS_REPLY_INTEGER && r->integer < 0))

@@ -29,7 +29,8 @@ struct store;
 typedef void (*store_log_fn)(void *arg, int level, const char *msg);
 
 struct store_config {
-	const char *url;	/* redis://[user:password@]host:port[/db] or unix:///path */
+	const char *url;	/* redis://[user:password@]host:port[/db], unix:///path, or
+				 * redis-sentinel://host:port[,host:port...]/MASTER[/db] */
 	const char *user;	/* AUTH user instead of the URL's, when set (needs a password) */
 	const char *password;	/* AUTH password instead of the URL's, when set; never logged */
 	const char *site;	/* key prefix "pressfs:{SITE}:"; [A-Za-z0-9._-]{1,64} */
@@ -41,7 +42,12 @@ struct store_config {
 				 * so that readers holding the old version can finish */
 	bool allow_evicting;	/* open even when Redis may evict keys (maxmemory-policy other
 				 * than noeviction): files may then vanish without a trace */
-	store_log_fn log;	/* used from store_open on; NULL: stderr */
+	bool durability_set;	/* the two below were given; else 1 replica, 1000 ms for a
+				 * sentinel URL and no WAIT for the others */
+	unsigned durability;	/* each change waits (WAIT) until this many replicas have it,
+				 * else fails with -EIO: 0 for no WAIT */
+	unsigned durability_timeout_ms; /* ... for at most this long (0: 1000) */
+	store_log_fn log;		/* used from store_open on; NULL: stderr */
 	void *log_arg;
 };
 
@@ -238,7 +244,9 @@ void store_dirents_free(struct store_dirent *d, size_t n);
  *   entry NAME of DIR changed  -> cb(arg, origin, STORE_INVAL_ENTRY, dir, name, namelen)
  *   inode INO changed          -> cb(arg, origin, STORE_INVAL_INODE, ino, NULL, 0)
  * store_listen runs in the calling thread, re-subscribing after errors (and calling cb with
- * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop. */
+ * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop.
+ * Behind Sentinel it also runs the thread that follows +switch-master (started here, in a
+ * thread of the process that serves, not in store_open, which a daemon calls before its fork). */
 enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL };
 typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 			       const char *name, size_t namelen);

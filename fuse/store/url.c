@@ -1,5 +1,6 @@
-/* url.c - the store's URL: redis://[user:password@]host:port[/db] or unix:///path, parsed
- * strictly so that a typo is refused at start-up rather than tried at every connect. */
+/* url.c - the store's URL: redis://[user:password@]host:port[/db], unix:///path or
+ * redis-sentinel://h1:p1,h2:p2/MASTER[/db], parsed strictly so that a typo is refused at
+ * start-up rather than tried at every connect. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -137,6 +138,88 @@ static int parse_host(struct store_url *u, const char *hp, const char *end, cons
 	return 0;
 }
 
+/* A master name as sentinel.conf spells it: what its "sentinel monitor NAME" takes. */
+static bool master_ok(const char *p, size_t len)
+{
+	if (len == 0 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(p[i] == '.' || p[i] == '-' || p[i] == '_' || (p[i] >= '0' && p[i] <= '9') ||
+		      ((p[i] | 32) >= 'a' && (p[i] | 32) <= 'z')))
+			return false;
+	return true;
+}
+
+/* redis-sentinel://host:port[,host:port...]/MASTER[/db].  No credentials in this URL: the
+ * password comes from password_file= or the environment (docs/FORMAT.md, "Sentinel"). */
+static int parse_sentinel(struct store_url *u, const char *url, char *msg, size_t msglen)
+{
+	const char *p = url + 17, *slash = strchr(p, '/'), *m, *mend;
+	uint64_t v;
+
+	if (strchr(p, '@')) {
+		snprintf(msg, msglen,
+			 "bad URL: a redis-sentinel:// URL takes no credentials: give the password "
+			 "with password_file= or PRESSFS_STORE_PASSWORD");
+		return -EINVAL;
+	}
+	if (!slash || slash == p) {
+		snprintf(msg, msglen,
+			 "bad URL \"%.120s\": expected redis-sentinel://host:port[,host:port...]"
+			 "/MASTER",
+			 url);
+		return -EINVAL;
+	}
+	while (p < slash) {
+		const char *end = memchr(p, ',', (size_t)(slash - p));
+		struct store_url one = {0};
+		int rc;
+
+		if (!end)
+			end = slash;
+		if (u->nsentinels == SENTINEL_MAX) {
+			snprintf(msg, msglen, "bad URL \"%.120s\": more than %d sentinels", url,
+				 SENTINEL_MAX);
+			return -EINVAL;
+		}
+		rc = end == p ? -EINVAL : parse_host(&one, p, end, url, msg, msglen);
+		if (end == p)
+			snprintf(msg, msglen, "bad URL \"%.120s\": empty sentinel address", url);
+		if (rc) {
+			free(one.host);
+			return rc;
+		}
+		u->sentinels[u->nsentinels].host = one.host;
+		u->sentinels[u->nsentinels++].port = one.port;
+		p = end + (end < slash);
+		if (end < slash && p == slash) {
+			snprintf(msg, msglen, "bad URL \"%.120s\": empty sentinel address", url);
+			return -EINVAL;
+		}
+	}
+	m = slash + 1;
+	mend = m + strcspn(m, "/");
+	if (!master_ok(m, (size_t)(mend - m))) {
+		snprintf(msg, msglen,
+			 "bad URL \"%.120s\": the master name (1-64 of [A-Za-z0-9._-]) is missing "
+			 "or malformed",
+			 url);
+		return -EINVAL;
+	}
+	u->master = strndup(m, (size_t)(mend - m));
+	if (!u->master)
+		return -ENOMEM;
+	if (*mend == '/') {
+		if (!parse_u64(mend + 1, strlen(mend + 1), 10, &v) || v > INT_MAX) {
+			snprintf(msg, msglen, "bad URL \"%.120s\": database must be a number", url);
+			return -EINVAL;
+		}
+		u->db = (int)v;
+	}
+	snprintf(u->where, sizeof u->where, "sentinel master %s", u->master);
+	return 0;
+}
+
 int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen)
 {
 	const char *p, *auth_end, *at = NULL;
@@ -151,10 +234,12 @@ int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen)
 	}
 	if (!strncmp(url, "unix://", 7))
 		return parse_unix(u, url, msg, msglen);
+	if (!strncmp(url, "redis-sentinel://", 17))
+		return parse_sentinel(u, url, msg, msglen);
 	if (strncmp(url, "redis://", 8)) {
 		snprintf(msg, msglen,
-			 "bad URL: expected redis://[user:password@]host:port[/db] or "
-			 "unix:///path");
+			 "bad URL: expected redis://[user:password@]host:port[/db], "
+			 "unix:///path or redis-sentinel://host:port[,host:port...]/MASTER");
 		return -EINVAL;
 	}
 	p = url + 8;
@@ -193,6 +278,9 @@ void url_free(struct store_url *u)
 	free(u->host);
 	free(u->unix_path);
 	free(u->user);
+	free(u->master);
+	for (int i = 0; i < u->nsentinels; i++)
+		free(u->sentinels[i].host);
 	if (u->pass) {
 		explicit_bzero(u->pass, strlen(u->pass));
 		free(u->pass);

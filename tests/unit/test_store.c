@@ -158,6 +158,35 @@ static void test_open(void)
 	is_int(open_rc("redis://a:b%zz@127.0.0.1:6379", "x"), -EINVAL,
 	       "url: bad %%-escape refused");
 	is_int(open_rc("unix://relative/path", "x"), -EINVAL, "url: relative unix path refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1:26379", "x"), -EINVAL,
+	       "sentinel url: no master name refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1:26379/", "x"), -EINVAL,
+	       "sentinel url: empty master name refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1:26379/a b", "x"), -EINVAL,
+	       "sentinel url: malformed master name refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1:26379,,127.0.0.1:1/m", "x"), -EINVAL,
+	       "sentinel url: empty sentinel address refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1:26379,/m", "x"), -EINVAL,
+	       "sentinel url: trailing comma refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1/m", "x"), -EINVAL,
+	       "sentinel url: sentinel without port refused");
+	is_int(open_rc("redis-sentinel://127.0.0.1:1/m/x", "x"), -EINVAL,
+	       "sentinel url: non-numeric db refused");
+	is_int(open_rc("redis-sentinel://u:s3cret@127.0.0.1:1/m", "x"), -EINVAL,
+	       "sentinel url: credentials refused");
+	ok(strstr(last_log, "password_file") && !strstr(last_log, "s3cret"),
+	   "... saying where the password goes, never quoting it (%s)", last_log);
+	is_int(open_rc("redis-sentinel://127.0.0.1:1,127.0.0.1:2/m", "x"), -EIO,
+	       "sentinel url: no sentinel answers: -EIO");
+	{
+		char url[160];
+
+		/* a Redis that is no sentinel refuses SENTINEL: no primary, so -EIO */
+		snprintf(url, sizeof url, "redis-sentinel://127.0.0.1:1,127.0.0.1:%d/m", fx.port);
+		is_int(open_rc(url, "x"), -EIO, "sentinel url: a server that is no sentinel: -EIO");
+		ok(strstr(last_log, "does not know master m") != NULL,
+		   "... saying the sentinels do not know the master (%s)", last_log);
+	}
 	is_int(open_rc(NULL, "x"), -EINVAL, "url: none refused");
 	is_int(open_rc(fx.url, "a:b"), -EINVAL, "site with ':' refused");
 	is_int(open_rc(fx.url, "{x}"), -EINVAL, "site with braces refused");
