@@ -25,6 +25,7 @@ static const char *const ev_names[EV__COUNT] = {
     "kernel_invalidations",
     "outage_reads",
     "passthrough_opens",
+    "refused_entries",
 };
 
 /* The daemon's only counters; one process serves one mount. */

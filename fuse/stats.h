@@ -46,6 +46,7 @@ enum stat_event {
 	EV_INVAL_SENT_KERNEL,
 	EV_OUTAGE_READ,
 	EV_PASSTHROUGH_OPEN, /* an open the kernel serves from the backing file */
+	EV_REFUSED_ENTRY,    /* a store entry not served: the policy refuses its path */
 	EV__COUNT
 };
 void stats_event(enum stat_event ev);

@@ -53,6 +53,8 @@ struct cls_facts {
 	char committed_cls; /* commit: the content class the file was opened with ('s', 'c') */
 	bool carried;	    /* copy-up: part of a directory rename whose every entry was judged
 			     * with CLS_RENAME_CARRIED; only its class is asked */
+	bool is_dir;	    /* copy-up, setattr, carried entries: the entry is a directory, which
+			     * no code-name rule refuses (see writable_at) */
 };
 
 /* Why a verdict was reached, for the log (classes_check says each once or at debug level). */
@@ -62,6 +64,7 @@ enum cls_note {
 	CLS_NOTE_LOCAL_NO_DIR,	  /* a local-class path, and the mount has no local= */
 	CLS_NOTE_POOL_AS_SHARED,  /* a cache-class path stored as shared: no cache= pool */
 	CLS_NOTE_CARRIED_REFUSED, /* a directory rename would carry this where no write goes */
+	CLS_NOTE_CODE,		  /* a code name (policy_code_name) its rule grants no +code */
 };
 
 struct cls_verdict {
@@ -96,6 +99,15 @@ struct pfs;
  * concerns every such write).  Returns v->err. */
 int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 		  const struct cls_facts *f, struct cls_verdict *v);
+/* What kind of store entry is asked about. */
+enum cls_entry { CLS_ENTRY_FILE, CLS_ENTRY_DIR, CLS_ENTRY_WHITEOUT };
+/* May the store's entry at PATH be served?  Only where the policy would have let it be made:
+ * a file or symlink where policy_judge_write allows it, a directory in a writable class or
+ * above one (an upper copy of an image directory), a whiteout in a writable class.  Pure,
+ * like classes_judge. */
+bool classes_servable(const struct policy *p, const char *path, size_t len, enum cls_entry e);
+/* classes_servable for the mount: a refused entry is counted and said once per path. */
+bool classes_serve_entry(struct pfs *fs, const char *path, size_t len, enum cls_entry e);
 /* The node flags a path gets (N_STATIC, N_STATIC_BELOW, N_WRITABLE, N_LOCAL), and its class. */
 unsigned classes_node_flags(struct pfs *fs, const char *path, size_t len, enum policy_class *cls);
 

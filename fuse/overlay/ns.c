@@ -230,7 +230,7 @@ int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_s
 	       struct fuse_file_info *fi, struct stat *st)
 {
 	struct store_attr in = {0}, out = {0};
-	struct cls_facts f = {.in_local = (n->flags & N_INLOCAL) != 0};
+	struct cls_facts f = {.in_local = (n->flags & N_INLOCAL) != 0, .is_dir = S_ISDIR(n->type)};
 	struct cls_verdict v;
 	char path[PATH_MAX];
 	unsigned mask;

@@ -38,9 +38,9 @@ static bool is_ancestor(struct pfs *fs, struct node *a, struct node *b)
 
 /* May the entry at OLD stand at NEW, where a directory rename carries it? */
 static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, const char *new,
-			     size_t newlen)
+			     size_t newlen, bool dir)
 {
-	struct cls_facts f = {.from = old, .fromlen = oldlen};
+	struct cls_facts f = {.from = old, .fromlen = oldlen, .is_dir = dir};
 	struct cls_verdict v;
 
 	return classes_check(fs, CLS_RENAME_CARRIED, new, newlen, &f, &v);
@@ -115,7 +115,8 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		old[oldlen] = new[newlen] = '/';
 		memcpy(old + oldlen + 1, name, namelen + 1);
 		memcpy(new + newlen + 1, name, namelen + 1);
-		err = check_moved_entry(fs, old, oldlen + 1 + namelen, new, newlen + 1 + namelen);
+		err = check_moved_entry(fs, old, oldlen + 1 + namelen, new, newlen + 1 + namelen,
+					dir);
 		if (!err && dir) {
 			/* A store directory shows its lower namesake unless it is opaque. */
 			sub_lower =
@@ -139,6 +140,78 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 	if (d)
 		closedir(d);
 	store_dirents_free(ud, nud);
+	return err;
+}
+
+/* Files open for writing on this peer below the directory that moves: the store does not have
+ * their coming content (nor, for a new file, their name) yet, so check_moved_tree cannot see
+ * them, and their commit at close would publish them where the rename puts them.  Collected
+ * under fs->lock as paths below the directory (node_for_each), judged after it is let go. */
+struct open_below {
+	struct node *dir;
+	char **rel; /* "/a/b.php" below dir */
+	size_t n, cap;
+	int err;
+};
+
+static void find_open_below(struct node *n, void *arg)
+{
+	struct open_below *ob = arg;
+	char buf[PATH_MAX];
+	size_t at = sizeof(buf) - 1;
+	struct node *p;
+
+	if (!n->of || (n->flags & N_UNLINKED) || ob->err)
+		return;
+	buf[at] = '\0';
+	for (p = n; p && p != ob->dir; p = p->parent) {
+		if (!p->parent || p->parent == p || at < p->namelen + 1)
+			return; /* the root, or too long to be below DIR */
+		at -= p->namelen;
+		memcpy(buf + at, p->name, p->namelen);
+		buf[--at] = '/';
+	}
+	if (!p)
+		return;
+	if (ob->n == ob->cap) {
+		size_t cap = ob->cap ? 2 * ob->cap : 8;
+		char **more = realloc(ob->rel, cap * sizeof(*more));
+
+		if (!more) {
+			ob->err = -ENOMEM;
+			return;
+		}
+		ob->rel = more;
+		ob->cap = cap;
+	}
+	if (!(ob->rel[ob->n] = strdup(buf + at))) {
+		ob->err = -ENOMEM;
+		return;
+	}
+	ob->n++;
+}
+
+/* Judge every file open below directory SRC (at OLD, moving to NEW) where it will stand. */
+static int check_moved_open(struct pfs *fs, struct node *src, const char *old, const char *new)
+{
+	struct open_below ob = {.dir = src};
+	char from[PATH_MAX], to[PATH_MAX];
+	int err;
+
+	node_for_each(fs, find_open_below, &ob);
+	err = ob.err;
+	for (size_t i = 0; i < ob.n && !err; i++) {
+		int fl = snprintf(from, sizeof(from), "%s%s", old, ob.rel[i]);
+		int tl = snprintf(to, sizeof(to), "%s%s", new, ob.rel[i]);
+
+		if (fl < 0 || tl < 0 || (size_t)fl >= sizeof(from) || (size_t)tl >= sizeof(to))
+			err = -ENAMETOOLONG;
+		else
+			err = check_moved_entry(fs, from, (size_t)fl, to, (size_t)tl, false);
+	}
+	for (size_t i = 0; i < ob.n; i++)
+		free(ob.rel[i]);
+	free(ob.rel);
 	return err;
 }
 
@@ -210,6 +283,8 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 			err =
 			    check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
 					     (src->flags & N_LOWER) && !(src->flags & N_OPAQUE), 0);
+		if (!err)
+			err = check_moved_open(fs, src, spath, path);
 		if (err)
 			goto out;
 	}
