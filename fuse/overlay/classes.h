@@ -93,6 +93,14 @@ unsigned classes_view(const struct policy *p, const struct cls_mount *m, const c
 
 const char *classes_op_name(enum cls_op op);
 
+/* The mode bits a file in a writable class keeps of MODE: never setuid nor setgid (a planted
+ * file must not become a program that runs as its owner, whatever the mount's options).
+ * Directories keep theirs (setgid there only passes the group on). */
+static inline unsigned classes_file_mode(unsigned mode)
+{
+	return mode & 01777;
+}
+
 /* --- the mount's side (classes.c, below the pure part) --- */
 struct pfs;
 /* classes_judge with the mount's backends, saying in the log what it refused (once for what

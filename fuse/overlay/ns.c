@@ -175,8 +175,14 @@ static int local_setattr(struct pfs *fs, const char *path, const struct stat *at
 		if (wfd >= 0)
 			close(wfd);
 	}
-	if (!err && (to_set & FUSE_SET_ATTR_MODE) && fchmod(fd, attr->st_mode & 07777) < 0)
-		err = -errno;
+	if (!err && (to_set & FUSE_SET_ATTR_MODE)) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 ||
+		    fchmod(fd, S_ISDIR(st.st_mode) ? attr->st_mode & 07777
+						   : classes_file_mode(attr->st_mode)) < 0)
+			err = -errno;
+	}
 	if (!err && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    fchown(fd, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
 		   (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1) < 0)
@@ -208,7 +214,9 @@ static unsigned store_mask(const struct node *n, const struct stat *attr, int to
 
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		mask |= STORE_SET_MODE;
-		in->mode = (n->type & S_IFMT) | (attr->st_mode & 07777);
+		in->mode =
+		    (n->type & S_IFMT) |
+		    (S_ISDIR(n->type) ? attr->st_mode & 07777 : classes_file_mode(attr->st_mode));
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		mask |= STORE_SET_UID;

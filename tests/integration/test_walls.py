@@ -369,3 +369,22 @@ def test_over_http_no_code_is_left_behind(mount, lower, apache_env):
     assert web.get("wp-content/uploads/2024/pic.jpg")[1] == SHELL  # bytes, not run
     # the control: the server runs PHP from the mount where it should
     assert web.get("wp-content/plugins/foo/foo.php")[0] == 200
+
+
+# --- setuid and setgid: never kept on a file where writes land --------------------------------
+
+def test_setuid_and_setgid_are_never_kept(mount, workdir):
+    local = os.path.join(workdir, "local")
+    os.makedirs(local)
+    a = mount("a", local=local)
+    for rel in ("wp-content/uploads/2024/prog", "wp-content/temp-write-test-prog"):
+        p = a / rel
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o6755)
+        os.write(fd, b"\x7fELF")
+        os.close(fd)
+        assert os.stat(p).st_mode & 0o6000 == 0, rel
+        os.chmod(p, 0o6755)
+        assert os.stat(p).st_mode & 0o7777 == 0o755, rel
+    b = mount("b")
+    assert os.stat(b / "wp-content/uploads/2024/prog").st_mode & 0o7777 == 0o755
