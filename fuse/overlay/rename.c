@@ -50,11 +50,12 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
  * paths, OLDLEN and NEWLEN long; restored on return), through check_moved_entry: a rename moves
  * a whole tree at once, and without this a .php file made where PHP may write (w3tc-config/)
  * could be carried into uploads/, where no write could put it.  SINO is the directory's upper
- * part (0: none), LOWER whether its lower part shows.  With -EXDEV, rename(2)'s callers copy
- * instead, and every copy is judged on its own.  One piece: one walk over the two layers of one
- * directory, as list_dir merges them. */
+ * part (0: none), LOWER whether its lower part shows (IN_LOCAL: the layer below is the local
+ * directory, for a rename within it).  With -EXDEV, rename(2)'s callers copy instead, and every
+ * copy is judged on its own.  One piece: one walk over the two layers of one directory, as
+ * list_dir merges them. */
 static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new, size_t newlen,
-			    uint64_t sino, bool lower, int depth)
+			    uint64_t sino, bool lower, bool in_local, int depth)
 {
 	struct store_dirent *ud = NULL;
 	size_t nud = 0;
@@ -71,7 +72,7 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			qsort(ud, nud, sizeof(*ud), dirent_cmp);
 	}
 	if (lower) {
-		int fd = lower_opendir(fs, old);
+		int fd = in_local ? local_opendir(fs, old) : lower_opendir(fs, old);
 
 		d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (!d && fd >= 0)
@@ -133,7 +134,7 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			if (!err)
 				err = check_moved_tree(fs, old, oldlen + 1 + namelen, new,
 						       newlen + 1 + namelen, e ? e->ino : 0,
-						       sub_lower, depth + 1);
+						       sub_lower, in_local, depth + 1);
 		}
 		old[oldlen] = new[newlen] = '\0';
 	}
@@ -262,8 +263,13 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 	if (err || src == dst)
 		goto out; /* (the same entry: nothing to do) */
 	if (v.backend == CLS_LOCAL) {
-		/* Within this node's own directory: the local file system does it. */
-		err = local_rename(fs, spath, path, flags);
+		/* Within this node's own directory: the local file system does it, once what
+		 * the directory carries was judged where it lands. */
+		if (S_ISDIR(src->type))
+			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, 0, true,
+					       true, 0);
+		if (!err)
+			err = local_rename(fs, spath, path, flags);
 		if (!err) {
 			pthread_mutex_lock(&fs->lock);
 			err = node_move(fs, src, dp, dname, dlen);
@@ -280,9 +286,9 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 		}
 		err = upper_dir(fs, src, &ssino);
 		if (!err)
-			err =
-			    check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
-					     (src->flags & N_LOWER) && !(src->flags & N_OPAQUE), 0);
+			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
+					       (src->flags & N_LOWER) && !(src->flags & N_OPAQUE),
+					       false, 0);
 		if (!err)
 			err = check_moved_open(fs, src, spath, path);
 		if (err)

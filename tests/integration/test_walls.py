@@ -388,3 +388,20 @@ def test_setuid_and_setgid_are_never_kept(mount, workdir):
         assert os.stat(p).st_mode & 0o7777 == 0o755, rel
     b = mount("b")
     assert os.stat(b / "wp-content/uploads/2024/prog").st_mode & 0o7777 == 0o755
+
+
+def test_a_local_directory_rename_is_judged_entry_by_entry(mount, workdir):
+    """Within the local directory too, a directory carries its entries only where each may
+    stand: out of uploads/wpcf7_uploads/ into wp-content/temp-write-test-*, where no file may."""
+    local = os.path.join(workdir, "local")
+    os.makedirs(local)
+    a = mount("a", local=local)
+    src = a / "wp-content/uploads/wpcf7_uploads/a"
+    os.makedirs(src)
+    harness.write_bytes(os.path.join(src, "x.txt"), b"attachment")
+    assert oserror_errno(os.rename, src, a / "wp-content/temp-write-test-a") == errno.EROFS
+    assert served(a / "wp-content/temp-write-test-a/x.txt") is None
+    assert served(os.path.join(src, "x.txt")) == b"attachment"
+    os.makedirs(a / "wp-content/uploads/elementor/tmp")
+    os.rename(src, a / "wp-content/uploads/elementor/tmp/a")
+    assert served(a / "wp-content/uploads/elementor/tmp/a/x.txt") == b"attachment"
