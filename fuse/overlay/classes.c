@@ -1,6 +1,7 @@
 /* classes.c - the one place a write is judged (see classes.h): the pure judgement first, then
  * the mount's side of it (its backends, and saying what was refused in the log). */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "hash.h"
@@ -96,7 +97,6 @@ static int judge_carried(const struct policy *p, const struct cls_mount *m, cons
 			 size_t len, const struct cls_facts *f, struct cls_verdict *v)
 {
 	enum policy_class was = policy_class_of(p, f->from, f->fromlen);
-
 	int code = policy_judge_write(p, path, len, &v->rule);
 
 	v->cls = v->rule ? v->rule->cls : POLICY_NONE;
@@ -261,6 +261,29 @@ static void mount_facts(const struct pfs *fs, struct cls_mount *m)
 	m->local = fs->local_fd >= 0;
 }
 
+/* PATH (LEN bytes) for a log line: names are any bytes but '/' and NUL, and whoever chose
+ * them (a visitor naming an upload, a write into Redis) must not forge lines of the log. */
+static const char *printable(const char *path, size_t len, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 /* Say once what happens to every such write. */
 static bool first_time(bool *said)
 {
@@ -295,12 +318,16 @@ int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 		log_msg(LOG_LVL_DEBUG, "refused write to %s (%s)", at,
 			v->rule ? "denied by the policy" : "no rule makes it writable");
 		break;
-	case CLS_NOTE_CODE:
+	case CLS_NOTE_CODE: {
+		char shown[4 * PATH_MAX];
+
 		log_msg(LOG_LVL_INFO,
 			"refused %s of %s: a name PHP or the web server runs or honours, and "
 			"rule line %u grants no +code",
-			classes_op_name(op), at, v->rule ? v->rule->line : 0);
+			classes_op_name(op), printable(at, strlen(at), shown, sizeof(shown)),
+			v->rule ? v->rule->line : 0);
 		break;
+	}
 	case CLS_NOTE_CARRIED_REFUSED:
 		log_msg(LOG_LVL_INFO,
 			"rename refused: %s would be moved to %s, where the policy "
@@ -310,16 +337,21 @@ int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 	default:
 		break;
 	}
-	if (op == CLS_COMMIT && v->err)
+	if (op == CLS_COMMIT && v->err) {
+		char shown[4 * PATH_MAX];
+
 		log_msg(LOG_LVL_WARN,
 			"close of %s refused (%s): the file was moved since its open to where "
 			"the policy takes no such file; its data is not published",
-			path, strerror(-v->err));
+			printable(path, len, shown, sizeof(shown)), strerror(-v->err));
+	}
 	return v->err;
 }
 
 /* Paths whose refusal was said, by hash: a bounded table, so that a store full of planted
- * entries costs a few kilobytes and a log line each (until it is full: then at debug level). */
+ * entries costs a few kilobytes and a log line each (until it is full: then at debug level).
+ * One mount a process, like stats.c's counters.  A colliding name only loses its log line: it
+ * is refused and counted all the same. */
 #define SAID_SLOTS 1024
 static uint64_t said_paths[SAID_SLOTS];
 
@@ -343,13 +375,15 @@ static bool first_time_path(const char *path, size_t len)
 
 bool classes_serve_entry(struct pfs *fs, const char *path, size_t len, enum cls_entry e)
 {
+	char shown[4 * PATH_MAX];
+
 	if (classes_servable(fs->policy, path, len, e))
 		return true;
 	stats_event(EV_REFUSED_ENTRY);
 	log_msg(first_time_path(path, len) ? LOG_LVL_WARN : LOG_LVL_DEBUG,
-		"the store holds %.*s, which the policy refuses there: not served (was it written "
+		"the store holds %s, which the policy refuses there: not served (was it written "
 		"by something else than pressfs?)",
-		(int)len, path);
+		printable(path, len, shown, sizeof(shown)));
 	return false;
 }
 

@@ -197,6 +197,7 @@ def test_entries_planted_in_redis_are_not_served(mount, redis):
     plant(redis, up, "ok.jpg", b"\xff\xd8\xff\xe0 harmless")
     plant(redis, dir_ino(redis, "/wp-content/uploads/2024"), ".htaccess",
           b"SetHandler application/x-httpd-php\n")
+    plant(redis, up, "nl.php.\n[forged] line", SHELL)  # a code name: php is one extension
     # the planting was right: the harmless entry is served, on the peer that was told and on
     # one that mounts afterwards
     wait_for(lambda: served(a / "wp-content/uploads/ok.jpg") is not None, 10, what="ok.jpg")
@@ -209,6 +210,9 @@ def test_entries_planted_in_redis_are_not_served(mount, redis):
     with open(a.log, errors="replace") as f:
         log = f.read()
     assert "/wp-content/uploads/pwn.php" in log and "not served" in log
+    # the names it logs were chosen by the attacker: they cannot forge a line
+    assert not any(line.startswith("[forged]") for line in log.splitlines())
+    assert "/wp-content/uploads/nl.php.\\x0a[forged] line" in log
 
 
 # --- attack 3: names the default policy lets no write make -----------------------------------
