@@ -221,15 +221,14 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 
 bool classes_servable(const struct policy *p, const char *path, size_t len, enum cls_entry e)
 {
-	bool writable = policy_class_writable(policy_class_of(p, path, len));
-
 	switch (e) {
 	case CLS_ENTRY_DIR:
-		return writable || policy_may_change_below(p, path, len);
+		return policy_class_writable(policy_class_of(p, path, len)) ||
+		       policy_may_change_below(p, path, len);
 	case CLS_ENTRY_WHITEOUT:
-		return writable;
+		return policy_class_writable(policy_class_of(p, path, len));
 	default:
-		return writable && policy_judge_write(p, path, len, NULL) == 0;
+		return policy_judge_write(p, path, len, NULL) == 0; /* (writable, and no code) */
 	}
 }
 
