@@ -30,6 +30,7 @@ static const char *const ev_names[EV__COUNT] = {
     "pool_misses",
     "pool_evictions",
     "invalidations_published",
+    "refused_entries",
 };
 
 /* The daemon's only counters; one process serves one mount. */

@@ -60,6 +60,7 @@ enum stat_event {
 	EV_POOL_MISS,	      /* memcached had nothing for a chunk pressfs asked for */
 	EV_POOL_EVICTION,     /* a cache file removed because memcached lost part of it */
 	EV_INVAL_PUBLISHED,   /* a change of this peer announced to the others */
+	EV_REFUSED_ENTRY,     /* a store entry not served: the policy refuses its path */
 	EV__COUNT
 };
 void stats_event(enum stat_event ev);

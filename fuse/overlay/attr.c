@@ -91,8 +91,14 @@ static int attr_upper(struct pfs *fs, struct node *n, uint64_t sino, const char 
 		      struct stat *st)
 {
 	struct store_attr a = {0};
-	int err = store_getattr(fs->store, sino, &a);
+	int err;
 
+	/* Served only where the policy would have let it be made: otherwise it is no more
+	 * than a name looked up again (and found absent) is. */
+	if (!classes_serve_entry(fs, path, strlen(path),
+				 S_ISDIR(n->type) ? CLS_ENTRY_DIR : CLS_ENTRY_FILE))
+		return -ESTALE;
+	err = store_getattr(fs->store, sino, &a);
 	if (err == -ENOENT)
 		return (n->flags & N_UNLINKED) ? -ENOENT : -ESTALE;
 	pthread_mutex_lock(&fs->lock);

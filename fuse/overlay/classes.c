@@ -1,8 +1,10 @@
 /* classes.c - the one place a write is judged (see classes.h): the pure judgement first, then
  * the mount's side of it (its backends, and saying what was refused in the log). */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
+#include "hash.h"
 #include "overlay/classes.h"
 #include "overlay/node.h"
 #include "stats.h"
@@ -32,11 +34,16 @@ static bool is_cache(const struct policy *p, const char *path, size_t len)
 	return policy_class_of(p, path, len) == POLICY_CACHE;
 }
 
-/* May anything be written at PATH?  Fills the class, the rule and the backend its class has. */
+/* May anything be written at PATH?  Fills the class, the rule and the backend its class has.
+ * NAME: the operation makes or publishes a file or symlink at PATH, so its last name must be
+ * no code name (policy_code_name) unless the rule grants +code.  Directories are not asked: PHP
+ * and Apache execute files, and a directory named x.php is how page caches keep the pages of
+ * .php URLs (cache/supercache/HOST/x.php/index.html). */
 static int writable_at(const struct policy *p, const struct cls_mount *m, const char *path,
-		       size_t len, struct cls_verdict *v)
+		       size_t len, bool name, struct cls_verdict *v)
 {
-	const struct policy_rule *r = policy_match(p, path, len);
+	const struct policy_rule *r;
+	int code = policy_judge_write(p, path, len, &r);
 
 	v->rule = r;
 	v->cls = r ? r->cls : POLICY_NONE;
@@ -50,14 +57,16 @@ static int writable_at(const struct policy *p, const struct cls_mount *m, const 
 		v->note = CLS_NOTE_REFUSED;
 		return v->err = -EROFS;
 	}
+	if (name && code) {
+		v->note = CLS_NOTE_CODE; /* the code-name wall */
+		return v->err = -EROFS;
+	}
 	if (r->cls == POLICY_CACHE && !m->pool)
 		v->note = CLS_NOTE_POOL_AS_SHARED;
 	v->backend = r->cls == POLICY_LOCAL		 ? CLS_LOCAL
 		     : r->cls == POLICY_CACHE && m->pool ? CLS_POOL
 							 : CLS_STORE;
 	v->store_cls = v->backend == CLS_POOL ? 'c' : 's';
-	/* The code-name wall (refusing names PHP would run unless a rule grants code) is one
-	 * check here, for the operations that make or publish a name. */
 	return 0;
 }
 
@@ -88,11 +97,15 @@ static int judge_carried(const struct policy *p, const struct cls_mount *m, cons
 			 size_t len, const struct cls_facts *f, struct cls_verdict *v)
 {
 	enum policy_class was = policy_class_of(p, f->from, f->fromlen);
+	int code = policy_judge_write(p, path, len, &v->rule);
 
-	v->rule = policy_match(p, path, len);
-	v->cls = policy_class_of(p, path, len);
+	v->cls = v->rule ? v->rule->cls : POLICY_NONE;
 	if (!policy_class_writable(v->cls)) {
 		v->note = CLS_NOTE_CARRIED_REFUSED;
+		return v->err = -EROFS;
+	}
+	if (code && !f->is_dir) {
+		v->note = CLS_NOTE_CODE;
 		return v->err = -EROFS;
 	}
 	if (m->pool && (was == POLICY_CACHE) != (v->cls == POLICY_CACHE))
@@ -101,6 +114,23 @@ static int judge_carried(const struct policy *p, const struct cls_mount *m, cons
 		return v->err = -EXDEV; /* the store holds nothing of the local class */
 	v->backend = v->cls == POLICY_LOCAL ? CLS_LOCAL : CLS_STORE;
 	return 0;
+}
+
+/* Does OP make or publish a file or symlink name, so the code-name wall judges it?  A removal
+ * makes none (a planted x.php may always go), nor does a directory. */
+static bool makes_name(enum cls_op op, const struct cls_facts *f)
+{
+	switch (op) {
+	case CLS_CREATE:
+	case CLS_SYMLINK:
+	case CLS_OPEN_WRITE:
+		return true;
+	case CLS_COPY_UP:
+	case CLS_SETATTR:
+		return !f->is_dir;
+	default:
+		return false;
+	}
 }
 
 /* One piece: every operation's rule is a case of one switch, read top to bottom. */
@@ -119,9 +149,9 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 		 * directory and memcached's files are other file systems to a link. */
 		if (!f->from)
 			return v->err = -EINVAL;
-		if (writable_at(p, m, f->from, f->fromlen, v))
+		if (writable_at(p, m, f->from, f->fromlen, false, v))
 			return v->err = -EXDEV;
-		if (writable_at(p, m, path, len, v))
+		if (writable_at(p, m, path, len, true, v)) /* a new name: the code-name wall too */
 			return v->err;
 		if (f->in_local && is_local(p, m, path, len)) {
 			v->backend =
@@ -140,10 +170,10 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 	case CLS_RENAME_CARRIED:
 		return judge_carried(p, m, path, len, f, v);
 	case CLS_COMMIT:
-		/* Content goes where its open chose.  (A commit is not judged again at the path
-		 * the file has now: the security work changes this case.) */
-		v->rule = policy_match(p, path, len);
-		v->cls = policy_class_of(p, path, len);
+		/* Judged again at the path the file has now (a directory rename may have moved
+		 * it since its open), and its content goes where its open chose. */
+		if (writable_at(p, m, path, len, true, v))
+			return v->err;
 		v->store_cls = f->committed_cls == 'c' ? 'c' : 's';
 		v->backend = v->store_cls == 'c' ? CLS_POOL : CLS_STORE;
 		return 0;
@@ -159,14 +189,14 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 	case CLS_RENAME_DIR:
 		if (!f->from)
 			return v->err = -EINVAL;
-		if (writable_at(p, m, f->from, f->fromlen, v)) {
+		if (writable_at(p, m, f->from, f->fromlen, false, v)) {
 			v->at_from = true;
 			return v->err;
 		}
 		{
 			enum cls_note src_note = v->note;
 
-			if (writable_at(p, m, path, len, v))
+			if (writable_at(p, m, path, len, op == CLS_RENAME_FILE, v))
 				return v->err;
 			if (!v->note)
 				v->note = src_note;
@@ -177,7 +207,7 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 	}
 	if (op >= CLS_OP_COUNT)
 		return v->err = -EINVAL;
-	if (writable_at(p, m, path, len, v))
+	if (writable_at(p, m, path, len, makes_name(op, f), v))
 		return v->err;
 	switch (op) {
 	case CLS_MKDIR:
@@ -211,6 +241,19 @@ int classes_judge(const struct policy *p, const struct cls_mount *m, enum cls_op
 	return 0;
 }
 
+bool classes_servable(const struct policy *p, const char *path, size_t len, enum cls_entry e)
+{
+	switch (e) {
+	case CLS_ENTRY_DIR:
+		return policy_class_writable(policy_class_of(p, path, len)) ||
+		       policy_may_change_below(p, path, len);
+	case CLS_ENTRY_WHITEOUT:
+		return policy_class_writable(policy_class_of(p, path, len));
+	default:
+		return policy_judge_write(p, path, len, NULL) == 0; /* (writable, and no code) */
+	}
+}
+
 unsigned classes_view(const struct policy *p, const struct cls_mount *m, const char *path,
 		      size_t len, enum policy_class *cls)
 {
@@ -237,6 +280,29 @@ static void mount_facts(const struct pfs *fs, struct cls_mount *m)
 {
 	m->pool = fs->pool != NULL;
 	m->local = fs->local_fd >= 0;
+}
+
+/* PATH (LEN bytes) for a log line: names are any bytes but '/' and NUL, and whoever chose
+ * them (a visitor naming an upload, a write into Redis) must not forge lines of the log. */
+static const char *printable(const char *path, size_t len, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 /* Say once what happens to every such write. */
@@ -275,6 +341,16 @@ int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 		log_msg(LOG_LVL_DEBUG, "refused write to %s (%s)", at,
 			v->rule ? "denied by the policy" : "no rule makes it writable");
 		break;
+	case CLS_NOTE_CODE: {
+		char shown[4 * PATH_MAX];
+
+		log_msg(LOG_LVL_INFO,
+			"refused %s of %s: a name PHP or the web server runs or honours, and "
+			"rule line %u grants no +code",
+			classes_op_name(op), printable(at, strlen(at), shown, sizeof(shown)),
+			v->rule ? v->rule->line : 0);
+		break;
+	}
 	case CLS_NOTE_CARRIED_REFUSED:
 		log_msg(LOG_LVL_INFO,
 			"rename refused: %s would be moved to %s, where the policy "
@@ -284,7 +360,54 @@ int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 	default:
 		break;
 	}
+	if (op == CLS_COMMIT && v->err) {
+		char shown[4 * PATH_MAX];
+
+		log_msg(LOG_LVL_WARN,
+			"close of %s refused (%s): the file was moved since its open to where "
+			"the policy takes no such file; its data is not published",
+			printable(path, len, shown, sizeof(shown)), strerror(-v->err));
+	}
 	return v->err;
+}
+
+/* Paths whose refusal was said, by hash: a bounded table, so that a store full of planted
+ * entries costs a few kilobytes and a log line each (until it is full: then at debug level).
+ * One mount a process, like stats.c's counters.  A colliding name only loses its log line: it
+ * is refused and counted all the same. */
+#define SAID_SLOTS 1024
+static uint64_t said_paths[SAID_SLOTS];
+
+static bool first_time_path(const char *path, size_t len)
+{
+	uint64_t h = fnv1a_64(path, len) | 1; /* 0 marks a free slot */
+
+	for (size_t i = 0, at = h % SAID_SLOTS; i < 16; i++, at = (at + 1) % SAID_SLOTS) {
+		uint64_t cur = __atomic_load_n(&said_paths[at], __ATOMIC_RELAXED);
+
+		if (cur == h)
+			return false;
+		if (!cur && __atomic_compare_exchange_n(&said_paths[at], &cur, h, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+		if (cur == h)
+			return false;
+	}
+	return false;
+}
+
+bool classes_serve_entry(struct pfs *fs, const char *path, size_t len, enum cls_entry e)
+{
+	char shown[4 * PATH_MAX];
+
+	if (classes_servable(fs->policy, path, len, e))
+		return true;
+	stats_event(EV_REFUSED_ENTRY);
+	log_msg(first_time_path(path, len) ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+		"the store holds %s, which the policy refuses there: not served (was it written "
+		"by something else than pressfs?)",
+		printable(path, len, shown, sizeof(shown)));
+	return false;
 }
 
 unsigned classes_node_flags(struct pfs *fs, const char *path, size_t len, enum policy_class *cls)

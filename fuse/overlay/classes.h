@@ -53,6 +53,8 @@ struct cls_facts {
 	char committed_cls; /* commit: the content class the file was opened with ('s', 'c') */
 	bool carried;	    /* copy-up: part of a directory rename whose every entry was judged
 			     * with CLS_RENAME_CARRIED; only its class is asked */
+	bool is_dir;	    /* copy-up, setattr, carried entries: the entry is a directory, which
+			     * no code-name rule refuses (see writable_at) */
 };
 
 /* Why a verdict was reached, for the log (classes_check says each once or at debug level). */
@@ -62,6 +64,7 @@ enum cls_note {
 	CLS_NOTE_LOCAL_NO_DIR,	  /* a local-class path, and the mount has no local= */
 	CLS_NOTE_POOL_AS_SHARED,  /* a cache-class path stored as shared: no cache= pool */
 	CLS_NOTE_CARRIED_REFUSED, /* a directory rename would carry this where no write goes */
+	CLS_NOTE_CODE,		  /* a code name (policy_code_name) its rule grants no +code */
 };
 
 struct cls_verdict {
@@ -90,12 +93,32 @@ unsigned classes_view(const struct policy *p, const struct cls_mount *m, const c
 
 const char *classes_op_name(enum cls_op op);
 
+/* The mode bits a file in a writable class keeps of MODE: never setuid nor setgid (a planted
+ * file must not become a program that runs as its owner, whatever the mount's options).
+ * Directories keep theirs (setgid there only passes the group on). */
+/* (The store cannot tell a bit pressfs wrote from one planted in Redis, and a dump or an
+ * export would carry it where it counts.  A directory of the local class is a real directory
+ * and keeps its setgid, for group inheritance; the store's never do.) */
+static inline unsigned classes_file_mode(unsigned mode)
+{
+	return mode & 01777;
+}
+
 /* --- the mount's side (classes.c, below the pure part) --- */
 struct pfs;
 /* classes_judge with the mount's backends, saying in the log what it refused (once for what
  * concerns every such write).  Returns v->err. */
 int classes_check(struct pfs *fs, enum cls_op op, const char *path, size_t len,
 		  const struct cls_facts *f, struct cls_verdict *v);
+/* What kind of store entry is asked about. */
+enum cls_entry { CLS_ENTRY_FILE, CLS_ENTRY_DIR, CLS_ENTRY_WHITEOUT };
+/* May the store's entry at PATH be served?  Only where the policy would have let it be made:
+ * a file or symlink where policy_judge_write allows it, a directory in a writable class or
+ * above one (an upper copy of an image directory), a whiteout in a writable class.  Pure,
+ * like classes_judge. */
+bool classes_servable(const struct policy *p, const char *path, size_t len, enum cls_entry e);
+/* classes_servable for the mount: a refused entry is counted and said once per path. */
+bool classes_serve_entry(struct pfs *fs, const char *path, size_t len, enum cls_entry e);
 /* The node flags a path gets (N_STATIC, N_STATIC_BELOW, N_WRITABLE, N_LOCAL), and its class. */
 unsigned classes_node_flags(struct pfs *fs, const char *path, size_t len, enum policy_class *cls);
 

@@ -146,6 +146,34 @@ static int pending_entries(struct pfs *fs, struct node *n, struct dirlist *l,
 	return err;
 }
 
+/* Drop from SD (*N entries of the directory at PATH, LEN bytes) what the policy refuses to
+ * serve there (classes_serve_entry): entries something else than pressfs put in the store.  A
+ * dropped name hides nothing, so the lower tree's entry of that name shows. */
+static void served_only(struct pfs *fs, const char *path, size_t len, struct store_dirent *sd,
+			size_t *n)
+{
+	char child[PFS_PATH_MAX];
+	size_t kept = 0, base = len == 1 ? 0 : len;
+
+	memcpy(child, path, base);
+	for (size_t i = 0; i < *n; i++) {
+		bool keep = base + 1 + sd[i].namelen < sizeof(child);
+
+		if (keep) {
+			child[base] = '/';
+			memcpy(child + base + 1, sd[i].name, sd[i].namelen);
+			child[base + 1 + sd[i].namelen] = '\0';
+			keep = classes_serve_entry(fs, child, base + 1 + sd[i].namelen,
+						   entry_kind(sd[i].type));
+		}
+		if (keep)
+			sd[kept++] = sd[i];
+		else
+			free(sd[i].name);
+	}
+	*n = kept;
+}
+
 /* Is KEY in UD, two sorted runs: this node's own entries [0, NLOCAL), then the store's? */
 static bool hidden(const struct store_dirent *key, const struct store_dirent *ud, size_t nlocal,
 		   size_t nud)
@@ -247,6 +275,8 @@ static int list_dir(struct pfs *fs, struct node *n, struct dirlist **out)
 				if (!err && sino)
 					err = store_readdir(fs->store, sino, &sd, &nsd);
 			}
+			if (!err)
+				served_only(fs, path, (size_t)len, sd, &nsd);
 			if (!err)
 				err = dirents_append(&ud, &nud, sd, nsd);
 			else

@@ -272,7 +272,7 @@ static int create_local(struct pfs *fs, uid_t uid, gid_t gid, struct node *p, co
 	struct node *n;
 	int fd, err;
 
-	fd = local_open(fs, path, fi->flags | O_CREAT, mode & NS_MODE_BITS);
+	fd = local_open(fs, path, fi->flags | O_CREAT, classes_file_mode(mode));
 	if (fd < 0)
 		return fd;
 	if (fchown(fd, uid, gid) < 0)

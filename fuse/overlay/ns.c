@@ -28,7 +28,7 @@ static int make_local(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent,
 {
 	struct node *n;
 	int err = S_ISDIR(mode) ? local_mkdir(fs, path, mode & 07777, uid, gid)
-				: local_mknod(fs, path, (mode & S_IFMT) | (mode & NS_MODE_BITS),
+				: local_mknod(fs, path, (mode & S_IFMT) | classes_file_mode(mode),
 					      rdev, uid, gid);
 
 	if (!err)
@@ -64,13 +64,13 @@ static int make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const
 	err = upper_dir_make(fs, parent, &psino);
 	if (!err && op == CLS_CREATE && !S_ISREG(mode))
 		err = store_mknod(fs->store, psino, name, namelen,
-				  (mode & S_IFMT) | (mode & NS_MODE_BITS), rdev, uid, gid,
+				  (mode & S_IFMT) | classes_file_mode(mode), rdev, uid, gid,
 				  v.store_cls, &a);
 	else if (!err)
-		err =
-		    store_create(fs->store, psino, name, namelen,
-				 (mode & S_IFMT) | (mode & (S_ISDIR(mode) ? 07777 : NS_MODE_BITS)),
-				 uid, gid, v.store_cls, target, &a);
+		err = store_create(fs->store, psino, name, namelen,
+				   (mode & S_IFMT) |
+				       (S_ISDIR(mode) ? mode & 07777 : classes_file_mode(mode)),
+				   uid, gid, v.store_cls, target, &a);
 	if (!err)
 		err = lookup_made(fs, parent, name, &a, e);
 	store_attr_release(&a);
@@ -287,7 +287,8 @@ static int local_setattr(struct pfs *fs, const char *path, mode_t type, const st
 			close(wfd);
 	}
 	if (!err && (to_set & FUSE_SET_ATTR_MODE) &&
-	    fchmod(fd, attr->st_mode & (S_ISDIR(type) ? 07777 : NS_MODE_BITS)) < 0)
+	    fchmod(fd, S_ISDIR(type) ? attr->st_mode & 07777 : classes_file_mode(attr->st_mode)) <
+		0)
 		err = -errno;
 	if (!err && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    fchown(fd, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
@@ -332,7 +333,9 @@ static unsigned store_mask(const struct node *n, const struct stat *attr, int to
 
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		mask |= STORE_SET_MODE;
-		in->mode = (n->type & S_IFMT) | (attr->st_mode & NS_MODE_BITS);
+		in->mode =
+		    (n->type & S_IFMT) |
+		    (S_ISDIR(n->type) ? attr->st_mode & 07777 : classes_file_mode(attr->st_mode));
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		mask |= STORE_SET_UID;
@@ -359,7 +362,7 @@ int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_s
 	       struct fuse_file_info *fi, struct stat *st)
 {
 	struct store_attr in = {0}, out = {0};
-	struct cls_facts f = {.in_local = (n->flags & N_INLOCAL) != 0};
+	struct cls_facts f = {.in_local = (n->flags & N_INLOCAL) != 0, .is_dir = S_ISDIR(n->type)};
 	struct cls_verdict v;
 	char path[PFS_PATH_MAX];
 	unsigned mask;

@@ -7,12 +7,6 @@
 
 #include "overlay/node.h"
 
-/* The permission bits a writable file keeps: never setuid or setgid (README, "POSIX"): the
- * store cannot tell a bit pressfs wrote from one planted in Redis, and a dump or an export
- * would carry it where it counts.  A directory of the local class is a real directory and
- * keeps its setgid (group inheritance); the store's never do. */
-#define NS_MODE_BITS 01777
-
 /* Make a directory (TARGET NULL) or a symlink to TARGET as NAME under PARENT for UID:GID;
  * fills *E, with a lookup count. */
 int ns_make(struct pfs *fs, uid_t uid, gid_t gid, struct node *parent, const char *name,

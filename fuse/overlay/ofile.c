@@ -451,7 +451,7 @@ struct ofile *of_new_pending(mode_t mode, uid_t uid, gid_t gid, char cls)
 		return NULL;
 	of->pending = true;
 	of->dirty = true; /* even an empty new file is published on close */
-	of->mode = S_IFREG | (mode & NS_MODE_BITS);
+	of->mode = S_IFREG | classes_file_mode(mode);
 	of->uid = uid;
 	of->gid = gid;
 	of->cls = cls;

@@ -38,9 +38,9 @@ static bool is_ancestor(struct pfs *fs, struct node *a, struct node *b)
 
 /* May the entry at OLD stand at NEW, where a directory rename carries it? */
 static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, const char *new,
-			     size_t newlen)
+			     size_t newlen, bool dir)
 {
-	struct cls_facts f = {.from = old, .fromlen = oldlen};
+	struct cls_facts f = {.from = old, .fromlen = oldlen, .is_dir = dir};
 	struct cls_verdict v;
 
 	return classes_check(fs, CLS_RENAME_CARRIED, new, newlen, &f, &v);
@@ -50,11 +50,12 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
  * paths, OLDLEN and NEWLEN long; restored on return), through check_moved_entry: a rename moves
  * a whole tree at once, and without this a .php file made where PHP may write (w3tc-config/)
  * could be carried into uploads/, where no write could put it.  SINO is the directory's upper
- * part (0: none), LOWER whether its lower part shows.  With -EXDEV, rename(2)'s callers copy
- * instead, and every copy is judged on its own.  One piece: one walk over the two layers of one
- * directory, as list_dir merges them. */
+ * part (0: none), LOWER whether its lower part shows (IN_LOCAL: the layer below is the local
+ * directory, for a rename within it).  With -EXDEV, rename(2)'s callers copy instead, and every
+ * copy is judged on its own.  One piece: one walk over the two layers of one directory, as
+ * list_dir merges them. */
 static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new, size_t newlen,
-			    uint64_t sino, bool lower, int depth)
+			    uint64_t sino, bool lower, bool in_local, int depth)
 {
 	struct store_dirent *ud = NULL;
 	size_t nud = 0;
@@ -71,7 +72,7 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			qsort(ud, nud, sizeof(*ud), dirent_cmp);
 	}
 	if (lower) {
-		int fd = lower_opendir(fs, old);
+		int fd = in_local ? local_opendir(fs, old) : lower_opendir(fs, old);
 
 		d = fd >= 0 ? fdopendir(fd) : NULL;
 		if (!d && fd >= 0)
@@ -115,7 +116,8 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 		old[oldlen] = new[newlen] = '/';
 		memcpy(old + oldlen + 1, name, namelen + 1);
 		memcpy(new + newlen + 1, name, namelen + 1);
-		err = check_moved_entry(fs, old, oldlen + 1 + namelen, new, newlen + 1 + namelen);
+		err = check_moved_entry(fs, old, oldlen + 1 + namelen, new, newlen + 1 + namelen,
+					dir);
 		if (!err && dir) {
 			/* A store directory shows its lower namesake unless it is opaque. */
 			sub_lower =
@@ -132,13 +134,85 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			if (!err)
 				err = check_moved_tree(fs, old, oldlen + 1 + namelen, new,
 						       newlen + 1 + namelen, e ? e->ino : 0,
-						       sub_lower, depth + 1);
+						       sub_lower, in_local, depth + 1);
 		}
 		old[oldlen] = new[newlen] = '\0';
 	}
 	if (d)
 		closedir(d);
 	store_dirents_free(ud, nud);
+	return err;
+}
+
+/* Files open for writing on this peer below the directory that moves: the store does not have
+ * their coming content (nor, for a new file, their name) yet, so check_moved_tree cannot see
+ * them, and their commit at close would publish them where the rename puts them.  Collected
+ * under fs->lock as paths below the directory (node_for_each), judged after it is let go. */
+struct open_below {
+	struct node *dir;
+	char **rel; /* "/a/b.php" below dir */
+	size_t n, cap;
+	int err;
+};
+
+static void find_open_below(struct node *n, void *arg)
+{
+	struct open_below *ob = arg;
+	char buf[PATH_MAX];
+	size_t at = sizeof(buf) - 1;
+	struct node *p;
+
+	if (!n->of || (n->flags & N_UNLINKED) || ob->err)
+		return;
+	buf[at] = '\0';
+	for (p = n; p && p != ob->dir; p = p->parent) {
+		if (!p->parent || p->parent == p || at < p->namelen + 1)
+			return; /* the root, or too long to be below DIR */
+		at -= p->namelen;
+		memcpy(buf + at, p->name, p->namelen);
+		buf[--at] = '/';
+	}
+	if (!p)
+		return;
+	if (ob->n == ob->cap) {
+		size_t cap = ob->cap ? 2 * ob->cap : 8;
+		char **more = realloc(ob->rel, cap * sizeof(*more));
+
+		if (!more) {
+			ob->err = -ENOMEM;
+			return;
+		}
+		ob->rel = more;
+		ob->cap = cap;
+	}
+	if (!(ob->rel[ob->n] = strdup(buf + at))) {
+		ob->err = -ENOMEM;
+		return;
+	}
+	ob->n++;
+}
+
+/* Judge every file open below directory SRC (at OLD, moving to NEW) where it will stand. */
+static int check_moved_open(struct pfs *fs, struct node *src, const char *old, const char *new)
+{
+	struct open_below ob = {.dir = src};
+	char from[PATH_MAX], to[PATH_MAX];
+	int err;
+
+	node_for_each(fs, find_open_below, &ob);
+	err = ob.err;
+	for (size_t i = 0; i < ob.n && !err; i++) {
+		int fl = snprintf(from, sizeof(from), "%s%s", old, ob.rel[i]);
+		int tl = snprintf(to, sizeof(to), "%s%s", new, ob.rel[i]);
+
+		if (fl < 0 || tl < 0 || (size_t)fl >= sizeof(from) || (size_t)tl >= sizeof(to))
+			err = -ENAMETOOLONG;
+		else
+			err = check_moved_entry(fs, from, (size_t)fl, to, (size_t)tl, false);
+	}
+	for (size_t i = 0; i < ob.n; i++)
+		free(ob.rel[i]);
+	free(ob.rel);
 	return err;
 }
 
@@ -189,8 +263,13 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 	if (err || src == dst)
 		goto out; /* (the same entry: nothing to do) */
 	if (v.backend == CLS_LOCAL) {
-		/* Within this node's own directory: the local file system does it. */
-		err = local_rename(fs, spath, path, flags);
+		/* Within this node's own directory: the local file system does it, once what
+		 * the directory carries was judged where it lands. */
+		if (S_ISDIR(src->type))
+			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, 0, true,
+					       true, 0);
+		if (!err)
+			err = local_rename(fs, spath, path, flags);
 		if (!err) {
 			pthread_mutex_lock(&fs->lock);
 			err = node_move(fs, src, dp, dname, dlen);
@@ -207,9 +286,11 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 		}
 		err = upper_dir(fs, src, &ssino);
 		if (!err)
-			err =
-			    check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
-					     (src->flags & N_LOWER) && !(src->flags & N_OPAQUE), 0);
+			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
+					       (src->flags & N_LOWER) && !(src->flags & N_OPAQUE),
+					       false, 0);
+		if (!err)
+			err = check_moved_open(fs, src, spath, path);
 		if (err)
 			goto out;
 	}

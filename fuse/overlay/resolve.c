@@ -130,6 +130,13 @@ out:
 	return err;
 }
 
+enum cls_entry entry_kind(char type)
+{
+	return type == STORE_DIR	? CLS_ENTRY_DIR
+	       : type == STORE_WHITEOUT ? CLS_ENTRY_WHITEOUT
+					: CLS_ENTRY_FILE;
+}
+
 int resolve(struct pfs *fs, struct node *parent, const char *name, size_t namelen, const char *path,
 	    unsigned pf, struct resolved *r)
 {
@@ -161,6 +168,12 @@ int resolve(struct pfs *fs, struct node *parent, const char *name, size_t namele
 		}
 		if (r->utype < 0 && r->utype != -ENOENT)
 			return r->utype;
+		if (r->utype >= 0 &&
+		    !classes_serve_entry(fs, path, strlen(path), entry_kind((char)r->utype))) {
+			store_attr_release(&r->ua); /* put there by something else: absent */
+			memset(&r->ua, 0, sizeof(r->ua));
+			r->utype = -ENOENT;
+		}
 	}
 	if (r->utype == STORE_WHITEOUT)
 		return 0;

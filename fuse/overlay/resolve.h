@@ -34,6 +34,8 @@ struct resolved {
 };
 
 /* Fill *R for NAME under PARENT at PATH, whose node flags (from the policy) are PF. */
+/* The kind classes_servable asks for, of a store entry type. */
+enum cls_entry entry_kind(char type);
 int resolve(struct pfs *fs, struct node *parent, const char *name, size_t namelen, const char *path,
 	    unsigned pf, struct resolved *r);
 /* The same from what this peer last knew, for when resolve said -EIO (an outage). */

@@ -3,9 +3,12 @@
 
 import errno
 import os
+import re
 import threading
 
 import pytest
+
+import harness
 
 from harness import (SYNTHETIC, frame_complete, framed_version, oserror_errno, read_bytes,
                      tree_digest, wait_for, write_bytes)
@@ -174,10 +177,18 @@ def test_rename_over_file_is_atomic_for_readers(nodes):
 
 
 @pytest.mark.parametrize("source", ["wp-content/w3tc-config/pkg", "wp-content/cache/tmp/pkg"])
-def test_a_moved_directory_cannot_carry_code_where_no_write_could_put_it(nodes, source):
-    """PHP may be written under w3tc-config/ and cache/tmp/, never under uploads/: moving a
-    directory that holds a .php file into uploads/ is refused whole, and nothing moves."""
-    a, b = nodes
+def test_a_moved_directory_cannot_carry_code_where_no_write_could_put_it(mount, workdir, source):
+    """Where a site grants code (+code) PHP may be written, never under uploads/: moving a
+    directory that holds a .php file into uploads/ is refused whole, and nothing moves.  (The
+    default policy grants no code in these trees: the grant is the site's own here.)"""
+    pol = os.path.join(workdir, "granted.policy")
+    tree = "/%s/**" % source.rsplit("/", 1)[0]
+    with open(harness.POLICY) as src:
+        text = src.read()
+    assert text.count("\n%s " % tree) == 1
+    with open(pol, "w") as f:
+        f.write(re.sub(r"(?m)^(%s\s+)shared\b" % re.escape(tree), r"\1shared+code", text))
+    a, b = mount("a", policy=pol), mount("b", policy=pol)
     os.makedirs(a / source + "/deep")
     write_bytes(a / source + "/style.css", b"body{}\n")
     write_bytes(a / source + "/deep/shell.php", b"<?php system($_GET['c']);\n")

@@ -14,7 +14,8 @@ static const char RULES[] = "/d/**        deny\n"
 			    "/s/**        shared\n"
 			    "/c/**        cache\n"
 			    "/l/**        local\n"
-			    "/w3/**       shared\n";
+			    "/w3/**       shared\n"
+			    "/k/**        shared+code\n";
 
 /* One path per class; "/n/..." has no rule. */
 static const char *const AREA[] = {"/s", "/c", "/l", "/d", "/n"};
@@ -184,18 +185,123 @@ static void test_remove(void)
 	check(&FULL, CLS_REMOVE, "/l/f", NULL, (struct want)OK(CLS_LOCAL, 0), "(nothing known)");
 }
 
-/* Commit at close: where the open sent the content (judged again by the security work). */
+/* Commit at close: judged again where the file is then, its content where the open sent it. */
 static void test_commit(void)
 {
+	static const int refused[NAREAS] = {0, 0, 0, EROFS, EROFS};
 	char path[64];
 
 	for (int a = 0; a < NAREAS; a++) {
 		struct cls_facts s = {.committed_cls = 's'}, c = {.committed_cls = 'c'};
 
 		snprintf(path, sizeof(path), "%s/f", AREA[a]);
-		check(&FULL, CLS_COMMIT, path, &s, (struct want)OK(CLS_STORE, 's'), "(shared)");
-		check(&FULL, CLS_COMMIT, path, &c, (struct want)OK(CLS_POOL, 'c'), "(cache)");
+		check(&FULL, CLS_COMMIT, path, &s,
+		      refused[a] ? (struct want)NO(refused[a]) : (struct want)OK(CLS_STORE, 's'),
+		      "(shared)");
+		check(&FULL, CLS_COMMIT, path, &c,
+		      refused[a] ? (struct want)NO(refused[a]) : (struct want)OK(CLS_POOL, 'c'),
+		      "(cache)");
 	}
+	check(&BARE, CLS_COMMIT, "/l/f", &(struct cls_facts){.committed_cls = 's'},
+	      (struct want)NO(EROFS), "(moved to a local path, no local directory)");
+}
+
+/* The code-name wall, op by op: a name PHP or the web server runs or honours is refused in every
+ * writable class unless its rule grants +code (k/); directories and removals are never asked. */
+static void test_code_names(void)
+{
+	static const char *const code[] = {"a.PHP", "a.pHp", "a.phtml", "a.phar", "a.php5",
+					   ".htaccess", ".user.ini", "a.php.jpg", "a.php."};
+	static const enum cls_op makes[] = {CLS_CREATE, CLS_SYMLINK, CLS_OPEN_WRITE, CLS_COPY_UP,
+					    CLS_SETATTR, CLS_COMMIT};
+	struct cls_facts commit = {.committed_cls = 's'};
+	struct cls_verdict v;
+	char path[64], from[64];
+
+	for (size_t i = 0; i < sizeof(makes) / sizeof(*makes); i++)
+		for (size_t j = 0; j < sizeof(code) / sizeof(*code); j++) {
+			const struct cls_facts *f = makes[i] == CLS_COMMIT ? &commit : NULL;
+
+			for (int a = S; a <= L; a++) {
+				snprintf(path, sizeof(path), "%s/x/%s", AREA[a], code[j]);
+				check(&FULL, makes[i], path, f, (struct want)NO(EROFS), "(code)");
+				classes_judge(P, &FULL, makes[i], path, strlen(path), f, &v);
+				is_int(v.note, CLS_NOTE_CODE, "  ... noted as a code name");
+			}
+			snprintf(path, sizeof(path), "/k/x/%s", code[j]);
+			check(&FULL, makes[i], path, f, (struct want)OK(CLS_STORE, 's'),
+			      "(code granted)");
+		}
+	/* A hard link makes a name: a code name only where code is granted. */
+	check(&FULL, CLS_LINK, "/s/x/a.php", &(struct cls_facts){.from = "/s/x/f", .fromlen = 6},
+	      (struct want)NO(EROFS), "(a link named as code)");
+	check(&FULL, CLS_LINK, "/k/x/a.php", &(struct cls_facts){.from = "/k/x/f", .fromlen = 6},
+	      (struct want)OK(CLS_STORE, 's'), "(a link named as code, code granted)");
+	/* Directories are not code: a page cache keeps the page of /x.php in x.php/. */
+	check(&FULL, CLS_MKDIR, "/c/x/a.PHP", NULL, (struct want)OK(CLS_STORE, 's'), "(a dir)");
+	check(&FULL, CLS_MKDIR, "/s/x/.htaccess", NULL, (struct want)OK(CLS_STORE, 's'), "(a dir)");
+	check(&FULL, CLS_COPY_UP, "/s/x/a.PHP", &(struct cls_facts){.is_dir = true},
+	      (struct want)OK(CLS_STORE, 's'), "(a dir)");
+	check(&FULL, CLS_SETATTR, "/s/x/a.PHP", &(struct cls_facts){.is_dir = true},
+	      (struct want)OK(CLS_STORE, 's'), "(a dir)");
+	/* A planted code file may always be removed. */
+	check(&FULL, CLS_REMOVE, "/s/x/a.PHP", NULL, (struct want)OK(CLS_STORE, 0), "(code)");
+	/* Renames: the destination's name is judged, not the source's (a code name may leave). */
+	strcpy(from, "/s/x/a.txt");
+	check(&FULL, CLS_RENAME_FILE, "/s/x/a.PHP",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)}, (struct want)NO(EROFS),
+	      "(a file renamed to a code name)");
+	check(&FULL, CLS_RENAME_FILE, "/s/x/.htaccess",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)}, (struct want)NO(EROFS),
+	      "(a file renamed to .htaccess)");
+	check(&FULL, CLS_RENAME_DIR, "/s/x/a.PHP",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)},
+	      (struct want)OK(CLS_STORE, 0), "(a directory renamed to a code name)");
+	strcpy(from, "/s/x/a.PHP");
+	check(&FULL, CLS_RENAME_FILE, "/s/x/a.txt",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)},
+	      (struct want)OK(CLS_STORE, 0), "(a code name renamed away)");
+	strcpy(from, "/k/x/a.txt");
+	check(&FULL, CLS_RENAME_FILE, "/k/x/a.php",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)},
+	      (struct want)OK(CLS_STORE, 0), "(code granted)");
+	/* Carried by a directory rename: files by their name, directories not. */
+	strcpy(from, "/k/d/x.phar");
+	check(&FULL, CLS_RENAME_CARRIED, "/s/d/x.phar",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)}, (struct want)NO(EROFS),
+	      "(a code file carried)");
+	classes_judge(P, &FULL, CLS_RENAME_CARRIED, "/s/d/x.phar", 11,
+		      &(struct cls_facts){.from = from, .fromlen = strlen(from)}, &v);
+	is_int(v.note, CLS_NOTE_CODE, "  ... noted as a code name");
+	check(&FULL, CLS_RENAME_CARRIED, "/s/d/x.phar",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from), .is_dir = true},
+	      (struct want)OK(CLS_STORE, 0), "(a code-named directory carried)");
+	check(&FULL, CLS_RENAME_CARRIED, "/k/e/x.phar",
+	      &(struct cls_facts){.from = from, .fromlen = strlen(from)},
+	      (struct want)OK(CLS_STORE, 0), "(carried where code is granted)");
+}
+
+/* What the store holds is served only where the policy would have let it be made. */
+static void test_servable(void)
+{
+	static const struct {
+		const char *path;
+		enum cls_entry e;
+		bool ok;
+	} t[] = {
+	    {"/s/pwn.PHP", CLS_ENTRY_FILE, false},   {"/s/x/.htaccess", CLS_ENTRY_FILE, false},
+	    {"/s/x/a.php", CLS_ENTRY_FILE, false},   {"/s/ok.jpg", CLS_ENTRY_FILE, true},
+	    {"/k/a.php", CLS_ENTRY_FILE, true},	     {"/c/a.phtml", CLS_ENTRY_FILE, false},
+	    {"/c/a.html", CLS_ENTRY_FILE, true},     {"/d/x", CLS_ENTRY_FILE, false},
+	    {"/n/x", CLS_ENTRY_FILE, false},	     {"/s/x.php", CLS_ENTRY_DIR, true},
+	    {"/", CLS_ENTRY_DIR, true},		     {"/n", CLS_ENTRY_DIR, false},
+	    {"/d/x", CLS_ENTRY_DIR, false},	     {"/s/x", CLS_ENTRY_WHITEOUT, true},
+	    {"/s/x.php", CLS_ENTRY_WHITEOUT, false}, {"/n/x", CLS_ENTRY_WHITEOUT, false},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+		ok(classes_servable(P, t[i].path, strlen(t[i].path), t[i].e) == t[i].ok,
+		   "servable: %s (kind %d) %s", t[i].path, t[i].e, t[i].ok ? "served" : "refused");
 }
 
 /* Renames of a file and of a directory from every area to every area. */
@@ -311,6 +417,8 @@ int main(void)
 	test_existing();
 	test_remove();
 	test_commit();
+	test_code_names();
+	test_servable();
 	test_rename();
 	test_carried();
 	test_view();
