@@ -6,10 +6,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/fault.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 #include "pool.h"
@@ -245,35 +247,69 @@ static ssize_t of_chunk(void *arg, size_t i, char *buf, size_t len, uint64_t *ke
 	return of_read(u->fs, of, buf, len, (uint64_t)i * CHUNK);
 }
 
-/* Publish a file this node created, or the first version of a lower one, as the name N has now
- * (copied under the lock: a rename may move N meanwhile), its content of class CLS. */
-static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
-		       const uint64_t *ids, bool merge, struct store_attr *a)
+/* The verdict on publishing N's content at the path it has now (into PATH, PATH_MAX bytes). */
+static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v,
+			char *path)
 {
-	char name[NAME_MAX + 1];
+	struct cls_facts f = {.committed_cls = of->cls};
+	int len = node_path(fs, n, path, PATH_MAX);
+
+	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
+}
+
+/* Publish N's content of class CLS under the name N has now (copied under the lock: a rename
+ * may move N meanwhile), judged there, and only while the store still has the directory at the
+ * path judged (-EAGAIN: another peer or a rename here moved it since). */
+static int publish_at(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
+		      const uint64_t *ids, bool merge, struct store_attr *a)
+{
+	char name[NAME_MAX + 1], judged[PATH_MAX], dpath[PATH_MAX];
+	struct cls_verdict v;
 	struct node *parent;
 	uint64_t psino;
-	int namelen, err;
+	int namelen, dlen, err;
 
+	err = judge_commit(fs, n, of, &v, judged);
+	if (err)
+		return err;
+	if (v.store_cls != cls)
+		return -EIO; /* its chunks went where the other class keeps them */
 	namelen = node_parent_name(fs, n, &parent, name, sizeof(name));
 	if (namelen < 0)
 		return namelen;
-	err = upper_dir_make(fs, parent, &psino);
+	dlen = node_path(fs, parent, dpath, sizeof(dpath));
+	err = dlen < 0 ? dlen : 0;
+	if (!err &&
+	    (strncmp(judged, dpath, (size_t)dlen) || strcmp(judged + dlen + (dlen > 1), name)))
+		err = -EAGAIN; /* moved here between the verdict and now */
 	if (!err)
-		err = store_publish_new(fs->store, psino, name, (size_t)namelen, of->mode, of->uid,
-					of->gid, cls, of->size, nch, ids, merge, a);
+		err = upper_dir_make(fs, parent, &psino);
+	fault_pause("publish_judged");
+	if (!err)
+		err = store_publish_new_at(fs->store, psino, dpath, (size_t)dlen, name,
+					   (size_t)namelen, of->mode, of->uid, of->gid, cls,
+					   of->size, nch, ids, merge, a);
 	node_put(fs, parent);
 	return err;
 }
 
-/* The verdict on publishing N's content at the path it has now. */
-static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v)
+/* Publish a file this node created, or the first version of a lower one: judged again and
+ * retried a few times while the store says its directory moved (the peer's invalidation is on
+ * its way); one that keeps moving fails the commit (-EIO, its chunks expire). */
+static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
+		       const uint64_t *ids, bool merge, struct store_attr *a)
 {
-	struct cls_facts f = {.committed_cls = of->cls};
-	char path[PATH_MAX];
-	int len = node_path(fs, n, path, sizeof(path));
+	int err = -EAGAIN;
 
-	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
+	for (int i = 0; i < 5 && err == -EAGAIN; i++) {
+		if (i) {
+			struct timespec pause = {0, 5 * 1000 * 1000 * i};
+
+			nanosleep(&pause, NULL);
+		}
+		err = publish_at(fs, n, of, cls, nch, ids, merge, a);
+	}
+	return err == -EAGAIN ? -EIO : err;
 }
 
 /* Publish the node's file.  Caller holds of->lock.  One piece: the three ways a commit goes
@@ -297,9 +333,13 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 		of->dirty = false; /* removed while open: its data goes with it */
 		return 0;
 	}
-	err = judge_commit(fs, n, of, &v);
-	if (err)
-		return err;
+	{
+		char path[PATH_MAX];
+
+		err = judge_commit(fs, n, of, &v, path);
+		if (err)
+			return err;
+	}
 	appended = of->append_only && !of->pending && !of->base_lower && sino &&
 		   of->size > of->base_size && of->cls == 's';
 	if (appended) {

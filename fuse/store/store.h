@@ -137,6 +137,13 @@ int store_alloc_ids(struct store *s, size_t n, uint64_t *ids);
 int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a);
+/* The same, published only while DIR still is the directory at DIRPATH from the root ("/a/b",
+ * DIRPATHLEN bytes), where the caller judged the name: -EAGAIN when another peer moved it
+ * meanwhile (the chunks stay the caller's, for its next try or to expire). */
+int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, size_t dirpathlen,
+			 const char *name, size_t namelen, uint32_t mode, uint32_t uid,
+			 uint32_t gid, char cls, uint64_t size, size_t nchunks,
+			 const uint64_t *chunks, bool merge, struct store_attr *a);
 /* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
  * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
@@ -188,6 +195,24 @@ int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t nam
  * The caller has checked the lower layer and that DDIR is not inside the moved directory. */
 int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
 		 const char *dname, size_t dnamelen, unsigned flags);
+/* What a caller judged a rename on, checked by the store in the same atomic step as the move
+ * (each part optional): SNAME still holds inode SINO (0: not checked); DDIR still is the
+ * directory at DPATH from the root ("/a/b", DPATHLEN bytes; NULL: not checked); each of the
+ * NWALKED directories WALKED (a moved directory and those below it, as its judgement read
+ * them) is still at version VERS[i] (a new entry, made by any peer, changes it).  Otherwise
+ * -EAGAIN: judge again.  With DPATH the store also proves DDIR is not inside the moved
+ * directory (-EINVAL); without it, and with directories made before the store kept their
+ * parent, it may answer -EXDEV (copy instead). */
+struct store_rename_check {
+	uint64_t sino;
+	const char *dpath;
+	size_t dpathlen;
+	const uint64_t *walked, *vers;
+	size_t nwalked;
+};
+int store_rename_checked(struct store *s, uint64_t sdir, const char *sname, size_t snamelen,
+			 uint64_t ddir, const char *dname, size_t dnamelen, unsigned flags,
+			 const struct store_rename_check *chk);
 
 /* All entries of DIR (whiteouts included, "." never), in no particular order.  *out is an
  * array of *n entries owned by the caller: free with store_dirents_free.  -ENOENT if DIR is

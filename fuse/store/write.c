@@ -248,6 +248,15 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a)
 {
+	return store_publish_new_at(s, dir, NULL, 0, name, namelen, mode, uid, gid, cls, size,
+				    nchunks, chunks, merge, a);
+}
+
+int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, size_t dirpathlen,
+			 const char *name, size_t namelen, uint32_t mode, uint32_t uid,
+			 uint32_t gid, char cls, uint64_t size, size_t nchunks,
+			 const uint64_t *chunks, bool merge, struct store_attr *a)
+{
 	struct args args = {0};
 	redisReply *r;
 	char *list;
@@ -274,6 +283,7 @@ int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t na
 	arg_fmt(&args, "%" PRIu64, size);
 	arg_mem(&args, list, listlen);
 	arg_mem(&args, merge ? "1" : "0", 1);
+	arg_mem(&args, dirpath ? dirpath : "", dirpath ? dirpathlen : 0);
 	rc = script(s, SC_PUBLISH_NEW, &args, &r);
 	free(list);
 	/* Redis refused to run it at all (out of memory): its chunks are all this call's own.

@@ -9,7 +9,7 @@ if t then return EEXIST end
 local ino = newid()
 redis.call('HSET', I(ino), 'type', 'd', 'mode', ARGV[6], 'uid', ARGV[7], 'gid', ARGV[8],
            'size', '0', 'mtime', ARGV[9], 'ctime', NOW, 'ver', '1', 'cls', 's',
-           'opaque', '0')
+           'opaque', '0', 'parent', dir)
 redis.call('HSET', D(ino), '.', '')
 redis.call('HSET', D(dir), name, 'd' .. ino)
 bump(dir)

@@ -2,11 +2,17 @@
 -- ARGV[4] = dir, 5 = name, 6 = mode (octal), 7 = uid, 8 = gid, 9 = cls, 10 = size,
 -- 11 = chunk list, 12 = '1' to merge: when a file already has the name (another peer created
 -- it since), the new file's data is appended to that file instead of replacing it.  Returns
--- {ino, field, value, ...}.
+-- {ino, field, value, ...}.  13 = the path of DIR from the root ("/a/b") where the caller
+-- judged the name, '' (or absent) to check nothing: -EAGAIN when DIR is no longer there (another
+-- peer moved it meanwhile), keeping the chunks for the caller's next try.
 local dir, name, size = ARGV[4], ARGV[5], tonumber(ARGV[10])
 local mc = ARGV[9] == 'c'
 local list = ids(ARGV[11])
 if redis.call('EXISTS', D(dir)) == 0 then return release(list, {}, ENOENT) end
+if (ARGV[13] or '') ~= '' then
+  local c = chain(ARGV[13])
+  if not c or c[#c] ~= dir then return EAGAIN end
+end
 local err = check_new(list, {}, size, mc)
 if err then return release(list, {}, err) end
 local t, old = entry(dir, name)
