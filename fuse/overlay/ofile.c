@@ -279,8 +279,8 @@ static int publish_at(struct pfs *fs, struct node *n, struct ofile *of, char cls
 		return namelen;
 	dlen = node_path(fs, parent, dpath, sizeof(dpath));
 	err = dlen < 0 ? dlen : 0;
-	if (!err &&
-	    (strncmp(judged, dpath, (size_t)dlen) || strcmp(judged + dlen + (dlen > 1), name)))
+	if (!err && (strncmp(judged, dpath, (size_t)dlen) || (dlen > 1 && judged[dlen] != '/') ||
+		     strcmp(judged + dlen + (dlen > 1), name)))
 		err = -EAGAIN; /* moved here between the verdict and now */
 	if (!err)
 		err = upper_dir_make(fs, parent, &psino);

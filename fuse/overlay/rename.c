@@ -52,12 +52,12 @@ static int walked_add(struct pfs *fs, struct walked *w, uint64_t sino)
 
 	if (w->n == w->size) {
 		size_t size = w->size ? 2 * w->size : 16;
-		uint64_t *ino = realloc(w->ino, size * sizeof(*ino));
+		uint64_t *ino = realloc(w->ino, size * sizeof(*ino)), *ver;
 
-		if (ino)
-			w->ino = ino;
-		uint64_t *ver = ino ? realloc(w->ver, size * sizeof(*ver)) : NULL;
-
+		if (!ino)
+			return -ENOMEM;
+		w->ino = ino; /* (larger than w->size says until both have grown) */
+		ver = realloc(w->ver, size * sizeof(*ver));
 		if (!ver)
 			return -ENOMEM;
 		w->ver = ver;
