@@ -192,7 +192,9 @@ int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t nam
 /* Move SNAME in SDIR to DNAME in DDIR atomically, replacing what DNAME is: a file or symlink
  * may replace a file, symlink or whiteout; a directory may replace a whiteout or an empty
  * (whiteouts only) directory, which is removed.  -EISDIR / -ENOTDIR / -ENOTEMPTY as rename(2).
- * The caller has checked the lower layer and that DDIR is not inside the moved directory. */
+ * The caller has checked the lower layer.  A directory is never moved below itself (-EINVAL,
+ * proven through the directories' parent links; -EXDEV when one made before the store kept
+ * them is on the way: store_rename_checked's DPATH proves it instead). */
 int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
 		 const char *dname, size_t dnamelen, unsigned flags);
 /* What a caller judged a rename on, checked by the store in the same atomic step as the move
