@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "overlay/chunks.h"
@@ -259,56 +259,62 @@ static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct
 
 /* Publish N's content of class CLS under the name N has now (copied under the lock: a rename
  * may move N meanwhile), judged there, and only while the store still has the directory at the
- * path judged (-EAGAIN: another peer or a rename here moved it since). */
+ * path judged (-EAGAIN: another peer moved it since).  The directory's path is this peer's
+ * idea of it, or with FROM_STORE the store's: another peer's move reaches this peer's nodes
+ * only with its invalidation, and a directory open here may never learn it. */
 static int publish_at(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
-		      const uint64_t *ids, bool merge, struct store_attr *a)
+		      const uint64_t *ids, bool merge, struct store_attr *a, bool from_store,
+		      bool *asked)
 {
-	char name[NAME_MAX + 1], judged[PATH_MAX], dpath[PATH_MAX];
+	char name[NAME_MAX + 1], path[PATH_MAX];
+	struct cls_facts f = {.committed_cls = of->cls};
 	struct cls_verdict v;
 	struct node *parent;
 	uint64_t psino;
-	int namelen, dlen, err;
+	int namelen, dlen, len, err;
 
-	err = judge_commit(fs, n, of, &v, judged);
-	if (err)
-		return err;
-	if (v.store_cls != cls)
-		return -EIO; /* its chunks went where the other class keeps them */
 	namelen = node_parent_name(fs, n, &parent, name, sizeof(name));
 	if (namelen < 0)
 		return namelen;
-	dlen = node_path(fs, parent, dpath, sizeof(dpath));
-	err = dlen < 0 ? dlen : 0;
-	if (!err && (strncmp(judged, dpath, (size_t)dlen) || (dlen > 1 && judged[dlen] != '/') ||
-		     strcmp(judged + dlen + (dlen > 1), name)))
-		err = -EAGAIN; /* moved here between the verdict and now */
+	err = upper_dir_make(fs, parent, &psino);
+	if (!err) {
+		dlen = from_store ? store_dir_path(fs->store, psino, path, sizeof(path))
+				  : node_path(fs, parent, path, sizeof(path));
+		err = dlen < 0 ? dlen : 0;
+	}
+	if (!err) {
+		len = snprintf(path + dlen, sizeof(path) - (size_t)dlen, "%s%s",
+			       dlen > 1 ? "/" : "", name);
+		err = (size_t)len >= sizeof(path) - (size_t)dlen ? -ENAMETOOLONG : 0;
+	}
 	if (!err)
-		err = upper_dir_make(fs, parent, &psino);
+		err = classes_check(fs, CLS_COMMIT, path, (size_t)(dlen + len), &f, &v);
+	if (!err && v.store_cls != cls)
+		err = -EIO; /* its chunks went where the other class keeps them */
 	fault_pause("publish_judged");
+	*asked = !err;
 	if (!err)
-		err = store_publish_new_at(fs->store, psino, dpath, (size_t)dlen, name,
+		err = store_publish_new_at(fs->store, psino, path, (size_t)dlen, name,
 					   (size_t)namelen, of->mode, of->uid, of->gid, cls,
 					   of->size, nch, ids, merge, a);
 	node_put(fs, parent);
 	return err;
 }
 
-/* Publish a file this node created, or the first version of a lower one: judged again and
- * retried a few times while the store says its directory moved (the peer's invalidation is on
- * its way); one that keeps moving fails the commit (-EIO, its chunks expire). */
+/* Publish a file this node created, or the first version of a lower one: judged again where
+ * the store says its directory is now, a few times, while the store says it moved; one that
+ * keeps moving fails the commit (-EIO).  Refused before the store ran it, or by the last
+ * -EAGAIN, it releases the chunks at once: no call that took them ran. */
 static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
 		       const uint64_t *ids, bool merge, struct store_attr *a)
 {
+	bool asked = false;
 	int err = -EAGAIN;
 
-	for (int i = 0; i < 5 && err == -EAGAIN; i++) {
-		if (i) {
-			struct timespec pause = {0, 5 * 1000 * 1000 * i};
-
-			nanosleep(&pause, NULL);
-		}
-		err = publish_at(fs, n, of, cls, nch, ids, merge, a);
-	}
+	for (int i = 0; i < 5 && err == -EAGAIN; i++)
+		err = publish_at(fs, n, of, cls, nch, ids, merge, a, i > 0, &asked);
+	if (cls == 's' && (err == -EAGAIN || (err && !asked)))
+		store_release_chunks(fs->store, nch, ids);
 	return err == -EAGAIN ? -EIO : err;
 }
 

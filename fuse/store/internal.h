@@ -40,6 +40,7 @@ enum script_id {
 	SC_REMOVE,
 	SC_RENAME,
 	SC_DROP_CACHE,
+	SC_WHERE,
 	SC_COUNT
 };
 struct script {

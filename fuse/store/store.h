@@ -105,6 +105,10 @@ int store_lookup(struct store *s, uint64_t dir, const char *name, size_t namelen
 /* Walk PATH ("/a/b", "/" is the root) from the root; *ino is the directory's inode, or 0 when
  * some component is absent, a whiteout or not a directory. */
 int store_resolve_dir(struct store *s, const char *path, size_t len, uint64_t *ino);
+/* The path from the root where directory DIR is now ("/a/b", "/" for the root), into BUF of
+ * SIZE bytes; its length, -ENOENT when the store cannot tell (DIR gone, or made before the
+ * store kept parents), -ENAMETOOLONG when it does not fit. */
+int store_dir_path(struct store *s, uint64_t dir, char *buf, size_t size);
 int store_getattr(struct store *s, uint64_t ino, struct store_attr *a); /* -ENOENT if gone */
 
 /* Create NAME in DIR: a directory (mode has S_IFDIR), a symlink (S_IFLNK, target given) or an
@@ -144,6 +148,10 @@ int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, siz
 			 const char *name, size_t namelen, uint32_t mode, uint32_t uid,
 			 uint32_t gid, char cls, uint64_t size, size_t nchunks,
 			 const uint64_t *chunks, bool merge, struct store_attr *a);
+/* Delete chunks CHUNKS[0..NCHUNKS) a caller uploaded and will not publish (its publish was
+ * refused before the store ran it, or answered -EAGAIN and is not tried again), now rather
+ * than after pending_ttl_s.  Never for chunks a call that may have taken effect was given. */
+void store_release_chunks(struct store *s, size_t nchunks, const uint64_t *chunks);
 /* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
  * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,

@@ -244,6 +244,11 @@ static bool chunks_fit(uint64_t size, size_t nchunks)
 	       nchunks <= UINT32_MAX;
 }
 
+void store_release_chunks(struct store *s, size_t nchunks, const uint64_t *chunks)
+{
+	release_chunks(s, nchunks, chunks);
+}
+
 int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a)

@@ -159,6 +159,8 @@ def test_code_made_in_a_directory_after_its_move_was_judged_is_not_carried(
 
 
 @needs_faults
+@pytest.mark.xfail(strict=True, reason="needs classes.c to judge CLS_COMMIT at the path the file "
+                   "has now (the walls branch); the store's side is here: drop this mark then")
 def test_publish_into_a_directory_moved_after_its_judgement_is_refused(
         mount, monkeypatch, workdir, redis):
     """B judges the close of w3tc-config/master.php; A moves w3tc-config to uploads/w3 before
@@ -180,3 +182,27 @@ def test_publish_into_a_directory_moved_after_its_judgement_is_refused(
     for m in (a, b):
         assert oserror_errno(os.stat, m / UP + "/w3/master.php") == errno.ENOENT, m.node
     _assert_all_reachable(redis)
+
+    def pending():
+        return [k for k in redis.keys("pressfs:*:c:*") if redis.command("PTTL", _s(k)) != -1]
+
+    # (the kernel's release, after close returned, tries the commit once more)
+    wait_for(lambda: not pending(), 20,
+             what="the refused close's chunks released, not left for pending_ttl")
+
+
+def test_file_written_in_a_directory_another_peer_moves_lands_where_it_went(nodes):
+    """B writes uploads/d1/a.txt; A moves d1 to d2 before B closes: the close still publishes,
+    under the directory's new path (the store's check re-judges, it does not lose data)."""
+    a, b = nodes
+    os.makedirs(a / UP + "/d1")
+    wait_for(lambda: os.path.isdir(b / UP + "/d1"), 10, what="B sees d1")
+    f = open(b / UP + "/d1/a.txt", "wb")
+    f.write(b"kept\n")
+    f.flush()
+    os.rename(a / UP + "/d1", a / UP + "/d2")
+    f.close()
+    for m in (a, b):
+        wait_for(lambda: os.path.exists(m / UP + "/d2/a.txt"), 10, what="d2/a.txt on " + m.node)
+        with open(m / UP + "/d2/a.txt", "rb") as g:
+            assert g.read() == b"kept\n"

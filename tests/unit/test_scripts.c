@@ -376,6 +376,19 @@ static void test_reads(struct store *s)
 	store_resolve_dir(s, "/rdonly", 7, &ino);
 	seen();
 	check("resolve");
+	{
+		char path[64];
+
+		watch((struct ctx){.dir = 1});
+		is_int(store_dir_path(s, ino, path, sizeof path), 7, "where: the path's length");
+		seen();
+		check("where");
+		is_str(path, "/rdonly", "where: the directory's path");
+		is_int(store_dir_path(s, 1, path, sizeof path), 1, "where: the root");
+		is_str(path, "/", "where: the root is /");
+		is_int(store_dir_path(s, 999999, path, sizeof path), -ENOENT,
+		       "where: a directory the store cannot place");
+	}
 }
 
 static void test_create(struct store *s)
@@ -568,6 +581,13 @@ static void test_agree(struct store *s)
 	       "judged again on what it is now: moved");
 	is_int(strtoull(hget(x, "parent", buf, sizeof buf), NULL, 10), (long long)dst,
 	       "a moved directory's parent is its new one");
+	{
+		char path[64];
+
+		is_int(store_dir_path(s, x, path, sizeof path), 9, "where is it now");
+		is_str(path, "/ag/dst/x", "where a moved directory is now");
+		is_int(store_dir_path(s, x, path, 5), -ENAMETOOLONG, "where: too long for BUF");
+	}
 
 	/* peer A: mv y dst/x/y; peer B: mv dst dst/x/...: the second must be refused */
 	memset(&chk, 0, sizeof chk);
@@ -670,6 +690,7 @@ static void test_cli(void)
 	ok(cli("create", "1 sub d 40755 0 0 s ''", out, sizeof out), "create.lua (%s)", out);
 	ok(cli("lookup", "1 sub", out, sizeof out) && num(out) > 1, "lookup.lua (%s)", out);
 	ok(cli("resolve", "/sub", out, sizeof out) && num(out) > 1, "resolve.lua (%s)", out);
+	ok(cli("where", "1", out, sizeof out) && !strcmp(out, "\"/\""), "where.lua (%s)", out);
 	ok(cli("copyup_dir", "1 up 40755 0 0 5", out, sizeof out) && num(out) > 1,
 	   "copyup_dir.lua (%s)", out);
 	ok(cli("publish_new", "1 f 100644 0 0 s 0 '' 0", out, sizeof out) && num(out) > 1,
