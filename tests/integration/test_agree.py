@@ -206,3 +206,20 @@ def test_file_written_in_a_directory_another_peer_moves_lands_where_it_went(node
         wait_for(lambda: os.path.exists(m / UP + "/d2/a.txt"), 10, what="d2/a.txt on " + m.node)
         with open(m / UP + "/d2/a.txt", "rb") as g:
             assert g.read() == b"kept\n"
+
+
+def test_rename_inside_a_directory_another_peer_moved(nodes):
+    """A knows uploads/m1 (and a file in it); B moves m1 to m2; A's renames inside m2 and of
+    m2 itself still work: the checks refuse only what no longer holds, and A judges again."""
+    a, b = nodes
+    os.makedirs(a / UP + "/m1/sub")
+    write_bytes(a / UP + "/m1/f.txt", b"f\n")
+    os.stat(a / UP + "/m1/sub")
+    wait_for(lambda: os.path.exists(b / UP + "/m1/f.txt"), 10, what="B sees m1/f.txt")
+    os.rename(b / UP + "/m1", b / UP + "/m2")
+    wait_for(lambda: os.path.exists(a / UP + "/m2/f.txt"), 10, what="A sees m2/f.txt")
+    os.rename(a / UP + "/m2/f.txt", a / UP + "/m2/sub/g.txt")
+    os.rename(a / UP + "/m2", a / UP + "/m3")
+    for m in (a, b):
+        wait_for(lambda: os.path.exists(m / UP + "/m3/sub/g.txt"), 10,
+                 what="m3/sub/g.txt on " + m.node)
