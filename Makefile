@@ -188,7 +188,7 @@ integration: $(O)/pressfs
 # go to the daemon's stderr, /dev/null once daemonized.  Leaks are not looked for: the daemon
 # keeps its option strings until exit on purpose.)
 ASAN_DAEMON_OBJ := $(FUSE_SRC:%.c=$(O)/asan/%.o) $(CORE_SRC:%.c=$(O)/asan/%.o)
-ASAN_TESTS ?= test_race.py test_faults.py test_rename.py
+ASAN_TESTS ?= test_race.py test_faults.py test_rename.py test_agree.py
 $(O)/asan/%.o: %.c $(wildcard core/*.h) $(FUSE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -DPRESSFS_FAULTS -MMD -c -o $@ $<

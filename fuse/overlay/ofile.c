@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
 #include "overlay/ns.h"
+#include "overlay/fault.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 #include "pool.h"
@@ -256,16 +258,33 @@ static ssize_t of_chunk(void *arg, size_t i, char *buf, size_t len, uint64_t *ke
 	return of_read(u->fs, of, buf, len, (uint64_t)i * CHUNK);
 }
 
-/* Publish a file this node created, or the first version of a lower one, as the name N has now
- * (copied under the lock: a rename may move N meanwhile), its content of class CLS. */
-static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
-		       const uint64_t *ids, bool merge, struct store_attr *a)
+/* The verdict on publishing N's content at the path it has now (into PATH, PFS_PATH_MAX
+ * bytes). */
+static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v,
+			char *path)
 {
-	char name[NAME_MAX + 1];
+	struct cls_facts f = {.committed_cls = of->cls};
+	int len = node_path(fs, n, path, PFS_PATH_MAX);
+
+	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
+}
+
+/* Publish N's content of class CLS under the name N has now (copied under the lock: a rename
+ * may move N meanwhile), judged there, and only while the store still has the directory at the
+ * path judged (-EAGAIN: another peer moved it since).  The directory's path is this peer's
+ * idea of it, or with FROM_STORE the store's: another peer's move reaches this peer's nodes
+ * only with its invalidation, and a directory open here may never learn it. */
+static int publish_at(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
+		      const uint64_t *ids, bool merge, struct store_attr *a, bool from_store,
+		      bool *asked)
+{
+	char name[NAME_MAX + 1], path[PFS_PATH_MAX];
+	struct cls_facts f = {.committed_cls = of->cls};
+	struct cls_verdict v;
 	struct node *parent;
 	uint64_t psino, lino = 0;
 	struct stat lst;
-	int namelen, err;
+	int namelen, dlen, len, err;
 
 	/* The numbers it is known by (attr_ino): the one reserved at its creation, or, for a
 	 * copy-up, the lower file's, which the store keeps as its lino. */
@@ -275,22 +294,45 @@ static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cl
 	if (namelen < 0)
 		return namelen;
 	err = upper_dir_make(fs, parent, &psino);
+	if (!err) {
+		dlen = from_store ? store_dir_path(fs->store, psino, path, sizeof(path))
+				  : node_path(fs, parent, path, sizeof(path));
+		err = dlen < 0 ? dlen : 0;
+	}
+	if (!err) {
+		len = snprintf(path + dlen, sizeof(path) - (size_t)dlen, "%s%s",
+			       dlen > 1 ? "/" : "", name);
+		err = (size_t)len >= sizeof(path) - (size_t)dlen ? -ENAMETOOLONG : 0;
+	}
 	if (!err)
-		err = store_publish_new_as(fs->store, psino, name, (size_t)namelen, of->mode,
-					   of->uid, of->gid, cls, of->size, nch, ids, merge,
-					   of->pending ? of->ino : 0, lino, a);
+		err = classes_check(fs, CLS_COMMIT, path, (size_t)(dlen + len), &f, &v);
+	if (!err && v.store_cls != cls)
+		err = -EIO; /* its chunks went where the other class keeps them */
+	fault_pause("publish_judged");
+	*asked = !err;
+	if (!err)
+		err = store_publish_new_at(
+		    fs->store, psino, path, (size_t)dlen, name, (size_t)namelen, of->mode, of->uid,
+		    of->gid, cls, of->size, nch, ids, merge, of->pending ? of->ino : 0, lino, a);
 	node_put(fs, parent);
 	return err;
 }
 
-/* The verdict on publishing N's content at the path it has now. */
-static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct cls_verdict *v)
+/* Publish a file this node created, or the first version of a lower one: judged again where
+ * the store says its directory is now, a few times, while the store says it moved; one that
+ * keeps moving fails the commit (-EIO).  Refused before the store ran it, or by the last
+ * -EAGAIN, it releases the chunks at once: no call that took them ran. */
+static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cls, size_t nch,
+		       const uint64_t *ids, bool merge, struct store_attr *a)
 {
-	struct cls_facts f = {.committed_cls = of->cls};
-	char path[PFS_PATH_MAX];
-	int len = node_path(fs, n, path, sizeof(path));
+	bool asked = false;
+	int err = -EAGAIN;
 
-	return len < 0 ? len : classes_check(fs, CLS_COMMIT, path, (size_t)len, &f, v);
+	for (int i = 0; i < 5 && err == -EAGAIN; i++)
+		err = publish_at(fs, n, of, cls, nch, ids, merge, a, i > 0, &asked);
+	if (cls == 's' && (err == -EAGAIN || (err && !asked)))
+		store_release_chunks(fs->store, nch, ids);
+	return err == -EAGAIN ? -EIO : err;
 }
 
 /* Publish the node's file.  Caller holds of->lock.  One piece: the three ways a commit goes
@@ -316,9 +358,13 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	}
 	/* (A store file whose name went still commits by inode: it may have other names, hard
 	 * links; if it has none, the store says so and the commit is dropped below.) */
-	err = judge_commit(fs, n, of, &v);
-	if (err)
-		return err;
+	{
+		char path[PFS_PATH_MAX];
+
+		err = judge_commit(fs, n, of, &v, path);
+		if (err)
+			return err;
+	}
 	appended = of->append_only && !of->pending && !of->base_lower && sino &&
 		   of->size > of->base_size && of->cls == 's';
 	if (appended) {

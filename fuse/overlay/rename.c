@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "local.h"
 #include "overlay/classes.h"
 #include "overlay/copy_up.h"
 #include "overlay/dir.h"
+#include "overlay/fault.h"
 #include "overlay/listing.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
@@ -36,6 +38,47 @@ static bool is_ancestor(struct pfs *fs, struct node *a, struct node *b)
 	return found;
 }
 
+/* The store directories a moved directory's judgement read, each at the version it had just
+ * before its listing was read: the store moves the tree only while they are all unchanged. */
+struct walked {
+	uint64_t *ino, *ver;
+	size_t n, size;
+};
+
+static int walked_add(struct pfs *fs, struct walked *w, uint64_t sino)
+{
+	struct store_attr a = {0};
+	int err;
+
+	if (w->n == w->size) {
+		size_t size = w->size ? 2 * w->size : 16;
+		uint64_t *ino = realloc(w->ino, size * sizeof(*ino)), *ver;
+
+		if (!ino)
+			return -ENOMEM;
+		w->ino = ino; /* (larger than w->size says until both have grown) */
+		ver = realloc(w->ver, size * sizeof(*ver));
+		if (!ver)
+			return -ENOMEM;
+		w->ver = ver;
+		w->size = size;
+	}
+	err = store_getattr(fs->store, sino, &a);
+	if (!err) {
+		w->ino[w->n] = sino;
+		w->ver[w->n++] = a.version;
+	}
+	store_attr_release(&a);
+	return err;
+}
+
+static void walked_free(struct walked *w)
+{
+	free(w->ino);
+	free(w->ver);
+	memset(w, 0, sizeof(*w));
+}
+
 /* May the entry at OLD stand at NEW, where a directory rename carries it? */
 static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, const char *new,
 			     size_t newlen, bool dir)
@@ -53,9 +96,10 @@ static int check_moved_entry(struct pfs *fs, const char *old, size_t oldlen, con
  * part (0: none), LOWER whether its lower part shows (IN_LOCAL: the layer below is the local
  * directory, for a rename within it).  With -EXDEV, rename(2)'s callers copy instead, and every
  * copy is judged on its own.  One piece: one walk over the two layers of one directory, as
- * list_dir merges them. */
+ * list_dir merges them.  The store directories it read go into W, for the store to check that
+ * none changed before it moves them (another peer may add to them meanwhile). */
 static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new, size_t newlen,
-			    uint64_t sino, bool lower, bool in_local, int depth)
+			    uint64_t sino, bool lower, bool in_local, int depth, struct walked *w)
 {
 	struct store_dirent *ud = NULL;
 	size_t nud = 0;
@@ -65,7 +109,9 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 	if (depth > 64)
 		return -ELOOP;
 	if (sino) {
-		err = store_readdir(fs->store, sino, &ud, &nud);
+		err = walked_add(fs, w, sino);
+		if (!err)
+			err = store_readdir(fs->store, sino, &ud, &nud);
 		if (err)
 			return err;
 		if (nud)
@@ -134,7 +180,7 @@ static int check_moved_tree(struct pfs *fs, char *old, size_t oldlen, char *new,
 			if (!err)
 				err = check_moved_tree(fs, old, oldlen + 1 + namelen, new,
 						       newlen + 1 + namelen, e ? e->ino : 0,
-						       sub_lower, in_local, depth + 1);
+						       sub_lower, in_local, depth + 1, w);
 		}
 		old[oldlen] = new[newlen] = '\0';
 	}
@@ -217,10 +263,13 @@ static int check_moved_open(struct pfs *fs, struct node *src, const char *old, c
 }
 
 /* One piece, in the order rename(2) must check things: the names, both entries, the verdict,
- * what a directory carries, the destination's kind, then the copy-ups and the one store move. */
-int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
-		   const char *dname, unsigned flags)
+ * what a directory carries, the destination's kind, then the copy-ups and the one store move,
+ * which checks that what was judged still holds (-EAGAIN: judge again). */
+static int rename_once(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
+		       const char *dname, unsigned flags)
 {
+	struct store_rename_check chk = {0};
+	struct walked w = {0};
 	size_t slen = strlen(sname), dlen = strlen(dname);
 	struct fuse_entry_param e;
 	struct node *src = NULL, *dst = NULL;
@@ -267,7 +316,7 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 		 * the directory carries was judged where it lands. */
 		if (S_ISDIR(src->type))
 			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, 0, true,
-					       true, 0);
+					       true, 0, &w);
 		if (!err)
 			err = local_rename(fs, spath, path, flags);
 		if (!err) {
@@ -288,7 +337,7 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 		if (!err)
 			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
 					       (src->flags & N_LOWER) && !(src->flags & N_OPAQUE),
-					       false, 0);
+					       false, 0, &w);
 		if (!err)
 			err = check_moved_open(fs, src, spath, path);
 		if (err)
@@ -332,7 +381,17 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 	if (S_ISDIR(src->type) && (src->flags & N_LOWER) && !(src->flags & N_OPAQUE)) {
 		/* The image's part of the directory moves too: copy it up first, then the
 		 * store moves the whole directory at once. */
+		uint64_t ssino;
+
 		err = copy_up_tree(fs, src);
+		if (!err)
+			err = upper_dir(fs, src, &ssino);
+		/* The copy-up changed the listings the walk read: the store is to check them as
+		 * they are now, so they are walked (and judged) again. */
+		w.n = 0;
+		if (!err)
+			err = check_moved_tree(fs, spath, strlen(spath), path, (size_t)len, ssino,
+					       true, false, 0, &w);
 		if (err)
 			goto out;
 	}
@@ -343,8 +402,16 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 	err = upper_dir_make(fs, sp, &spino);
 	if (!err)
 		err = upper_dir_make(fs, dp, &dpino);
-	if (!err)
-		err = store_rename(fs->store, spino, sname, slen, dpino, dname, dlen, sflags);
+	if (err)
+		goto out;
+	chk.sino = node_sino(fs, src);
+	chk.walked = w.ino;
+	chk.vers = w.ver;
+	chk.nwalked = w.n;
+	chk.dpath = len > (int)dlen + 1 ? path : "/";
+	chk.dpathlen = len > (int)dlen + 1 ? (size_t)len - dlen - 1 : 1;
+	fault_pause("rename_judged");
+	err = store_rename_checked(fs->store, spino, sname, slen, dpino, dname, dlen, sflags, &chk);
 	if (err)
 		goto out;
 	pthread_mutex_lock(&fs->lock);
@@ -365,5 +432,25 @@ out:
 		node_forget(fs, src, 1);
 	if (dst)
 		node_forget(fs, dst, 1);
+	walked_free(&w);
 	return err;
+}
+
+/* A rename the store refused because another peer changed what it was judged on is judged
+ * again on the store as it is then, a few times; a peer that keeps changing it gets -ESTALE,
+ * on which the kernel looks both paths up afresh and tries once more itself. */
+int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
+		   const char *dname, unsigned flags)
+{
+	int err = -EAGAIN;
+
+	for (int i = 0; i < 5 && err == -EAGAIN; i++) {
+		if (i) {
+			struct timespec pause = {0, 5 * 1000 * 1000 * i};
+
+			nanosleep(&pause, NULL); /* for the other peer's invalidation */
+		}
+		err = rename_once(fs, sp, sname, dp, dname, flags);
+	}
+	return err == -EAGAIN ? -ESTALE : err;
 }

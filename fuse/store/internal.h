@@ -41,6 +41,7 @@ enum script_id {
 	SC_RENAME,
 	SC_DROP_CACHE,
 	SC_LINK,
+	SC_WHERE,
 	SC_COUNT
 };
 struct script {

@@ -2,6 +2,7 @@
  * directory listings and chunk reads. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,32 @@ int store_lookup(struct store *s, uint64_t dir, const char *name, size_t namelen
 		rc = STORE_WHITEOUT;
 	else if ((rc = attr_reply(s, SC_LOOKUP, r, a)) == 0)
 		rc = a->type;
+	freeReplyObject(r);
+	return rc;
+}
+
+int store_dir_path(struct store *s, uint64_t dir, char *buf, size_t size)
+{
+	struct args args = {0};
+	redisReply *r;
+	int rc;
+
+	arg_fmt(&args, "%" PRIu64, dir);
+	rc = script(s, SC_WHERE, &args, &r);
+	if (rc)
+		return rc;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+		rc = -ENOENT;
+	else if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->str[0] != '/' ||
+		 memchr(r->str, '\0', r->len))
+		rc = refused(s, conn_current(s), "where", r);
+	else if (r->len >= size || r->len > INT_MAX)
+		rc = -ENAMETOOLONG;
+	else {
+		memcpy(buf, r->str, r->len);
+		buf[r->len] = '\0';
+		rc = (int)r->len;
+	}
 	freeReplyObject(r);
 	return rc;
 }

@@ -45,7 +45,32 @@ int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen,
 int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
 		 const char *dname, size_t dnamelen, unsigned flags)
 {
+	return store_rename_checked(s, sdir, sname, snamelen, ddir, dname, dnamelen, flags, NULL);
+}
+
+/* "ino:ver ino:ver ..." of what a directory's judgement walked; NULL when out of memory. */
+static char *fmt_walked(const struct store_rename_check *chk, size_t *len)
+{
+	size_t size = chk->nwalked * 42 + 1, n = 0;
+	char *buf = malloc(size);
+
+	if (!buf)
+		return NULL;
+	buf[0] = '\0';
+	for (size_t i = 0; i < chk->nwalked; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%" PRIu64 ":%" PRIu64, i ? " " : "",
+				      chk->walked[i], chk->vers[i]);
+	*len = n;
+	return buf;
+}
+
+int store_rename_checked(struct store *s, uint64_t sdir, const char *sname, size_t snamelen,
+			 uint64_t ddir, const char *dname, size_t dnamelen, unsigned flags,
+			 const struct store_rename_check *chk)
+{
 	struct args args = {0};
+	char *walked = NULL;
+	size_t walkedlen = 0;
 	redisReply *r;
 	int rc;
 
@@ -63,7 +88,18 @@ int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t sname
 	arg_str(&args, flags & STORE_RENAME_NOREPLACE ? "1" : "0");
 	arg_str(&args, flags & STORE_RENAME_WHITEOUT ? "1" : "0");
 	arg_str(&args, flags & STORE_RENAME_OPAQUE ? "1" : "0");
+	if (chk) {
+		if (chk->nwalked && !(walked = fmt_walked(chk, &walkedlen)))
+			return -ENOMEM;
+		if (chk->sino)
+			arg_fmt(&args, "%" PRIu64, chk->sino);
+		else
+			arg_str(&args, "");
+		arg_mem(&args, chk->dpath ? chk->dpath : "", chk->dpath ? chk->dpathlen : 0);
+		arg_mem(&args, walked ? walked : "", walkedlen);
+	}
 	rc = script(s, SC_RENAME, &args, &r);
+	free(walked);
 	if (rc)
 		return rc;
 	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 0 ? 0 : script_errno(s, SC_RENAME, r);

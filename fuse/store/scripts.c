@@ -15,6 +15,7 @@
 #include "rename.lua.h"
 #include "resolve.lua.h"
 #include "setattr.lua.h"
+#include "where.lua.h"
 
 /* xxd's arrays end with the NUL the build appends: len leaves it out */
 #define SCRIPT(id, n) [id] = {#n, (const char *)lua_##n, sizeof(lua_##n) - 1}
@@ -32,4 +33,5 @@ const struct script store_scripts[SC_COUNT] = {
     SCRIPT(SC_RENAME, rename),
     SCRIPT(SC_DROP_CACHE, drop_cache),
     SCRIPT(SC_LINK, link),
+    SCRIPT(SC_WHERE, where),
 };

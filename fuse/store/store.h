@@ -123,6 +123,10 @@ int store_lookup(struct store *s, uint64_t dir, const char *name, size_t namelen
 /* Walk PATH ("/a/b", "/" is the root) from the root; *ino is the directory's inode, or 0 when
  * some component is absent, a whiteout or not a directory. */
 int store_resolve_dir(struct store *s, const char *path, size_t len, uint64_t *ino);
+/* The path from the root where directory DIR is now ("/a/b", "/" for the root), into BUF of
+ * SIZE bytes; its length, -ENOENT when the store cannot tell (DIR gone, or made before the
+ * store kept parents), -ENAMETOOLONG when it does not fit. */
+int store_dir_path(struct store *s, uint64_t dir, char *buf, size_t size);
 int store_getattr(struct store *s, uint64_t ino, struct store_attr *a); /* -ENOENT if gone */
 
 /* Create NAME in DIR: a directory (mode has S_IFDIR), a symlink (S_IFLNK, target given) or an
@@ -179,6 +183,18 @@ int store_publish_new_as(struct store *s, uint64_t dir, const char *name, size_t
 			 uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 			 size_t nchunks, const uint64_t *chunks, bool merge, uint64_t ino,
 			 uint64_t lino, struct store_attr *a);
+/* Either, published only while DIR still is the directory at DIRPATH from the root ("/a/b",
+ * DIRPATHLEN bytes), where the caller judged the name: -EAGAIN when another peer moved it
+ * meanwhile (the chunks stay the caller's, for its next try or to expire). */
+int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, size_t dirpathlen,
+			 const char *name, size_t namelen, uint32_t mode, uint32_t uid,
+			 uint32_t gid, char cls, uint64_t size, size_t nchunks,
+			 const uint64_t *chunks, bool merge, uint64_t ino, uint64_t lino,
+			 struct store_attr *a);
+/* Delete chunks CHUNKS[0..NCHUNKS) a caller uploaded and will not publish (its publish was
+ * refused before the store ran it, or answered -EAGAIN and is not tried again), now rather
+ * than after pending_ttl_s.  Never for chunks a call that may have taken effect was given. */
+void store_release_chunks(struct store *s, size_t nchunks, const uint64_t *chunks);
 /* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
  * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,
@@ -228,9 +244,29 @@ int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t nam
 /* Move SNAME in SDIR to DNAME in DDIR atomically, replacing what DNAME is: a file or symlink
  * may replace a file, symlink or whiteout; a directory may replace a whiteout or an empty
  * (whiteouts only) directory, which is removed.  -EISDIR / -ENOTDIR / -ENOTEMPTY as rename(2).
- * The caller has checked the lower layer and that DDIR is not inside the moved directory. */
+ * The caller has checked the lower layer.  A directory is never moved below itself (-EINVAL,
+ * proven through the directories' parent links; -EXDEV when one made before the store kept
+ * them is on the way: store_rename_checked's DPATH proves it instead). */
 int store_rename(struct store *s, uint64_t sdir, const char *sname, size_t snamelen, uint64_t ddir,
 		 const char *dname, size_t dnamelen, unsigned flags);
+/* What a caller judged a rename on, checked by the store in the same atomic step as the move
+ * (each part optional): SNAME still holds inode SINO (0: not checked); DDIR still is the
+ * directory at DPATH from the root ("/a/b", DPATHLEN bytes; NULL: not checked); each of the
+ * NWALKED directories WALKED (a moved directory and those below it, as its judgement read
+ * them) is still at version VERS[i] (a new entry, made by any peer, changes it).  Otherwise
+ * -EAGAIN: judge again.  With DPATH the store also proves DDIR is not inside the moved
+ * directory (-EINVAL); without it, and with directories made before the store kept their
+ * parent, it may answer -EXDEV (copy instead). */
+struct store_rename_check {
+	uint64_t sino;
+	const char *dpath;
+	size_t dpathlen;
+	const uint64_t *walked, *vers;
+	size_t nwalked;
+};
+int store_rename_checked(struct store *s, uint64_t sdir, const char *sname, size_t snamelen,
+			 uint64_t ddir, const char *dname, size_t dnamelen, unsigned flags,
+			 const struct store_rename_check *chk);
 
 /* All entries of DIR (whiteouts included, "." never), in no particular order, each with its
  * inode's lino (one more round trip, pipelined, when DIR has entries).  *out is an

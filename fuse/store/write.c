@@ -314,18 +314,33 @@ static bool chunks_fit(uint64_t size, size_t nchunks)
 	       nchunks <= UINT32_MAX;
 }
 
+void store_release_chunks(struct store *s, size_t nchunks, const uint64_t *chunks)
+{
+	release_chunks(s, nchunks, chunks);
+}
+
 int store_publish_new(struct store *s, uint64_t dir, const char *name, size_t namelen,
 		      uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 		      size_t nchunks, const uint64_t *chunks, bool merge, struct store_attr *a)
 {
-	return store_publish_new_as(s, dir, name, namelen, mode, uid, gid, cls, size, nchunks,
-				    chunks, merge, 0, 0, a);
+	return store_publish_new_at(s, dir, NULL, 0, name, namelen, mode, uid, gid, cls, size,
+				    nchunks, chunks, merge, 0, 0, a);
 }
 
 int store_publish_new_as(struct store *s, uint64_t dir, const char *name, size_t namelen,
 			 uint32_t mode, uint32_t uid, uint32_t gid, char cls, uint64_t size,
 			 size_t nchunks, const uint64_t *chunks, bool merge, uint64_t ino,
 			 uint64_t lino, struct store_attr *a)
+{
+	return store_publish_new_at(s, dir, NULL, 0, name, namelen, mode, uid, gid, cls, size,
+				    nchunks, chunks, merge, ino, lino, a);
+}
+
+int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, size_t dirpathlen,
+			 const char *name, size_t namelen, uint32_t mode, uint32_t uid,
+			 uint32_t gid, char cls, uint64_t size, size_t nchunks,
+			 const uint64_t *chunks, bool merge, uint64_t ino, uint64_t lino,
+			 struct store_attr *a)
 {
 	struct args args = {0};
 	redisReply *r;
@@ -355,6 +370,7 @@ int store_publish_new_as(struct store *s, uint64_t dir, const char *name, size_t
 	arg_mem(&args, merge ? "1" : "0", 1);
 	arg_fmt(&args, "%" PRIu64, ino);
 	arg_fmt(&args, "%" PRIu64, lino);
+	arg_mem(&args, dirpath ? dirpath : "", dirpath ? dirpathlen : 0);
 	rc = script(s, SC_PUBLISH_NEW, &args, &r);
 	free(list);
 	/* Redis refused to run it at all (out of memory): its chunks are all this call's own.

@@ -165,6 +165,8 @@ static int monitor_args(const char *line, char out[][96], int n)
 struct ctx {
 	bool init;
 	uint64_t dir, ino, next_before;
+	uint64_t dir2; /* a rename's other directory */
+	uint64_t anc;  /* a directory on the path a rename proved */
 	uint64_t old[4];
 	uint64_t chunk[8];
 };
@@ -202,10 +204,12 @@ static void classify(const struct ctx *c, const char *key, char *out, size_t siz
 		snprintf(out, size, "P %c:1", kind);
 	else if (kind == 'c' && in(c->chunk, 8, id))
 		snprintf(out, size, "P c:<chunk>");
-	else if (kind != 'c' && id == c->dir)
+	else if (kind != 'c' && (id == c->dir || (c->dir2 && id == c->dir2)))
 		snprintf(out, size, "P %c:<dir>", kind);
 	else if (kind != 'c' && id == c->ino)
 		snprintf(out, size, "P %c:<ino>", kind);
+	else if (kind != 'c' && id == c->anc)
+		snprintf(out, size, "P %c:<anc>", kind);
 	else if (kind != 'c' && in(c->old, 4, id))
 		snprintf(out, size, "P %c:<old>", kind);
 	else if (id > c->next_before)
@@ -372,6 +376,19 @@ static void test_reads(struct store *s)
 	store_resolve_dir(s, "/rdonly", 7, &ino);
 	seen();
 	check("resolve");
+	{
+		char path[64];
+
+		watch((struct ctx){.dir = 1});
+		is_int(store_dir_path(s, ino, path, sizeof path), 7, "where: the path's length");
+		seen();
+		check("where");
+		is_str(path, "/rdonly", "where: the directory's path");
+		is_int(store_dir_path(s, 1, path, sizeof path), 1, "where: the root");
+		is_str(path, "/", "where: the root is /");
+		is_int(store_dir_path(s, 999999, path, sizeof path), -ENOENT,
+		       "where: a directory the store cannot place");
+	}
 }
 
 static void test_create(struct store *s)
@@ -460,7 +477,154 @@ static void test_rename(struct store *s)
 	ok(store_rename(s, 1, "rdA", 3, 1, "rdB", 3, STORE_RENAME_OPAQUE) == 0,
 	   "rename over an empty directory");
 	seen();
+	{
+		/* below a directory made before `parent` was kept: the path proves its parent */
+		uint64_t anc = make(s, "rdZ", S_IFDIR | 0755), c, sub, mv;
+		struct store_attr a;
+		struct store_rename_check chk = {.dpath = "/rdZ/rdC/sub", .dpathlen = 12};
+
+		ok(store_create(s, anc, "rdC", 3, S_IFDIR | 0755, 0, 0, 's', NULL, &a) == 0,
+		   "mkdir rdZ/rdC");
+		c = a.ino;
+		store_attr_release(&a);
+		ok(store_create(s, c, "sub", 3, S_IFDIR | 0755, 0, 0, 's', NULL, &a) == 0,
+		   "mkdir rdZ/rdC/sub");
+		sub = a.ino;
+		store_attr_release(&a);
+		ok(store_create(s, c, "mv", 2, S_IFDIR | 0755, 0, 0, 's', NULL, &a) == 0,
+		   "mkdir rdZ/rdC/mv");
+		mv = a.ino;
+		store_attr_release(&a);
+		freeReplyObject(fx_cmd("HDEL " PREFIX "i:%" PRIu64 " parent", anc));
+		watch((struct ctx){.dir = c, .dir2 = sub, .ino = mv, .anc = anc});
+		is_int(store_rename_checked(s, c, "mv", 2, sub, "mv", 2, 0, &chk), 0,
+		       "rename below a directory that lacked its parent");
+		seen();
+	}
 	check("rename");
+}
+
+static char *hget(uint64_t ino, const char *field, char *buf, size_t size)
+{
+	redisReply *r = fx_cmd("HGET " PREFIX "i:%" PRIu64 " %s", ino, field);
+
+	buf[0] = '\0';
+	if (r && r->type == REDIS_REPLY_STRING)
+		snprintf(buf, size, "%s", r->str);
+	if (r)
+		freeReplyObject(r);
+	return buf;
+}
+
+static uint64_t version(struct store *s, uint64_t ino)
+{
+	struct store_attr a = {0};
+	uint64_t v = store_getattr(s, ino, &a) == 0 ? a.version : 0;
+
+	store_attr_release(&a);
+	return v;
+}
+
+static uint64_t mkdir_in(struct store *s, uint64_t dir, const char *name)
+{
+	struct store_attr a;
+	int rc = store_create(s, dir, name, strlen(name), S_IFDIR | 0755, 0, 0, 's', NULL, &a);
+
+	ok(rc == 0, "mkdir %s: %d", name, rc);
+	store_attr_release(&a);
+	return a.ino;
+}
+
+/* What a rename or a publish was judged on is checked when it runs (issue 12): each check
+ * refuses with -EAGAIN and changes nothing; a directory is never moved below itself. */
+static void test_agree(struct store *s)
+{
+	uint64_t top = mkdir_in(s, 1, "ag"), x = mkdir_in(s, top, "x"), y = mkdir_in(s, top, "y");
+	uint64_t inner = mkdir_in(s, x, "inner"), dst = mkdir_in(s, top, "dst"), ver[2], ino[2];
+	struct store_rename_check chk = {0};
+	struct store_attr a;
+	char buf[32];
+	uint64_t id, c;
+	int rc;
+
+	is_int(strtoull(hget(x, "parent", buf, sizeof buf), NULL, 10), (long long)top,
+	       "create keeps a directory's parent");
+	ok(store_copyup_dir(s, top, "cu", 2, 0755, 0, 0, 1, &id) == 0, "copy-up ag/cu");
+	is_int(strtoull(hget(id, "parent", buf, sizeof buf), NULL, 10), (long long)top,
+	       "copyup_dir keeps a directory's parent");
+
+	chk.sino = y;
+	is_int(store_rename_checked(s, top, "x", 1, dst, "x", 1, 0, &chk), -EAGAIN,
+	       "the source name holds another inode than was judged: -EAGAIN");
+	chk.sino = x;
+	chk.dpath = "/ag/y";
+	chk.dpathlen = 5;
+	is_int(store_rename_checked(s, top, "x", 1, dst, "x", 1, 0, &chk), -EAGAIN,
+	       "the destination is not at the path judged: -EAGAIN");
+	ino[0] = x, ver[0] = version(s, x);
+	ino[1] = inner, ver[1] = version(s, inner);
+	chk.dpath = "/ag/dst";
+	chk.dpathlen = 7;
+	chk.walked = ino;
+	chk.vers = ver;
+	chk.nwalked = 2;
+	/* another peer adds code two levels down, after the judgement walked the tree */
+	ok(store_create(s, inner, "s.php", 5, S_IFREG | 0644, 0, 0, 's', NULL, &a) == 0,
+	   "a peer creates x/inner/s.php");
+	store_attr_release(&a);
+	is_int(store_rename_checked(s, top, "x", 1, dst, "x", 1, 0, &chk), -EAGAIN,
+	       "a directory the judgement walked has changed since: -EAGAIN");
+	ok(store_lookup(s, top, "x", 1, &a) >= 0 && a.ino == x, "the refused rename moved nothing");
+	store_attr_release(&a);
+	ver[1] = version(s, inner);
+	is_int(store_rename_checked(s, top, "x", 1, dst, "x", 1, 0, &chk), 0,
+	       "judged again on what it is now: moved");
+	is_int(strtoull(hget(x, "parent", buf, sizeof buf), NULL, 10), (long long)dst,
+	       "a moved directory's parent is its new one");
+	{
+		char path[64];
+
+		is_int(store_dir_path(s, x, path, sizeof path), 9, "where is it now");
+		is_str(path, "/ag/dst/x", "where a moved directory is now");
+		is_int(store_dir_path(s, x, path, 5), -ENAMETOOLONG, "where: too long for BUF");
+	}
+
+	/* peer A: mv y dst/x/y; peer B: mv dst dst/x/...: the second must be refused */
+	memset(&chk, 0, sizeof chk);
+	is_int(store_rename_checked(s, top, "y", 1, x, "y", 1, 0, NULL), 0, "mv ag/y ag/dst/x/y");
+	is_int(store_rename_checked(s, top, "dst", 3, y, "dst", 3, 0, NULL), -EINVAL,
+	       "a directory moved below itself, seen through parent links: -EINVAL");
+	chk.dpath = "/ag/dst/x/y";
+	chk.dpathlen = 11;
+	is_int(store_rename_checked(s, top, "dst", 3, y, "dst", 3, 0, &chk), -EINVAL,
+	       "and through the path judged: -EINVAL");
+	ok(store_lookup(s, top, "dst", 3, &a) >= 0 && a.ino == dst, "ag/dst stayed where it was");
+	store_attr_release(&a);
+	freeReplyObject(fx_cmd("HDEL " PREFIX "i:%" PRIu64 " parent", y));
+	rc = store_rename_checked(s, top, "cu", 2, y, "cu", 2, 0, NULL);
+	is_int(rc, -EXDEV, "an ancestry it cannot prove, with no path: -EXDEV");
+	chk.dpath = "/ag/dst/x/y";
+	is_int(store_rename_checked(s, top, "cu", 2, y, "cu", 2, 0, &chk), 0,
+	       "with the path judged it is proven");
+	is_int(strtoull(hget(y, "parent", buf, sizeof buf), NULL, 10), (long long)x,
+	       "and the missing parent is filled from it");
+
+	/* publish at close: the directory still is where the name was judged */
+	c = put(s, "<?php", 5);
+	rc = store_publish_new_at(s, y, "/ag/y", 5, "p.php", 5, S_IFREG | 0644, 0, 0, 's', 5, 1, &c,
+				  false, 0, 0, &a);
+	is_int(rc, -EAGAIN, "publish into a directory moved since its judgement: -EAGAIN");
+	ok(store_lookup(s, y, "p.php", 5, &a) == -ENOENT, "nothing published");
+	{
+		redisReply *r = fx_cmd("EXISTS " PREFIX "c:%" PRIu64, c);
+
+		ok(r && r->integer == 1, "its chunk kept for the next try");
+		freeReplyObject(r);
+	}
+	rc = store_publish_new_at(s, y, "/ag/dst/x/y", 11, "p.php", 5, S_IFREG | 0644, 0, 0, 's', 5,
+				  1, &c, false, 0, 0, &a);
+	is_int(rc, 0, "published where the directory is");
+	store_attr_release(&a);
 }
 
 static void test_drop_cache(struct store *s)
@@ -526,6 +690,7 @@ static void test_cli(void)
 	ok(cli("create", "1 sub d 40755 0 0 s ''", out, sizeof out), "create.lua (%s)", out);
 	ok(cli("lookup", "1 sub", out, sizeof out) && num(out) > 1, "lookup.lua (%s)", out);
 	ok(cli("resolve", "/sub", out, sizeof out) && num(out) > 1, "resolve.lua (%s)", out);
+	ok(cli("where", "1", out, sizeof out) && !strcmp(out, "\"/\""), "where.lua (%s)", out);
 	ok(cli("copyup_dir", "1 up 40755 0 0 5", out, sizeof out) && num(out) > 1,
 	   "copyup_dir.lua (%s)", out);
 	ok(cli("publish_new", "1 f 100644 0 0 s 0 '' 0", out, sizeof out) && num(out) > 1,
@@ -570,6 +735,7 @@ int main(void)
 	test_content(s);
 	test_remove(s);
 	test_rename(s);
+	test_agree(s);
 	test_drop_cache(s);
 	store_close(s);
 	return tap_done();

@@ -20,6 +20,7 @@ elseif t ~= 'd' then
   return EINVAL
 else
   h[#h + 1] = 'opaque'; h[#h + 1] = old and '1' or '0'
+  h[#h + 1] = 'parent'; h[#h + 1] = dir
   redis.call('HSET', D(ino), '.', '')
 end
 redis.call('HSET', I(ino), unpack(h))

@@ -11,7 +11,7 @@
 local P, NOW, PEER, GRACE = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local ENOENT, EEXIST, ENOTDIR, EISDIR = -E.NOENT, -E.EXIST, -E.NOTDIR, -E.ISDIR
 local EINVAL, ENOTEMPTY, EIO, ESTALE, EPROTO = -E.INVAL, -E.NOTEMPTY, -E.IO, -E.STALE, -E.PROTO
-local ENODATA, EPERM = -E.NODATA, -E.PERM
+local ENODATA, EPERM, EAGAIN, EXDEV = -E.NODATA, -E.PERM, -E.AGAIN, -E.XDEV
 local FORMAT, NEXT, INVAL = P .. K.format, P .. K.next, P .. K.inval
 local function I(n) return P .. K.inode .. n end
 local function D(n) return P .. K.dir .. n end
@@ -40,6 +40,18 @@ local function entry(dir, name)
   local v = redis.call('HGET', D(dir), name)
   if not v then return nil, nil end
   return string.sub(v, 1, 1), string.sub(v, 2)
+end
+-- The directories PATH ("/a/b") passes through from the root, as a list of inos from '1' to
+-- the one it names, or nil when a part of it is no directory (any more).
+local function chain(path)
+  local t, ino = {'1'}, '1'
+  for name in string.gmatch(path, '[^/]+') do
+    local ty, i = entry(ino, name)
+    if ty ~= 'd' then return nil end
+    ino = i
+    t[#t + 1] = ino
+  end
+  return t
 end
 local function reply(ino)
   local r = redis.call('HGETALL', I(ino))

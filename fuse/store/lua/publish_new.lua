@@ -3,11 +3,18 @@
 -- 11 = chunk list, 12 = '1' to merge: when a file already has the name (another peer created
 -- it since), the new file's data is appended to that file instead of replacing it; 13 = the
 -- inode number to give the new file ('0' or absent: a new one; see store_publish_new_as),
--- 14 = its lino ('0' or absent: none).  Returns {ino, field, value, ...}.
+-- 14 = its lino ('0' or absent: none); 15 = the path of DIR from the root ("/a/b") where the
+-- caller judged the name, '' (or absent) to check nothing: -EAGAIN when DIR is no longer there
+-- (another peer moved it meanwhile), keeping the chunks for the caller's next try.  Returns
+-- {ino, field, value, ...}.
 local dir, name, size = ARGV[4], ARGV[5], tonumber(ARGV[10])
 local mc = ARGV[9] == 'c'
 local list = ids(ARGV[11])
 if redis.call('EXISTS', D(dir)) == 0 then return release(list, {}, ENOENT) end
+if (ARGV[15] or '') ~= '' then
+  local c = chain(ARGV[15])
+  if not c or c[#c] ~= dir then return EAGAIN end
+end
 local err = check_new(list, {}, size, mc)
 if err then return release(list, {}, err) end
 local t, old = entry(dir, name)
