@@ -107,6 +107,10 @@ listening() {
 }
 
 metrics_list=${PRESSFS_METRICS-127.0.0.1:9101}
+case ,${PRESSFS_MOUNT_OPTIONS:-}, in
+*,metrics=*)
+	die "give the metrics address as PRESSFS_METRICS, not in PRESSFS_MOUNT_OPTIONS" ;;
+esac
 for a in $metrics_list; do
 	case ${a%:*}/${a##*:} in
 	"$a"/* | /* | */ | */*[!0-9]*)

@@ -50,6 +50,20 @@ def test_roots_are_read_only(site):
         assert info["State"]["Running"] is True, p.name
 
 
+def test_each_container_serves_its_mounts_health(site):
+    """The entrypoint's PRESSFS_METRICS: each container on the host's network its own port,
+    /healthz 200 while mounted with Redis up, and the image's readiness probe agrees."""
+    urls = [p.health_url for p in site.peers]
+    assert urls == ["http://%s:%d/healthz" % (pressenv.LOOPBACK, p.metrics_port)
+                    for p in site.peers], urls
+    for p, u in zip(site.peers, urls):
+        assert p.health(u) == (200, "ok\n"), p.name
+        status, _, body = pressenv.http_get(u.replace("/healthz", "/metrics"), timeout=30)
+        assert status == 200 and "\npressfs_mounted{" in body.decode(), p.name
+        r = p.exec("pressfs-probe", "ready")
+        assert (r.returncode, r.stdout) == (0, "ok\n"), (p.name, r.stdout, r.stderr)
+
+
 @pytest.mark.parametrize("path", ["/usr/pressfs-probe",
                                   "/usr/src/wordpress/wp-includes/pressfs-probe.php",
                                   podsite.DOCROOT + "/wp-includes/pressfs-probe.php",
