@@ -122,10 +122,11 @@ class HAProxy(twonode.HAProxy):
 class Peer:
     """One container of the pressfs image: NAME, its Apache on 127.0.0.1:PORT."""
 
-    def __init__(self, site, name, port=None):
+    def __init__(self, site, name, port=None, env=None):
         self.site = site
         self.name = name
         self.port = port or pressenv.free_port()
+        self.extra_env = dict(env or {})    # over the site's, for this container
         # the mount's metrics= port: containers on the host's network need one each
         self.metrics_port = pressenv.free_port()
 
@@ -151,6 +152,7 @@ class Peer:
         env = s.container_env("%s:%d" % (pressenv.LOOPBACK, self.port))
         env["PRESSFS_PEER"] = self.name
         env["PRESSFS_METRICS"] = "%s:%d" % (pressenv.LOOPBACK, self.metrics_port)
+        env.update(self.extra_env)
         argv = ["run", "-d", "--name", self.name, "--hostname", self.name,
                 "--read-only", "--device", "/dev/fuse", "--cap-add", "SYS_ADMIN",
                 "--network", "host", "--security-opt", "label=disable",

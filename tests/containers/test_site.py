@@ -64,6 +64,20 @@ def test_each_container_serves_its_mounts_health(site):
         assert (r.returncode, r.stdout) == (0, "ok\n"), (p.name, r.stdout, r.stderr)
 
 
+def test_an_empty_pressfs_metrics_serves_no_health_endpoint(site):
+    p = podsite.Peer(site, site.names[0] + "-nometrics", env={"PRESSFS_METRICS": ""})
+    try:
+        p.start()
+        r = p.exec("sh", "-c", "ls /run/pressfs/metrics; pressfs-probe ready")
+        assert r.returncode == 1 and r.stdout.startswith("no health endpoint"), r.stdout
+        mounts = p.exec("cat", "/proc/self/mounts", check=True).stdout
+        assert " %s fuse.pressfs " % podsite.DOCROOT in mounts
+        assert "health on" not in p.logs() and "metrics and health" not in p.logs()
+        assert p.exec("pressfs-probe", "live").returncode == 0
+    finally:
+        p.stop()
+
+
 @pytest.mark.parametrize("path", ["/usr/pressfs-probe",
                                   "/usr/src/wordpress/wp-includes/pressfs-probe.php",
                                   podsite.DOCROOT + "/wp-includes/pressfs-probe.php",
@@ -248,7 +262,8 @@ def test_the_web_user_cannot_learn_the_redis_password(site):
     assert secret not in n1.logs() and podsite.urllib_quote(secret) not in n1.logs()
 
 
-@pytest.mark.parametrize("case", ["no-store", "no-fuse", "wrong-password", "bad-policy"])
+@pytest.mark.parametrize("case", ["no-store", "no-fuse", "wrong-password", "bad-policy",
+                                  "metrics-in-options", "bad-metrics", "metrics-not-loopback"])
 def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
     """Bad settings end the container at once with the reason, before Apache serves anything
     from a docroot that is not the overlay."""
@@ -256,7 +271,8 @@ def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
     pw.write_text("not-the-password\n" if case == "wrong-password" else site.redis.password)
     os.chmod(pw, 0o600)
     env = {"PRESSFS_STORE": site.redis.store, "PRESSFS_PASSWORD_FILE": podsite.SECRET,
-           "PRESSFS_SITE": site.name, "PRESSFS_LISTEN": "127.0.0.1:%d" % pressenv.free_port()}
+           "PRESSFS_SITE": site.name, "PRESSFS_LISTEN": "127.0.0.1:%d" % pressenv.free_port(),
+           "PRESSFS_METRICS": "127.0.0.1:%d" % pressenv.free_port()}
     argv = ["run", "--rm", "--read-only", "--network", "host", "--cap-add", "SYS_ADMIN",
             "-v", "%s:%s:ro" % (pw, podsite.SECRET)]
     if case != "no-fuse":
@@ -265,12 +281,21 @@ def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
         del env["PRESSFS_STORE"]
     if case == "bad-policy":
         env["PRESSFS_POLICY"] = "/etc/hostname"
+    if case == "metrics-in-options":
+        env["PRESSFS_MOUNT_OPTIONS"] = "timeout=3000,metrics=127.0.0.1:9101"
+    if case == "bad-metrics":
+        env["PRESSFS_METRICS"] = "9101"
+    if case == "metrics-not-loopback":      # refused before anything listens or is sent
+        env["PRESSFS_METRICS"] = "192.0.2.1:9101"
     for k, v in env.items():
         argv += ["-e", "%s=%s" % (k, v)]
     r = site.pm.result(*argv, site.image, timeout=120)
     assert r.returncode != 0, r.stdout
     why = {"no-store": "set PRESSFS_STORE", "no-fuse": "/dev/fuse is missing",
-           "wrong-password": "pressfs mount failed", "bad-policy": "pressfs mount failed"}[case]
+           "wrong-password": "pressfs mount failed", "bad-policy": "pressfs mount failed",
+           "metrics-in-options": "give the metrics address as PRESSFS_METRICS",
+           "bad-metrics": "PRESSFS_METRICS: '9101' is not HOST:PORT",
+           "metrics-not-loopback": "192.0.2.1 is not a loopback address"}[case]
     assert why in r.stderr, r.stderr
     assert "starting apache2-foreground" not in r.stderr
     if case == "bad-policy":
