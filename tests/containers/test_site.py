@@ -62,6 +62,13 @@ def test_each_container_serves_its_mounts_health(site):
         assert status == 200 and "\npressfs_mounted{" in body.decode(), p.name
         r = p.exec("pressfs-probe", "ready")
         assert (r.returncode, r.stdout) == (0, "ok\n"), (p.name, r.stdout, r.stderr)
+    # an address where nothing listens (a daemon gone): refused, said in one line
+    p = site.peers[0]
+    dead = "%s:%d" % (pressenv.LOOPBACK, pressenv.free_port())
+    r = p.exec("sh", "-c", "echo %s > /run/pressfs/metrics/gone && PRESSFS_PEER=gone "
+               "pressfs-probe ready; rc=$?; rm /run/pressfs/metrics/gone; exit $rc" % dead)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "not mounted: nothing answers on %s\n" % dead, ""), r
 
 
 def test_an_empty_pressfs_metrics_serves_no_health_endpoint(site):
