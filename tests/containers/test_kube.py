@@ -17,6 +17,7 @@ command in the container itself, as the kubelet does."""
 import base64
 import json
 import os
+import signal
 import time
 
 import pytest
@@ -188,11 +189,17 @@ def test_each_replica_has_its_own_health_endpoint_and_passes_both_probes(kube):
     assert "pressfs-probe" in hc and "live" in hc, hc
 
 
-def test_a_stopped_redis_makes_replicas_unready_but_not_dead(kube):
+@pytest.mark.parametrize("how", ["stopped", "hung"])
+def test_redis_down_makes_replicas_unready_but_not_dead(kube, how):
+    """Redis gone (connections refused) or hung (SIGSTOP: connections taken, nothing answered,
+    each request waits the mount's timeout=)."""
     s, peers, url = kube
     urls = [p.health_url for p in peers]
-    s.redis.cli("SAVE")             # the site's tree, for the Redis that comes back
-    s.redis.stop()
+    if how == "stopped":
+        s.redis.cli("SAVE")         # the site's tree, for the Redis that comes back
+        s.redis.stop()
+    else:
+        os.kill(s.redis.pid, signal.SIGSTOP)
     try:
         for p, u in zip(peers, urls):
             # within the mount's timeout= (2 s) and the prober's period: the poll's bound is
@@ -206,7 +213,10 @@ def test_a_stopped_redis_makes_replicas_unready_but_not_dead(kube):
             ok, out = probe("liveness", p)
             assert ok, (p.name, out)
     finally:
-        s.redis.start()
+        if how == "stopped":
+            s.redis.start()
+        else:
+            os.kill(s.redis.pid, signal.SIGCONT)
     for p, u in zip(peers, urls):
         until("%s /healthz with Redis back" % p.name, lambda: (p.health(u)[0] == 200, None),
               timeout=60)
