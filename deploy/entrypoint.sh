@@ -151,12 +151,20 @@ trap 'stopping=1' TERM INT
 # The daemon stays in the foreground as a child of this script, so it is ours to wait for.
 # With several metrics addresses, the first nobody listens on is taken; a daemon that dies
 # before mounting because another replica bound that port just then is started on the next.
+# A container replacing one on the same network namespace may start while the old one's daemon
+# is still going away: give it a few seconds.
 metrics=
-for a in $metrics_list; do
-	listening "${a##*:}" || { metrics=$a; break; }
+i=0
+while [ -n "$metrics_list" ]; do
+	for a in $metrics_list; do
+		listening "${a##*:}" || { metrics=$a; break; }
+	done
+	[ -z "$metrics" ] || break
+	[ $i -lt 20 ] || die "PRESSFS_METRICS: every address is in use ($metrics_list)"
+	[ $i -gt 0 ] || say "PRESSFS_METRICS: $metrics_list in use: waiting for it to be free"
+	i=$((i + 1))
+	sleep 0.5
 done
-[ -z "$metrics_list" ] || [ -n "$metrics" ] ||
-	die "PRESSFS_METRICS: every address is in use ($metrics_list)"
 start_daemon() {
 	o=$opts
 	[ -z "$metrics" ] || o="$o,metrics=$metrics"

@@ -184,8 +184,10 @@ class Peer:
             if not self.running():
                 break
             time.sleep(0.3)
-        raise RuntimeError("%s does not serve %s (%s); its log:\n%s"
-                           % (self.name, path, last, self.logs()[-4000:]))
+        r = self.site.pm.result("inspect", "-f", "{{json .State}}", self.name)
+        raise RuntimeError("%s does not serve %s (%s); its state: %s; its log:\n%s"
+                           % (self.name, path, last, r.stdout.strip() or r.stderr.strip(),
+                              self.logs()[-4000:]))
 
     def running(self):
         r = self.site.pm.result("inspect", "-f", "{{.State.Running}}", self.name)

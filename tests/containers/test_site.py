@@ -6,6 +6,7 @@ run in file order."""
 
 import os
 import random
+import socket
 import struct
 import time
 import zlib
@@ -270,7 +271,8 @@ def test_the_web_user_cannot_learn_the_redis_password(site):
 
 
 @pytest.mark.parametrize("case", ["no-store", "no-fuse", "wrong-password", "bad-policy",
-                                  "metrics-in-options", "bad-metrics", "metrics-not-loopback"])
+                                  "metrics-in-options", "bad-metrics", "metrics-not-loopback",
+                                  "metrics-in-use"])
 def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
     """Bad settings end the container at once with the reason, before Apache serves anything
     from a docroot that is not the overlay."""
@@ -294,15 +296,24 @@ def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
         env["PRESSFS_METRICS"] = "9101"
     if case == "metrics-not-loopback":      # refused before anything listens or is sent
         env["PRESSFS_METRICS"] = "192.0.2.1:9101"
+    busy = socket.socket()
+    if case == "metrics-in-use":         # the host's loopback, shared with the container
+        busy.bind((pressenv.LOOPBACK, 0))
+        busy.listen(1)
+        env["PRESSFS_METRICS"] = "%s:%d" % busy.getsockname()
     for k, v in env.items():
         argv += ["-e", "%s=%s" % (k, v)]
-    r = site.pm.result(*argv, site.image, timeout=120)
+    try:
+        r = site.pm.result(*argv, site.image, timeout=120)
+    finally:
+        busy.close()
     assert r.returncode != 0, r.stdout
     why = {"no-store": "set PRESSFS_STORE", "no-fuse": "/dev/fuse is missing",
            "wrong-password": "pressfs mount failed", "bad-policy": "pressfs mount failed",
            "metrics-in-options": "give the metrics address as PRESSFS_METRICS",
            "bad-metrics": "PRESSFS_METRICS: '9101' is not HOST:PORT",
-           "metrics-not-loopback": "192.0.2.1 is not a loopback address"}[case]
+           "metrics-not-loopback": "192.0.2.1 is not a loopback address",
+           "metrics-in-use": "PRESSFS_METRICS: every address is in use"}[case]
     assert why in r.stderr, r.stderr
     assert "starting apache2-foreground" not in r.stderr
     if case == "bad-policy":
