@@ -12,6 +12,10 @@
 #   (more -o options), PRESSFS_READY_TIMEOUT (seconds, default 30),
 #   PRESSFS_LISTEN_BUCKETS_RATIO (Apache's ListenCoresBucketsRatio: set it to 1 where replicas
 #   share one network namespace and port, hostNetwork, and the kernel spreads connections)
+#   PRESSFS_METRICS        the mount's metrics= address, /healthz and /metrics (default
+#                          127.0.0.1:9101; empty: none).  Several, space separated: the first
+#                          one free, for replicas sharing a network namespace.  The one taken is
+#                          written to /run/pressfs/metrics/PEER, where pressfs-probe finds it.
 set -eu
 
 # Option names of the pressfs in this image, and how the store password reaches it:
@@ -90,6 +94,34 @@ fi
 
 mounted() { grep -q " $docroot fuse" /proc/self/mounts; }
 
+# Is something listening on TCP port $1 in this network namespace (any address)?
+listening() {
+	hex=$(printf '%04X' "$1")
+	for t in /proc/net/tcp /proc/net/tcp6; do
+		[ -r "$t" ] || continue
+		while read -r _ local _ st _; do
+			[ "$st" = 0A ] && [ "${local##*:}" = "$hex" ] && return 0
+		done <"$t"
+	done
+	return 1
+}
+
+metrics_list=${PRESSFS_METRICS-127.0.0.1:9101}
+case ,${PRESSFS_MOUNT_OPTIONS:-}, in
+*,metrics=*)
+	die "give the metrics address as PRESSFS_METRICS, not in PRESSFS_MOUNT_OPTIONS" ;;
+esac
+for a in $metrics_list; do
+	case ${a%:*}/${a##*:} in
+	"$a"/* | /* | */ | */*[!0-9]*)
+		die "PRESSFS_METRICS: '$a' is not HOST:PORT (127.0.0.1:9101, [::1]:9101)" ;;
+	esac
+done
+# by peer: replicas whose /run is one volume (podman kube play's emptyDir) keep theirs apart
+metrics_file=/run/pressfs/metrics/$(echo "$peer" | tr / _)
+mkdir -p /run/pressfs/metrics
+rm -f "$metrics_file"
+
 daemon=
 server=
 cleanup() {
@@ -117,19 +149,64 @@ stopping=
 trap 'stopping=1' TERM INT
 
 # The daemon stays in the foreground as a child of this script, so it is ours to wait for.
-say "mounting $PRESSFS_STORE (site $site, peer $peer) at $docroot over $lower"
-pressfs mount -f -o "$opts" "$store" "$docroot" &
-daemon=$!
-unset pw store
+# With several metrics addresses, the first nobody listens on is taken; a daemon that dies
+# before mounting because another replica bound that port just then is started on the next.
+# A container replacing one on the same network namespace may start while the old one's daemon
+# is still going away: give it a few seconds.
+metrics=
+i=0
+while [ -n "$metrics_list" ]; do
+	for a in $metrics_list; do
+		listening "${a##*:}" || { metrics=$a; break; }
+	done
+	[ -z "$metrics" ] || break
+	[ $i -lt 20 ] || die "PRESSFS_METRICS: every address is in use ($metrics_list)"
+	[ $i -gt 0 ] || say "PRESSFS_METRICS: $metrics_list in use: waiting for it to be free"
+	i=$((i + 1))
+	sleep 0.5
+done
+start_daemon() {
+	o=$opts
+	[ -z "$metrics" ] || o="$o,metrics=$metrics"
+	say "mounting $PRESSFS_STORE (site $site, peer $peer) at $docroot over $lower" \
+		"${metrics:+(health on http://$metrics/healthz)}"
+	pressfs mount -f -o "$o" "$store" "$docroot" &
+	daemon=$!
+}
+# the metrics address after $1 in the list that is not in use, or nothing
+next_metrics() {
+	seen='' next=''
+	for a in $metrics_list; do
+		if [ -n "$seen" ] && ! listening "${a##*:}"; then
+			next=$a
+			break
+		fi
+		[ "$a" != "$1" ] || seen=1
+	done
+	echo "$next"
+}
+start_daemon
 
 i=0
 until mounted && [ -e "$docroot/index.php" ]; do
-	kill -0 "$daemon" 2>/dev/null || { wait "$daemon" || :; die "pressfs mount failed"; }
+	if ! kill -0 "$daemon" 2>/dev/null; then
+		wait "$daemon" || :
+		if [ -n "$metrics" ] && listening "${metrics##*:}" &&
+			next=$(next_metrics "$metrics") && [ -n "$next" ]; then
+			say "metrics=$metrics was taken meanwhile: trying $next"
+			metrics=$next
+			start_daemon
+			continue
+		fi
+		die "pressfs mount failed"
+	fi
 	[ -z "$stopping" ] || { cleanup; exit 0; }
 	i=$((i + 1))
 	[ $i -le $((timeout * 10)) ] || { cleanup; die "the mount did not answer within ${timeout}s"; }
 	sleep 0.1
 done
+unset pw store
+[ -z "$metrics" ] || echo "$metrics" >"$metrics_file"
 say "mounted; starting $*"
 
 "$@" &

@@ -122,19 +122,37 @@ class HAProxy(twonode.HAProxy):
 class Peer:
     """One container of the pressfs image: NAME, its Apache on 127.0.0.1:PORT."""
 
-    def __init__(self, site, name, port=None):
+    def __init__(self, site, name, port=None, env=None):
         self.site = site
         self.name = name
         self.port = port or pressenv.free_port()
+        self.extra_env = dict(env or {})    # over the site's, for this container
+        # the mount's metrics= port: containers on the host's network need one each
+        self.metrics_port = pressenv.free_port()
 
     @property
     def url(self):
         return "http://%s:%d" % (pressenv.LOOPBACK, self.port)
 
+    @property
+    def health_url(self):
+        """The mount's /healthz, at the address the entrypoint gave metrics= (the file it
+        writes), so it is right for a container told several addresses too."""
+        addr = self.exec("sh", "-c", 'cat "/run/pressfs/metrics/$PRESSFS_PEER"',
+                         check=True).stdout.strip()
+        return "http://%s/healthz" % addr
+
+    def health(self, url=None):
+        """(status, body) of the mount's /healthz."""
+        status, _, body = pressenv.http_get(url or self.health_url, timeout=30)
+        return status, body.decode(errors="replace")
+
     def run_argv(self):
         s = self.site
         env = s.container_env("%s:%d" % (pressenv.LOOPBACK, self.port))
         env["PRESSFS_PEER"] = self.name
+        env["PRESSFS_METRICS"] = "%s:%d" % (pressenv.LOOPBACK, self.metrics_port)
+        env.update(self.extra_env)
         argv = ["run", "-d", "--name", self.name, "--hostname", self.name,
                 "--read-only", "--device", "/dev/fuse", "--cap-add", "SYS_ADMIN",
                 "--network", "host", "--security-opt", "label=disable",
@@ -166,8 +184,10 @@ class Peer:
             if not self.running():
                 break
             time.sleep(0.3)
-        raise RuntimeError("%s does not serve %s (%s); its log:\n%s"
-                           % (self.name, path, last, self.logs()[-4000:]))
+        r = self.site.pm.result("inspect", "-f", "{{json .State}}", self.name)
+        raise RuntimeError("%s does not serve %s (%s); its state: %s; its log:\n%s"
+                           % (self.name, path, last, r.stdout.strip() or r.stderr.strip(),
+                              self.logs()[-4000:]))
 
     def running(self):
         r = self.site.pm.result("inspect", "-f", "{{.State.Running}}", self.name)

@@ -6,6 +6,7 @@ run in file order."""
 
 import os
 import random
+import socket
 import struct
 import time
 import zlib
@@ -48,6 +49,41 @@ def test_roots_are_read_only(site):
         info = site.pm.inspect(p.name)
         assert info["HostConfig"]["ReadonlyRootfs"] is True, p.name
         assert info["State"]["Running"] is True, p.name
+
+
+def test_each_container_serves_its_mounts_health(site):
+    """The entrypoint's PRESSFS_METRICS: each container on the host's network its own port,
+    /healthz 200 while mounted with Redis up, and the image's readiness probe agrees."""
+    urls = [p.health_url for p in site.peers]
+    assert urls == ["http://%s:%d/healthz" % (pressenv.LOOPBACK, p.metrics_port)
+                    for p in site.peers], urls
+    for p, u in zip(site.peers, urls):
+        assert p.health(u) == (200, "ok\n"), p.name
+        status, _, body = pressenv.http_get(u.replace("/healthz", "/metrics"), timeout=30)
+        assert status == 200 and "\npressfs_mounted{" in body.decode(), p.name
+        r = p.exec("pressfs-probe", "ready")
+        assert (r.returncode, r.stdout) == (0, "ok\n"), (p.name, r.stdout, r.stderr)
+    # an address where nothing listens (a daemon gone): refused, said in one line
+    p = site.peers[0]
+    dead = "%s:%d" % (pressenv.LOOPBACK, pressenv.free_port())
+    r = p.exec("sh", "-c", "echo %s > /run/pressfs/metrics/gone && PRESSFS_PEER=gone "
+               "pressfs-probe ready; rc=$?; rm /run/pressfs/metrics/gone; exit $rc" % dead)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "not mounted: nothing answers on %s\n" % dead, ""), r
+
+
+def test_an_empty_pressfs_metrics_serves_no_health_endpoint(site):
+    p = podsite.Peer(site, site.names[0] + "-nometrics", env={"PRESSFS_METRICS": ""})
+    try:
+        p.start()
+        r = p.exec("sh", "-c", "ls /run/pressfs/metrics; pressfs-probe ready")
+        assert r.returncode == 1 and r.stdout.startswith("no health endpoint"), r.stdout
+        mounts = p.exec("cat", "/proc/self/mounts", check=True).stdout
+        assert " %s fuse.pressfs " % podsite.DOCROOT in mounts
+        assert "health on" not in p.logs() and "metrics and health" not in p.logs()
+        assert p.exec("pressfs-probe", "live").returncode == 0
+    finally:
+        p.stop()
 
 
 @pytest.mark.parametrize("path", ["/usr/pressfs-probe",
@@ -234,7 +270,9 @@ def test_the_web_user_cannot_learn_the_redis_password(site):
     assert secret not in n1.logs() and podsite.urllib_quote(secret) not in n1.logs()
 
 
-@pytest.mark.parametrize("case", ["no-store", "no-fuse", "wrong-password", "bad-policy"])
+@pytest.mark.parametrize("case", ["no-store", "no-fuse", "wrong-password", "bad-policy",
+                                  "metrics-in-options", "bad-metrics", "metrics-not-loopback",
+                                  "metrics-in-use"])
 def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
     """Bad settings end the container at once with the reason, before Apache serves anything
     from a docroot that is not the overlay."""
@@ -242,7 +280,8 @@ def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
     pw.write_text("not-the-password\n" if case == "wrong-password" else site.redis.password)
     os.chmod(pw, 0o600)
     env = {"PRESSFS_STORE": site.redis.store, "PRESSFS_PASSWORD_FILE": podsite.SECRET,
-           "PRESSFS_SITE": site.name, "PRESSFS_LISTEN": "127.0.0.1:%d" % pressenv.free_port()}
+           "PRESSFS_SITE": site.name, "PRESSFS_LISTEN": "127.0.0.1:%d" % pressenv.free_port(),
+           "PRESSFS_METRICS": "127.0.0.1:%d" % pressenv.free_port()}
     argv = ["run", "--rm", "--read-only", "--network", "host", "--cap-add", "SYS_ADMIN",
             "-v", "%s:%s:ro" % (pw, podsite.SECRET)]
     if case != "no-fuse":
@@ -251,12 +290,30 @@ def test_a_container_that_cannot_mount_says_why_and_exits(site, tmp_path, case):
         del env["PRESSFS_STORE"]
     if case == "bad-policy":
         env["PRESSFS_POLICY"] = "/etc/hostname"
+    if case == "metrics-in-options":
+        env["PRESSFS_MOUNT_OPTIONS"] = "timeout=3000,metrics=127.0.0.1:9101"
+    if case == "bad-metrics":
+        env["PRESSFS_METRICS"] = "9101"
+    if case == "metrics-not-loopback":      # refused before anything listens or is sent
+        env["PRESSFS_METRICS"] = "192.0.2.1:9101"
+    busy = socket.socket()
+    if case == "metrics-in-use":         # the host's loopback, shared with the container
+        busy.bind((pressenv.LOOPBACK, 0))
+        busy.listen(1)
+        env["PRESSFS_METRICS"] = "%s:%d" % busy.getsockname()
     for k, v in env.items():
         argv += ["-e", "%s=%s" % (k, v)]
-    r = site.pm.result(*argv, site.image, timeout=120)
+    try:
+        r = site.pm.result(*argv, site.image, timeout=120)
+    finally:
+        busy.close()
     assert r.returncode != 0, r.stdout
     why = {"no-store": "set PRESSFS_STORE", "no-fuse": "/dev/fuse is missing",
-           "wrong-password": "pressfs mount failed", "bad-policy": "pressfs mount failed"}[case]
+           "wrong-password": "pressfs mount failed", "bad-policy": "pressfs mount failed",
+           "metrics-in-options": "give the metrics address as PRESSFS_METRICS",
+           "bad-metrics": "PRESSFS_METRICS: '9101' is not HOST:PORT",
+           "metrics-not-loopback": "192.0.2.1 is not a loopback address",
+           "metrics-in-use": "PRESSFS_METRICS: every address is in use"}[case]
     assert why in r.stderr, r.stderr
     assert "starting apache2-foreground" not in r.stderr
     if case == "bad-policy":
