@@ -33,8 +33,9 @@ $(O)/version.h: FORCE
 	@echo '#define PRESSFS_VERSION "$(PRESSFS_VERSION)"' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
-$(O)/fuse/main.o $(O)/fuse/mount/presence.o: $(O)/version.h
-$(O)/fuse/main.o $(O)/fuse/mount/presence.o: ALL_CFLAGS += -I$(O)
+VERSION_USERS := fuse/main.o fuse/mount/presence.o
+$(VERSION_USERS:%=$(O)/%) $(VERSION_USERS:%=$(O)/asan/%): $(O)/version.h
+$(VERSION_USERS:%=$(O)/%) $(VERSION_USERS:%=$(O)/asan/%): ALL_CFLAGS += -I$(O)
 $(O)/pressfs: $(FUSE_OBJ) $(O)/libpressfs-core.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
