@@ -22,6 +22,7 @@
 
 #define ID_BATCH       256  /* chunk ids reserved per INCRBY */
 #define LISTEN_IDLE_MS 5000 /* a silent subscription is PINGed after this long */
+#define SEQ_CHECK_MS   1000 /* how often the listener compares the site's `seq` with its own */
 #define PEER_MAX       255
 #define TARGET_MAX     4095
 #define ARGS_MAX       16

@@ -199,9 +199,14 @@ void store_dirents_free(struct store_dirent *d, size_t n);
  * as one of (ORIGIN is the node id of the mount that made it):
  *   entry NAME of DIR changed  -> cb(arg, origin, STORE_INVAL_ENTRY, dir, name, namelen)
  *   inode INO changed          -> cb(arg, origin, STORE_INVAL_INODE, ino, NULL, 0)
- * store_listen runs in the calling thread, re-subscribing after errors (and calling cb with
- * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop. */
-enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL };
+ * Each message carries the site's next sequence number.  store_listen runs in the calling
+ * thread until store_listen_stop, re-subscribing after errors.  It calls cb with
+ * STORE_INVAL_LOST (origin "") when its subscription is gone (messages may be missed from
+ * now on), and with STORE_INVAL_ALL (origin "") whenever what was kept before may be stale
+ * and it is in step again: after each (re)subscription, a gap in the sequence, a message it
+ * cannot read, or a check (every SEQ_CHECK_MS, 1 s) finding the site's sequence beyond the
+ * last message it received.  Between an ALL and the next LOST every change is delivered. */
+enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL, STORE_INVAL_LOST };
 typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 			       const char *name, size_t namelen);
 int store_listen(struct store *s, store_inval_cb cb, void *arg);
