@@ -24,6 +24,8 @@ static const char *const ev_names[EV__COUNT] = {
     "invalidations_received",
     "kernel_invalidations",
     "outage_reads",
+    "trusted_opens",
+    "resyncs",
 };
 
 /* The daemon's only counters; one process serves one mount. */

@@ -45,6 +45,8 @@ enum stat_event {
 	EV_INVAL_RECV,
 	EV_INVAL_SENT_KERNEL,
 	EV_OUTAGE_READ,
+	EV_TRUSTED_OPEN, /* opened on a kept answer, the store not asked */
+	EV_RESYNC,	 /* the invalidation stream lost its step: everything dropped */
 	EV__COUNT
 };
 void stats_event(enum stat_event ev);

@@ -17,6 +17,7 @@
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
 #include "overlay/resolve.h"
+#include "overlay/trust.h"
 #include "pool.h"
 #include "stats.h"
 
@@ -111,7 +112,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE;
 	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
 	char path[PATH_MAX];
-	uint64_t sino;
+	uint64_t sino, token;
 	struct fh *fh;
 	int len, err = 0;
 
@@ -156,7 +157,14 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		fi->noflush = 1;
 		goto done;
 	}
-	if (!file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
+	if (!writer && trust_get(fs, n, &fh->snap)) {
+		/* Nothing was said of it since the store's last answer: that answer stands, and
+		 * the kernel's pages of its version with it (README, "Consistency"). */
+		fh->snap_valid = true;
+		stats_event(EV_TRUSTED_OPEN);
+	}
+	token = fh->snap_valid ? 0 : trust_begin(fs);
+	if (!fh->snap_valid && !file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
 		/* Close-to-open: ask the store which file the name is now.  (A node this node
 		 * itself removed or replaced was reached by an open racing that change: like a
 		 * local file system, it gets the file it reached, kept for grace_ms.) */
@@ -181,15 +189,18 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 		if (fh->append)
 			fi->direct_io = 1; /* its offsets are the store's end, not the kernel's */
-	} else if ((sino = node_sino(fs, n)) != 0) {
-		err = store_getattr(fs->store, sino, &fh->snap);
-		if (err == -EIO && pagecache_outage(fs, n, fi)) {
-			fh->cached = fh->outage = true;
-			goto done;
+	} else if (fh->snap_valid || (sino = node_sino(fs, n)) != 0) {
+		if (!fh->snap_valid) {
+			err = store_getattr(fs->store, sino, &fh->snap);
+			if (err == -EIO && pagecache_outage(fs, n, fi)) {
+				fh->cached = fh->outage = true;
+				goto done;
+			}
+			if (err)
+				goto fail;
+			fh->snap_valid = true;
+			trust_keep(fs, n, &fh->snap, token);
 		}
-		if (err)
-			goto fail;
-		fh->snap_valid = true;
 		if (fh->snap.cls == 'c') {
 			err = load_cache_file(fs, n, fh);
 			if (err)
@@ -401,8 +412,12 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 					    : fh->snap.size - (uint64_t)off);
 			memcpy(buf, fh->blob + off, (size_t)got);
 		}
+		if (fh->cached)
+			pagecache_read(fs, fh->n, fh->snap.version);
 	} else if (fh->snap_valid) {
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
+		if (fh->cached)
+			pagecache_read(fs, fh->n, fh->snap.version);
 	} else if (fh->lower_fd >= 0) {
 		got = pread(fh->lower_fd, buf, size, off);
 		if (got < 0)

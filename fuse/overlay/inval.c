@@ -7,6 +7,7 @@
 
 #include "overlay/inval.h"
 #include "overlay/node.h"
+#include "overlay/trust.h"
 #include "stats.h"
 
 struct targets {
@@ -46,12 +47,21 @@ static void add_target(struct targets *t, struct pfs *fs, struct node *n)
 struct collect {
 	struct targets *t;
 	struct pfs *fs;
+	const char *name; /* ENTRY: the child of each target that loses its kept answer */
+	size_t namelen;
 };
 
 static void collect_one(struct node *n, void *arg)
 {
 	struct collect *c = arg;
 
+	trust_drop_locked(n);
+	if (c->name) {
+		struct node *child = node_find(c->fs, n, c->name, c->namelen);
+
+		if (child)
+			trust_drop_locked(child);
+	}
 	add_target(c->t, c->fs, n);
 }
 
@@ -63,25 +73,46 @@ static void collect_changeable(struct node *n, void *arg)
 		add_target(c->t, c->fs, n);
 }
 
+/* One message, or the stream's state (see store.h).  The kept answers it ends are dropped
+ * first, under fs->lock, so that no request trusts them while the kernel is being told. */
 static void on_change(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 		      const char *name, size_t namelen)
 {
 	struct pfs *fs = arg;
 	struct targets t = {0};
-	struct collect c = {&t, fs};
+	struct collect c = {&t, fs, NULL, 0};
 
-	if (origin && !strcmp(origin, fs->set->node_id))
-		return; /* our own change: the kernel saw it happen */
-	stats_event(EV_INVAL_RECV);
-	if (what == STORE_INVAL_ALL) {
+	if (what == STORE_INVAL_LOST || what == STORE_INVAL_ALL) {
+		pthread_mutex_lock(&fs->lock);
+		if (what == STORE_INVAL_LOST)
+			trust_lost_locked(fs);
+		else
+			trust_in_step_locked(fs);
+		pthread_mutex_unlock(&fs->lock);
+		stats_event(EV_RESYNC);
 		t.entries = true;
 		add_target(&t, fs, fs->root); /* not in the table, and its listing may change */
 		node_for_each(fs, collect_changeable, &c);
-	} else {
-		node_for_sino(fs, ino, collect_one, &c);
-		if (ino == STORE_ROOT_INO)
-			add_target(&t, fs, fs->root);
+		what = STORE_INVAL_ALL;
+		goto tell;
 	}
+	pthread_mutex_lock(&fs->lock);
+	trust_message_locked(fs);
+	pthread_mutex_unlock(&fs->lock);
+	if (origin && !strcmp(origin, fs->set->node_id))
+		return; /* our own change: the kernel saw it happen */
+	stats_event(EV_INVAL_RECV);
+	if (what == STORE_INVAL_ENTRY) {
+		c.name = name;
+		c.namelen = namelen;
+	}
+	node_for_sino(fs, ino, collect_one, &c);
+	if (ino == STORE_ROOT_INO) {
+		pthread_mutex_lock(&fs->lock);
+		collect_one(fs->root, &c);
+		pthread_mutex_unlock(&fs->lock);
+	}
+tell:
 	for (size_t i = 0; i < t.n; i++) {
 		if (what == STORE_INVAL_ENTRY) {
 			/* The name, and the directory's listing: the kernel keeps listings (dir.c),
@@ -104,6 +135,55 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	free(t.ids);
 }
 
+/* The queue of inval_later: a few inode numbers, told to the kernel by a thread of its own.
+ * Full, the oldest entries are merged into one drop of everything the queue would hold. */
+#define LATER_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	fuse_ino_t ino[LATER_MAX];
+	size_t n;
+	bool stop;
+	pthread_t th;
+	bool running;
+} later = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+void inval_later(struct pfs *fs, fuse_ino_t ino)
+{
+	(void)fs;
+	pthread_mutex_lock(&later.lock);
+	for (size_t i = 0; i < later.n; i++)
+		if (later.ino[i] == ino)
+			goto out;
+	if (later.n < LATER_MAX)
+		later.ino[later.n++] = ino;
+	pthread_cond_signal(&later.cond);
+out:
+	pthread_mutex_unlock(&later.lock);
+}
+
+static void *later_main(void *arg)
+{
+	struct pfs *fs = arg;
+
+	pthread_mutex_lock(&later.lock);
+	while (!later.stop) {
+		fuse_ino_t ino;
+
+		if (!later.n) {
+			pthread_cond_wait(&later.cond, &later.lock);
+			continue;
+		}
+		ino = later.ino[--later.n];
+		pthread_mutex_unlock(&later.lock);
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+		stats_event(EV_INVAL_SENT_KERNEL);
+		pthread_mutex_lock(&later.lock);
+	}
+	pthread_mutex_unlock(&later.lock);
+	return NULL;
+}
+
 static void *listen_main(void *arg)
 {
 	struct pfs *fs = arg;
@@ -119,6 +199,8 @@ int inval_start(struct pfs *fs)
 	if (err)
 		return -err;
 	fs->inval_running = true;
+	later.stop = false;
+	later.running = pthread_create(&later.th, NULL, later_main, fs) == 0;
 	return 0;
 }
 
@@ -129,4 +211,12 @@ void inval_stop(struct pfs *fs)
 	store_listen_stop(fs->store);
 	pthread_join(fs->inval_thread, NULL);
 	fs->inval_running = false;
+	if (later.running) {
+		pthread_mutex_lock(&later.lock);
+		later.stop = true;
+		pthread_cond_signal(&later.cond);
+		pthread_mutex_unlock(&later.lock);
+		pthread_join(later.th, NULL);
+		later.running = false;
+	}
 }

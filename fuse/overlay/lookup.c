@@ -8,6 +8,7 @@
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
+#include "overlay/trust.h"
 #include "path.h"
 
 /* Is the directory the name now holds (R) another than node N?  A directory moved away and made
@@ -24,7 +25,8 @@ static bool other_dir(const struct node *n, const struct resolved *r)
 
 /* The node the layers' answer R makes of NAME under PARENT, with a lookup count. */
 static struct node *lookup_node(struct pfs *fs, struct node *parent, const char *name,
-				size_t namelen, unsigned pf, const struct resolved *r)
+				size_t namelen, unsigned pf, const struct resolved *r,
+				uint64_t token)
 {
 	mode_t type = resolved_upper(r) ? (r->ua.mode & S_IFMT) : (r->lst.st_mode & S_IFMT);
 	struct node *n;
@@ -43,6 +45,7 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 				n->cached_version = UINT64_MAX;
 			node_set_sino(fs, n, r->ua.ino);
 			node_remember(n, &r->ua);
+			trust_keep_locked(fs, n, &r->ua, token);
 		} else {
 			node_set_sino(fs, n, 0);
 		}
@@ -57,6 +60,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	char path[PATH_MAX];
 	struct resolved r;
 	struct node *n;
+	uint64_t token;
 	unsigned pf;
 	int len, err;
 
@@ -80,9 +84,12 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		goto reply;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	token = trust_begin(fs);
 	err = resolve(fs, parent, name, namelen, path, pf, &r);
-	if (err == -EIO)
+	if (err == -EIO) {
+		token = 0; /* an answer from memory is not the store's: never kept as one */
 		err = resolve_known(fs, parent, name, namelen, path, &r);
+	}
 	if (err)
 		return err;
 	if (!r.local && !resolved_upper(&r) && !r.lower) {
@@ -92,7 +99,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		store_attr_release(&r.ua);
 		return 0;
 	}
-	n = lookup_node(fs, parent, name, namelen, pf, &r);
+	n = lookup_node(fs, parent, name, namelen, pf, &r, token);
 	if (!n) {
 		store_attr_release(&r.ua);
 		return -ENOMEM;
@@ -114,7 +121,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 reply:
 	e->ino = node_id(fs, n);
 	e->generation = n->generation;
-	e->entry_timeout = entry_timeout_for(n->flags);
+	e->entry_timeout = entry_timeout_node(n);
 	e->attr_timeout = attr_timeout_for(n);
 	*out = n;
 	return 0;

@@ -11,6 +11,7 @@
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
 #include "overlay/ofile.h"
+#include "overlay/trust.h"
 #include "overlay/resolve.h"
 #include "pool.h"
 #include "stats.h"
@@ -285,10 +286,12 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	uint64_t *ids = NULL, sino;
 	struct cls_verdict v;
 	bool appended, unlinked;
+	uint64_t token;
 	int err;
 
 	if (!of->dirty)
 		return 0;
+	token = trust_begin(fs); /* the commit's answer is kept if nothing came meanwhile */
 	pthread_mutex_lock(&fs->lock);
 	unlinked = (n->flags & N_UNLINKED) != 0;
 	sino = n->sino;
@@ -356,7 +359,9 @@ done:
 	if (!appended) {
 		/* The kernel's pages and size are what was just written: this version. */
 		node_remember(n, &a);
+		trust_keep_locked(fs, n, &a, token);
 		n->cached_version = a.version;
+		n->written_version = a.version;
 		n->cache_primed = true;
 	} else {
 		n->cached_version = UINT64_MAX; /* others' appends are not in its pages */
