@@ -230,9 +230,10 @@ int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms)
 int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 {
 	/* numbered like every message (docs/FORMAT.md): INCR and PUBLISH in one step */
-	static const char pub[] = "local n = redis.call('INCR', KEYS[1]) "
-				  "return redis.call('PUBLISH', ARGV[1], 'E:' .. n .. ' ' .. ARGV[2] "
-				  ".. ' fsck' .. string.char(0) .. ARGV[3])";
+	static const char pub[] =
+	    "local n = redis.call('INCR', KEYS[1]) "
+	    "return redis.call('PUBLISH', ARGV[1], 'E:' .. n .. ' ' .. ARGV[2] "
+	    ".. ' fsck' .. string.char(0) .. ARGV[3])";
 	char k[128], seq[128], chan[128], dirs[24];
 	redisReply *rep;
 

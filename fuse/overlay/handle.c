@@ -13,6 +13,7 @@
 #include "overlay/classes.h"
 #include "overlay/fault.h"
 #include "overlay/handle.h"
+#include "overlay/inval.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
@@ -112,7 +113,8 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE;
 	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
 	char path[PATH_MAX];
-	uint64_t sino, token;
+	uint64_t sino, token, told;
+	bool stale = false;
 	struct fh *fh;
 	int len, err = 0;
 
@@ -164,6 +166,9 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		stats_event(EV_TRUSTED_OPEN);
 	}
 	token = fh->snap_valid ? 0 : trust_begin(fs);
+	pthread_mutex_lock(&fs->lock);
+	told = n->told_version; /* what the kernel's size is of, before still_named's lookup */
+	pthread_mutex_unlock(&fs->lock);
 	if (!fh->snap_valid && !file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
 		/* Close-to-open: ask the store which file the name is now.  (A node this node
 		 * itself removed or replaced was reached by an open racing that change: like a
@@ -200,6 +205,9 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 				goto fail;
 			fh->snap_valid = true;
 			trust_keep(fs, n, &fh->snap, token);
+			/* A change whose message is still on its way: the kernel may hold the old
+			 * size for a long while yet, so this handle reads around its cache. */
+			stale = fh->snap.version != told;
 		}
 		if (fh->snap.cls == 'c') {
 			err = load_cache_file(fs, n, fh);
@@ -220,7 +228,13 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 			a = &fh->snap;
 		else if (writer && n->of && !n->of->pending && !n->of->base_lower)
 			a = &n->of->base;
-		fh->cached = pagecache_decide(fs, n, a, fi);
+		if (stale) {
+			fi->direct_io = 1;
+			fi->keep_cache = 0;
+			inval_later(fs, node_id(fs, n));
+		} else {
+			fh->cached = pagecache_decide(fs, n, a, fi);
+		}
 	}
 done:
 	node_hold(fs, n);

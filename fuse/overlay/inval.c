@@ -49,6 +49,7 @@ struct collect {
 	struct pfs *fs;
 	const char *name; /* ENTRY: the child of each target that loses its kept answer */
 	size_t namelen;
+	bool drop_only; /* the kept answers only: nothing to tell the kernel */
 };
 
 static void collect_one(struct node *n, void *arg)
@@ -62,7 +63,8 @@ static void collect_one(struct node *n, void *arg)
 		if (child)
 			trust_drop_locked(child);
 	}
-	add_target(c->t, c->fs, n);
+	if (!c->drop_only)
+		add_target(c->t, c->fs, n);
 }
 
 static void collect_changeable(struct node *n, void *arg)
@@ -80,32 +82,41 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 {
 	struct pfs *fs = arg;
 	struct targets t = {0};
-	struct collect c = {&t, fs, NULL, 0};
+	struct collect c = {.t = &t, .fs = fs};
 
-	if (what == STORE_INVAL_LOST || what == STORE_INVAL_ALL) {
+	if (what == STORE_INVAL_LOST) {
+		/* Nothing kept is trusted any more, but the kernel keeps what it has: while
+		 * the store cannot be reached that is all there is (resolve.c, "outages"), and
+		 * the step regained drops it all (below) before anything is trusted again. */
 		pthread_mutex_lock(&fs->lock);
-		if (what == STORE_INVAL_LOST)
-			trust_lost_locked(fs);
-		else
-			trust_in_step_locked(fs);
+		trust_lost_locked(fs);
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
+	if (what == STORE_INVAL_ALL) {
+		pthread_mutex_lock(&fs->lock);
+		trust_in_step_locked(fs);
 		pthread_mutex_unlock(&fs->lock);
 		stats_event(EV_RESYNC);
 		t.entries = true;
 		add_target(&t, fs, fs->root); /* not in the table, and its listing may change */
 		node_for_each(fs, collect_changeable, &c);
-		what = STORE_INVAL_ALL;
 		goto tell;
 	}
 	pthread_mutex_lock(&fs->lock);
 	trust_message_locked(fs);
 	pthread_mutex_unlock(&fs->lock);
-	if (origin && !strcmp(origin, fs->set->node_id))
-		return; /* our own change: the kernel saw it happen */
-	stats_event(EV_INVAL_RECV);
 	if (what == STORE_INVAL_ENTRY) {
 		c.name = name;
 		c.namelen = namelen;
 	}
+	if (origin && !strcmp(origin, fs->set->node_id)) {
+		/* Our own change: the kernel saw it happen, but what we kept may be older. */
+		c.drop_only = true;
+		node_for_sino(fs, ino, collect_one, &c);
+		return;
+	}
+	stats_event(EV_INVAL_RECV);
 	node_for_sino(fs, ino, collect_one, &c);
 	if (ino == STORE_ROOT_INO) {
 		pthread_mutex_lock(&fs->lock);

@@ -43,14 +43,14 @@ struct node {
 	mode_t type;	    /* S_IFREG, S_IFDIR, S_IFLNK */
 	unsigned flags;
 	enum policy_class cls;
-	uint64_t sino;		 /* store inode of the upper entry, 0 if none (yet) */
-	uint64_t cached_version; /* version whose pages the kernel may hold (0: lower) */
-	uint64_t told_version;	 /* version whose attributes (size) the kernel was last given */
-	bool cache_primed;	 /* the kernel's pages are all of cached_version */
+	uint64_t sino;		  /* store inode of the upper entry, 0 if none (yet) */
+	uint64_t cached_version;  /* version whose pages the kernel may hold (0: lower) */
+	uint64_t told_version;	  /* version whose attributes (size) the kernel was last given */
+	bool cache_primed;	  /* the kernel's pages are all of cached_version */
 	uint64_t written_version; /* the last version this peer committed (its pages hold it) */
-	uint32_t cached_open;	 /* open handles that use the page cache (all of cached_version) */
-	struct ofile *of;	 /* write state while open for writing on this node */
-	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
+	uint32_t cached_open;	  /* open handles that use the page cache (all of cached_version) */
+	struct ofile *of;	  /* write state while open for writing on this node */
+	struct dirlist *listing;  /* dirs: the listing streams continue from (dir.c), or NULL */
 	struct known known;
 	bool trusted;		 /* tattr is what the store holds (overlay/trust.h) */
 	struct store_attr tattr; /* the kept answer, with its chunk list; no target */

@@ -21,6 +21,13 @@ void trust_drop_locked(struct node *n)
 	__atomic_store_n(&n->trusted, false, __ATOMIC_RELAXED);
 }
 
+void trust_forget(struct pfs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->lock);
+	trust_drop_locked(n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 void trust_free(struct node *n)
 {
 	free(n->tattr.chunks);
@@ -28,8 +35,7 @@ void trust_free(struct node *n)
 	n->trusted = false;
 }
 
-void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *a,
-		       uint64_t token)
+void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *a, uint64_t token)
 {
 	uint64_t *chunks = NULL;
 
@@ -62,6 +68,8 @@ bool trust_get(struct pfs *fs, struct node *n, struct store_attr *a)
 	bool ok;
 
 	memset(a, 0, sizeof(*a));
+	if (store_listen_pending(fs->store))
+		return false; /* a message may be about to end it: ask */
 	pthread_mutex_lock(&fs->lock);
 	ok = n->trusted && fs->in_step && !(n->flags & N_UNLINKED) && n->sino == n->tattr.ino;
 	if (ok) {

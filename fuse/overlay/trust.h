@@ -12,13 +12,14 @@
  * and the stream was in step all along.  0 means "do not keep". */
 uint64_t trust_begin(struct pfs *fs);
 /* Keep A as N's trusted answer if TOKEN still holds (caller holds fs->lock). */
-void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *a,
-		       uint64_t token);
+void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *a, uint64_t token);
 void trust_keep(struct pfs *fs, struct node *n, const struct store_attr *a, uint64_t token);
 /* N's kept answer, copied into *A (release it): false when there is none. */
 bool trust_get(struct pfs *fs, struct node *n, struct store_attr *a);
 /* Forget N's answer (caller holds fs->lock); trust_free at the node's end. */
 void trust_drop_locked(struct node *n);
+/* The same, taking the lock: this peer changed N itself. */
+void trust_forget(struct pfs *fs, struct node *n);
 void trust_free(struct node *n);
 /* N holds a kept answer (a hint for the kernel's timeouts; no lock needed). */
 bool trust_held(const struct node *n);

@@ -101,6 +101,8 @@ struct store {
 
 	int stop_pipe[2]; /* store_listen_stop writes, store_listen polls */
 	atomic_bool listen_stop;
+	atomic_int listen_fd;	 /* the subscription's socket, -1 while there is none */
+	atomic_bool listen_busy; /* the listener holds messages it has not delivered yet */
 };
 
 int64_t mono_ms(void);

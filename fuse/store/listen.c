@@ -26,12 +26,12 @@ static bool wait_stop(struct store *s, int ms)
 struct lstate {
 	store_inval_cb cb;
 	void *arg;
-	uint64_t last;	      /* the sequence number of the last message delivered */
-	uint64_t check_at;    /* 0, or the `seq` the last check read, beyond `last` */
+	uint64_t last;	       /* the sequence number of the last message delivered */
+	uint64_t check_at;     /* 0, or the `seq` the last check read, beyond `last` */
 	uint64_t pings, pongs; /* PINGs sent and answered on the subscription */
-	uint64_t check_pong;  /* the answer after which every message up to check_at is in */
-	int64_t next_check;   /* monotonic ms */
-	redisContext *chk;    /* a second connection for GET seq (not in pub/sub mode) */
+	uint64_t check_pong;   /* the answer after which every message up to check_at is in */
+	int64_t next_check;    /* monotonic ms */
+	redisContext *chk;     /* a second connection for GET seq (not in pub/sub mode) */
 };
 
 static void forget_all(struct lstate *l)
@@ -195,6 +195,7 @@ static bool listen_loop(struct store *s, redisContext *c, struct lstate *l)
 				on_pong(s, l);
 			freeReplyObject(r);
 		}
+		atomic_store(&s->listen_busy, false);
 		now = mono_ms();
 		if (now >= l->next_check && check_seq(s, c, l))
 			goto io;
@@ -206,8 +207,12 @@ static bool listen_loop(struct store *s, redisContext *c, struct lstate *l)
 			return false;
 		if (atomic_load(&s->listen_stop))
 			return true;
-		if (n > 0 && p[0].revents && redisBufferRead(c) != REDIS_OK)
-			goto io;
+		if (n > 0 && p[0].revents) {
+			atomic_store(&s->listen_busy, true); /* until the loop above delivers */
+			if (redisBufferRead(c) != REDIS_OK)
+				goto io;
+			continue;
+		}
 		now = mono_ms();
 		if (ping_sent && now >= ping_sent + s->timeout_ms) {
 			slog(s, LOG_ERR,
@@ -229,8 +234,7 @@ io:
 
 /* Connect and subscribe.  The sequence is read first, on the same connection: a message
  * published between the two is lost, and the next one shows the gap.  0, or -EIO with WHY. */
-static int subscribe(struct store *s, struct lstate *l, redisContext **out, char *why,
-		     size_t size)
+static int subscribe(struct store *s, struct lstate *l, redisContext **out, char *why, size_t size)
 {
 	char chan[KEY_MAX];
 	redisContext *c;
@@ -283,8 +287,11 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 		l.next_check = mono_ms() + SEQ_CHECK_MS;
 		forget_all(&l);
 		lost = false;
+		atomic_store(&s->listen_fd, c->fd);
 		if (!listen_loop(s, c, &l))
 			down = true;
+		atomic_store(&s->listen_fd, -1);
+		atomic_store(&s->listen_busy, false);
 		redisFree(c);
 		if (!lost) {
 			cb(arg, "", STORE_INVAL_LOST, 0, NULL, 0);
@@ -299,6 +306,15 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg)
 		;
 	atomic_store(&s->listen_stop, false);
 	return 0;
+}
+
+bool store_listen_pending(struct store *s)
+{
+	struct pollfd p = {.fd = atomic_load(&s->listen_fd), .events = POLLIN};
+
+	if (atomic_load(&s->listen_busy))
+		return true;
+	return p.fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 void store_listen_stop(struct store *s)

@@ -210,6 +210,10 @@ enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL, STORE_
 typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 			       const char *name, size_t namelen);
 int store_listen(struct store *s, store_inval_cb cb, void *arg);
+/* Has the listener messages it has received (or that wait on its socket) and not yet
+ * delivered?  One poll(2), no round trip: a change another peer has committed before this
+ * call began is usually among them already. */
+bool store_listen_pending(struct store *s);
 void store_listen_stop(struct store *s);
 
 #endif
