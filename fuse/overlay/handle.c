@@ -11,6 +11,7 @@
 #include "overlay/attr.h"
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/content.h"
 #include "overlay/fault.h"
 #include "overlay/handle.h"
 #include "overlay/inval.h"
@@ -22,63 +23,26 @@
 #include "pool.h"
 #include "stats.h"
 
-static void fh_free(struct fh *fh)
+static void fh_free(struct pfs *fs, struct fh *fh)
 {
-	free(fh->blob);
+	content_put(fs, fh->content);
 	if (fh->lower_fd >= 0)
 		close(fh->lower_fd);
 	store_attr_release(&fh->snap);
 	free(fh);
 }
 
-/* A cache file is read whole at open, or not at all: if memcached lost any part of it, the
- * file is gone, for every node (its entry is removed, unless a newer version took the name
- * meanwhile), and the open fails with ENOENT.  A pool that cannot be asked only makes the
- * file look absent here. */
+/* A cache file is read whole, or not at all: held by this peer (overlay/content.c) or fetched
+ * whole from the pool at open; if the pool lost any part of it the file is gone for every
+ * peer and the open fails with ENOENT.  A pool that cannot be asked only makes the file look
+ * absent here.  Files too large to hold are streamed. */
 static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 {
-	const struct store_attr *a = &fh->snap;
-	int err;
+	int err = content_hold(fs, n, &fh->snap, &fh->content);
 
-	if (!fs->pool) {
-		log_msg(LOG_LVL_DEBUG,
-			"inode %llu is a cache file and this mount has no cache= pool",
-			(unsigned long long)a->ino);
-		return -ENOENT;
-	}
-	if (a->size > SIZE_MAX - 1)
-		return -EFBIG;
-	fh->blob = malloc(a->size ? (size_t)a->size : 1);
-	if (!fh->blob)
-		return -ENOMEM;
-	err = pool_fetch(fs->pool, a, fh->blob);
-	chunks_pool_state(fs, err == -EIO);
-	if (!err)
+	if (!err) {
+		fh->stream = !fh->content;
 		return 0;
-	free(fh->blob);
-	fh->blob = NULL;
-	if (err == -ENOENT) {
-		char name[NAME_MAX + 1];
-		size_t namelen;
-		uint64_t dir;
-		bool lower;
-
-		/* the name as it is now, copied: a rename may replace it meanwhile */
-		pthread_mutex_lock(&fs->lock);
-		dir = n->parent ? n->parent->sino : 0;
-		namelen = n->namelen < sizeof(name) ? n->namelen : 0;
-		memcpy(name, n->name, namelen);
-		lower = (n->flags & N_LOWER) != 0;
-		pthread_mutex_unlock(&fs->lock);
-		if (dir && namelen &&
-		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1)
-			log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen,
-				name);
-		pthread_mutex_lock(&fs->lock);
-		node_unhash(fs, n);
-		pthread_mutex_unlock(&fs->lock);
-	} else if (err == -EIO) {
-		stats_event(EV_STORE_ERROR);
 	}
 	return err == -ENOMEM ? err : -ENOENT;
 }
@@ -241,7 +205,7 @@ done:
 	fi->fh = (uintptr_t)fh;
 	return 0;
 fail:
-	fh_free(fh);
+	fh_free(fs, fh);
 	return err;
 }
 
@@ -418,16 +382,18 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 		got = of_read(fs, of, buf, size, (uint64_t)off);
 		pthread_mutex_unlock(&of->lock);
 		of_put(fs, fh->n, of);
-	} else if (fh->blob) {
+	} else if (fh->content) {
 		got = 0;
 		if ((uint64_t)off < fh->snap.size) {
 			got = (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
 					    ? size
 					    : fh->snap.size - (uint64_t)off);
-			memcpy(buf, fh->blob + off, (size_t)got);
+			memcpy(buf, fh->content->data + off, (size_t)got);
 		}
 		if (fh->cached)
 			pagecache_read(fs, fh->n, fh->snap.version);
+	} else if (fh->stream) {
+		got = content_stream(fs, &fh->snap, buf, size, (uint64_t)off);
 	} else if (fh->snap_valid) {
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
 		if (fh->cached)
@@ -482,6 +448,6 @@ void handle_release(struct pfs *fs, struct fh *fh)
 		pagecache_release(fs, n);
 	if (fh->writer && n->of)
 		of_put(fs, n, n->of);
-	fh_free(fh);
+	fh_free(fs, fh);
 	node_put(fs, n);
 }

@@ -5,6 +5,7 @@
 
 #include "overlay/attr.h"
 #include "overlay/classes.h"
+#include "overlay/content.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
@@ -52,6 +53,18 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return n;
+}
+
+/* A cache file the kernel is about to be shown: can this peer read it whole?  It then holds
+ * it (overlay/content.h), so stat(), open() and read() agree until it changes. */
+static bool cache_readable(struct pfs *fs, struct node *n, const struct store_attr *a)
+{
+	struct content *c;
+	int err;
+
+	err = content_hold(fs, n, a, &c);
+	content_put(fs, c);
+	return err == 0;
 }
 
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
@@ -103,6 +116,16 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	if (!n) {
 		store_attr_release(&r.ua);
 		return -ENOMEM;
+	}
+	if (resolved_upper(&r) && r.utype == STORE_FILE && r.ua.cls == 'c' && !r.local &&
+	    !cache_readable(fs, n, &r.ua)) {
+		/* What this peer shows it can serve whole: gone for it (and, when the pool lost
+		 * it, for every peer), as if never there. */
+		node_forget(fs, n, 1);
+		store_attr_release(&r.ua);
+		e->ino = 0;
+		e->entry_timeout = 0;
+		return 0;
 	}
 	if (resolved_upper(&r)) {
 		attr_from_store(&r.ua, n->flags, &e->attr);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/content.h"
 #include "overlay/listing.h"
 #include "hash.h"
 #include "overlay/node.h"
@@ -125,6 +126,7 @@ void node_table_destroy(struct pfs *fs)
 			next = n->hnext;
 			listing_drop(&n->listing);
 			trust_free(n);
+			content_drop_locked(fs, n);
 			free(n->name);
 			free(n);
 		}
@@ -199,6 +201,7 @@ static void put_locked(struct pfs *fs, struct node *n)
 		fs->tab_count--;
 		listing_drop(&n->listing); /* no stream can be using it: they hold the node */
 		trust_free(n);
+		content_drop_locked(fs, n);
 		free(n->name);
 		free(n);
 		n = parent;

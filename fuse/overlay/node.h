@@ -7,6 +7,7 @@
 
 struct ofile;
 struct dirlist;
+struct content;
 
 enum node_flags {
 	N_LOWER = 1 << 0,	 /* the lower tree has this path (as a directory, for dirs) */
@@ -54,6 +55,7 @@ struct node {
 	struct known known;
 	bool trusted;		 /* tattr is what the store holds (overlay/trust.h) */
 	struct store_attr tattr; /* the kept answer, with its chunk list; no target */
+	struct content *content; /* cache files: the version held whole (overlay/content.h) */
 };
 
 int node_table_init(struct pfs *fs);

@@ -10,6 +10,7 @@
 
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/inval.h"
 #include "overlay/ofile.h"
 #include "overlay/trust.h"
 #include "overlay/resolve.h"
@@ -286,12 +287,13 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	uint64_t *ids = NULL, sino;
 	struct cls_verdict v;
 	bool appended, unlinked;
-	uint64_t token;
+	uint64_t token, mark;
 	int err;
 
 	if (!of->dirty)
 		return 0;
 	token = trust_begin(fs); /* the commit's answer is kept if nothing came meanwhile */
+	mark = inval_own_mark();
 	pthread_mutex_lock(&fs->lock);
 	unlinked = (n->flags & N_UNLINKED) != 0;
 	sino = n->sino;
@@ -353,6 +355,7 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 done:
 	if (err)
 		goto out;
+	inval_own_wait(fs, mark);
 	stats_event(EV_COMMIT);
 	pthread_mutex_lock(&fs->lock);
 	node_set_sino(fs, n, a.ino);
