@@ -37,7 +37,8 @@ void content_drop_locked(struct pfs *fs, struct node *n)
 		free(c);
 }
 
-/* The pool lost part of A: the name goes for every peer (unless a newer version took it). */
+/* The pool lost part of A: the name goes for every peer (unless a newer version took it); the
+ * caller forgets the node (content_gone). */
 static void lost(struct pfs *fs, struct node *n, const struct store_attr *a)
 {
 	char name[NAME_MAX + 1];
@@ -57,7 +58,6 @@ static void lost(struct pfs *fs, struct node *n, const struct store_attr *a)
 		log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen, name);
 	pthread_mutex_lock(&fs->lock);
 	content_drop_locked(fs, n);
-	node_unhash(fs, n);
 	pthread_mutex_unlock(&fs->lock);
 }
 

@@ -19,7 +19,8 @@ struct content {
  * fetched whole from the pool and, room permitting, kept on N.  0 with *OUT (a reference,
  * dropped with content_put), or 0 with *OUT NULL for a file over CONTENT_FILE_MAX (read it
  * with content_stream); -ENOENT when the pool lost part of it (its name is then removed for
- * every peer, as the pool's all-or-nothing promises), -EIO when the pool cannot be asked. */
+ * every peer, as the pool's all-or-nothing promises: the caller then unhashes N and has the
+ * kernel drop its entry), -EIO when the pool cannot be asked. */
 int content_hold(struct pfs *fs, struct node *n, const struct store_attr *a, struct content **out);
 void content_put(struct pfs *fs, struct content *c);
 /* Bytes of a streamed (large) cache file, straight from the pool: no whole-file buffer. */

@@ -44,6 +44,20 @@ static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 		fh->stream = !fh->content;
 		return 0;
 	}
+	if (err == -ENOENT) {
+		char name[NAME_MAX + 1];
+		struct node *parent;
+		int len = node_parent_name(fs, n, &parent, name, sizeof(name));
+
+		pthread_mutex_lock(&fs->lock);
+		node_unhash(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		if (len >= 0) {
+			/* the kernel keeps entries long: it must not go on showing this one */
+			inval_entry_later(fs, node_id(fs, parent), name, (size_t)len);
+			node_put(fs, parent);
+		}
+	}
 	return err == -ENOMEM ? err : -ENOENT;
 }
 

@@ -98,7 +98,7 @@ void inval_own_wait(struct pfs *fs, uint64_t mark)
 {
 	struct timespec until;
 
-	if (!fs->in_step) /* (a racy read is fine: this is a courtesy, bounded) */
+	if (!__atomic_load_n(&fs->in_step, __ATOMIC_RELAXED)) /* a courtesy, bounded */
 		return;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_nsec += OWN_WAIT_MS * 1000000l;
@@ -188,31 +188,54 @@ tell:
 	free(t.ids);
 }
 
-/* The queue of inval_later: a few inode numbers, told to the kernel by a thread of its own.
- * Full, the oldest entries are merged into one drop of everything the queue would hold. */
+/* The queue of inval_later and inval_entry_later, told to the kernel by a thread of its own.
+ * Full, the newest requests are refused: each is a courtesy to the kernel's caches, never the
+ * only thing keeping them right (the messages do that). */
 #define LATER_MAX 64
+struct later_one {
+	fuse_ino_t ino; /* the inode, or the parent of NAME */
+	char *name;	/* NULL: the inode's pages and attributes */
+};
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	fuse_ino_t ino[LATER_MAX];
+	struct later_one q[LATER_MAX];
 	size_t n;
 	bool stop;
 	pthread_t th;
 	bool running;
 } later = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
-void inval_later(struct pfs *fs, fuse_ino_t ino)
+static void later_add(fuse_ino_t ino, const char *name, size_t namelen)
 {
-	(void)fs;
+	char *copy = NULL;
+
+	if (name && !(copy = strndup(name, namelen)))
+		return;
 	pthread_mutex_lock(&later.lock);
 	for (size_t i = 0; i < later.n; i++)
-		if (later.ino[i] == ino)
+		if (later.q[i].ino == ino && !later.q[i].name && !copy)
 			goto out;
-	if (later.n < LATER_MAX)
-		later.ino[later.n++] = ino;
+	if (later.n < LATER_MAX) {
+		later.q[later.n++] = (struct later_one){ino, copy};
+		copy = NULL;
+	}
 	pthread_cond_signal(&later.cond);
 out:
 	pthread_mutex_unlock(&later.lock);
+	free(copy);
+}
+
+void inval_later(struct pfs *fs, fuse_ino_t ino)
+{
+	(void)fs;
+	later_add(ino, NULL, 0);
+}
+
+void inval_entry_later(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen)
+{
+	(void)fs;
+	later_add(parent, name, namelen);
 }
 
 static void *later_main(void *arg)
@@ -221,18 +244,25 @@ static void *later_main(void *arg)
 
 	pthread_mutex_lock(&later.lock);
 	while (!later.stop) {
-		fuse_ino_t ino;
+		struct later_one one;
 
 		if (!later.n) {
 			pthread_cond_wait(&later.cond, &later.lock);
 			continue;
 		}
-		ino = later.ino[--later.n];
+		one = later.q[--later.n];
 		pthread_mutex_unlock(&later.lock);
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+		if (one.name)
+			fuse_lowlevel_notify_inval_entry(fs->se, one.ino, one.name,
+							 strlen(one.name));
+		else
+			fuse_lowlevel_notify_inval_inode(fs->se, one.ino, 0, 0);
+		free(one.name);
 		stats_event(EV_INVAL_SENT_KERNEL);
 		pthread_mutex_lock(&later.lock);
 	}
+	while (later.n)
+		free(later.q[--later.n].name);
 	pthread_mutex_unlock(&later.lock);
 	return NULL;
 }

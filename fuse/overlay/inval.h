@@ -10,6 +10,8 @@ void inval_stop(struct pfs *fs);
 /* Drop the kernel's pages of node INO soon, from the invalidation thread's helper (a request
  * handler must never call the kernel's notify itself: the kernel may be waiting on it). */
 void inval_later(struct pfs *fs, fuse_ino_t ino);
+/* The same for the kernel's entry NAME of directory node PARENT. */
+void inval_entry_later(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen);
 /* Close-to-open across peers: a commit takes a mark before it runs and, once committed, waits
  * (at most OWN_WAIT_MS) for its own message to come back on this peer's subscription.  Redis
  * sends every subscriber its copy in the same pass, so by then the other peers have theirs

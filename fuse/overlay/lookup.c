@@ -121,6 +121,9 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	    !cache_readable(fs, n, &r.ua)) {
 		/* What this peer shows it can serve whole: gone for it (and, when the pool lost
 		 * it, for every peer), as if never there. */
+		pthread_mutex_lock(&fs->lock);
+		node_unhash(fs, n);
+		pthread_mutex_unlock(&fs->lock);
 		node_forget(fs, n, 1);
 		store_attr_release(&r.ua);
 		e->ino = 0;
