@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "overlay/inval.h"
 #include "overlay/node.h"
@@ -76,43 +75,6 @@ static void collect_changeable(struct node *n, void *arg)
 		add_target(c->t, c->fs, n);
 }
 
-/* This peer's own messages, counted as they come back: a commit waits for its own so that
- * the others' copies, which Redis sends in the same pass, are on their way (inval_own_wait). */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint64_t seen;
-} own = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
-uint64_t inval_own_mark(void)
-{
-	uint64_t m;
-
-	pthread_mutex_lock(&own.lock);
-	m = own.seen;
-	pthread_mutex_unlock(&own.lock);
-	return m;
-}
-
-void inval_own_wait(struct pfs *fs, uint64_t mark)
-{
-	struct timespec until;
-
-	if (!__atomic_load_n(&fs->in_step, __ATOMIC_RELAXED)) /* a courtesy, bounded */
-		return;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += OWN_WAIT_MS * 1000000l;
-	if (until.tv_nsec >= 1000000000l) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000l;
-	}
-	pthread_mutex_lock(&own.lock);
-	while (own.seen == mark)
-		if (pthread_cond_timedwait(&own.cond, &own.lock, &until))
-			break;
-	pthread_mutex_unlock(&own.lock);
-}
-
 /* One message, or the stream's state (see store.h).  The kept answers it ends are dropped
  * first, under fs->lock, so that no request trusts them while the kernel is being told. */
 static void on_change(void *arg, const char *origin, enum store_inval what, uint64_t ino,
@@ -152,10 +114,6 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 		/* Our own change: the kernel saw it happen, but what we kept may be older. */
 		c.drop_only = true;
 		node_for_sino(fs, ino, collect_one, &c);
-		pthread_mutex_lock(&own.lock);
-		own.seen++;
-		pthread_cond_broadcast(&own.cond);
-		pthread_mutex_unlock(&own.lock);
 		return;
 	}
 	stats_event(EV_INVAL_RECV);

@@ -12,12 +12,5 @@ void inval_stop(struct pfs *fs);
 void inval_later(struct pfs *fs, fuse_ino_t ino);
 /* The same for the kernel's entry NAME of directory node PARENT. */
 void inval_entry_later(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen);
-/* Close-to-open across peers: a commit takes a mark before it runs and, once committed, waits
- * (at most OWN_WAIT_MS) for its own message to come back on this peer's subscription.  Redis
- * sends every subscriber its copy in the same pass, so by then the other peers have theirs
- * waiting on their sockets, where an open looks first (store_listen_pending). */
-#define OWN_WAIT_MS 50
-uint64_t inval_own_mark(void);
-void inval_own_wait(struct pfs *fs, uint64_t mark);
 
 #endif

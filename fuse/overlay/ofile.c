@@ -10,7 +10,6 @@
 
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
-#include "overlay/inval.h"
 #include "overlay/ofile.h"
 #include "overlay/trust.h"
 #include "overlay/resolve.h"
@@ -287,13 +286,12 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	uint64_t *ids = NULL, sino;
 	struct cls_verdict v;
 	bool appended, unlinked;
-	uint64_t token, mark;
+	uint64_t token;
 	int err;
 
 	if (!of->dirty)
 		return 0;
 	token = trust_begin(fs); /* the commit's answer is kept if nothing came meanwhile */
-	mark = inval_own_mark();
 	pthread_mutex_lock(&fs->lock);
 	unlinked = (n->flags & N_UNLINKED) != 0;
 	sino = n->sino;
@@ -355,7 +353,10 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 done:
 	if (err)
 		goto out;
-	inval_own_wait(fs, mark);
+	/* Close-to-open across peers: once the answer to this PING is here, every peer has the
+	 * commit's message on its socket, where an open looks first (store_listen_pending).
+	 * The commit is made whatever it says. */
+	store_sync(fs->store);
 	stats_event(EV_COMMIT);
 	pthread_mutex_lock(&fs->lock);
 	node_set_sino(fs, n, a.ino);

@@ -214,6 +214,11 @@ int store_listen(struct store *s, store_inval_cb cb, void *arg);
  * delivered?  One poll(2), no round trip: a change another peer has committed before this
  * call began is usually among them already. */
 bool store_listen_pending(struct store *s);
+/* One round trip (PING) on this thread's connection.  Redis answers it in a later turn of its
+ * event loop than the change just made, so by the time the answer is here every subscriber's
+ * copy of that change's messages has been handed to its socket (close-to-open across peers,
+ * with store_listen_pending).  0 or -EIO. */
+int store_sync(struct store *s);
 void store_listen_stop(struct store *s);
 
 #endif
