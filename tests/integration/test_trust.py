@@ -157,3 +157,16 @@ def test_a_lost_last_message_is_noticed_within_the_bound(nodes, redis):
     wait_for(lambda: events(b)["resyncs"] > resyncs, 10, what="B noticed the lost message")
     assert time.monotonic() - t0 < BOUND + 5
     assert _store_asked_on_open(b, p, redis, b"last\n")
+
+
+def test_a_file_read_back_right_after_it_was_written_comes_from_the_page_cache(nodes, redis):
+    a, b = nodes
+    p = UP + "/fresh.bin"
+    in_step(a, redis)
+    data = os.urandom(3 << 20)
+    write_bytes(a / p, data)
+    reads = a.status_json()["requests"]["read"]
+    for _ in range(20):
+        assert read_bytes(a / p) == data
+    assert a.status_json()["requests"]["read"] == reads, \
+        "reading back what this peer just wrote went to the daemon"
