@@ -92,6 +92,24 @@ out:
 	pthread_mutex_unlock(&fs->lock);
 }
 
+struct content *content_alloc(const struct store_attr *a)
+{
+	struct content *c;
+
+	if (a->size > CONTENT_FILE_MAX)
+		return NULL;
+	c = malloc(sizeof(*c) + (a->size ? (size_t)a->size : 1));
+	if (c)
+		*c = (struct content){
+		    .ino = a->ino, .version = a->version, .size = a->size, .refs = 1};
+	return c;
+}
+
+void content_offer(struct pfs *fs, struct node *n, struct content *c)
+{
+	keep(fs, n, c);
+}
+
 int content_hold(struct pfs *fs, struct node *n, const struct store_attr *a, struct content **out)
 {
 	struct content *c;
@@ -111,10 +129,9 @@ int content_hold(struct pfs *fs, struct node *n, const struct store_attr *a, str
 	}
 	if (a->size > CONTENT_FILE_MAX)
 		return 0;
-	c = malloc(sizeof(*c) + (a->size ? (size_t)a->size : 1));
+	c = content_alloc(a);
 	if (!c)
 		return -ENOMEM;
-	*c = (struct content){.ino = a->ino, .version = a->version, .size = a->size, .refs = 1};
 	err = pool_fetch(fs->pool, a, c->data);
 	chunks_pool_state(fs, err == -EIO);
 	if (err) {

@@ -23,6 +23,12 @@ struct content {
  * kernel drop its entry), -EIO when the pool cannot be asked. */
 int content_hold(struct pfs *fs, struct node *n, const struct store_attr *a, struct content **out);
 void content_put(struct pfs *fs, struct content *c);
+/* A content for version A with one reference, its bytes to be filled by the caller; NULL when
+ * A is too large to hold or out of memory. */
+struct content *content_alloc(const struct store_attr *a);
+/* The writer of C's version holds it (filled): N keeps it, room permitting (a reference of
+ * its own; the caller still drops its one). */
+void content_offer(struct pfs *fs, struct node *n, struct content *c);
 /* Bytes of a streamed (large) cache file, straight from the pool: no whole-file buffer. */
 ssize_t content_stream(struct pfs *fs, const struct store_attr *a, char *buf, size_t len,
 		       uint64_t off);

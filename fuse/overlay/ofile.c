@@ -10,6 +10,7 @@
 
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/content.h"
 #include "overlay/ofile.h"
 #include "overlay/trust.h"
 #include "overlay/resolve.h"
@@ -279,6 +280,20 @@ static int judge_commit(struct pfs *fs, struct node *n, struct ofile *of, struct
 
 /* Publish the node's file.  Caller holds of->lock.  One piece: the three ways a commit goes
  * (an append, a new file, a new version) share their bookkeeping before and after. */
+/* A cache file this peer just committed: it holds the bytes (the staged copy), so it keeps
+ * them and shows the file whole even if the pool drops it (overlay/content.h). */
+static void seed_content(struct pfs *fs, struct node *n, struct ofile *of,
+			 const struct store_attr *a)
+{
+	struct content *c = content_alloc(a);
+
+	if (!c)
+		return;
+	if (of_read(fs, of, c->data, (size_t)a->size, 0) == (ssize_t)a->size)
+		content_offer(fs, n, c);
+	content_put(fs, c);
+}
+
 int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 {
 	struct store_attr a = {0};
@@ -371,6 +386,8 @@ done:
 		n->cached_version = UINT64_MAX; /* others' appends are not in its pages */
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (!appended && of->cls == 'c')
+		seed_content(fs, n, of, &a);
 	if (of->base_lower) {
 		close(of->lower_fd);
 		of->lower_fd = -1;

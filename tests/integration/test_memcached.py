@@ -95,24 +95,27 @@ def test_page_cache_written_on_a_is_served_whole_on_b(cnodes, redis, memcached_p
 
 
 @pytest.mark.limit(240)
-def test_flushing_one_server_makes_its_files_vanish_whole_on_every_node(cnodes, memcached_pair):
-    """A page no peer holds whole is gone, whole, for every peer once one of them looks; a
-    page a peer holds (it has read it) it goes on serving whole (README, "Consistency")."""
-    a, b = cnodes
+def test_flushing_one_server_makes_its_files_vanish_whole_on_every_node(mount, memcached_pair):
+    """A page a peer cannot read whole is gone, whole, for every peer once that peer looks
+    (README, "Consistency")."""
+    url = pool_url(memcached_pair)
+    w, b = mount("w", extra=[url]), mount("b", extra=[url])
     pages = {}
     for i in range(400):
         rel = "%s/f%03d.html" % (CACHE, i)
-        os.makedirs(os.path.dirname(a / rel), exist_ok=True)
+        os.makedirs(os.path.dirname(w / rel), exist_ok=True)
         size = 5000 + i * 31 if i % 50 else 2 * (1 << 20) + i     # some span chunks and parts
         pages[rel] = page(i, size)
-        write_bytes(a / rel, pages[rel])
+        write_bytes(w / rel, pages[rel])
+    w.stop()                  # the writer held what it wrote; A, a fresh peer, holds nothing
+    a = mount("a", extra=[url])
     # B has read the first half: it holds those
     held = sorted(pages)[:200]
     for rel in held:
         assert whole_or_gone(b / rel, pages[rel]) is True, rel
     assert memcached_pair[0].command("flush_all").strip() == "OK"
 
-    # A, the writer, holds none of them: what the flush took is gone when A looks
+    # what the flush took is gone when A looks, for every peer
     results = {rel: whole_or_gone(a / rel, data) for rel, data in pages.items()}
     odd = {r: v for r, v in results.items() if v not in (True, None)}
     assert not odd, "on a: %s" % sorted(odd.items())[:3]
@@ -366,14 +369,17 @@ exit($bad ? 1 : 0);
 
 @pytest.mark.limit(240)
 def test_wp_super_cache_never_serves_an_empty_page_while_memcached_is_flushed(
-        cnodes, memcached_pair, workdir, procs):
+        mount, memcached_pair, workdir, procs):
     import subprocess
-    a, b = cnodes
+    url = pool_url(memcached_pair)
+    w = mount("w", extra=[url])
     n = 60
     for i in range(n):
         rel = "%s/p%03d/index.html" % (CACHE, i)
-        os.makedirs(os.path.dirname(a / rel), exist_ok=True)
-        write_bytes(a / rel, page(i, 8000 + 97 * i))
+        os.makedirs(os.path.dirname(w / rel), exist_ok=True)
+        write_bytes(w / rel, page(i, 8000 + 97 * i))
+    w.stop()                  # the writer holds what it wrote: serve from peers that do not
+    a, b = mount("a", extra=[url]), mount("b", extra=[url])
     for i in range(0, n, 2):                     # B serves half of them before the flush
         assert read_bytes(b / ("%s/p%03d/index.html" % (CACHE, i))).startswith(b"<!-- page ")
     script = os.path.join(workdir, "supercache.php")
