@@ -326,12 +326,14 @@ def test_memcached_down_costs_cache_files_only(mount, memcached_pair):
              what="a cache write to work again")
     wait_for(lambda: _call(read_bytes, d / CACHE + "/again.html") == page(5), 5,
              what="the page written on A to be read on D")
-    # a page written before the outage: the restarted pool is empty, so once A's open can ask
-    # every server, the page is found gone, whole, and leaves every node's listing
-    wait_for(lambda: isinstance(_call(read_bytes, a / CACHE + "/home/index.html"),
+    # a page written before the outage: the restarted pool is empty, so once D (which does not
+    # hold it: A, its writer, does) can ask every server, the page is found gone, whole, and
+    # leaves every node's listing, A's too
+    wait_for(lambda: isinstance(_call(read_bytes, d / CACHE + "/home/index.html"),
                                 FileNotFoundError) and
-             "index.html" not in os.listdir(d / CACHE + "/home"), 5,
-             what="the lost page gone on A and from D's listing")
+             "index.html" not in os.listdir(a / CACHE + "/home"), 5,
+             what="the lost page gone on D and from A's listing")
+    assert isinstance(_call(read_bytes, a / CACHE + "/home/index.html"), FileNotFoundError)
 
 
 def test_renames_between_cache_and_shared_are_cross_device(cnodes):
