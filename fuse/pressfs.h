@@ -49,14 +49,15 @@ struct settings {
 /* The mount.  One per process; handlers get it from fuse_req_userdata().
  *
  * Locks.  fs->lock guards the node table (the hash chains, every node's parent, name, namelen,
- * nlookup, nref, sino, flags, type, of and listing pointers, and the page-cache fields of
- * overlay/pagecache.c) and nothing else: it is held for a few memory operations only, never
- * across a call to the store, the pool, the lower tree or the local directory.  A name or
- * parent needed across such a call is copied (with a reference on the parent) while it is
- * held: node_parent_name(), node_path().  of->lock (overlay/ofile.h) guards one open file's
- * staging state and is held across network calls (a commit).  Order: of->lock, then fs->lock;
- * never of->lock while holding fs->lock.  The rest of struct pfs is set before the session
- * starts and only read afterwards, except the fields marked atomic. */
+ * nlookup, nref, sino, flags, type, of and listing pointers, the page-cache fields of
+ * overlay/pagecache.c, the kept answers of overlay/trust.c and in_step, trust_gen) and nothing
+ * else: it is held for a few memory operations only, never across a call to the store, the pool,
+ * the lower tree or the local directory.  A name or parent needed across such a call is copied
+ * (with a reference on the parent) while it is held: node_parent_name(), node_path().  of->lock
+ * (overlay/ofile.h) guards one open file's staging state and is held across network calls (a
+ * commit).  Order: of->lock, then fs->lock; never of->lock while holding fs->lock.  The rest of
+ * struct pfs is set before the session starts and only read afterwards, except the fields marked
+ * atomic. */
 struct pfs {
 	struct settings *set;
 	struct policy *policy;
@@ -76,6 +77,8 @@ struct pfs {
 	struct node **name_tab, **sino_tab; /* (parent, name) and store-inode hash chains */
 	size_t tab_size, tab_count;
 	uint64_t next_generation;
+	bool in_step;	    /* the invalidation stream misses nothing (overlay/trust.h) */
+	uint64_t trust_gen; /* messages seen: an answer fetched across one is not kept */
 
 	bool pool_as_shared_said; /* atomic: said once in the log */
 	bool local_said;	  /* atomic */

@@ -31,6 +31,8 @@ static const char *const ev_names[EV__COUNT] = {
     "pool_evictions",
     "invalidations_published",
     "refused_entries",
+    "trusted_opens",
+    "resyncs",
 };
 
 /* The daemon's only counters; one process serves one mount. */

@@ -61,6 +61,8 @@ enum stat_event {
 	EV_POOL_EVICTION,     /* a cache file removed because memcached lost part of it */
 	EV_INVAL_PUBLISHED,   /* a change of this peer announced to the others */
 	EV_REFUSED_ENTRY,     /* a store entry not served: the policy refuses its path */
+	EV_TRUSTED_OPEN,      /* opened on a kept answer, the store not asked */
+	EV_RESYNC,	      /* the invalidation stream lost its step: everything dropped */
 	EV__COUNT
 };
 void stats_event(enum stat_event ev);

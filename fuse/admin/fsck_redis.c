@@ -229,23 +229,26 @@ int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms)
 
 int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 {
-	char msg[600];
-	int n = snprintf(msg, sizeof(msg), "E %" PRIu64 " fsck", dir);
+	/* numbered like every message (docs/FORMAT.md): INCR and PUBLISH in one step */
+	static const char pub[] =
+	    "local n = redis.call('INCR', KEYS[1]) "
+	    "return redis.call('PUBLISH', ARGV[1], 'E:' .. n .. ' ' .. ARGV[2] "
+	    ".. ' fsck' .. string.char(0) .. ARGV[3])";
+	char k[128], seq[128], chan[128], dirs[24];
 	redisReply *rep;
 
-	if (n < 0 || (size_t)n + 1 + len > sizeof(msg))
+	if (len > 255)
 		return -ENAMETOOLONG;
-	msg[n] = 0;
-	memcpy(msg + n + 1, name, len);
-	char k[128];
-
 	rep = cmd(r, "HDEL %s %b", key(r, k, sizeof(k), 'd', dir), name, len);
 	if (!rep || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
 		return -EIO;
 	}
 	freeReplyObject(rep);
-	rep = cmd(r, "PUBLISH %sinval %b", r->prefix, msg, (size_t)n + 1 + len);
+	snprintf(seq, sizeof(seq), "%sseq", r->prefix);
+	snprintf(chan, sizeof(chan), "%sinval", r->prefix);
+	snprintf(dirs, sizeof(dirs), "%" PRIu64, dir);
+	rep = cmd(r, "EVAL %s 1 %s %s %s %b", pub, seq, chan, dirs, name, len);
 	freeReplyObject(rep);
 	return 0;
 }

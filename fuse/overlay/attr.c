@@ -9,6 +9,7 @@
 #include "overlay/dir.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
+#include "overlay/trust.h"
 
 static mode_t strip_write(mode_t mode, unsigned flags)
 {
@@ -54,6 +55,8 @@ double attr_timeout_for(const struct node *n)
 {
 	if (n->flags & N_STATIC)
 		return TIMEOUT_FOREVER;
+	if (trust_held(n))
+		return TIMEOUT_TRUSTED; /* until an invalidation says otherwise */
 	/* A file may change on another node: its size must be asked for, so that an open after
 	 * a close elsewhere never reads a stale length.  Names and directories are covered by
 	 * the pub/sub invalidation and a short lifetime. */
@@ -63,6 +66,11 @@ double attr_timeout_for(const struct node *n)
 double entry_timeout_for(unsigned flags)
 {
 	return (flags & N_STATIC) ? TIMEOUT_FOREVER : TIMEOUT_ENTRY;
+}
+
+double entry_timeout_node(const struct node *n)
+{
+	return trust_held(n) ? TIMEOUT_TRUSTED : entry_timeout_for(n->flags);
 }
 
 /* A lower file in a writable area: copied up or removed elsewhere?  0 when it is still the
@@ -91,20 +99,27 @@ static int attr_upper(struct pfs *fs, struct node *n, uint64_t sino, const char 
 		      struct stat *st)
 {
 	struct store_attr a = {0};
-	int err;
+	uint64_t token = 0;
+	bool kept;
+	int err = 0;
 
 	/* Served only where the policy would have let it be made: otherwise it is no more
 	 * than a name looked up again (and found absent) is. */
 	if (!classes_serve_entry(fs, path, strlen(path),
 				 S_ISDIR(n->type) ? CLS_ENTRY_DIR : CLS_ENTRY_FILE))
 		return -ESTALE;
-	err = store_getattr(fs->store, sino, &a);
+	kept = trust_get(fs, n, &a);
+	if (!kept) {
+		token = trust_begin(fs);
+		err = store_getattr(fs->store, sino, &a);
+	}
 	if (err == -ENOENT)
 		return (n->flags & N_UNLINKED) ? -ENOENT : -ESTALE;
 	pthread_mutex_lock(&fs->lock);
-	if (!err)
+	if (!err && !kept) {
 		node_remember(n, &a);
-	else if (err == -EIO && node_recall(n, &a))
+		trust_keep_locked(fs, n, &a, token);
+	} else if (err == -EIO && node_recall(n, &a))
 		err = 0; /* an outage: what the store said last */
 	pthread_mutex_unlock(&fs->lock);
 	if (err)

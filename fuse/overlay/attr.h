@@ -42,6 +42,9 @@ void attr_from_store(const struct store_attr *a, unsigned flags, struct stat *st
 void attr_from_lower(const struct stat *lst, unsigned flags, struct stat *st);
 double attr_timeout_for(const struct node *n);
 double entry_timeout_for(unsigned flags);
+/* The same for a known node: an entry the invalidation stream vouches for is kept until it
+ * says otherwise (overlay/trust.h). */
+double entry_timeout_node(const struct node *n);
 /* Fresh attributes of N.  -ESTALE when its entry was replaced or removed elsewhere: the kernel
  * then looks the name up again. */
 int attr_fresh(struct pfs *fs, struct node *n, struct stat *st);

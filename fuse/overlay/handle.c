@@ -12,79 +12,56 @@
 #include "overlay/attr.h"
 #include "overlay/chunks.h"
 #include "overlay/classes.h"
+#include "overlay/content.h"
 #include "overlay/fault.h"
 #include "overlay/handle.h"
 #include "passthrough.h"
 #include "overlay/ns.h"
+#include "overlay/inval.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/pagecache.h"
 #include "overlay/resolve.h"
+#include "overlay/trust.h"
 #include "pool.h"
 #include "stats.h"
 
-static void fh_free(struct fh *fh)
+static void fh_free(struct pfs *fs, struct fh *fh)
 {
-	free(fh->blob);
+	content_put(fs, fh->content);
 	if (fh->lower_fd >= 0)
 		close(fh->lower_fd);
 	store_attr_release(&fh->snap);
 	free(fh);
 }
 
-/* A cache file is read whole at open, or not at all: if memcached lost any part of it, the
- * file is gone, for every node (its entry is removed, unless a newer version took the name
- * meanwhile), and the open fails with ENOENT.  A pool that cannot be asked only makes the
- * file look absent here. */
+/* A cache file is read whole, or not at all: held by this peer (overlay/content.c) or fetched
+ * whole from the pool at open; if the pool lost any part of it the file is gone for every
+ * peer and the open fails with ENOENT.  A pool that cannot be asked only makes the file look
+ * absent here.  Files too large to hold are streamed. */
 static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 {
-	const struct store_attr *a = &fh->snap;
-	int err;
+	int err = content_hold(fs, n, &fh->snap, &fh->content);
 
-	if (!fs->pool) {
-		log_msg(LOG_LVL_DEBUG,
-			"inode %llu is a cache file and this mount has no cache= pool",
-			(unsigned long long)a->ino);
-		return -ENOENT;
-	}
-	if (a->size > SIZE_MAX - 1)
-		return -EFBIG;
-	fh->blob = malloc(a->size ? (size_t)a->size : 1);
-	if (!fh->blob)
-		return -ENOMEM;
-	err = pool_fetch(fs->pool, a, fh->blob);
-	chunks_pool_state(fs, err == -EIO);
-	if (!err)
+	if (!err) {
+		fh->stream = !fh->content;
 		return 0;
-	free(fh->blob);
-	fh->blob = NULL;
+	}
 	if (err == -ENOENT) {
 		char name[NAME_MAX + 1];
-		size_t namelen;
-		uint64_t dir;
-		bool lower, dropped;
+		struct node *parent;
+		int len;
 
 		stats_event(EV_POOL_MISS);
-		/* the name as it is now, copied: a rename may replace it meanwhile */
-		pthread_mutex_lock(&fs->lock);
-		dir = n->parent ? n->parent->sino : 0;
-		namelen = n->namelen < sizeof(name) ? n->namelen : 0;
-		memcpy(name, n->name, namelen);
-		lower = (n->flags & N_LOWER) != 0;
-		pthread_mutex_unlock(&fs->lock);
-		dropped =
-		    dir && namelen &&
-		    store_drop_cache(fs->store, dir, name, namelen, a->ino, a->version, lower) == 1;
-		if (dropped) {
-			stats_event(EV_POOL_EVICTION);
-			log_msg(LOG_LVL_DEBUG, "cache file %.*s evicted: removed", (int)namelen,
-				name);
-		}
+		len = node_parent_name(fs, n, &parent, name, sizeof(name));
 		pthread_mutex_lock(&fs->lock);
 		node_unhash(fs, n);
 		pthread_mutex_unlock(&fs->lock);
-	} else if (err == -EIO) {
-		stats_event(EV_STORE_ERROR);
+		if (len >= 0) {
+			/* the kernel keeps entries long: it must not go on showing this one */
+			inval_entry_later(fs, node_id(fs, parent), name, (size_t)len);
+			node_put(fs, parent);
+		}
 	}
 	return err == -ENOMEM ? err : -ENOENT;
 }
@@ -154,7 +131,8 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE;
 	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
 	char path[PFS_PATH_MAX];
-	uint64_t sino;
+	uint64_t sino, token, told;
+	bool stale = false;
 	struct fh *fh;
 	int len, err = 0;
 
@@ -200,7 +178,17 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		fh->backing = static_backing(fs, n, fh->lower_fd);
 		goto done;
 	}
-	if (!file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
+	if (!writer && trust_get(fs, n, &fh->snap)) {
+		/* Nothing was said of it since the store's last answer: that answer stands, and
+		 * the kernel's pages of its version with it (README, "Consistency"). */
+		fh->snap_valid = true;
+		stats_event(EV_TRUSTED_OPEN);
+	}
+	token = fh->snap_valid ? 0 : trust_begin(fs);
+	pthread_mutex_lock(&fs->lock);
+	told = n->told_version; /* what the kernel's size is of, before still_named's lookup */
+	pthread_mutex_unlock(&fs->lock);
+	if (!fh->snap_valid && !file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
 		/* Close-to-open: ask the store which file the name is now.  (A node this node
 		 * itself removed or replaced was reached by an open racing that change: like a
 		 * local file system, it gets the file it reached, kept for grace_ms.) */
@@ -225,15 +213,21 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 		if (fh->append)
 			fi->direct_io = 1; /* its offsets are the store's end, not the kernel's */
-	} else if ((sino = node_sino(fs, n)) != 0) {
-		err = store_getattr(fs->store, sino, &fh->snap);
-		if (err == -EIO && pagecache_outage(fs, n, fi)) {
-			fh->cached = fh->outage = true;
-			goto done;
+	} else if (fh->snap_valid || (sino = node_sino(fs, n)) != 0) {
+		if (!fh->snap_valid) {
+			err = store_getattr(fs->store, sino, &fh->snap);
+			if (err == -EIO && pagecache_outage(fs, n, fi)) {
+				fh->cached = fh->outage = true;
+				goto done;
+			}
+			if (err)
+				goto fail;
+			fh->snap_valid = true;
+			trust_keep(fs, n, &fh->snap, token);
+			/* A change whose message is still on its way: the kernel may hold the old
+			 * size for a long while yet, so this handle reads around its cache. */
+			stale = fh->snap.version != told;
 		}
-		if (err)
-			goto fail;
-		fh->snap_valid = true;
 		if (fh->snap.cls == 'c') {
 			err = load_cache_file(fs, n, fh);
 			if (err)
@@ -253,14 +247,20 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 			a = &fh->snap;
 		else if (writer && n->of && !n->of->pending && !n->of->base_lower)
 			a = &n->of->base;
-		fh->cached = pagecache_decide(fs, n, a, fi);
+		if (stale) {
+			fi->direct_io = 1;
+			fi->keep_cache = 0;
+			inval_later(fs, node_id(fs, n));
+		} else {
+			fh->cached = pagecache_decide(fs, n, a, fi);
+		}
 	}
 done:
 	node_hold(fs, n);
 	fi->fh = (uintptr_t)fh;
 	return 0;
 fail:
-	fh_free(fh);
+	fh_free(fs, fh);
 	return err;
 }
 
@@ -443,18 +443,25 @@ ssize_t handle_read(struct pfs *fs, struct fh *fh, char *buf, size_t size, off_t
 		cls = of->cls == 'c' ? STAT_CACHE : STAT_SHARED;
 		pthread_mutex_unlock(&of->lock);
 		of_put(fs, fh->n, of);
-	} else if (fh->blob) {
+	} else if (fh->content) {
 		cls = STAT_CACHE;
 		got = 0;
 		if ((uint64_t)off < fh->snap.size) {
 			got = (ssize_t)((uint64_t)size < fh->snap.size - (uint64_t)off
 					    ? size
 					    : fh->snap.size - (uint64_t)off);
-			memcpy(buf, fh->blob + off, (size_t)got);
+			memcpy(buf, fh->content->data + off, (size_t)got);
 		}
+		if (fh->cached)
+			pagecache_read(fs, fh->n, fh->snap.version);
+	} else if (fh->stream) {
+		cls = STAT_CACHE;
+		got = content_stream(fs, &fh->snap, buf, size, (uint64_t)off);
 	} else if (fh->snap_valid) {
 		cls = STAT_SHARED;
 		got = snap_read(fs, &fh->snap, buf, size, (uint64_t)off);
+		if (fh->cached)
+			pagecache_read(fs, fh->n, fh->snap.version);
 	} else if (fh->lower_fd >= 0) {
 		cls = fh->local ? STAT_LOCAL : STAT_LOWER;
 		got = pread(fh->lower_fd, buf, size, off);
@@ -515,6 +522,6 @@ void handle_release(struct pfs *fs, struct fh *fh)
 		pagecache_release(fs, n);
 	if (fh->writer && n->of)
 		of_put(fs, n, n->of);
-	fh_free(fh);
+	fh_free(fs, fh);
 	node_put(fs, n);
 }

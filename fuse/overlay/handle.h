@@ -17,9 +17,10 @@ struct fh {
 	int lower_fd;		/* reading a lower file: its descriptor, else -1 */
 	struct store_attr snap; /* reading a store file: the version opened */
 	bool snap_valid;
-	bool outage; /* opened while the store was down: the kernel's pages only */
-	char *blob;  /* reading a cache file: all of it, fetched at open */
-	int backing; /* > 0: the kernel reads lower_fd's file itself (passthrough) */
+	bool outage;		 /* opened while the store was down: the kernel's pages only */
+	struct content *content; /* reading a cache file held whole (overlay/content.h) */
+	bool stream;		 /* reading a cache file too large to hold: from the pool */
+	int backing;		 /* > 0: the kernel reads lower_fd's file itself (passthrough) */
 };
 
 /* Open N for the handle FI describes; fills fi->fh and what the kernel should keep in FI. */

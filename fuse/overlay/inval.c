@@ -7,6 +7,7 @@
 
 #include "overlay/inval.h"
 #include "overlay/node.h"
+#include "overlay/trust.h"
 #include "stats.h"
 
 struct targets {
@@ -46,13 +47,24 @@ static void add_target(struct targets *t, struct pfs *fs, struct node *n)
 struct collect {
 	struct targets *t;
 	struct pfs *fs;
+	const char *name; /* ENTRY: the child of each target that loses its kept answer */
+	size_t namelen;
+	bool drop_only; /* the kept answers only: nothing to tell the kernel */
 };
 
 static void collect_one(struct node *n, void *arg)
 {
 	struct collect *c = arg;
 
-	add_target(c->t, c->fs, n);
+	trust_drop_locked(n);
+	if (c->name) {
+		struct node *child = node_find(c->fs, n, c->name, c->namelen);
+
+		if (child)
+			trust_drop_locked(child);
+	}
+	if (!c->drop_only)
+		add_target(c->t, c->fs, n);
 }
 
 static void collect_changeable(struct node *n, void *arg)
@@ -63,25 +75,55 @@ static void collect_changeable(struct node *n, void *arg)
 		add_target(c->t, c->fs, n);
 }
 
+/* One message, or the stream's state (see store.h).  The kept answers it ends are dropped
+ * first, under fs->lock, so that no request trusts them while the kernel is being told. */
 static void on_change(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 		      const char *name, size_t namelen)
 {
 	struct pfs *fs = arg;
 	struct targets t = {0};
-	struct collect c = {&t, fs};
+	struct collect c = {.t = &t, .fs = fs};
 
-	if (origin && !strcmp(origin, fs->set->node_id))
-		return; /* our own change: the kernel saw it happen */
-	stats_event(EV_INVAL_RECV);
+	if (what == STORE_INVAL_LOST) {
+		/* Nothing kept is trusted any more, but the kernel keeps what it has: while
+		 * the store cannot be reached that is all there is (resolve.c, "outages"), and
+		 * the step regained drops it all (below) before anything is trusted again. */
+		pthread_mutex_lock(&fs->lock);
+		trust_lost_locked(fs);
+		pthread_mutex_unlock(&fs->lock);
+		return;
+	}
 	if (what == STORE_INVAL_ALL) {
+		pthread_mutex_lock(&fs->lock);
+		trust_in_step_locked(fs);
+		pthread_mutex_unlock(&fs->lock);
+		stats_event(EV_RESYNC);
 		t.entries = true;
 		add_target(&t, fs, fs->root); /* not in the table, and its listing may change */
 		node_for_each(fs, collect_changeable, &c);
-	} else {
-		node_for_sino(fs, ino, collect_one, &c);
-		if (ino == STORE_ROOT_INO)
-			add_target(&t, fs, fs->root);
+		goto tell;
 	}
+	pthread_mutex_lock(&fs->lock);
+	trust_message_locked(fs);
+	pthread_mutex_unlock(&fs->lock);
+	if (what == STORE_INVAL_ENTRY) {
+		c.name = name;
+		c.namelen = namelen;
+	}
+	if (origin && !strcmp(origin, fs->set->node_id)) {
+		/* Our own change: the kernel saw it happen, but what we kept may be older. */
+		c.drop_only = true;
+		node_for_sino(fs, ino, collect_one, &c);
+		return;
+	}
+	stats_event(EV_INVAL_RECV);
+	node_for_sino(fs, ino, collect_one, &c);
+	if (ino == STORE_ROOT_INO) {
+		pthread_mutex_lock(&fs->lock);
+		collect_one(fs->root, &c);
+		pthread_mutex_unlock(&fs->lock);
+	}
+tell:
 	for (size_t i = 0; i < t.n; i++) {
 		if (what == STORE_INVAL_ENTRY) {
 			/* The name, and the directory's listing: the kernel keeps listings (dir.c),
@@ -104,6 +146,85 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	free(t.ids);
 }
 
+/* The queue of inval_later and inval_entry_later, told to the kernel by a thread of its own.
+ * Full, the newest requests are refused: each is a courtesy to the kernel's caches, never the
+ * only thing keeping them right (the messages do that). */
+#define LATER_MAX 64
+struct later_one {
+	fuse_ino_t ino; /* the inode, or the parent of NAME */
+	char *name;	/* NULL: the inode's pages and attributes */
+};
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct later_one q[LATER_MAX];
+	size_t n;
+	bool stop;
+	pthread_t th;
+	bool running;
+} later = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void later_add(fuse_ino_t ino, const char *name, size_t namelen)
+{
+	char *copy = NULL;
+
+	if (name && !(copy = strndup(name, namelen)))
+		return;
+	pthread_mutex_lock(&later.lock);
+	for (size_t i = 0; i < later.n; i++)
+		if (later.q[i].ino == ino && !later.q[i].name && !copy)
+			goto out;
+	if (later.n < LATER_MAX) {
+		later.q[later.n++] = (struct later_one){ino, copy};
+		copy = NULL;
+	}
+	pthread_cond_signal(&later.cond);
+out:
+	pthread_mutex_unlock(&later.lock);
+	free(copy);
+}
+
+void inval_later(struct pfs *fs, fuse_ino_t ino)
+{
+	(void)fs;
+	later_add(ino, NULL, 0);
+}
+
+void inval_entry_later(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen)
+{
+	(void)fs;
+	later_add(parent, name, namelen);
+}
+
+static void *later_main(void *arg)
+{
+	struct pfs *fs = arg;
+
+	pthread_mutex_lock(&later.lock);
+	while (!later.stop) {
+		struct later_one one;
+
+		if (!later.n) {
+			pthread_cond_wait(&later.cond, &later.lock);
+			continue;
+		}
+		one = later.q[--later.n];
+		pthread_mutex_unlock(&later.lock);
+		if (one.name)
+			fuse_lowlevel_notify_inval_entry(fs->se, one.ino, one.name,
+							 strlen(one.name));
+		else
+			fuse_lowlevel_notify_inval_inode(fs->se, one.ino, 0, 0);
+		free(one.name);
+		stats_event(EV_INVAL_SENT_KERNEL);
+		pthread_mutex_lock(&later.lock);
+	}
+	while (later.n)
+		free(later.q[--later.n].name);
+	pthread_mutex_unlock(&later.lock);
+	return NULL;
+}
+
 static void *listen_main(void *arg)
 {
 	struct pfs *fs = arg;
@@ -119,6 +240,8 @@ int inval_start(struct pfs *fs)
 	if (err)
 		return -err;
 	fs->inval_running = true;
+	later.stop = false;
+	later.running = pthread_create(&later.th, NULL, later_main, fs) == 0;
 	return 0;
 }
 
@@ -129,4 +252,12 @@ void inval_stop(struct pfs *fs)
 	store_listen_stop(fs->store);
 	pthread_join(fs->inval_thread, NULL);
 	fs->inval_running = false;
+	if (later.running) {
+		pthread_mutex_lock(&later.lock);
+		later.stop = true;
+		pthread_cond_signal(&later.cond);
+		pthread_mutex_unlock(&later.lock);
+		pthread_join(later.th, NULL);
+		later.running = false;
+	}
 }

@@ -5,9 +5,11 @@
 
 #include "overlay/attr.h"
 #include "overlay/classes.h"
+#include "overlay/content.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
+#include "overlay/trust.h"
 #include "path.h"
 
 /* Is the directory the name now holds (R) another than node N?  A directory moved away and made
@@ -24,7 +26,8 @@ static bool other_dir(const struct node *n, const struct resolved *r)
 
 /* The node the layers' answer R makes of NAME under PARENT, with a lookup count. */
 static struct node *lookup_node(struct pfs *fs, struct node *parent, const char *name,
-				size_t namelen, unsigned pf, const struct resolved *r)
+				size_t namelen, unsigned pf, const struct resolved *r,
+				uint64_t token)
 {
 	mode_t type = resolved_upper(r) ? (r->ua.mode & S_IFMT) : (r->lst.st_mode & S_IFMT);
 	struct node *n;
@@ -43,6 +46,7 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 				n->cached_version = UINT64_MAX;
 			node_set_sino(fs, n, r->ua.ino);
 			node_remember(n, &r->ua);
+			trust_keep_locked(fs, n, &r->ua, token);
 		} else {
 			node_set_sino(fs, n, 0);
 		}
@@ -51,12 +55,25 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 	return n;
 }
 
+/* A cache file the kernel is about to be shown: can this peer read it whole?  It then holds
+ * it (overlay/content.h), so stat(), open() and read() agree until it changes. */
+static bool cache_readable(struct pfs *fs, struct node *n, const struct store_attr *a)
+{
+	struct content *c;
+	int err;
+
+	err = content_hold(fs, n, a, &c);
+	content_put(fs, c);
+	return err == 0;
+}
+
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
 		   struct fuse_entry_param *e, struct node **out)
 {
 	char path[PFS_PATH_MAX];
 	struct resolved r;
 	struct node *n;
+	uint64_t token;
 	unsigned pf;
 	int len, err;
 
@@ -80,9 +97,12 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		goto reply;
 	}
 	pthread_mutex_unlock(&fs->lock);
+	token = trust_begin(fs);
 	err = resolve(fs, parent, name, namelen, path, pf, &r);
-	if (err == -EIO)
+	if (err == -EIO) {
+		token = 0; /* an answer from memory is not the store's: never kept as one */
 		err = resolve_known(fs, parent, name, namelen, path, &r);
+	}
 	if (err)
 		return err;
 	if (!r.local && !resolved_upper(&r) && !r.lower) {
@@ -92,10 +112,23 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 		store_attr_release(&r.ua);
 		return 0;
 	}
-	n = lookup_node(fs, parent, name, namelen, pf, &r);
+	n = lookup_node(fs, parent, name, namelen, pf, &r, token);
 	if (!n) {
 		store_attr_release(&r.ua);
 		return -ENOMEM;
+	}
+	if (resolved_upper(&r) && r.utype == STORE_FILE && r.ua.cls == 'c' && !r.local &&
+	    !cache_readable(fs, n, &r.ua)) {
+		/* What this peer shows it can serve whole: gone for it (and, when the pool lost
+		 * it, for every peer), as if never there. */
+		pthread_mutex_lock(&fs->lock);
+		node_unhash(fs, n);
+		pthread_mutex_unlock(&fs->lock);
+		node_forget(fs, n, 1);
+		store_attr_release(&r.ua);
+		e->ino = 0;
+		e->entry_timeout = 0;
+		return 0;
 	}
 	if (resolved_upper(&r)) {
 		attr_from_store(&r.ua, n->flags, &e->attr);
@@ -115,7 +148,7 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 reply:
 	e->ino = node_id(fs, n);
 	e->generation = n->generation;
-	e->entry_timeout = entry_timeout_for(n->flags);
+	e->entry_timeout = entry_timeout_node(n);
 	e->attr_timeout = attr_timeout_for(n);
 	*out = n;
 	return 0;

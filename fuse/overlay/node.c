@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/content.h"
 #include "overlay/listing.h"
 #include "hash.h"
 #include "passthrough.h"
 #include "overlay/node.h"
+#include "overlay/trust.h"
 
 static size_t name_hash(const struct pfs *fs, const struct node *parent, const char *name,
 			size_t len)
@@ -124,6 +126,8 @@ void node_table_destroy(struct pfs *fs)
 		for (struct node *n = fs->name_tab[i], *next; n; n = next) {
 			next = n->hnext;
 			listing_drop(&n->listing);
+			trust_free(n);
+			content_drop_locked(fs, n);
 			free(n->name);
 			free(n);
 		}
@@ -198,6 +202,8 @@ static void put_locked(struct pfs *fs, struct node *n)
 		fs->tab_count--;
 		listing_drop(&n->listing); /* no stream can be using it: they hold the node */
 		passthrough_close_backing(n->backing);
+		trust_free(n);
+		content_drop_locked(fs, n);
 		free(n->name);
 		free(n);
 		n = parent;
@@ -375,6 +381,8 @@ void node_for_each(struct pfs *fs, void (*fn)(struct node *, void *), void *arg)
 
 void node_remember(struct node *n, const struct store_attr *a)
 {
+	if (n->tattr.ino != a->ino || n->tattr.version != a->version)
+		trust_drop_locked(n); /* another answer: only trust_keep may keep it */
 	n->told_version = a->version;
 	n->known = (struct known){
 	    .valid = true,

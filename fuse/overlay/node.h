@@ -7,6 +7,7 @@
 
 struct ofile;
 struct dirlist;
+struct content;
 
 enum node_flags {
 	N_LOWER = 1 << 0,	 /* the lower tree has this path (as a directory, for dirs) */
@@ -44,15 +45,19 @@ struct node {
 	mode_t type;	    /* S_IFREG, S_IFDIR, S_IFLNK */
 	unsigned flags;
 	enum policy_class cls;
-	uint64_t sino;		 /* store inode of the upper entry, 0 if none (yet) */
-	uint64_t cached_version; /* version whose pages the kernel may hold (0: lower) */
-	uint64_t told_version;	 /* version whose attributes (size) the kernel was last given */
-	bool cache_primed;	 /* the kernel's pages are all of cached_version */
-	uint32_t cached_open;	 /* open handles that use the page cache (all of cached_version) */
-	struct ofile *of;	 /* write state while open for writing on this node */
-	struct dirlist *listing; /* dirs: the listing streams continue from (dir.c), or NULL */
+	uint64_t sino;		  /* store inode of the upper entry, 0 if none (yet) */
+	uint64_t cached_version;  /* version whose pages the kernel may hold (0: lower) */
+	uint64_t told_version;	  /* version whose attributes (size) the kernel was last given */
+	bool cache_primed;	  /* the kernel's pages are all of cached_version */
+	uint64_t written_version; /* the last version this peer committed (its pages hold it) */
+	uint32_t cached_open;	  /* open handles that use the page cache (all of cached_version) */
+	struct ofile *of;	  /* write state while open for writing on this node */
+	struct dirlist *listing;  /* dirs: the listing streams continue from (dir.c), or NULL */
 	struct known known;
-	int backing; /* passthrough backing id of a static file: 0 none yet, -1 refused */
+	int backing;  /* passthrough backing id of a static file: 0 none yet, -1 refused */
+	bool trusted; /* tattr is what the store holds (overlay/trust.h) */
+	struct store_attr tattr; /* the kept answer, with its chunk list; no target */
+	struct content *content; /* cache files: the version held whole (overlay/content.h) */
 };
 
 int node_table_init(struct pfs *fs);

@@ -16,6 +16,7 @@
 #include "overlay/handle.h"
 #include "overlay/lookup.h"
 #include "overlay/ns.h"
+#include "overlay/trust.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
 #include "path.h"
@@ -398,6 +399,7 @@ int ns_setattr(struct pfs *fs, struct node *n, const struct stat *attr, int to_s
 		if (err)
 			return err;
 	}
+	trust_forget(fs, n); /* what was kept is from before this change */
 	return attr_fresh(fs, n, st);
 }
 

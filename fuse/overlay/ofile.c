@@ -14,7 +14,9 @@
 #include "overlay/classes.h"
 #include "overlay/ns.h"
 #include "overlay/fault.h"
+#include "overlay/content.h"
 #include "overlay/ofile.h"
+#include "overlay/trust.h"
 #include "overlay/resolve.h"
 #include "pool.h"
 #include "stats.h"
@@ -337,6 +339,20 @@ static int publish_new(struct pfs *fs, struct node *n, struct ofile *of, char cl
 
 /* Publish the node's file.  Caller holds of->lock.  One piece: the three ways a commit goes
  * (an append, a new file, a new version) share their bookkeeping before and after. */
+/* A cache file this peer just committed: it holds the bytes (the staged copy), so it keeps
+ * them and shows the file whole even if the pool drops it (overlay/content.h). */
+static void seed_content(struct pfs *fs, struct node *n, struct ofile *of,
+			 const struct store_attr *a)
+{
+	struct content *c = content_alloc(a);
+
+	if (!c)
+		return;
+	if (of_read(fs, of, c->data, (size_t)a->size, 0) == (ssize_t)a->size)
+		content_offer(fs, n, c);
+	content_put(fs, c);
+}
+
 int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 {
 	struct store_attr a = {0};
@@ -344,10 +360,12 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 	uint64_t *ids = NULL, sino;
 	struct cls_verdict v;
 	bool appended, unlinked;
+	uint64_t token;
 	int err;
 
 	if (!of->dirty)
 		return 0;
+	token = trust_begin(fs); /* the commit's answer is kept if nothing came meanwhile */
 	pthread_mutex_lock(&fs->lock);
 	unlinked = (n->flags & N_UNLINKED) != 0;
 	sino = n->sino;
@@ -415,18 +433,26 @@ int of_commit(struct pfs *fs, struct node *n, struct ofile *of)
 done:
 	if (err)
 		goto out;
+	/* Close-to-open across peers: once the answer to this PING is here, every peer has the
+	 * commit's message on its socket, where an open looks first (store_listen_pending).
+	 * The commit is made whatever it says. */
+	store_sync(fs->store);
 	stats_event(EV_COMMIT);
 	pthread_mutex_lock(&fs->lock);
 	node_set_sino(fs, n, a.ino);
 	if (!appended) {
 		/* The kernel's pages and size are what was just written: this version. */
 		node_remember(n, &a);
+		trust_keep_locked(fs, n, &a, token);
 		n->cached_version = a.version;
+		n->written_version = a.version;
 		n->cache_primed = true;
 	} else {
 		n->cached_version = UINT64_MAX; /* others' appends are not in its pages */
 	}
 	pthread_mutex_unlock(&fs->lock);
+	if (!appended && of->cls == 'c')
+		seed_content(fs, n, of, &a);
 	if (of->base_lower) {
 		close(of->lower_fd);
 		of->lower_fd = -1;

@@ -523,6 +523,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
 	s->watch_pipe[0] = s->watch_pipe[1] = -1;
 	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
+	atomic_store(&s->listen_fd, -1);
 	s->retry_ms = cfg->retry_ms ? cfg->retry_ms : 500;
 	s->pending_ttl_s = cfg->pending_ttl_s ? cfg->pending_ttl_s : 3600;
 	s->grace_ms = cfg->grace_ms ? cfg->grace_ms : 60000;

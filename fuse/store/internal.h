@@ -22,6 +22,7 @@
 
 #define ID_BATCH       256  /* chunk ids reserved per INCRBY */
 #define LISTEN_IDLE_MS 5000 /* a silent subscription is PINGed after this long */
+#define SEQ_CHECK_MS   1000 /* how often the listener compares the site's `seq` with its own */
 #define PEER_MAX       255
 #define TARGET_MAX     4095
 #define ARGS_MAX       16
@@ -128,6 +129,9 @@ struct store {
 	bool watching;
 	int watch_pipe[2];
 	atomic_bool watch_stop;
+
+	atomic_int listen_fd;	 /* the subscription's socket, -1 while there is none */
+	atomic_bool listen_busy; /* the listener holds messages it has not delivered yet */
 };
 
 int64_t mono_ms(void);

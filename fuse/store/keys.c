@@ -88,6 +88,11 @@ size_t key_inval(char buf[KEY_MAX], const char *prefix)
 	return build(buf, prefix, KEY_inval, NULL);
 }
 
+size_t key_seq(char buf[KEY_MAX], const char *prefix)
+{
+	return build(buf, prefix, KEY_seq, NULL);
+}
+
 size_t key_pool(char buf[KEY_MAX], const char *prefix, uint64_t id, unsigned part)
 {
 	return build(buf, prefix, KEY_pool, "%" PRIu64 ":%u", id, part);

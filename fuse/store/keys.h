@@ -21,6 +21,8 @@ size_t key_inode(char buf[KEY_MAX], const char *prefix, uint64_t ino);
 size_t key_chunk(char buf[KEY_MAX], const char *prefix, uint64_t id);
 /* The site's pub/sub channel (not a key, named like one). */
 size_t key_inval(char buf[KEY_MAX], const char *prefix);
+/* The site's invalidation sequence: the number of the last message published. */
+size_t key_seq(char buf[KEY_MAX], const char *prefix);
 /* Part PART of chunk ID of a cache-class file, in the memcached pool. */
 size_t key_pool(char buf[KEY_MAX], const char *prefix, uint64_t id, unsigned part);
 /* The registry of the peers that have the site mounted (a hash: peer id -> record). */

@@ -116,6 +116,19 @@ int store_getattr(struct store *s, uint64_t ino, struct store_attr *a)
 	return rc;
 }
 
+int store_sync(struct store *s)
+{
+	struct args args = {0};
+	redisReply *r;
+	int rc;
+
+	arg_str(&args, "PING");
+	rc = command(s, "sync", &args, &r);
+	if (!rc)
+		freeReplyObject(r);
+	return rc;
+}
+
 ssize_t store_read_chunk(struct store *s, uint64_t id, size_t off, size_t len, void *buf)
 {
 	struct args args = {0};

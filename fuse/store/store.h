@@ -279,14 +279,28 @@ void store_dirents_free(struct store_dirent *d, size_t n);
  * as one of (ORIGIN is the node id of the mount that made it):
  *   entry NAME of DIR changed  -> cb(arg, origin, STORE_INVAL_ENTRY, dir, name, namelen)
  *   inode INO changed          -> cb(arg, origin, STORE_INVAL_INODE, ino, NULL, 0)
- * store_listen runs in the calling thread, re-subscribing after errors (and calling cb with
- * STORE_INVAL_ALL after a reconnect: messages may have been lost), until store_listen_stop.
+ * Each message carries the site's next sequence number.  store_listen runs in the calling
+ * thread until store_listen_stop, re-subscribing after errors.  It calls cb with
+ * STORE_INVAL_LOST (origin "") when its subscription is gone (messages may be missed from
+ * now on), and with STORE_INVAL_ALL (origin "") whenever what was kept before may be stale
+ * and it is in step again: after each (re)subscription, a gap in the sequence, a message it
+ * cannot read, or a check (every SEQ_CHECK_MS, 1 s) finding the site's sequence beyond the
+ * last message it received.  Between an ALL and the next LOST every change is delivered.
  * Behind Sentinel it also runs the thread that follows +switch-master (started here, in a
  * thread of the process that serves, not in store_open, which a daemon calls before its fork). */
-enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL };
+enum store_inval { STORE_INVAL_ENTRY, STORE_INVAL_INODE, STORE_INVAL_ALL, STORE_INVAL_LOST };
 typedef void (*store_inval_cb)(void *arg, const char *origin, enum store_inval what, uint64_t ino,
 			       const char *name, size_t namelen);
 int store_listen(struct store *s, store_inval_cb cb, void *arg);
+/* Has the listener messages it has received (or that wait on its socket) and not yet
+ * delivered?  One poll(2), no round trip: a change another peer has committed before this
+ * call began is usually among them already. */
+bool store_listen_pending(struct store *s);
+/* One round trip (PING) on this thread's connection.  Redis answers it in a later turn of its
+ * event loop than the change just made, so by the time the answer is here every subscriber's
+ * copy of that change's messages has been handed to its socket (close-to-open across peers,
+ * with store_listen_pending).  0 or -EIO. */
+int store_sync(struct store *s);
 void store_listen_stop(struct store *s);
 
 /* The peer registry, `P peers` (docs/FORMAT.md): one record per mount that has the site

@@ -95,40 +95,82 @@ def test_page_cache_written_on_a_is_served_whole_on_b(cnodes, redis, memcached_p
 
 
 @pytest.mark.limit(240)
-def test_flushing_one_server_makes_its_files_vanish_whole_on_every_node(cnodes, memcached_pair):
-    a, b = cnodes
+def test_flushing_one_server_makes_its_files_vanish_whole_on_every_node(mount, memcached_pair):
+    """A page a peer cannot read whole is gone, whole, for every peer once that peer looks
+    (README, "Consistency")."""
+    url = pool_url(memcached_pair)
+    w, b = mount("w", extra=[url]), mount("b", extra=[url])
     pages = {}
     for i in range(400):
         rel = "%s/f%03d.html" % (CACHE, i)
-        os.makedirs(os.path.dirname(a / rel), exist_ok=True)
+        os.makedirs(os.path.dirname(w / rel), exist_ok=True)
         size = 5000 + i * 31 if i % 50 else 2 * (1 << 20) + i     # some span chunks and parts
         pages[rel] = page(i, size)
-        write_bytes(a / rel, pages[rel])
-    # B has read every page (its kernel may now cache them)
-    for rel, data in pages.items():
-        assert whole_or_gone(b / rel, data) is True, rel
+        write_bytes(w / rel, pages[rel])
+    w.stop()                  # the writer held what it wrote; A, a fresh peer, holds nothing
+    a = mount("a", extra=[url])
+    # B has read the first half: it holds those
+    held = sorted(pages)[:200]
+    for rel in held:
+        assert whole_or_gone(b / rel, pages[rel]) is True, rel
     assert memcached_pair[0].command("flush_all").strip() == "OK"
 
-    results = {"a": {}, "b": {}}
-    for name, m in (("b", b), ("a", a)):
-        for rel, data in pages.items():
-            results[name][rel] = whole_or_gone(m / rel, data)
-    for name in ("a", "b"):
-        odd = {r: v for r, v in results[name].items() if v not in (True, None)}
-        assert not odd, "on %s: %s" % (name, sorted(odd.items())[:3])
-    gone = {r for r, v in results["b"].items() if v is None}
+    # what the flush took is gone when A looks, for every peer
+    results = {rel: whole_or_gone(a / rel, data) for rel, data in pages.items()}
+    odd = {r: v for r, v in results.items() if v not in (True, None)}
+    assert not odd, "on a: %s" % sorted(odd.items())[:3]
+    gone = {r for r, v in results.items() if v is None}
     kept = set(pages) - gone
     assert gone, "flushing one of two servers removed nothing"
     assert kept, "flushing one of two servers removed everything"
-    # both nodes agree on which pages are gone, and listings follow
-    assert {r for r, v in results["a"].items() if v is None} == gone
+    # both peers agree, and listings follow
     want = sorted(os.path.basename(r) for r in kept)
     for m in (a, b):
         wait_for(lambda: sorted(os.listdir(m / CACHE)) == want, INVAL,
                  what="listing on %s without the evicted pages" % m.node)
+    for rel, data in pages.items():
+        assert whole_or_gone(b / rel, data) is (True if rel in kept else None), rel
     # what is kept is intact, read again after the purge
     for rel in kept:
         assert read_bytes(b / rel) == pages[rel]
+
+
+@pytest.mark.limit(120)
+def test_a_peer_serves_the_pages_it_holds_after_memcached_lost_them(cnodes, memcached_pair):
+    a, b = cnodes
+    rel = CACHE + "/held/index.html"
+    os.makedirs(os.path.dirname(a / rel))
+    data = page(7, 30000)
+    write_bytes(a / rel, data)
+    assert read_bytes(b / rel) == data
+    for m in memcached_pair:
+        assert m.command("flush_all").strip() == "OK"
+    # B holds the whole version: stat, listing and open agree, and it is served whole
+    assert os.path.exists(b / rel)
+    assert "index.html" in os.listdir(os.path.dirname(b / rel))
+    assert read_bytes(b / rel) == data
+
+
+@pytest.mark.limit(120)
+def test_an_unchanged_cache_page_opened_1000_times_costs_no_memcached_get(cnodes,
+                                                                          memcached_pair):
+    a, b = cnodes
+    rel = CACHE + "/warm/index.html"
+    os.makedirs(os.path.dirname(a / rel))
+    data = page(9, 20000)
+    write_bytes(a / rel, data)
+    for m in (a, b):
+        assert read_bytes(m / rel) == data
+
+    def gets():
+        return sum(int(m.stats()["cmd_get"]) for m in memcached_pair)
+
+    before = gets()
+    for _ in range(1000):
+        for m in (a, b):
+            os.stat(m / rel)
+            assert read_bytes(m / rel) == data
+    assert gets() == before, "opens of an unchanged cache page fetched it again"
 
 
 @pytest.mark.limit(120)
@@ -284,12 +326,14 @@ def test_memcached_down_costs_cache_files_only(mount, memcached_pair):
              what="a cache write to work again")
     wait_for(lambda: _call(read_bytes, d / CACHE + "/again.html") == page(5), 5,
              what="the page written on A to be read on D")
-    # a page written before the outage: the restarted pool is empty, so once A's open can ask
-    # every server, the page is found gone, whole, and leaves every node's listing
-    wait_for(lambda: isinstance(_call(read_bytes, a / CACHE + "/home/index.html"),
+    # a page written before the outage: the restarted pool is empty, so once D (which does not
+    # hold it: A, its writer, does) can ask every server, the page is found gone, whole, and
+    # leaves every node's listing, A's too
+    wait_for(lambda: isinstance(_call(read_bytes, d / CACHE + "/home/index.html"),
                                 FileNotFoundError) and
-             "index.html" not in os.listdir(d / CACHE + "/home"), 5,
-             what="the lost page gone on A and from D's listing")
+             "index.html" not in os.listdir(a / CACHE + "/home"), 5,
+             what="the lost page gone on D and from A's listing")
+    assert isinstance(_call(read_bytes, a / CACHE + "/home/index.html"), FileNotFoundError)
 
 
 def test_renames_between_cache_and_shared_are_cross_device(cnodes):
@@ -301,3 +345,60 @@ def test_renames_between_cache_and_shared_are_cross_device(cnodes):
     assert oserror_errno(os.rename, a / UP + "/y.jpg", a / CACHE + "/y.jpg") == errno.EXDEV
     os.rename(a / CACHE + "/x.html", a / CACHE + "/z.html")      # within the class: fine
     assert read_bytes(a / CACHE + "/z.html") == page(1)
+
+# WP Super Cache's simple mode (wp-cache-phase1.php): file_exists(), then file_get_contents().
+SUPERCACHE_LOOP = r"""<?php
+$root = $argv[1]; $n = (int)$argv[2]; $rounds = (int)$argv[3];
+$bad = 0; $served = 0;
+for ($r = 0; $r < $rounds; $r++) {
+    for ($i = 0; $i < $n; $i++) {
+        $f = sprintf("%s/p%03d/index.html", $root, $i);
+        if (!file_exists($f))
+            continue;
+        $c = @file_get_contents($f);
+        if ($c === false || $c === '' || strncmp($c, '<!-- page ', 10) != 0) {
+            $bad++;
+            fwrite(STDERR, "round $r: $f exists but read " . var_export($c === false ? false : strlen($c), true) . "\n");
+        } else {
+            $served++;
+        }
+    }
+}
+echo "served $served bad $bad\n";
+exit($bad ? 1 : 0);
+"""
+
+
+@pytest.mark.limit(240)
+def test_wp_super_cache_never_serves_an_empty_page_while_memcached_is_flushed(
+        mount, memcached_pair, workdir, procs):
+    import subprocess
+    url = pool_url(memcached_pair)
+    w = mount("w", extra=[url])
+    n = 60
+    for i in range(n):
+        rel = "%s/p%03d/index.html" % (CACHE, i)
+        os.makedirs(os.path.dirname(w / rel), exist_ok=True)
+        write_bytes(w / rel, page(i, 8000 + 97 * i))
+    w.stop()                  # the writer holds what it wrote: serve from peers that do not
+    a, b = mount("a", extra=[url]), mount("b", extra=[url])
+    for i in range(0, n, 2):                     # B serves half of them before the flush
+        assert read_bytes(b / ("%s/p%03d/index.html" % (CACHE, i))).startswith(b"<!-- page ")
+    script = os.path.join(workdir, "supercache.php")
+    with open(script, "w") as f:
+        f.write(SUPERCACHE_LOOP)
+    runs = [procs(subprocess.Popen(["/usr/bin/php8.2", "-n", script, m / CACHE, str(n), "40"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+            for m in (a, b)]
+    for m in memcached_pair:                     # while both peers serve
+        time.sleep(0.2)
+        assert m.command("flush_all").strip() == "OK"
+    for p in runs:
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, "%s%s" % (out.decode(), err.decode()[:2000])
+    # and what is gone is gone from stat() and the listings of both peers
+    for m in (a, b):
+        for i in range(n):
+            d = m / ("%s/p%03d" % (CACHE, i))
+            if os.path.exists(d + "/index.html"):
+                assert read_bytes(d + "/index.html").startswith(b"<!-- page ")

@@ -37,6 +37,10 @@ static size_t b_inval(char *buf)
 {
 	return key_inval(buf, PREFIX);
 }
+static size_t b_seq(char *buf)
+{
+	return key_seq(buf, PREFIX);
+}
 static size_t b_pool(char *buf)
 {
 	return key_pool(buf, PREFIX, 42, 1);
@@ -54,7 +58,8 @@ static const struct {
 } builders[] = {
     {"format", "format", b_format},    {"next", "next", b_next},     {"d:<ino>", "dir", b_dir},
     {"i:<ino>", "inode", b_inode},     {"c:<id>", "chunk", b_chunk}, {"inval", "inval", b_inval},
-    {"m:<id>:<part>", "pool", b_pool}, {"peers", "peers", b_peers},
+    {"seq", "seq", b_seq},	       {"m:<id>:<part>", "pool", b_pool},
+    {"peers", "peers", b_peers},
 };
 #define NBUILDERS (sizeof builders / sizeof builders[0])
 

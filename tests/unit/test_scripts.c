@@ -191,7 +191,7 @@ static void classify(const struct ctx *c, const char *key, char *out, size_t siz
 		return;
 	}
 	key += pl;
-	if (!strcmp(key, "format") || !strcmp(key, "next")) {
+	if (!strcmp(key, "format") || !strcmp(key, "next") || !strcmp(key, "seq")) {
 		snprintf(out, size, "P %.60s", key);
 		return;
 	}

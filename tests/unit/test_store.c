@@ -1095,6 +1095,23 @@ static void test_inval(struct store *s)
 	ok(wait_event(STORE_INVAL_ALL, 0, NULL, 0, 2000) >= 0,
 	   "a message it cannot parse means 'forget everything'");
 
+	/* a number skipped, or a last message that never came: "forget everything" too */
+	clear_events();
+	fx_int("EVAL %s 0", "redis.call('INCR', 'pressfs:{test}:seq') "
+			    "local n = redis.call('INCR', 'pressfs:{test}:seq') "
+			    "return redis.call('PUBLISH', 'pressfs:{test}:inval', "
+			    "'I:' .. n .. ' 5 other' .. string.char(0))");
+	ok(wait_event(STORE_INVAL_ALL, 0, NULL, 0, 2000) >= 0,
+	   "a message whose sequence number skips means 'forget everything'");
+	is_int(store_setattr(s, a.ino, STORE_SET_MODE, &a, &b), 0, "setattr after the gap");
+	store_attr_release(&b);
+	ok(wait_event(STORE_INVAL_INODE, a.ino, NULL, 0, 2000) >= 0,
+	   "the next change is delivered again after a gap");
+	clear_events();
+	fx_int("INCR pressfs:{test}:seq");
+	ok(wait_event(STORE_INVAL_ALL, 0, NULL, 0, 4000) >= 0,
+	   "the periodic check finds a message that never came");
+
 	/* the subscription is cut: the listener reconnects and says "forget everything" */
 	clear_events();
 	fx_int("CLIENT KILL TYPE pubsub");

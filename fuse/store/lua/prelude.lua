@@ -12,13 +12,16 @@ local P, NOW, PEER, GRACE = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local ENOENT, EEXIST, ENOTDIR, EISDIR = -E.NOENT, -E.EXIST, -E.NOTDIR, -E.ISDIR
 local EINVAL, ENOTEMPTY, EIO, ESTALE, EPROTO = -E.INVAL, -E.NOTEMPTY, -E.IO, -E.STALE, -E.PROTO
 local ENODATA, EPERM, EAGAIN, EXDEV = -E.NODATA, -E.PERM, -E.AGAIN, -E.XDEV
-local FORMAT, NEXT, INVAL = P .. K.format, P .. K.next, P .. K.inval
+local FORMAT, NEXT, INVAL, SEQ = P .. K.format, P .. K.next, P .. K.inval, P .. K.seq
 local function I(n) return P .. K.inode .. n end
 local function D(n) return P .. K.dir .. n end
 local function C(n) return P .. K.chunk .. n end
+-- Each message carries the next number of the site's sequence, taken in the same atomic step
+-- as the change it announces: a listener that sees a number skipped knows it missed one.
 local function pub(kind, ino, name)
-  redis.call('PUBLISH', INVAL,
-             kind .. ' ' .. ino .. ' ' .. PEER .. string.char(0) .. (name or ''))
+  local seq = redis.call('INCR', SEQ)
+  redis.call('PUBLISH', INVAL, kind .. ':' .. seq .. ' ' .. ino .. ' ' .. PEER ..
+             string.char(0) .. (name or ''))
 end
 local function newid() return string.format('%d', redis.call('INCR', NEXT)) end
 local function hash(k)
