@@ -138,9 +138,10 @@ int content_hold(struct pfs *fs, struct node *n, const struct store_attr *a, str
 	chunks_pool_state(fs, err == -EIO);
 	if (err) {
 		free(c);
-		if (err == -ENOENT)
+		if (err == -ENOENT) {
+			stats_event(EV_POOL_MISS);
 			lost(fs, n, a);
-		else if (err == -EIO)
+		} else if (err == -EIO)
 			stats_event(EV_STORE_ERROR);
 		return err;
 	}

@@ -50,10 +50,7 @@ static int load_cache_file(struct pfs *fs, struct node *n, struct fh *fh)
 	if (err == -ENOENT) {
 		char name[NAME_MAX + 1];
 		struct node *parent;
-		int len;
-
-		stats_event(EV_POOL_MISS);
-		len = node_parent_name(fs, n, &parent, name, sizeof(name));
+		int len = node_parent_name(fs, n, &parent, name, sizeof(name));
 		pthread_mutex_lock(&fs->lock);
 		node_unhash(fs, n);
 		pthread_mutex_unlock(&fs->lock);

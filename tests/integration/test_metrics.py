@@ -429,13 +429,18 @@ def test_pool_misses_and_evictions(mount, memcached_pair):
 
     for s in memcached_pair:                         # memcached loses everything
         s.command("flush_all")
-    b0 = scrape(b.metrics_port)
-    wait_for(lambda: not os.path.exists(b / rel) or _open_fails(b / rel), 10,
-             what="the evicted page to be gone on b")
-    b1 = scrape(b.metrics_port)
-    assert value(b1, "pressfs_pool_misses_total") > value(b0, "pressfs_pool_misses_total")
-    assert value(b1, "pressfs_pool_evictions_total") == \
-        value(b0, "pressfs_pool_evictions_total") + 1
+    # a and b hold the page whole and keep serving it (the warm path); a peer that does not
+    # hold it is the one that finds it gone, counts the miss and the eviction, and removes
+    # the name for every peer
+    c = metrics_mount(mount, "c", extra=[url])
+    c0 = scrape(c.metrics_port)
+    wait_for(lambda: not os.path.exists(c / rel) or _open_fails(c / rel), 10,
+             what="the evicted page to be gone on c")
+    c1 = scrape(c.metrics_port)
+    assert value(c1, "pressfs_pool_misses_total") > value(c0, "pressfs_pool_misses_total")
+    assert value(c1, "pressfs_pool_evictions_total") == \
+        value(c0, "pressfs_pool_evictions_total") + 1
+    wait_for(lambda: not os.path.exists(b / rel), 10, what="the removed page to leave b")
 
 
 def _open_fails(path):
