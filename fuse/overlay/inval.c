@@ -111,9 +111,15 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 		c.namelen = namelen;
 	}
 	if (origin && !strcmp(origin, fs->set->node_id)) {
-		/* Our own change: the kernel saw it happen, but what we kept may be older. */
-		c.drop_only = true;
+		/* Our own change: the kernel saw it happen, but what we kept may be older.  Only
+		 * its attributes may be stale, for the other names of a hard-linked inode (each
+		 * its own kernel inode here, with the link count it had): those are dropped, its
+		 * pages never (a file just written stays warm). */
+		c.drop_only = what != STORE_INVAL_INODE;
 		node_for_sino(fs, ino, collect_one, &c);
+		for (size_t i = 0; i < t.n; i++)
+			fuse_lowlevel_notify_inval_inode(fs->se, t.ids[i], -1, 0);
+		free(t.ids);
 		return;
 	}
 	stats_event(EV_INVAL_RECV);

@@ -163,6 +163,9 @@ int lookup_made(struct pfs *fs, struct node *parent, const char *name, const str
 	enum policy_class cls = POLICY_NONE;
 	int len;
 
+	/* A name was just made in PARENT on this peer: what it kept of PARENT is older (its own
+	 * message, which would say so, may come after the caller's next stat). */
+	trust_forget(fs, parent);
 	len = node_child_path(fs, parent, name, strlen(name), path, sizeof(path));
 	if (len > 0)
 		pf = classes_node_flags(fs, path, (size_t)len, &cls);

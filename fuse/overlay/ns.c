@@ -16,6 +16,7 @@
 #include "overlay/handle.h"
 #include "overlay/lookup.h"
 #include "overlay/ns.h"
+#include "overlay/inval.h"
 #include "overlay/trust.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
@@ -183,6 +184,7 @@ int ns_remove(struct pfs *fs, struct node *parent, const char *name, bool dir)
 unhash:
 	if (err)
 		goto out;
+	trust_forget(fs, parent); /* its listing (and link count) changed: see lookup_made */
 	pthread_mutex_lock(&fs->lock);
 	n = node_find(fs, parent, name, namelen);
 	if (n)
@@ -251,7 +253,7 @@ int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *
 		if (!err && !made)
 			err = -EIO;
 		if (!err)
-			fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, n), -1, 0);
+			inval_later(fs, node_id(fs, n));
 		return err;
 	}
 	err = link_source(fs, n, &sino);
@@ -265,9 +267,12 @@ int ns_link(struct pfs *fs, struct node *n, struct node *newparent, const char *
 		err = lookup_made(fs, newparent, newname, &a, e);
 	store_attr_release(&a);
 	/* The kernel keeps the old name's inode apart from the new one's, with the link count it
-	 * had (the attributes of anything but a regular file are kept a while): drop them. */
-	if (!err && !S_ISREG(n->type))
-		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, n), -1, 0);
+	 * had, and this peer may keep the store's answer for it (trust.c): drop both, the kernel's
+	 * from the invalidation thread. */
+	if (!err) {
+		trust_forget(fs, n);
+		inval_later(fs, node_id(fs, n));
+	}
 	return err;
 }
 

@@ -316,6 +316,8 @@ static int publish_at(struct pfs *fs, struct node *n, struct ofile *of, char cls
 		err = store_publish_new_at(
 		    fs->store, psino, path, (size_t)dlen, name, (size_t)namelen, of->mode, of->uid,
 		    of->gid, cls, of->size, nch, ids, merge, of->pending ? of->ino : 0, lino, a);
+	if (!err)
+		trust_forget(fs, parent); /* a name came to it here: see lookup_made */
 	node_put(fs, parent);
 	return err;
 }

@@ -19,6 +19,7 @@
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/rename.h"
+#include "overlay/trust.h"
 #include "overlay/resolve.h"
 #include "path.h"
 #include "stats.h"
@@ -451,6 +452,11 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 			nanosleep(&pause, NULL); /* for the other peer's invalidation */
 		}
 		err = rename_once(fs, sp, sname, dp, dname, flags);
+	}
+	if (!err) {
+		/* both listings changed here: see lookup_made */
+		trust_forget(fs, sp);
+		trust_forget(fs, dp);
 	}
 	return err == -EAGAIN ? -ESTALE : err;
 }
