@@ -211,3 +211,63 @@ def test_dump_to_stdout_load_from_stdin_and_export_a_subtree(workdir, redis_fact
     r = pressfs("export", dest, "--store", r2.url, "--site", "ops", check=False)
     assert r.returncode == 2 and b"not empty" in r.stderr
     assert len(os.listdir(dest)) == 20
+
+
+def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, lower,
+                                                                       redis_factory, mount):
+    r1, r2 = redis_factory("r1"), redis_factory("r2")
+    a = mount(r1.url, "a")
+    up = os.path.join(a.mnt, "wp-content", "uploads", "2026")
+    os.makedirs(os.path.join(up, "sub"))
+    with open(os.path.join(up, "one.jpg"), "wb") as f:
+        f.write(b"one inode, two names")
+    os.link(os.path.join(up, "one.jpg"), os.path.join(up, "sub", "two.jpg"))
+    os.mkfifo(os.path.join(up, "pipe"), 0o640)
+    os.mknod(os.path.join(up, "null"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    os.utime(os.path.join(up, "one.jpg"), ns=(1_111_111_111_123_456_789, 1_222_222_222_000_000_001))
+    os.utime(os.path.join(up, "sub"), ns=(1_333_333_333_000_000_007, 1_444_444_444_000_000_000))
+    with open(os.path.join(a.mnt, ".htaccess"), "ab") as f:     # a copy-up keeps its st_ino
+        f.write(b"# more\n")
+    lower_ino = os.stat(os.path.join(lower, ".htaccess")).st_ino
+    assert os.stat(os.path.join(a.mnt, ".htaccess")).st_ino == lower_ino
+
+    first = os.path.join(workdir, "a.tar")
+    pressfs("dump", first, "--store", r1.url, "--site", "ops")
+    with tarfile.open(first) as t:
+        kinds = {i.name: i for i in t.getmembers()}
+    assert kinds["wp-content/uploads/2026/sub/two.jpg"].islnk()
+    assert kinds["wp-content/uploads/2026/sub/two.jpg"].linkname == "wp-content/uploads/2026/one.jpg"
+    assert kinds["wp-content/uploads/2026/pipe"].isfifo()
+    assert kinds["wp-content/uploads/2026/null"].ischr()
+    assert (kinds["wp-content/uploads/2026/null"].devmajor,
+            kinds["wp-content/uploads/2026/null"].devminor) == (1, 3)
+    r = pressfs("load", first, "--store", r2.url, "--site", "ops")
+    counts = summary(r.stdout)
+    assert "1 hard links, 2 special files" in r.stdout.decode(), r.stdout
+    second = os.path.join(workdir, "b.tar")
+    pressfs("dump", second, "--store", r2.url, "--site", "ops")
+    with open(first, "rb") as f1, open(second, "rb") as f2:
+        assert f1.read() == f2.read(), "the second site's dump differs from the first's"
+
+    b = mount(r2.url, "b")
+    bu = os.path.join(b.mnt, "wp-content", "uploads", "2026")
+    one, two = os.stat(os.path.join(bu, "one.jpg")), os.stat(os.path.join(bu, "sub", "two.jpg"))
+    assert one.st_ino == two.st_ino and one.st_nlink == two.st_nlink == 2
+    assert (one.st_atime_ns, one.st_mtime_ns) == (1_111_111_111_123_456_789,
+                                                  1_222_222_222_000_000_001)
+    sub = os.stat(os.path.join(bu, "sub"))
+    assert (sub.st_atime_ns, sub.st_mtime_ns) == (1_333_333_333_000_000_007,
+                                                  1_444_444_444_000_000_000)
+    pipe = os.lstat(os.path.join(bu, "pipe"))
+    assert stat.S_ISFIFO(pipe.st_mode) and stat.S_IMODE(pipe.st_mode) == 0o640
+    dev = os.lstat(os.path.join(bu, "null"))
+    assert stat.S_ISCHR(dev.st_mode) and dev.st_rdev == os.makedev(1, 3)
+    assert os.stat(os.path.join(b.mnt, ".htaccess")).st_ino == lower_ino
+    with open(os.path.join(bu, "sub", "two.jpg"), "rb") as f:
+        assert f.read() == b"one inode, two names"
+    # one inode: a write through one name shows through the other, on the loaded site
+    with open(os.path.join(bu, "one.jpg"), "ab") as f:
+        f.write(b"!")
+    with open(os.path.join(bu, "sub", "two.jpg"), "rb") as f:
+        assert f.read() == b"one inode, two names!"
+    assert counts["loaded"] == 2, r.stdout
