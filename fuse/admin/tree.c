@@ -199,6 +199,16 @@ void tree_free(struct tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
+const struct tree_entry *tree_first(const struct tree *t, uint64_t ino)
+{
+	size_t i;
+
+	if (!t->mapcap)
+		return NULL;
+	i = slot(t, ino);
+	return t->map[i] ? &t->e[t->map[i] - 1] : NULL;
+}
+
 int tree_read(struct store *s, struct tree_entry *e, void *buf, int (*reset)(void *arg),
 	      int (*sink)(void *arg, const void *data, size_t len), void *arg)
 {

@@ -41,6 +41,8 @@ struct tree {
  * store failed; the message is printed). */
 int tree_walk(struct store *s, uint64_t top, struct tree *t);
 void tree_free(struct tree *t);
+/* The first entry of the walk naming inode INO (not a directory), or NULL. */
+const struct tree_entry *tree_first(const struct tree *t, uint64_t ino);
 
 /* Read entry E's content into SINK (admin_read_file), and when its chunks were freed under
  * it (the file was rewritten and the old version outlived its grace) take the new version
