@@ -2,10 +2,12 @@
 
 import io
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 
@@ -271,3 +273,53 @@ def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, l
     with open(os.path.join(bu, "sub", "two.jpg"), "rb") as f:
         assert f.read() == b"one inode, two names!"
     assert counts["loaded"] == 2, r.stdout
+
+
+def test_export_makes_hard_links_and_special_files(workdir, redis, mount):
+    m = mount(redis.url, "a")
+    up = os.path.join(m.mnt, "wp-content", "uploads", "2026")
+    os.makedirs(up)
+    with open(os.path.join(up, "one.jpg"), "wb") as f:
+        f.write(b"shared bytes")
+    os.link(os.path.join(up, "one.jpg"), os.path.join(up, "two.jpg"))
+    os.mkfifo(os.path.join(up, "pipe"), 0o640)
+    os.mknod(os.path.join(up, "null"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    os.utime(os.path.join(up, "one.jpg"), ns=(1_111_111_111_123_456_789, 1_222_222_222_000_000_001))
+
+    dest = os.path.join(workdir, "as-root")
+    r = pressfs("export", dest, "--store", redis.url, "--site", "ops")
+    counts = summary(r.stdout)
+    assert counts["exported"] == 1 and counts["hard links"] == 1 and counts["failed"] == 0
+    assert "special files:     2 made, 0 skipped" in r.stdout.decode(), r.stdout
+    d = os.path.join(dest, "wp-content", "uploads", "2026")
+    one, two = os.stat(os.path.join(d, "one.jpg")), os.stat(os.path.join(d, "two.jpg"))
+    assert one.st_ino == two.st_ino and one.st_nlink == 2
+    assert (one.st_atime_ns, one.st_mtime_ns) == (1_111_111_111_123_456_789,
+                                                  1_222_222_222_000_000_001)
+    pipe = os.lstat(os.path.join(d, "pipe"))
+    assert stat.S_ISFIFO(pipe.st_mode) and stat.S_IMODE(pipe.st_mode) == 0o640
+    dev = os.lstat(os.path.join(d, "null"))
+    assert stat.S_ISCHR(dev.st_mode) and dev.st_rdev == os.makedev(1, 3)
+    assert stat.S_IMODE(dev.st_mode) == 0o600
+
+    # A user who may not make device nodes gets the rest, and the device listed as skipped.
+    top = tempfile.mkdtemp(prefix="pressfs-ops-nobody-")   # the workdir is root's alone
+    try:
+        os.chmod(top, 0o755)
+        dest = os.path.join(top, "as-nobody")
+        os.makedirs(dest)
+        os.chown(dest, 65534, 65534)
+        r = subprocess.run([PRESSFS, "export", dest, "--store", redis.url, "--site", "ops"],
+                           capture_output=True, timeout=120,
+                           preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        out = r.stdout.decode()
+        assert r.returncode == 0, (out, r.stderr)
+        assert "special files:     1 made, 1 skipped" in out, out
+        assert "  skipped /wp-content/uploads/2026/null (character device 1:3: mknod needs " \
+            "root)" in out, out
+        d = os.path.join(dest, "wp-content", "uploads", "2026")
+        assert stat.S_ISFIFO(os.lstat(os.path.join(d, "pipe")).st_mode)
+        assert not os.path.lexists(os.path.join(d, "null"))
+        assert os.stat(os.path.join(d, "two.jpg")).st_nlink == 2
+    finally:
+        shutil.rmtree(top)
