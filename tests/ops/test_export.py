@@ -238,12 +238,18 @@ def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, l
     moved_ino = os.stat(os.path.join(lower, "wp-content", "uploads", "2020")).st_ino
     assert os.stat(os.path.join(a.mnt, "wp-content", "uploads", "2019")).st_ino == moved_ino
 
+    # and is made opaque (as a rename over a whiteout would): load makes it aside, renames it in
+    P = b"pressfs:{ops}:"
+    uploads = int(r1.command("HGET", P + b"d:%d" % int(r1.command(
+        "HGET", P + b"d:1", b"wp-content")[1:]), b"uploads")[1:])
+    r1.command("HSET", P + b"i:%d" % int(r1.command("HGET", P + b"d:%d" % uploads,
+                                                       b"2019")[1:]), "opaque", "1")
     first = os.path.join(workdir, "a.tar")
     dumped = summary(pressfs("dump", first, "--store", r1.url, "--site", "ops").stdout)
     with tarfile.open(first) as t:
         kinds = {i.name: i for i in t.getmembers()}
     moved = kinds["wp-content/uploads/2019"].pax_headers
-    assert moved.get("PRESSFS.lino") == str(moved_ino)
+    assert moved.get("PRESSFS.lino") == str(moved_ino) and moved.get("PRESSFS.opaque") == "1"
     assert kinds[".htaccess"].pax_headers.get("PRESSFS.lino") == str(lower_ino)
     assert "atime" in kinds["wp-content/uploads/2026/one.jpg"].pax_headers
     assert kinds["wp-content/uploads/2026/sub/two.jpg"].islnk()
@@ -278,6 +284,8 @@ def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, l
     assert sorted(os.listdir(os.path.join(b.mnt, "wp-content", "uploads", "2019"))) == \
         sorted(os.listdir(os.path.join(a.mnt, "wp-content", "uploads", "2019")))
     assert not os.path.exists(os.path.join(b.mnt, "wp-content", "uploads", "2020"))
+    assert not [n for n in os.listdir(os.path.join(b.mnt, "wp-content", "uploads"))
+                if n.startswith(".pressfs")]
     with open(os.path.join(bu, "sub", "two.jpg"), "rb") as f:
         assert f.read() == b"one inode, two names"
     # one inode: a write through one name shows through the other, on the loaded site
