@@ -226,6 +226,7 @@ def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, l
     os.link(os.path.join(up, "one.jpg"), os.path.join(up, "sub", "two.jpg"))
     os.mkfifo(os.path.join(up, "pipe"), 0o640)
     os.mknod(os.path.join(up, "null"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    os.mknod(os.path.join(up, "sock"), stat.S_IFSOCK | 0o660)
     os.utime(os.path.join(up, "one.jpg"), ns=(1_111_111_111_123_456_789, 1_222_222_222_000_000_001))
     os.utime(os.path.join(up, "sub"), ns=(1_333_333_333_000_000_007, 1_444_444_444_000_000_000))
     with open(os.path.join(a.mnt, ".htaccess"), "ab") as f:     # a copy-up keeps its st_ino
@@ -260,7 +261,8 @@ def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, l
             kinds["wp-content/uploads/2026/null"].devminor) == (1, 3)
     r = pressfs("load", first, "--store", r2.url, "--site", "ops")
     counts = summary(r.stdout)
-    assert "1 hard links, 2 special files" in r.stdout.decode(), r.stdout
+    assert kinds["wp-content/uploads/2026/sock"].pax_headers.get("PRESSFS.socket") == "1"
+    assert "1 hard links, 3 special files" in r.stdout.decode(), r.stdout
     second = os.path.join(workdir, "b.tar")
     pressfs("dump", second, "--store", r2.url, "--site", "ops")
     with open(first, "rb") as f1, open(second, "rb") as f2:
@@ -279,6 +281,8 @@ def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, l
     assert stat.S_ISFIFO(pipe.st_mode) and stat.S_IMODE(pipe.st_mode) == 0o640
     dev = os.lstat(os.path.join(bu, "null"))
     assert stat.S_ISCHR(dev.st_mode) and dev.st_rdev == os.makedev(1, 3)
+    sock = os.lstat(os.path.join(bu, "sock"))
+    assert stat.S_ISSOCK(sock.st_mode) and sock.st_mode == os.lstat(os.path.join(up, "sock")).st_mode
     assert os.stat(os.path.join(b.mnt, ".htaccess")).st_ino == lower_ino
     assert os.stat(os.path.join(b.mnt, "wp-content", "uploads", "2019")).st_ino == moved_ino
     assert sorted(os.listdir(os.path.join(b.mnt, "wp-content", "uploads", "2019"))) == \
