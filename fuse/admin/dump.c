@@ -121,8 +121,27 @@ static int spool_copy(struct spool *sp, FILE *out, char *buf)
 	return 0;
 }
 
-static int dump_entry(struct store *s, FILE *out, struct tree_entry *e, struct spool *sp, char *buf)
+/* The tar type of a special file, or 0. */
+static char special_type(char type)
 {
+	switch (type) {
+	case STORE_FIFO:
+		return '6';
+	case STORE_CHR:
+		return '3';
+	case STORE_BLK:
+		return '4';
+	case STORE_SOCK:
+		return '0'; /* ustar has no socket: PRESSFS.socket says it */
+	}
+	return 0;
+}
+
+/* Entry I of T into the archive: its headers, and for the first name of a file its data. */
+static int dump_entry(struct store *s, FILE *out, struct tree *t, size_t i, struct spool *sp,
+		      char *buf)
+{
+	struct tree_entry *e = &t->e[i];
 	struct tar_meta m = {0};
 	int rc;
 
@@ -132,11 +151,20 @@ static int dump_entry(struct store *s, FILE *out, struct tree_entry *e, struct s
 	m.uid = e->a.uid;
 	m.gid = e->a.gid;
 	m.mtime_ns = e->a.mtime_ns;
+	m.atime_ns = e->a.atime_ns;
+	m.has_atime = e->a.has_atime;
+	m.lino = e->a.lino;
 	m.cls = e->a.cls ? e->a.cls : 's';
+	if (e->type != STORE_WHITEOUT && e->type != STORE_DIR && e->first != i) {
+		m.type = '1'; /* a further name of an inode the archive holds already */
+		m.linkname = t->e[e->first].path;
+		return tar_write_header(out, &m);
+	}
 	switch (e->type) {
 	case STORE_WHITEOUT:
 		m.type = '0';
 		m.whiteout = true;
+		m.lino = 0;
 		return tar_write_header(out, &m);
 	case STORE_DIR:
 		m.type = '5';
@@ -146,6 +174,14 @@ static int dump_entry(struct store *s, FILE *out, struct tree_entry *e, struct s
 		m.type = '2';
 		m.linkname = e->a.target ? e->a.target : "";
 		return tar_write_header(out, &m);
+	case STORE_FIFO:
+	case STORE_SOCK:
+	case STORE_CHR:
+	case STORE_BLK:
+		m.type = special_type(e->type);
+		m.socket = e->type == STORE_SOCK;
+		m.rdev = e->a.rdev;
+		return tar_write_header(out, &m);
 	}
 	spool_reset(sp);
 	rc = tree_read(s, e, buf, spool_reset, spool_sink, sp);
@@ -154,6 +190,8 @@ static int dump_entry(struct store *s, FILE *out, struct tree_entry *e, struct s
 	m.type = '0';
 	m.size = sp->size;
 	m.mtime_ns = e->a.mtime_ns; /* a re-read took a newer version */
+	m.atime_ns = e->a.atime_ns;
+	m.has_atime = e->a.has_atime;
 	m.mode = e->a.mode & 07777;
 	rc = tar_write_header(out, &m);
 	if (!rc)
@@ -204,7 +242,7 @@ int dump_main(int argc, char **argv)
 
 		if (e->type == TREE_GONE || (e->type == STORE_FILE && e->a.cls == 'c'))
 			continue;
-		r = buf ? dump_entry(s, out, e, &sp, buf) : -ENOMEM;
+		r = buf ? dump_entry(s, out, &t, i, &sp, buf) : -ENOMEM;
 		if (r == -ENOENT) { /* removed after it was listed */
 			t.gone++;
 		} else if (r == -EIO && ferror(out)) {
@@ -215,7 +253,7 @@ int dump_main(int argc, char **argv)
 			fprintf(stderr, ": %s\n", strerror(-r));
 			failed++;
 		}
-		if (e->type == STORE_FILE)
+		if (e->type == STORE_FILE && e->first == i)
 			progress_add(&prog, 1, e->a.size);
 	}
 	if (!rc)
@@ -227,10 +265,11 @@ int dump_main(int argc, char **argv)
 		fprintf(stderr, "pressfs dump: writing %s: %s\n", o.file, strerror(-rc));
 	fprintf(out == stdout ? stderr : stdout,
 		"dumped:            %" PRIu64 " files, %s in %.1f s; %" PRIu64
-		" whiteouts, %" PRIu64 " cache-class files left out, %" PRIu64
+		" hard links, %" PRIu64 " special files, %" PRIu64 " whiteouts, %" PRIu64
+		" cache-class files left out, %" PRIu64
 		" removed meanwhile\nfailed:            %" PRIu64 "\n",
-		t.files - failed, admin_bytes(b, sizeof(b), t.bytes), secs, t.whiteouts,
-		t.cache_files, t.gone, failed);
+		t.files - failed, admin_bytes(b, sizeof(b), t.bytes), secs, t.links, t.specials,
+		t.whiteouts, t.cache_files, t.gone, failed);
 	spool_reset(&sp);
 	free(sp.mem);
 	free(buf);

@@ -1,6 +1,6 @@
-/* export.c - `pressfs export` (a site's files into a directory) and `pressfs dump` (the site
- * in one tar archive with pressfs's own attributes), consistent while peers keep writing:
- * each file is one version, read from the chunks one getattr listed. */
+/* export.c - `pressfs export`: a site's files into a directory (hard links as links, FIFOs,
+ * sockets and devices with mknod where allowed), consistent while peers keep writing: each
+ * file is one version, read from the chunks one getattr listed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "admin/admin.h"
@@ -50,25 +51,62 @@ static int file_reset(void *arg)
 
 static void set_times(int dirfd, const char *name, const struct store_attr *a, int flags)
 {
+	int64_t t[2] = {a->has_atime ? a->atime_ns : a->mtime_ns, a->mtime_ns};
 	struct timespec ts[2];
 
-	ts[0].tv_sec = ts[1].tv_sec = a->mtime_ns / 1000000000;
-	ts[0].tv_nsec = ts[1].tv_nsec = a->mtime_ns % 1000000000;
-	if (ts[1].tv_nsec < 0) {
-		ts[0].tv_sec = --ts[1].tv_sec;
-		ts[0].tv_nsec = ts[1].tv_nsec += 1000000000;
+	for (int i = 0; i < 2; i++) {
+		ts[i].tv_sec = t[i] / 1000000000;
+		ts[i].tv_nsec = t[i] % 1000000000;
+		if (ts[i].tv_nsec < 0) {
+			ts[i].tv_sec--;
+			ts[i].tv_nsec += 1000000000;
+		}
 	}
 	utimensat(dirfd, name, ts, flags);
 }
 
-/* Write entry E below DEST (an open directory).  Returns 0, or -errno with *what set. */
-static int export_one(struct store *s, int dest, struct tree_entry *e, void *buf, const char **what)
+/* A FIFO, socket or device node; -EPERM when this user may not make it (devices need root). */
+static int export_special(int dest, struct tree_entry *e, bool root, const char **what)
 {
+	static const uint32_t fmt[] = {[STORE_FIFO] = S_IFIFO,
+				       [STORE_SOCK] = S_IFSOCK,
+				       [STORE_CHR] = S_IFCHR,
+				       [STORE_BLK] = S_IFBLK};
+	uint32_t f = fmt[(unsigned char)e->type];
+
+	if (mknodat(dest, e->path, f | 0600, f == S_IFCHR || f == S_IFBLK ? e->a.rdev : 0) < 0) {
+		*what = "mknod";
+		return -errno;
+	}
+	if (root)
+		fchownat(dest, e->path, e->a.uid, e->a.gid, AT_SYMLINK_NOFOLLOW);
+	fchmodat(dest, e->path, e->a.mode & 07777, 0);
+	set_times(dest, e->path, &e->a, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* Write entry I of T below DEST (an open directory).  Returns 0, or -errno with *what set. */
+static int export_one(struct store *s, int dest, struct tree *t, size_t i, void *buf,
+		      const char **what)
+{
+	struct tree_entry *e = &t->e[i];
 	const char *name = e->len ? e->path : ".";
 	bool root = geteuid() == 0;
 	int rc = 0;
 
+	if (e->type != STORE_DIR && e->first != i) { /* a further name: a hard link */
+		if (linkat(dest, t->e[e->first].path, dest, name, 0) < 0) {
+			*what = "link";
+			return -errno;
+		}
+		return 0;
+	}
 	switch (e->type) {
+	case STORE_FIFO:
+	case STORE_SOCK:
+	case STORE_CHR:
+	case STORE_BLK:
+		return export_special(dest, e, root, what);
 	case STORE_DIR:
 		if (e->len && mkdirat(dest, name, 0700) < 0) {
 			*what = "mkdir";
@@ -187,6 +225,8 @@ static void report(const char *what, const struct tree *t, uint64_t failed, doub
 
 	printf("%s:%*s%" PRIu64 " files, %s in %.1f s\n", what, (int)(18 - strlen(what)), "",
 	       t->files - failed, admin_bytes(b, sizeof(b), t->bytes), secs);
+	if (t->links)
+		printf("hard links:        %" PRIu64 "\n", t->links);
 	if (t->whiteouts)
 		printf("whiteouts:         %" PRIu64 "%s\n", t->whiteouts,
 		       strcmp(what, "exported") ? ""
@@ -228,8 +268,10 @@ int export_main(int argc, char **argv)
 	struct store *s;
 	struct tree t;
 	struct progress prog;
-	uint64_t failed = 0;
-	char *buf;
+	uint64_t failed = 0, made = 0, skipped = 0;
+	char *buf, *skips = NULL;
+	size_t skips_len = 0;
+	FILE *sk = open_memstream(&skips, &skips_len);
 	int dest;
 	double secs;
 
@@ -261,12 +303,25 @@ int export_main(int argc, char **argv)
 		if (e->type == STORE_WHITEOUT || e->type == TREE_GONE ||
 		    (e->type == STORE_FILE && e->a.cls == 'c'))
 			continue;
-		rc = export_one(s, dest, e, buf, &what);
-		if (rc < 0 && !(e->len == 0 && rc == -EEXIST)) {
+		rc = export_one(s, dest, &t, i, buf, &what);
+		if (rc == -EPERM && e->first == i &&
+		    (e->type == STORE_CHR || e->type == STORE_BLK)) {
+			skipped++; /* a device node, and this user may not make one */
+			if (sk) {
+				fputs("  skipped /", sk);
+				admin_quote(sk, e->path, e->len);
+				fprintf(sk, " (%s device %u:%u: mknod needs root)\n",
+					e->type == STORE_CHR ? "character" : "block",
+					major(e->a.rdev), minor(e->a.rdev));
+			}
+		} else if (rc < 0 && !(e->len == 0 && rc == -EEXIST)) {
 			print_failure("export", e, what, rc);
 			failed++;
+		} else if (e->first == i && (e->type == STORE_FIFO || e->type == STORE_SOCK ||
+					     e->type == STORE_CHR || e->type == STORE_BLK)) {
+			made++;
 		}
-		if (e->type == STORE_FILE)
+		if (e->type == STORE_FILE && e->first == i)
 			progress_add(&prog, 1, e->a.size);
 	}
 	secs = progress_stop(&prog);
@@ -275,6 +330,11 @@ int export_main(int argc, char **argv)
 		if (t.e[i].type == STORE_DIR)
 			set_times(dest, t.e[i].len ? t.e[i].path : ".", &t.e[i].a, 0);
 	report("exported", &t, failed, secs);
+	if (made || skipped)
+		printf("special files:     %" PRIu64 " made, %" PRIu64 " skipped\n", made, skipped);
+	if (sk && fclose(sk) == 0 && skips_len)
+		fputs(skips, stdout);
+	free(skips);
 	free(buf);
 	close(dest);
 	tree_free(&t);

@@ -1,8 +1,9 @@
 /* fsck.c - `pressfs fsck`: check a site's store for damage (orphan chunks and inodes, dangling
- * entries, missing chunks, wrong sizes, leftovers of interrupted writes, entries the policy
- * refuses) and, with --repair, fix what can be fixed without losing a committed file.  Safe
- * while nodes are mounted: what looks orphaned is checked again after a second walk, and is
- * only given an expiry (grace), never deleted outright. */
+ * entries, missing chunks, wrong sizes, link counts that are not the entries naming an inode,
+ * leftovers of interrupted writes, entries the policy refuses) and, with --repair, fix what can be
+ * fixed without losing a committed file.  Safe while nodes are mounted: what looks orphaned is
+ * checked again after a second walk, and is only given an expiry (grace), never deleted outright.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -70,7 +71,7 @@ struct fsck {
 	bool repair;
 	struct idset ikeys, ckeys, dkeys; /* what SCAN saw */
 	struct idset inodes, chunks;	  /* what the tree reaches */
-	uint64_t found[8], fixed[8];
+	uint64_t found[9], fixed[9];
 };
 
 enum kind {
@@ -81,11 +82,12 @@ enum kind {
 	K_MISSING,
 	K_SIZE,
 	K_POLICY,
+	K_NLINK,
 	K_PENDING
 };
-static const char *const kind_name[] = {"orphan chunk",	  "orphan inode",  "orphan directory",
-					"dangling entry", "missing chunk", "wrong size",
-					"policy refuses", "pending chunks"};
+static const char *const kind_name[] = {"orphan chunk",	  "orphan inode",     "orphan directory",
+					"dangling entry", "missing chunk",    "wrong size",
+					"policy refuses", "wrong link count", "pending chunks"};
 
 /* One line of the report: KIND, the path (or none) and what is wrong, e.g. "c:%" with A. */
 static void finding(struct fsck *f, enum kind k, const char *path, size_t len, const char *what,
@@ -262,6 +264,59 @@ static int orphans(struct fsck *f)
 	return rc;
 }
 
+/* Whether every name of the inode of first entry E saw one version of it: then VERSION. */
+static bool one_version(const struct tree *t, const struct tree_entry *e, uint64_t *version)
+{
+	size_t first = (size_t)(e - t->e);
+
+	for (size_t i = first; i < t->n; i++)
+		if (t->e[i].type != TREE_GONE && t->e[i].type != STORE_WHITEOUT &&
+		    t->e[i].type != STORE_DIR && t->e[i].first == first &&
+		    t->e[i].a.version != e->a.version)
+			return false;
+	*version = e->a.version;
+	return true;
+}
+
+/* Each inode's nlink against the entries of the walk that name it.  Too low, removing one
+ * name would free the inode under the others; too high, it is never freed.  A repair sets
+ * the count found, only when a second walk found the same names and the inode is still at the
+ * version every name saw in the first walk (checked again in the script that sets it): then no
+ * name was added, moved or removed from before the second walk began until the repair, and
+ * the second walk's count is exact. */
+static int check_links(struct fsck *f, struct tree *t)
+{
+	struct tree t2 = {0};
+	bool walked = false;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < t->n; i++) {
+		struct tree_entry *e = &t->e[i];
+		const struct tree_entry *e2;
+		uint64_t version;
+		bool fixed = false;
+		char rest[96];
+
+		if (e->type == TREE_GONE || e->type == STORE_WHITEOUT || e->type == STORE_DIR ||
+		    e->first != i || e->a.nlink == e->names || e->a.unlinked)
+			continue;
+		if (f->repair && one_version(t, e, &version)) {
+			if (!walked) {
+				rc = tree_walk(f->s, STORE_ROOT_INO, &t2);
+				walked = !rc;
+			}
+			e2 = walked ? tree_first(&t2, e->a.ino) : NULL;
+			fixed = e2 && e2->names == e->names &&
+				raw_set_nlink(f->raw, e->a.ino, version, e->names) == 1;
+		}
+		snprintf(rest, sizeof(rest), ", but %u entries name inode %" PRIu64, e->names,
+			 e->a.ino);
+		finding(f, K_NLINK, e->path, e->len, "nlink ", e->a.nlink, rest, fixed);
+	}
+	tree_free(&t2);
+	return rc;
+}
+
 /* `pressfs fsck`: options, one walk, the report, then (with --repair) the second walk that
  * confirms each orphan before touching it.  One piece: the steps share their counters. */
 int fsck_main(int argc, char **argv)
@@ -327,6 +382,8 @@ int fsck_main(int argc, char **argv)
 	rc = reach(&tr, &f.inodes, &f.chunks);
 	for (size_t i = 0; !rc && i < tr.n; i++)
 		check_entry(&f, &tr.e[i]);
+	if (!rc)
+		rc = check_links(&f, &tr);
 	if (!rc)
 		rc = orphans(&f);
 	printf("checked:           %" PRIu64 " files, %" PRIu64 " keys\n", tr.files,

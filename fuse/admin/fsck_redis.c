@@ -253,6 +253,38 @@ int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 	return 0;
 }
 
+int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink)
+{
+	static const char script[] =
+	    "local k = KEYS[1]\n"
+	    "if redis.call('HGET', k, 'ver') ~= ARGV[1] then return 0 end\n"
+	    "if redis.call('HEXISTS', k, 'unlinked') == 1 then return 0 end\n"
+	    "local t = redis.call('HGET', k, 'type')\n"
+	    "if not t or t == 'd' then return 0 end\n"
+	    "if ARGV[2] == '1' then redis.call('HDEL', k, 'nlink')\n"
+	    "else redis.call('HSET', k, 'nlink', ARGV[2]) end\n"
+	    "redis.call('HSET', k, 'ctime', ARGV[3])\n"
+	    "redis.call('HINCRBY', k, 'ver', 1)\n"
+	    "redis.call('PUBLISH', ARGV[4], ARGV[5])\n"
+	    "return 1\n";
+	char k[128], ver[24], n[16], now[32], ch[128], msg[64];
+	struct timespec ts;
+	redisReply *rep;
+	int len, v;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	snprintf(ver, sizeof(ver), "%" PRIu64, version);
+	snprintf(n, sizeof(n), "%u", nlink);
+	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
+	len = snprintf(msg, sizeof(msg), "I %" PRIu64 " fsck", id) + 1; /* the NUL ends it */
+	rep = cmd(r, "EVAL %s 1 %s %s %s %s %s %b", script, key(r, k, sizeof(k), 'i', id), ver, n,
+		  now, ch, msg, (size_t)len);
+	v = rep && rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : -EIO;
+	freeReplyObject(rep);
+	return v;
+}
+
 /* The value of FIELD in an INFO reply ("field:value\r\n" lines). */
 static const char *info_field(const char *info, const char *field, char *out, size_t size)
 {

@@ -32,5 +32,9 @@ long long raw_listeners(struct raw *r);
 int raw_expire(struct raw *r, char kind, uint64_t id, unsigned ms);  /* PEXPIRE */
 int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms); /* unlinked + expire */
 int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len); /* HDEL + E msg */
+/* Set inode ID's `nlink` to NLINK (1: the field deleted), with its ctime and ver and an I
+ * message, in one script, only while its `ver` is still VERSION and it is not unlinked: 1 when
+ * set, 0 when the inode had moved on. */
+int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink);
 
 #endif

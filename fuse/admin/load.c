@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "admin/admin.h"
 #include "admin/common.h"
@@ -30,7 +31,7 @@ struct load {
 	uint64_t *dir_ino;
 	size_t ndirs, dcap;
 	char *buf;
-	uint64_t files, bytes, whiteouts, nsyms;
+	uint64_t files, bytes, whiteouts, nsyms, links, specials;
 };
 
 /* The store inode of the parent directory of PATH, from the stack. */
@@ -82,12 +83,114 @@ static int push_dir(struct load *l, const struct tar_meta *m, uint64_t ino)
 	return 0;
 }
 
-static int set_mtime(struct load *l, uint64_t ino, int64_t mtime)
+/* The entry's mtime, and its atime when the archive has one. */
+static int set_times(struct load *l, uint64_t ino, const struct tar_meta *m)
 {
-	struct store_attr in = {.mtime_ns = mtime}, out = {0};
-	int rc = store_setattr(l->s, ino, STORE_SET_MTIME, &in, &out);
+	struct store_attr in = {.mtime_ns = m->mtime_ns, .atime_ns = m->atime_ns}, out = {0};
+	int rc = store_setattr(l->s, ino, STORE_SET_MTIME | (m->has_atime ? STORE_SET_ATIME : 0),
+			       &in, &out);
 
 	store_attr_release(&out);
+	return rc;
+}
+
+/* The inode the archive's earlier entry PATH (relative, LEN bytes) became. */
+static int lookup_path(struct load *l, const char *path, size_t len, uint64_t *ino)
+{
+	const char *slash = memrchr(path, '/', len), *name = slash ? slash + 1 : path;
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	char *dpath = malloc(dlen + 2);
+	struct store_attr a = {0};
+	uint64_t dir = 0;
+	int rc;
+
+	if (!dpath)
+		return -ENOMEM;
+	dpath[0] = '/';
+	memcpy(dpath + 1, path, dlen);
+	dpath[dlen + 1] = 0;
+	rc = store_resolve_dir(l->s, dpath, dlen + 1, &dir);
+	free(dpath);
+	if (!rc && !dir)
+		rc = -ENOENT;
+	if (!rc)
+		rc = store_lookup(l->s, dir, name, len - (size_t)(name - path), &a);
+	if (rc == STORE_WHITEOUT || rc == STORE_DIR)
+		rc = -EPERM; /* no hard links to these */
+	*ino = a.ino;
+	store_attr_release(&a);
+	return rc < 0 ? rc : 0;
+}
+
+/* A further name of an inode loaded before (a hard link entry). */
+static int load_link(struct load *l, const struct tar_meta *m, uint64_t dir, const char *name,
+		     size_t nlen)
+{
+	struct store_attr a = {0};
+	uint64_t ino = 0;
+	int rc = m->linkname ? lookup_path(l, m->linkname, strlen(m->linkname), &ino) : -EINVAL;
+
+	if (!rc)
+		rc = store_link(l->s, ino, dir, name, nlen, &a);
+	if (rc == -EEXIST && l->force && store_unlink(l->s, dir, name, nlen, false) == 0)
+		rc = store_link(l->s, ino, dir, name, nlen, &a);
+	store_attr_release(&a);
+	l->links++;
+	return rc;
+}
+
+/* A FIFO, socket or device node: a type and an rdev, no data. */
+static int load_special(struct load *l, const struct tar_meta *m, uint64_t dir, const char *name,
+			size_t nlen)
+{
+	uint32_t fmt = m->type == '6'	? S_IFIFO
+		       : m->type == '3' ? S_IFCHR
+		       : m->type == '4' ? S_IFBLK
+					: S_IFSOCK;
+	uint64_t rdev = fmt == S_IFCHR || fmt == S_IFBLK ? m->rdev : 0;
+	struct store_attr a = {0};
+	int rc = store_mknod(l->s, dir, name, nlen, fmt | (m->mode & 07777), rdev, m->uid, m->gid,
+			     m->cls, &a);
+
+	if (rc == -EEXIST && l->force && store_unlink(l->s, dir, name, nlen, false) == 0)
+		rc = store_mknod(l->s, dir, name, nlen, fmt | (m->mode & 07777), rdev, m->uid,
+				 m->gid, m->cls, &a);
+	if (!rc)
+		rc = set_times(l, a.ino, m);
+	store_attr_release(&a);
+	l->specials++;
+	return rc;
+}
+
+/* A directory: the copy of a lower one keeps its lino; an opaque one is made over a whiteout
+ * (or, with a lino, made aside and renamed into place as opaque). */
+static int load_dir(struct load *l, const struct tar_meta *m, uint64_t dir, const char *name,
+		    size_t nlen, uint64_t *ino)
+{
+	uint32_t mode = S_IFDIR | (m->mode & 07777);
+	struct store_attr a = {0};
+	char tmp[64];
+	size_t tlen;
+	int rc;
+
+	if (!m->opaque)
+		return store_copyup_dir_as(l->s, dir, name, nlen, mode, m->uid, m->gid, m->mtime_ns,
+					   m->lino, ino);
+	if (!m->lino) {
+		rc = store_unlink(l->s, dir, name, nlen, true);
+		if (rc == 0 || rc == -ENOENT)
+			rc = store_create(l->s, dir, name, nlen, mode, m->uid, m->gid, 's', NULL,
+					  &a);
+		*ino = a.ino;
+		store_attr_release(&a);
+		return rc;
+	}
+	tlen = (size_t)snprintf(tmp, sizeof(tmp), ".pressfs-load-%ld-%" PRIu64, (long)getpid(),
+				m->lino);
+	rc = store_copyup_dir_as(l->s, dir, tmp, tlen, mode, m->uid, m->gid, m->mtime_ns, m->lino,
+				 ino);
+	if (!rc)
+		rc = store_rename(l->s, dir, tmp, tlen, dir, name, nlen, STORE_RENAME_OPAQUE);
 	return rc;
 }
 
@@ -121,10 +224,11 @@ static int load_file(struct load *l, const struct tar_meta *m, uint64_t dir, con
 	if (!rc && tar_read_pad(l->in, m->size))
 		rc = -EPIPE;
 	if (!rc)
-		rc = store_publish_new(l->s, dir, name, nlen, S_IFREG | (m->mode & 07777), m->uid,
-				       m->gid, 's', m->size, n, ids, false, &a);
+		rc =
+		    store_publish_new_as(l->s, dir, name, nlen, S_IFREG | (m->mode & 07777), m->uid,
+					 m->gid, 's', m->size, n, ids, false, 0, m->lino, &a);
 	if (!rc)
-		rc = set_mtime(l, a.ino, m->mtime_ns);
+		rc = set_times(l, a.ino, m);
 	store_attr_release(&a);
 	free(ids);
 	return rc;
@@ -144,7 +248,9 @@ static int load_entry(struct load *l, struct tar_meta *m)
 						 &(struct tar_meta){.mode = m->mode,
 								    .uid = m->uid,
 								    .gid = m->gid,
-								    .mtime_ns = m->mtime_ns},
+								    .mtime_ns = m->mtime_ns,
+								    .atime_ns = m->atime_ns,
+								    .has_atime = m->has_atime},
 						 STORE_ROOT_INO)
 				      : -EINVAL;
 	rc = parent_of(l, m->path, m->len, &dir, &name, &nlen);
@@ -157,19 +263,14 @@ static int load_entry(struct load *l, struct tar_meta *m)
 	}
 	switch (m->type) {
 	case '5':
-		if (m->opaque) { /* a directory made over a whiteout is opaque */
-			rc = store_unlink(l->s, dir, name, nlen, true);
-			if (rc == 0 || rc == -ENOENT)
-				rc =
-				    store_create(l->s, dir, name, nlen, S_IFDIR | (m->mode & 07777),
-						 m->uid, m->gid, 's', NULL, &a);
-			ino = a.ino;
-			store_attr_release(&a);
-		} else {
-			rc = store_copyup_dir(l->s, dir, name, nlen, S_IFDIR | (m->mode & 07777),
-					      m->uid, m->gid, m->mtime_ns, &ino);
-		}
+		rc = load_dir(l, m, dir, name, nlen, &ino);
 		return rc < 0 ? rc : push_dir(l, m, ino);
+	case '1':
+		return load_link(l, m, dir, name, nlen);
+	case '3':
+	case '4':
+	case '6':
+		return load_special(l, m, dir, name, nlen);
 	case '2':
 		rc = store_create(l->s, dir, name, nlen, S_IFLNK | 0777, m->uid, m->gid, 's',
 				  m->linkname ? m->linkname : "", &a);
@@ -177,11 +278,13 @@ static int load_entry(struct load *l, struct tar_meta *m)
 			rc = store_create(l->s, dir, name, nlen, S_IFLNK | 0777, m->uid, m->gid,
 					  's', m->linkname ? m->linkname : "", &a);
 		if (!rc)
-			rc = set_mtime(l, a.ino, m->mtime_ns);
+			rc = set_times(l, a.ino, m);
 		store_attr_release(&a);
 		l->nsyms++;
 		return rc;
 	case '0':
+		if (m->socket)
+			return load_special(l, m, dir, name, nlen);
 		if (m->cls != 's')
 			return -EINVAL;
 		l->files++;
@@ -212,9 +315,12 @@ static int finish_dirs(struct load *l)
 		in.uid = l->dirs[i].uid;
 		in.gid = l->dirs[i].gid;
 		in.mtime_ns = l->dirs[i].mtime_ns;
-		rc = store_setattr(l->s, l->dir_ino[i],
-				   STORE_SET_MODE | STORE_SET_UID | STORE_SET_GID | STORE_SET_MTIME,
-				   &in, &out);
+		in.atime_ns = l->dirs[i].atime_ns;
+		rc =
+		    store_setattr(l->s, l->dir_ino[i],
+				  STORE_SET_MODE | STORE_SET_UID | STORE_SET_GID | STORE_SET_MTIME |
+				      (l->dirs[i].has_atime ? STORE_SET_ATIME : 0),
+				  &in, &out);
 		store_attr_release(&out);
 		if (rc < 0)
 			return rc;
@@ -320,8 +426,10 @@ int load_main(int argc, char **argv)
 	else if (rc < 0 && !why)
 		fprintf(stderr, "pressfs load: %s\n", strerror(-rc));
 	printf("loaded:            %" PRIu64 " files, %s in %.1f s; %zu directories, %" PRIu64
-	       " symlinks, %" PRIu64 " whiteouts\n",
-	       l.files, admin_bytes(b, sizeof(b), l.bytes), secs, l.ndirs, l.nsyms, l.whiteouts);
+	       " symlinks, %" PRIu64 " hard links, %" PRIu64 " special files, %" PRIu64
+	       " whiteouts\n",
+	       l.files, admin_bytes(b, sizeof(b), l.bytes), secs, l.ndirs, l.nsyms, l.links,
+	       l.specials, l.whiteouts);
 	if (rc < 0)
 		printf("failed:            the load stopped early; the site holds what came "
 		       "before\n");

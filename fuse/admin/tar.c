@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "admin/tar.h"
 
@@ -65,7 +66,7 @@ int tar_write_pad(FILE *f, uint64_t size)
 
 /* A ustar header block: NAME (cut to fit, the extended header has it whole). */
 static int ustar(FILE *f, const char *name, size_t nlen, char type, uint32_t mode, uint32_t uid,
-		 uint32_t gid, uint64_t size, int64_t mtime, const char *link)
+		 uint32_t gid, uint64_t size, int64_t mtime, const char *link, uint64_t rdev)
 {
 	unsigned char h[BLOCK] = {0};
 	unsigned sum = 0;
@@ -81,6 +82,10 @@ static int ustar(FILE *f, const char *name, size_t nlen, char type, uint32_t mod
 		memcpy(h + 157, link, strnlen(link, 99));
 	memcpy(h + 257, "ustar", 6);
 	memcpy(h + 263, "00", 2);
+	if (type == '3' || type == '4') { /* PRESSFS.rdev has it whole */
+		octal((char *)h + 329, 8, major(rdev) > 07777777 ? 0 : major(rdev));
+		octal((char *)h + 337, 8, minor(rdev) > 07777777 ? 0 : minor(rdev));
+	}
 	memset(h + 148, ' ', 8);
 	for (int i = 0; i < BLOCK; i++)
 		sum += h[i];
@@ -91,7 +96,7 @@ static int ustar(FILE *f, const char *name, size_t nlen, char type, uint32_t mod
 
 static int write_ext(FILE *f, char type, const char *recs, size_t len)
 {
-	int rc = ustar(f, "././@PaxHeader", 14, type, 0644, 0, 0, len, 0, NULL);
+	int rc = ustar(f, "././@PaxHeader", 14, type, 0644, 0, 0, len, 0, NULL, 0);
 
 	if (!rc && len && fwrite(recs, len, 1, f) != 1)
 		rc = -EIO;
@@ -112,21 +117,32 @@ int tar_write_global(FILE *f, const char *site)
 	return rc;
 }
 
-int tar_write_header(FILE *f, const struct tar_meta *m)
+/* NS as pax writes a time, "SECONDS.NANOSECONDS" (seconds rounded down); returns SECONDS. */
+static int64_t pax_time(char *num, size_t size, int64_t t)
 {
-	char *b = NULL, num[48];
-	size_t l = 0, c = 0;
-	int64_t sec = m->mtime_ns / 1000000000, ns = m->mtime_ns % 1000000000;
-	int rc;
+	int64_t sec = t / 1000000000, ns = t % 1000000000;
 
 	if (ns < 0) {
 		sec--;
 		ns += 1000000000;
 	}
-	snprintf(num, sizeof(num), "%" PRId64 ".%09" PRId64, sec, ns);
+	snprintf(num, size, "%" PRId64 ".%09" PRId64, sec, ns);
+	return sec;
+}
+
+int tar_write_header(FILE *f, const struct tar_meta *m)
+{
+	char *b = NULL, num[48];
+	size_t l = 0, c = 0;
+	int64_t sec = pax_time(num, sizeof(num), m->mtime_ns);
+	int rc;
+
 	rc = record(&b, &l, &c, "path", m->path, m->len);
 	if (!rc)
 		rc = record_s(&b, &l, &c, "mtime", num);
+	pax_time(num, sizeof(num), m->atime_ns);
+	if (!rc && m->has_atime)
+		rc = record_s(&b, &l, &c, "atime", num);
 	if (!rc && m->linkname)
 		rc = record_s(&b, &l, &c, "linkpath", m->linkname);
 	snprintf(num, sizeof(num), "%" PRIu64, m->size);
@@ -144,12 +160,20 @@ int tar_write_header(FILE *f, const struct tar_meta *m)
 		rc = record_s(&b, &l, &c, "PRESSFS.opaque", "1");
 	if (!rc && m->whiteout)
 		rc = record_s(&b, &l, &c, "PRESSFS.whiteout", "1");
+	if (!rc && m->socket)
+		rc = record_s(&b, &l, &c, "PRESSFS.socket", "1");
+	snprintf(num, sizeof(num), "%" PRIu64, m->rdev);
+	if (!rc && (m->type == '3' || m->type == '4'))
+		rc = record_s(&b, &l, &c, "PRESSFS.rdev", num);
+	snprintf(num, sizeof(num), "%" PRIu64, m->lino);
+	if (!rc && m->lino)
+		rc = record_s(&b, &l, &c, "PRESSFS.lino", num);
 	if (!rc)
 		rc = write_ext(f, 'x', b, l);
 	free(b);
 	if (!rc)
 		rc = ustar(f, m->path, m->len, m->type, m->mode, m->uid, m->gid, m->size, sec,
-			   m->linkname);
+			   m->linkname, m->rdev);
 	return rc;
 }
 
@@ -239,6 +263,9 @@ static int parse_ext(const char *b, size_t len, struct tar_meta *m, bool global,
 			m->linkname = dup_bytes(v, vl);
 		} else if (KEY("mtime")) {
 			m->mtime_ns = parse_mtime(v, vl);
+		} else if (KEY("atime")) {
+			m->atime_ns = parse_mtime(v, vl);
+			m->has_atime = true;
 		} else if (KEY("size")) {
 			m->size = strtoull(v, NULL, 10);
 		} else if (KEY("uid")) {
@@ -251,6 +278,17 @@ static int parse_ext(const char *b, size_t len, struct tar_meta *m, bool global,
 			m->opaque = vl == 1 && v[0] == '1';
 		} else if (KEY("PRESSFS.whiteout")) {
 			m->whiteout = vl == 1 && v[0] == '1';
+		} else if (KEY("PRESSFS.socket")) {
+			m->socket = vl == 1 && v[0] == '1';
+		} else if (KEY("PRESSFS.rdev") || KEY("PRESSFS.lino")) {
+			char tmp[24], *end;
+			uint64_t n;
+
+			snprintf(tmp, sizeof(tmp), "%.*s", (int)(vl < 23 ? vl : 23), v);
+			n = strtoull(tmp, &end, 10);
+			if (!vl || vl > 20 || *end)
+				return -EINVAL;
+			*(k[8] == 'r' ? &m->rdev : &m->lino) = n;
 		}
 #undef KEY
 	}
@@ -313,6 +351,8 @@ int tar_read_header(FILE *f, struct tar_meta *m, char *format, size_t fsize, con
 		}
 		m->type = (char)h[156];
 		m->mode = (uint32_t)from_octal(h + 100, 8);
+		if ((m->type == '3' || m->type == '4') && !m->rdev)
+			m->rdev = makedev(from_octal(h + 329, 8), from_octal(h + 337, 8));
 		if (!m->size)
 			m->size = size;
 		if (!m->cls)

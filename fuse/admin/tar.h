@@ -1,7 +1,8 @@
 /* tar.h - the archive of `pressfs dump`/`load`: POSIX pax (ustar with extended headers), so
  * any tar lists it, with pressfs's own attributes as PRESSFS.* records: the class, opaque
- * directories and whiteouts, which no plain tree can hold.  Paths and link targets are raw
- * bytes (any but NUL), nanosecond mtimes. */
+ * directories and whiteouts, which no plain tree can hold, a copy-up's lower inode number and
+ * a socket (docs/ARCHIVE.md).  Paths and link targets are raw bytes (any but NUL), nanosecond
+ * mtimes and atimes; further names of one inode are hard-link entries. */
 #ifndef PRESSFS_ADMIN_TAR_H
 #define PRESSFS_ADMIN_TAR_H
 
@@ -15,13 +16,19 @@
 struct tar_meta {
 	char *path; /* relative, no leading '/'; "." is the top */
 	size_t len;
-	char type;	/* '0' file (a whiteout too), '5' directory, '2' symlink */
-	char *linkname; /* symlinks */
+	char type;	/* '0' file (a whiteout, a socket too), '5' directory, '2' symlink,
+			 * '1' another name of LINKNAME, '6' FIFO, '3'/'4' character/block device */
+	char *linkname; /* symlinks: the target; hard links: the first name's path */
 	uint32_t mode;	/* permission bits */
 	uint32_t uid, gid;
 	int64_t mtime_ns;
+	int64_t atime_ns; /* with has_atime (pax `atime`) */
+	bool has_atime;
 	uint64_t size;
-	char cls; /* 's' or 'c' */
+	uint64_t rdev; /* devices (PRESSFS.rdev; ustar devmajor/devminor for other tars) */
+	uint64_t lino; /* a copy-up's lower inode number (PRESSFS.lino), 0: none */
+	bool socket;   /* a '0' entry that is a Unix socket (PRESSFS.socket) */
+	char cls;      /* 's' or 'c' */
 	bool opaque;
 	bool whiteout;
 };

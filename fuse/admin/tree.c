@@ -7,6 +7,65 @@
 #include "admin/common.h"
 #include "admin/tree.h"
 
+static size_t slot(const struct tree *t, uint64_t ino)
+{
+	size_t i = (size_t)(ino * 0x9e3779b97f4a7c15ull) & (t->mapcap - 1);
+
+	while (t->map[i] && t->e[t->map[i] - 1].a.ino != ino)
+		i = (i + 1) & (t->mapcap - 1);
+	return i;
+}
+
+/* The entry just pushed names an inode (not a directory): find its first name, or make it
+ * the first; *FURTHER tells which. */
+static int link_names(struct tree *t, bool *further)
+{
+	size_t last = t->n - 1, i;
+
+	if (2 * t->n > t->mapcap) {
+		size_t old = t->mapcap, *om = t->map;
+
+		t->mapcap = old ? old * 2 : 1024;
+		t->map = calloc(t->mapcap, sizeof(*t->map));
+		if (!t->map)
+			return -ENOMEM;
+		for (size_t k = 0; k < old; k++)
+			if (om[k])
+				t->map[slot(t, t->e[om[k] - 1].a.ino)] = om[k];
+		free(om);
+	}
+	i = slot(t, t->e[last].a.ino);
+	*further = t->map[i] != 0;
+	if (!t->map[i])
+		t->map[i] = last + 1;
+	t->e[last].first = t->map[i] - 1;
+	t->e[t->e[last].first].names++;
+	return 0;
+}
+
+/* Count entry E (not a directory) once per inode: a further name counts as a link. */
+static int count(struct tree *t, struct tree_entry *e)
+{
+	bool further = false;
+	int rc;
+
+	e->names = 0;
+	rc = link_names(t, &further);
+	if (rc)
+		return rc;
+	if (further) {
+		t->links++;
+	} else if (e->type == STORE_FILE && e->a.cls == 'c') {
+		t->cache_files++;
+	} else if (e->type == STORE_FILE) {
+		t->files++;
+		t->bytes += e->a.size;
+	} else if (e->type != STORE_SYMLINK) {
+		t->specials++;
+	}
+	return 0;
+}
+
 static int push(struct tree *t, const char *path, size_t len, size_t depth, char type,
 		uint64_t parent, uint64_t ref, struct store_attr *a)
 {
@@ -32,6 +91,8 @@ static int push(struct tree *t, const char *path, size_t len, size_t depth, char
 	e->type = type;
 	e->parent = parent;
 	e->ref = ref;
+	e->first = t->n;
+	e->names = 1;
 	if (a) {
 		e->a = *a;
 		memset(a, 0, sizeof(*a)); /* the entry owns chunks and target now */
@@ -96,14 +157,10 @@ static int walk_dir(struct store *s, uint64_t ino, char *path, size_t len, size_
 				strerror(-rc));
 			break;
 		}
-		if (a.type == STORE_FILE && a.cls == 'c') {
-			t->cache_files++;
-		} else if (a.type == STORE_FILE) {
-			t->files++;
-			t->bytes += a.size;
-		}
 		rc = push(t, path, l, depth + 1, a.type, ino, d[i].ino, &a);
 		store_attr_release(&a);
+		if (!rc && t->e[t->n - 1].type != STORE_DIR)
+			rc = count(t, &t->e[t->n - 1]);
 		if (!rc && t->e[t->n - 1].type == STORE_DIR)
 			rc = walk_dir(s, t->e[t->n - 1].a.ino, path, l, depth + 1, t);
 	}
@@ -138,7 +195,18 @@ void tree_free(struct tree *t)
 		store_attr_release(&t->e[i].a);
 	}
 	free(t->e);
+	free(t->map);
 	memset(t, 0, sizeof(*t));
+}
+
+const struct tree_entry *tree_first(const struct tree *t, uint64_t ino)
+{
+	size_t i;
+
+	if (!t->mapcap)
+		return NULL;
+	i = slot(t, ino);
+	return t->map[i] ? &t->e[t->map[i] - 1] : NULL;
 }
 
 int tree_read(struct store *s, struct tree_entry *e, void *buf, int (*reset)(void *arg),

@@ -2,10 +2,12 @@
 
 import io
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 
@@ -211,3 +213,138 @@ def test_dump_to_stdout_load_from_stdin_and_export_a_subtree(workdir, redis_fact
     r = pressfs("export", dest, "--store", r2.url, "--site", "ops", check=False)
     assert r.returncode == 2 and b"not empty" in r.stderr
     assert len(os.listdir(dest)) == 20
+
+
+def test_dump_load_keeps_links_special_files_inode_numbers_and_atimes(workdir, lower,
+                                                                       redis_factory, mount):
+    r1, r2 = redis_factory("r1"), redis_factory("r2")
+    a = mount(r1.url, "a")
+    up = os.path.join(a.mnt, "wp-content", "uploads", "2026")
+    os.makedirs(os.path.join(up, "sub"))
+    with open(os.path.join(up, "one.jpg"), "wb") as f:
+        f.write(b"one inode, two names")
+    os.link(os.path.join(up, "one.jpg"), os.path.join(up, "sub", "two.jpg"))
+    os.mkfifo(os.path.join(up, "pipe"), 0o640)
+    os.mknod(os.path.join(up, "null"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    os.mknod(os.path.join(up, "sock"), stat.S_IFSOCK | 0o660)
+    os.utime(os.path.join(up, "one.jpg"), ns=(1_111_111_111_123_456_789, 1_222_222_222_000_000_001))
+    os.utime(os.path.join(up, "sub"), ns=(1_333_333_333_000_000_007, 1_444_444_444_000_000_000))
+    with open(os.path.join(a.mnt, ".htaccess"), "ab") as f:     # a copy-up keeps its st_ino
+        f.write(b"# more\n")
+    lower_ino = os.stat(os.path.join(lower, ".htaccess")).st_ino
+    assert os.stat(os.path.join(a.mnt, ".htaccess")).st_ino == lower_ino
+    # a lower directory renamed: its copy keeps the lower number where it goes
+    os.rename(os.path.join(a.mnt, "wp-content", "uploads", "2020"),
+              os.path.join(a.mnt, "wp-content", "uploads", "2019"))
+    moved_ino = os.stat(os.path.join(lower, "wp-content", "uploads", "2020")).st_ino
+    assert os.stat(os.path.join(a.mnt, "wp-content", "uploads", "2019")).st_ino == moved_ino
+
+    # and is made opaque (as a rename over a whiteout would): load makes it aside, renames it in
+    P = b"pressfs:{ops}:"
+    uploads = int(r1.command("HGET", P + b"d:%d" % int(r1.command(
+        "HGET", P + b"d:1", b"wp-content")[1:]), b"uploads")[1:])
+    r1.command("HSET", P + b"i:%d" % int(r1.command("HGET", P + b"d:%d" % uploads,
+                                                       b"2019")[1:]), "opaque", "1")
+    first = os.path.join(workdir, "a.tar")
+    dumped = summary(pressfs("dump", first, "--store", r1.url, "--site", "ops").stdout)
+    with tarfile.open(first) as t:
+        kinds = {i.name: i for i in t.getmembers()}
+    moved = kinds["wp-content/uploads/2019"].pax_headers
+    assert moved.get("PRESSFS.lino") == str(moved_ino) and moved.get("PRESSFS.opaque") == "1"
+    assert kinds[".htaccess"].pax_headers.get("PRESSFS.lino") == str(lower_ino)
+    assert "atime" in kinds["wp-content/uploads/2026/one.jpg"].pax_headers
+    assert kinds["wp-content/uploads/2026/sub/two.jpg"].islnk()
+    assert kinds["wp-content/uploads/2026/sub/two.jpg"].linkname == "wp-content/uploads/2026/one.jpg"
+    assert kinds["wp-content/uploads/2026/pipe"].isfifo()
+    assert kinds["wp-content/uploads/2026/null"].ischr()
+    assert (kinds["wp-content/uploads/2026/null"].devmajor,
+            kinds["wp-content/uploads/2026/null"].devminor) == (1, 3)
+    r = pressfs("load", first, "--store", r2.url, "--site", "ops")
+    counts = summary(r.stdout)
+    assert kinds["wp-content/uploads/2026/sock"].pax_headers.get("PRESSFS.socket") == "1"
+    assert "1 hard links, 3 special files" in r.stdout.decode(), r.stdout
+    second = os.path.join(workdir, "b.tar")
+    pressfs("dump", second, "--store", r2.url, "--site", "ops")
+    with open(first, "rb") as f1, open(second, "rb") as f2:
+        assert f1.read() == f2.read(), "the second site's dump differs from the first's"
+
+    b = mount(r2.url, "b")
+    bu = os.path.join(b.mnt, "wp-content", "uploads", "2026")
+    one, two = os.stat(os.path.join(bu, "one.jpg")), os.stat(os.path.join(bu, "sub", "two.jpg"))
+    assert one.st_ino == two.st_ino and one.st_nlink == two.st_nlink == 2
+    assert (one.st_atime_ns, one.st_mtime_ns) == (1_111_111_111_123_456_789,
+                                                  1_222_222_222_000_000_001)
+    sub = os.stat(os.path.join(bu, "sub"))
+    assert (sub.st_atime_ns, sub.st_mtime_ns) == (1_333_333_333_000_000_007,
+                                                  1_444_444_444_000_000_000)
+    pipe = os.lstat(os.path.join(bu, "pipe"))
+    assert stat.S_ISFIFO(pipe.st_mode) and stat.S_IMODE(pipe.st_mode) == 0o640
+    dev = os.lstat(os.path.join(bu, "null"))
+    assert stat.S_ISCHR(dev.st_mode) and dev.st_rdev == os.makedev(1, 3)
+    sock = os.lstat(os.path.join(bu, "sock"))
+    assert stat.S_ISSOCK(sock.st_mode) and sock.st_mode == os.lstat(os.path.join(up, "sock")).st_mode
+    assert os.stat(os.path.join(b.mnt, ".htaccess")).st_ino == lower_ino
+    assert os.stat(os.path.join(b.mnt, "wp-content", "uploads", "2019")).st_ino == moved_ino
+    assert sorted(os.listdir(os.path.join(b.mnt, "wp-content", "uploads", "2019"))) == \
+        sorted(os.listdir(os.path.join(a.mnt, "wp-content", "uploads", "2019")))
+    assert not os.path.exists(os.path.join(b.mnt, "wp-content", "uploads", "2020"))
+    assert not [n for n in os.listdir(os.path.join(b.mnt, "wp-content", "uploads"))
+                if n.startswith(".pressfs")]
+    with open(os.path.join(bu, "sub", "two.jpg"), "rb") as f:
+        assert f.read() == b"one inode, two names"
+    # one inode: a write through one name shows through the other, on the loaded site
+    with open(os.path.join(bu, "one.jpg"), "ab") as f:
+        f.write(b"!")
+    with open(os.path.join(bu, "sub", "two.jpg"), "rb") as f:
+        assert f.read() == b"one inode, two names!"
+    assert counts["loaded"] == dumped["dumped"], r.stdout
+
+
+def test_export_makes_hard_links_and_special_files(workdir, redis, mount):
+    m = mount(redis.url, "a")
+    up = os.path.join(m.mnt, "wp-content", "uploads", "2026")
+    os.makedirs(up)
+    with open(os.path.join(up, "one.jpg"), "wb") as f:
+        f.write(b"shared bytes")
+    os.link(os.path.join(up, "one.jpg"), os.path.join(up, "two.jpg"))
+    os.mkfifo(os.path.join(up, "pipe"), 0o640)
+    os.mknod(os.path.join(up, "null"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    os.utime(os.path.join(up, "one.jpg"), ns=(1_111_111_111_123_456_789, 1_222_222_222_000_000_001))
+
+    dest = os.path.join(workdir, "as-root")
+    r = pressfs("export", dest, "--store", redis.url, "--site", "ops")
+    counts = summary(r.stdout)
+    assert counts["exported"] == 1 and counts["hard links"] == 1 and counts["failed"] == 0
+    assert "special files:     2 made, 0 skipped" in r.stdout.decode(), r.stdout
+    d = os.path.join(dest, "wp-content", "uploads", "2026")
+    one, two = os.stat(os.path.join(d, "one.jpg")), os.stat(os.path.join(d, "two.jpg"))
+    assert one.st_ino == two.st_ino and one.st_nlink == 2
+    assert (one.st_atime_ns, one.st_mtime_ns) == (1_111_111_111_123_456_789,
+                                                  1_222_222_222_000_000_001)
+    pipe = os.lstat(os.path.join(d, "pipe"))
+    assert stat.S_ISFIFO(pipe.st_mode) and stat.S_IMODE(pipe.st_mode) == 0o640
+    dev = os.lstat(os.path.join(d, "null"))
+    assert stat.S_ISCHR(dev.st_mode) and dev.st_rdev == os.makedev(1, 3)
+    assert stat.S_IMODE(dev.st_mode) == 0o600
+
+    # A user who may not make device nodes gets the rest, and the device listed as skipped.
+    top = tempfile.mkdtemp(prefix="pressfs-ops-nobody-")   # the workdir is root's alone
+    try:
+        os.chmod(top, 0o755)
+        dest = os.path.join(top, "as-nobody")
+        os.makedirs(dest)
+        os.chown(dest, 65534, 65534)
+        r = subprocess.run([PRESSFS, "export", dest, "--store", redis.url, "--site", "ops"],
+                           capture_output=True, timeout=120,
+                           preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        out = r.stdout.decode()
+        assert r.returncode == 0, (out, r.stderr)
+        assert "special files:     1 made, 1 skipped" in out, out
+        assert "  skipped /wp-content/uploads/2026/null (character device 1:3: mknod needs " \
+            "root)" in out, out
+        d = os.path.join(dest, "wp-content", "uploads", "2026")
+        assert stat.S_ISFIFO(os.lstat(os.path.join(d, "pipe")).st_mode)
+        assert not os.path.lexists(os.path.join(d, "null"))
+        assert os.stat(os.path.join(d, "two.jpg")).st_nlink == 2
+    finally:
+        shutil.rmtree(top)

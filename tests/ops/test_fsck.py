@@ -115,3 +115,52 @@ def test_info_counts_the_site_and_its_peers(workdir, redis, mount):
     mount(redis.url, "b")
     out = pressfs("info", "--store", redis.url, "--site", "ops").stdout.decode()
     assert "peers mounted:     2" in out, out
+
+
+def test_fsck_finds_a_wrong_link_count_and_repairs_it(workdir, redis, mount):
+    m = mount(redis.url, "a")
+    up = os.path.join(m.mnt, "wp-content", "uploads")
+    with open(os.path.join(up, "pair.jpg"), "wb") as f:
+        f.write(b"two names")
+    os.link(os.path.join(up, "pair.jpg"), os.path.join(up, "pair-2.jpg"))
+    with open(os.path.join(up, "single.jpg"), "wb") as f:
+        f.write(b"one name")
+    with open(os.path.join(up, "fine.jpg"), "wb") as f:
+        f.write(b"fine")
+    os.link(os.path.join(up, "fine.jpg"), os.path.join(up, "fine-2.jpg"))
+    uploads = entry(redis, entry(redis, 1, b"wp-content"), b"uploads")
+    pair, single = entry(redis, uploads, b"pair.jpg"), entry(redis, uploads, b"single.jpg")
+    assert inode(redis, pair)[b"nlink"] == b"2"
+    redis.command("HDEL", P + b"i:%d" % pair, "nlink")           # too low: 1 for two names
+    redis.command("HSET", P + b"i:%d" % single, "nlink", "3")    # too high: 3 for one name
+
+    args = ["fsck", "--store", redis.url, "--site", "ops"]
+    r = pressfs(*args, check=False)
+    out = r.stdout.decode()
+    assert r.returncode == 1, out
+    assert ("wrong link count  /wp-content/uploads/pair-2.jpg nlink 1, but 2 entries name "
+            "inode %d" % pair) in out, out
+    assert ("wrong link count  /wp-content/uploads/single.jpg nlink 3, but 1 entries name "
+            "inode %d" % single) in out, out
+    assert "fine" not in out and "[repaired]" not in out, out
+    assert b"nlink" not in inode(redis, pair)                     # a check changes nothing
+
+    r = pressfs(*args, "--repair", check=False)
+    out = r.stdout.decode()
+    assert r.returncode == 0, out
+    assert out.count("[repaired]") == 2, out
+    assert inode(redis, pair)[b"nlink"] == b"2"
+    assert b"nlink" not in inode(redis, single)
+    assert inode(redis, entry(redis, uploads, b"fine.jpg"))[b"nlink"] == b"2"
+
+    # The repaired pair behaves as one: removing one name keeps the other (and its data).
+    m.stop()
+    b = mount(redis.url, "b")
+    bu = os.path.join(b.mnt, "wp-content", "uploads")
+    assert os.stat(os.path.join(bu, "pair.jpg")).st_nlink == 2
+    os.unlink(os.path.join(bu, "pair.jpg"))
+    with open(os.path.join(bu, "pair-2.jpg"), "rb") as f:
+        assert f.read() == b"two names"
+    assert os.stat(os.path.join(bu, "pair-2.jpg")).st_nlink == 1
+    out = pressfs(*args).stdout.decode()
+    assert "wrong link count" not in out and "damage:            0 found" in out, out
