@@ -265,21 +265,25 @@ int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink)
 	    "else redis.call('HSET', k, 'nlink', ARGV[2]) end\n"
 	    "redis.call('HSET', k, 'ctime', ARGV[3])\n"
 	    "redis.call('HINCRBY', k, 'ver', 1)\n"
-	    "redis.call('PUBLISH', ARGV[4], ARGV[5])\n"
+	    /* numbered like every message (docs/FORMAT.md): INCR and PUBLISH in one step */
+	    "local s = redis.call('INCR', KEYS[2])\n"
+	    "redis.call('PUBLISH', ARGV[4], 'I:' .. s .. ' ' .. ARGV[5] .. ' fsck' .. "
+	    "string.char(0))\n"
 	    "return 1\n";
-	char k[128], ver[24], n[16], now[32], ch[128], msg[64];
+	char k[128], seq[128], ver[24], n[16], now[32], ch[128], ids[24];
 	struct timespec ts;
 	redisReply *rep;
-	int len, v;
+	int v;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	snprintf(ver, sizeof(ver), "%" PRIu64, version);
 	snprintf(n, sizeof(n), "%u", nlink);
 	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
-	len = snprintf(msg, sizeof(msg), "I %" PRIu64 " fsck", id) + 1; /* the NUL ends it */
-	rep = cmd(r, "EVAL %s 1 %s %s %s %s %s %b", script, key(r, k, sizeof(k), 'i', id), ver, n,
-		  now, ch, msg, (size_t)len);
+	snprintf(seq, sizeof(seq), "%sseq", r->prefix);
+	snprintf(ids, sizeof(ids), "%" PRIu64, id);
+	rep = cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s", script, key(r, k, sizeof(k), 'i', id), seq,
+		  ver, n, now, ch, ids);
 	v = rep && rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : -EIO;
 	freeReplyObject(rep);
 	return v;
