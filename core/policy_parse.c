@@ -109,7 +109,7 @@ static bool is_wild(char c)
 /*
  * Compile pattern token T (n bytes, escapes still in) into R.  Errors point at the byte at fault.
  * Layout of the one allocation: segs[nsegs], then code, prefix, suffix and canon, each at most
- * 2n + 2 bytes.
+ * 2n + 2 bytes.  One piece: a single pass over the token fills all five at once.
  */
 static int compile(struct parser *ps, const char *t, size_t n, struct crule *r)
 {
@@ -383,6 +383,9 @@ static void quote(char *out, size_t size, const char *s, size_t n)
 	out[o] = '\0';
 }
 
+/* One rule line, S to E: the pattern, the class and its modifier, then the trailing comment,
+ * each checked where it stands so an error points at its column.  One piece: a left-to-right
+ * scan of one line. */
 static int parse_line(struct parser *ps, const char *s, const char *e)
 {
 	struct policy *p = ps->p;

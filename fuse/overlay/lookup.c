@@ -67,6 +67,8 @@ static bool cache_readable(struct pfs *fs, struct node *n, const struct store_at
 	return err == 0;
 }
 
+/* One piece: the layers are asked in the order that decides which hides which (local, pending,
+ * store, lower), each answer shaping the one entry the kernel gets. */
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
 		   struct fuse_entry_param *e, struct node **out)
 {
