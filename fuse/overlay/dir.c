@@ -360,8 +360,26 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 int dir_nlink(struct pfs *fs, struct node *n)
 {
 	struct dirlist *l;
-	int err = list_dir(fs, n, &l), nlink = 2;
+	uint64_t sino = 0;
+	bool merged;
+	int err, nlink = 2;
 
+	pthread_mutex_lock(&fs->lock);
+	merged = (n->flags & (N_LOWER | N_INLOCAL)) != 0 || !n->sino;
+	sino = n->sino;
+	pthread_mutex_unlock(&fs->lock);
+	if (!merged) {
+		/* Only the store has it: count its subdirectories there, in one command.  (A
+		 * full merged listing for every changed version made creating N files in one
+		 * directory cost O(N^2) round trips and parses.) */
+		uint32_t sub;
+
+		err = store_count_subdirs(fs->store, sino, &sub);
+		if (err)
+			return err;
+		return sub < (uint32_t)INT_MAX - 2 ? 2 + (int)sub : INT_MAX;
+	}
+	err = list_dir(fs, n, &l);
 	if (err)
 		return err;
 	for (size_t i = 0; i < l->n; i++)

@@ -224,6 +224,32 @@ static int fetch_linos(struct store *s, struct store_dirent *d, size_t n)
 	return 0;
 }
 
+int store_count_subdirs(struct store *s, uint64_t dir, uint32_t *n)
+{
+	struct args args = {0};
+	redisReply *r;
+	int rc;
+
+	*n = 0;
+	arg_str(&args, "HVALS");
+	arg_key_done(&args, key_dir(arg_key(&args), s->prefix, dir));
+	rc = command(s, "readdir", &args, &r);
+	if (rc)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		rc = refused(s, conn_current(s), "readdir", r);
+	} else if (r->elements == 0) {
+		rc = -ENOENT; /* not even the "." sentinel: the directory is gone */
+	} else {
+		for (size_t i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->len > 1 &&
+			    r->element[i]->str[0] == STORE_DIR && *n < UINT32_MAX)
+				(*n)++;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n)
 {
 	struct args args = {0};

@@ -273,6 +273,10 @@ int store_rename_checked(struct store *s, uint64_t sdir, const char *sname, size
  * array of *n entries owned by the caller: free with store_dirents_free.  -ENOENT if DIR is
  * gone. */
 int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n);
+/* How many of DIR's entries are directories, in one command (no entry is parsed or checked
+ * beyond its type): what the link count of a directory with no lower part needs.  -ENOENT if
+ * DIR is gone. */
+int store_count_subdirs(struct store *s, uint64_t dir, uint32_t *n);
 void store_dirents_free(struct store_dirent *d, size_t n);
 
 /* Invalidation.  Every change above is announced atomically with it, on the site's channel,
