@@ -72,9 +72,15 @@ class ColdStart:
             if res and mem0 is not None and res["files"]:
                 time.sleep(1)  # let the daemon's last commits and frees land
                 per = (scale.used_memory(self.redis) - mem0) / res["files"]
-                self.res.add("redis_bytes_per_file", c.name, per)
-                self.res.extra("redis_bytes_files", res["files"])
-                log(f"cold start: Redis used_memory grew {per:.0f} bytes per 10-byte file")
+                if per > 0:
+                    self.res.add("redis_bytes_per_file", c.name, per)
+                    self.res.extra("redis_bytes_files", res["files"])
+                    log(f"cold start: Redis used_memory grew {per:.0f} bytes per 10-byte file")
+                else:
+                    # earlier workloads' data, freed after its grace, left meanwhile: the
+                    # difference says nothing of the new files (no row rather than a wrong one)
+                    log(f"cold start: Redis used_memory fell by {-per:.0f} bytes per file while "
+                        "the files were written: memory per file not measured")
             if res:
                 self.res.extra(f"cold_files:{c.name}", res["files"])
                 if res["files"] < a.cold_files:
