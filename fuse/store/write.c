@@ -462,26 +462,12 @@ int store_setattr(struct store *s, uint64_t ino, unsigned mask, const struct sto
 
 	memset(out, 0, sizeof *out);
 	arg_fmt(&args, "%" PRIu64, ino);
-	if (mask & STORE_SET_MODE)
-		arg_fmt(&args, "%04o", in->mode & 07777);
-	else
-		arg_str(&args, "");
-	if (mask & STORE_SET_UID)
-		arg_fmt(&args, "%" PRIu32, in->uid);
-	else
-		arg_str(&args, "");
-	if (mask & STORE_SET_GID)
-		arg_fmt(&args, "%" PRIu32, in->gid);
-	else
-		arg_str(&args, "");
-	if (mask & STORE_SET_MTIME)
-		arg_fmt(&args, "%" PRId64, in->mtime_ns);
-	else
-		arg_str(&args, "");
-	if (mask & STORE_SET_ATIME)
-		arg_fmt(&args, "%" PRId64, in->atime_ns);
-	else
-		arg_str(&args, "");
+	/* each attribute a script argument, "" for one left as it is */
+	arg_fmt(&args, (mask & STORE_SET_MODE) ? "%04o" : "", in->mode & 07777);
+	arg_fmt(&args, (mask & STORE_SET_UID) ? "%" PRIu32 : "", in->uid);
+	arg_fmt(&args, (mask & STORE_SET_GID) ? "%" PRIu32 : "", in->gid);
+	arg_fmt(&args, (mask & STORE_SET_MTIME) ? "%" PRId64 : "", in->mtime_ns);
+	arg_fmt(&args, (mask & STORE_SET_ATIME) ? "%" PRId64 : "", in->atime_ns);
 	rc = script(s, SC_SETATTR, &args, &r);
 	if (rc)
 		return rc;
