@@ -1,6 +1,7 @@
 /* common.c - the pieces import, export, dump and load share: opening the store, signals, the
  * progress display, quoting names, the content hash and reading a file back from the store. */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +42,64 @@ int admin_target_opt(struct admin_target *t, int c, const char *arg)
 		t->timeout_ms = (unsigned)ms;
 		return 0;
 	}
+}
+
+/* The common options first, then the command's own; "h" is the only short option (the
+ * commands' letters are internal codes, never given on the command line). */
+enum { ADMIN_MAX_OPTS = 24 };
+
+int admin_parse(int argc, char **argv, const struct admin_cmdline *cl, struct admin_target *t)
+{
+	static const struct option common[] = {{"store", 1, NULL, 's'},
+					       {"site", 1, NULL, 'S'},
+					       {"timeout", 1, NULL, 't'},
+					       {"help", 0, NULL, 'h'}};
+	struct option all[ADMIN_MAX_OPTS];
+	size_t n = 0;
+	int c;
+
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		all[n++] = common[i];
+	for (const struct option *o = cl->opts; o && o->name; o++) {
+		if (n + 1 >= ADMIN_MAX_OPTS)
+			abort(); /* a command's table outgrew ADMIN_MAX_OPTS: a build defect */
+		all[n++] = *o;
+	}
+	memset(&all[n], 0, sizeof(all[n]));
+	while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'S':
+		case 't':
+			if (admin_target_opt(t, c, optarg) < 0)
+				return -1;
+			break;
+		case 'h':
+			printf("%s", cl->usage);
+			return ADMIN_HELP;
+		case '?':
+			fprintf(stderr, "%s", cl->usage);
+			return -1;
+		default:
+			if (!cl->on_opt || cl->on_opt(cl->ctx, c, optarg) < 0)
+				return -1;
+		}
+	}
+	if ((cl->nargs >= 0 && argc - optind != cl->nargs) || !t->url) {
+		fprintf(stderr, "%s", cl->usage);
+		return -1;
+	}
+	return optind;
+}
+
+const struct option admin_force_opts[] = {{"force", 0, NULL, 'f'}, {NULL, 0, NULL, 0}};
+
+int admin_set_flag(void *ctx, int c, const char *arg)
+{
+	(void)c;
+	(void)arg;
+	*(bool *)ctx = true;
+	return 0;
 }
 
 int admin_open(const struct admin_target *t, const char *what, struct store **out)

@@ -4,6 +4,7 @@
 #ifndef PRESSFS_ADMIN_COMMON_H
 #define PRESSFS_ADMIN_COMMON_H
 
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,6 +24,24 @@ struct admin_target {
 /* Take --store, --site or --timeout (getopt's C, with ARG) into T; -1, said on stderr, for a
  * timeout that is no number of milliseconds. */
 int admin_target_opt(struct admin_target *t, int c, const char *arg);
+
+/* The command line every admin command has: --store, --site, --timeout and --help are taken
+ * here; the command's own options (OPTS, getopt_long's table ending in a zero row, may be
+ * NULL) go to ON_OPT with its CTX, which returns 0 or -1 after saying why; exactly NARGS
+ * operands must follow (-1: any number).  Returns the index of the first operand, -1 after
+ * printing USAGE or an error on stderr, or ADMIN_HELP after printing USAGE on stdout. */
+#define ADMIN_HELP (-2)
+struct admin_cmdline {
+	const char *usage;
+	const struct option *opts;
+	int nargs;
+	int (*on_opt)(void *ctx, int c, const char *arg);
+	void *ctx;
+};
+int admin_parse(int argc, char **argv, const struct admin_cmdline *cl, struct admin_target *t);
+/* For a command whose one option is --force: CTX is the bool it sets. */
+extern const struct option admin_force_opts[];
+int admin_set_flag(void *ctx, int c, const char *arg);
 
 /* Open the site's store for a command named WHAT (used in messages, and in the peer id its
  * changes are announced with); prints the reason and returns -errno on failure. */

@@ -21,40 +21,6 @@ struct dump_opts {
 	bool force;
 };
 
-static int parse(int argc, char **argv, struct dump_opts *o, const char *usage)
-{
-	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
-					     {"timeout", 1, NULL, 't'}, {"force", 0, NULL, 'f'},
-					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'S':
-		case 't':
-			if (admin_target_opt(&o->t, c, optarg) < 0)
-				return -1;
-			break;
-		case 'f':
-			o->force = true;
-			break;
-		case 'h':
-			printf("%s", usage);
-			exit(0);
-		default:
-			fprintf(stderr, "%s", usage);
-			return -1;
-		}
-	}
-	if (optind + 1 != argc || !o->t.url) {
-		fprintf(stderr, "%s", usage);
-		return -1;
-	}
-	o->file = argv[optind];
-	return 0;
-}
-
 /* A file's content is read whole before its header is written (the header says its size,
  * and a file rewritten under the reader is read again at its new size): in memory, spilling
  * into a temporary file past SPOOL_MEM. */
@@ -212,11 +178,21 @@ int dump_main(int argc, char **argv)
 	double secs;
 	int rc = 0;
 
-	if (parse(argc, argv, &o,
-		  "usage: pressfs dump FILE|- --store URL [--site NAME] [--force]\n"
-		  "Writes the site's store into one tar archive (FILE; - is stdout); --force\n"
-		  "replaces an existing FILE.\n") < 0)
-		return 2;
+	const struct admin_cmdline cl = {
+	    .usage = "usage: pressfs dump FILE|- --store URL [--site NAME] [--force]\n"
+		     "Writes the site's store into one tar archive (FILE; - is stdout); --force\n"
+		     "replaces an existing FILE.\n",
+	    .opts = admin_force_opts,
+	    .nargs = 1,
+	    .on_opt = admin_set_flag,
+	    .ctx = &o.force};
+	int arg = admin_parse(argc, argv, &cl, &o.t);
+
+	if (arg < 0) {
+		free(buf);
+		return arg == ADMIN_HELP ? 0 : 2;
+	}
+	o.file = argv[arg];
 	if (!strcmp(o.file, "-")) {
 		out = stdout;
 	} else {

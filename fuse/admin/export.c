@@ -155,46 +155,16 @@ struct cmd {
 	struct admin_target t;
 	const char *prefix;
 	const char *out;
-	bool force;
 };
 
-static int parse(int argc, char **argv, struct cmd *c, const char *usage)
+static int export_opt(void *ctx, int o, const char *arg)
 {
-	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
-					     {"timeout", 1, NULL, 't'}, {"prefix", 1, NULL, 'P'},
-					     {"force", 0, NULL, 'f'},	{"help", 0, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	int o;
-
-	while ((o = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-		switch (o) {
-		case 's':
-		case 'S':
-		case 't':
-			if (admin_target_opt(&c->t, o, optarg) < 0)
-				return -1;
-			break;
-		case 'P':
-			c->prefix = optarg;
-			break;
-		case 'f':
-			c->force = true;
-			break;
-		case 'h':
-			printf("%s", usage);
-			exit(0);
-		default:
-			fprintf(stderr, "%s", usage);
-			return -1;
-		}
-	}
-	if (optind + 1 != argc || !c->t.url) {
-		fprintf(stderr, "%s", usage);
-		return -1;
-	}
-	c->out = argv[optind];
+	(void)o;
+	((struct cmd *)ctx)->prefix = arg; /* --prefix, its only option */
 	return 0;
 }
+
+static const struct option export_opts[] = {{"prefix", 1, NULL, 'P'}, {NULL, 0, NULL, 0}};
 
 /* Open the store and list the site (below --prefix).  Prints what went wrong. */
 static int open_and_walk(struct cmd *c, const char *what, struct store **s, struct tree *t)
@@ -275,11 +245,20 @@ int export_main(int argc, char **argv)
 	int dest;
 	double secs;
 
-	if (parse(argc, argv, &c,
-		  "usage: pressfs export DIR --store URL [--site NAME] [--prefix PATH]\n"
-		  "Copies the site's files (the store's upper layer, below PATH) into DIR, which\n"
-		  "must not exist or be empty.\n") < 0)
-		return 2;
+	const struct admin_cmdline cl = {
+	    .usage =
+		"usage: pressfs export DIR --store URL [--site NAME] [--prefix PATH]\n"
+		"Copies the site's files (the store's upper layer, below PATH) into DIR, which\n"
+		"must not exist or be empty.\n",
+	    .opts = export_opts,
+	    .nargs = 1,
+	    .on_opt = export_opt,
+	    .ctx = &c};
+	int arg = admin_parse(argc, argv, &cl, &c.t);
+
+	if (arg < 0)
+		return arg == ADMIN_HELP ? 0 : 2;
+	c.out = argv[arg];
 	mkdir(c.out, 0755);
 	dest = open(c.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dest < 0) {

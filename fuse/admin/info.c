@@ -211,42 +211,19 @@ static int gather(const struct admin_target *t, struct store *s, struct info *in
 
 int info_main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
-					     {"timeout", 1, NULL, 't'}, {"json", 0, NULL, 'j'},
-					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", 0, NULL, 'j'}, {NULL, 0, NULL, 0}};
 	static const char usage[] = "usage: pressfs info --store URL [--site NAME] [--json]\n";
 	struct admin_target t = {0};
 	struct info in = {0};
 	struct store *s;
 	bool json = false;
+	const struct admin_cmdline cl = {
+	    .usage = usage, .opts = opts, .nargs = 0, .on_opt = admin_set_flag, .ctx = &json};
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			t.url = optarg;
-			break;
-		case 'S':
-			t.site = optarg;
-			break;
-		case 't':
-			t.timeout_ms = (unsigned)atoi(optarg);
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			printf("%s", usage);
-			return 0;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
-	if (optind != argc || !t.url) {
-		fprintf(stderr, "%s", usage);
-		return 2;
-	}
+	c = admin_parse(argc, argv, &cl, &t);
+	if (c < 0)
+		return c == ADMIN_HELP ? 0 : 2;
 	if (admin_open(&t, "info", &s) < 0)
 		return 1;
 	in.site = t.site ? t.site : "default";

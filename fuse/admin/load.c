@@ -332,9 +332,6 @@ static int finish_dirs(struct load *l)
  * restored as it comes.  One piece: a stream read once, front to back. */
 int load_main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
-					     {"timeout", 1, NULL, 't'}, {"force", 0, NULL, 'f'},
-					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
 	static const char usage[] =
 	    "usage: pressfs load FILE|- --store URL [--site NAME] [--force]\n"
 	    "Restores a `pressfs dump` archive (FILE; - is stdin) into the site, which must be\n"
@@ -346,34 +343,19 @@ int load_main(int argc, char **argv)
 	char format[16] = "", b[32];
 	const char *why = NULL;
 	double secs;
+	const struct admin_cmdline cl = {.usage = usage,
+					 .opts = admin_force_opts,
+					 .nargs = 1,
+					 .on_opt = admin_set_flag,
+					 .ctx = &l.force};
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'S':
-		case 't':
-			if (admin_target_opt(&t, c, optarg) < 0)
-				return 2;
-			break;
-		case 'f':
-			l.force = true;
-			break;
-		case 'h':
-			printf("%s", usage);
-			return 0;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
-	if (optind + 1 != argc || !t.url) {
-		fprintf(stderr, "%s", usage);
-		return 2;
-	}
-	l.in = strcmp(argv[optind], "-") ? fopen(argv[optind], "rbe") : stdin;
+	c = admin_parse(argc, argv, &cl, &t);
+	if (c < 0)
+		return c == ADMIN_HELP ? 0 : 2;
+	l.in = strcmp(argv[c], "-") ? fopen(argv[c], "rbe") : stdin;
 	if (!l.in) {
-		fprintf(stderr, "pressfs load: %s: %s\n", argv[optind], strerror(errno));
+		fprintf(stderr, "pressfs load: %s: %s\n", argv[c], strerror(errno));
 		return 2;
 	}
 	if (admin_open(&t, "load", &l.s) < 0)
@@ -422,7 +404,7 @@ int load_main(int argc, char **argv)
 		rc = finish_dirs(&l);
 	secs = progress_stop(&prog);
 	if (rc < 0 && why && *why)
-		fprintf(stderr, "pressfs load: %s: %s\n", argv[optind], why);
+		fprintf(stderr, "pressfs load: %s: %s\n", argv[c], why);
 	else if (rc < 0 && !why)
 		fprintf(stderr, "pressfs load: %s\n", strerror(-rc));
 	printf("loaded:            %" PRIu64 " files, %s in %.1f s; %zu directories, %" PRIu64

@@ -119,3 +119,23 @@ def test_the_site_acl_user_sees_the_registry(redis, mount):
             json.loads(pressfs("info", "--store", url, "--site", "ops", "--json").stdout)),
         60, interval=0.2, what="alpha in the registry")
     assert got["listeners"] is None and not got["peers"][0]["stale"], got
+
+
+def test_every_command_refuses_a_bad_timeout_or_option_and_changes_nothing(redis, workdir):
+    """The admin commands share one command line: a --timeout that is no number of
+    milliseconds, an unknown option or a missing operand is a usage error (exit 2) before any
+    store is touched; `info` once took `--timeout abc` as 0 and went on."""
+    before = redis.command("DBSIZE")
+    for argv in (("info", "--store", redis.url, "--timeout", "abc"),
+                 ("info", "--store", redis.url, "extra-operand"),
+                 ("dump", "--store", redis.url, "--timeout", "0", workdir + "/d.tar"),
+                 ("export", "--store", redis.url, "--force", workdir + "/out"),
+                 ("load", "--store", redis.url),
+                 ("fsck", "--store", redis.url, "--bogus")):
+        r = pressfs(*argv, timeout=60, check=False)
+        assert r.returncode == 2, (argv, r.returncode, r.stderr)
+        assert r.stderr.strip(), (argv, "no reason given")
+    assert redis.command("DBSIZE") == before
+    for cmd in ("info", "dump", "export", "load", "fsck"):
+        r = pressfs(cmd, "--help", timeout=60)
+        assert r.returncode == 0 and b"usage: pressfs " + cmd.encode() in r.stdout, (cmd, r)
