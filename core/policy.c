@@ -435,6 +435,11 @@ bool policy_may_change_below(const struct policy *p, const char *dir, size_t len
 	return policy_may_change(p, dir, len) || writable_below(p, &n->other, dir, len);
 }
 
+bool policy_tree_may_change(const struct policy *p, const char *path, size_t len)
+{
+	return policy_may_change(p, path, len) || policy_may_change_below(p, path, len);
+}
+
 size_t policy_rule_count(const struct policy *p)
 {
 	return p ? p->n : 0;

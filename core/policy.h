@@ -79,4 +79,9 @@ bool policy_may_change(const struct policy *p, const char *path, size_t len);
  * listing of DIR may ever differ from the lower tree's. */
 bool policy_may_change_below(const struct policy *p, const char *dir, size_t len);
 
+/* True when an upper entry may ever exist at PATH or anywhere below it (policy_may_change() or
+ * policy_may_change_below()): a directory where this is false keeps the lower tree's listing
+ * forever and takes no new name, so every front end reports it not writable. */
+bool policy_tree_may_change(const struct policy *p, const char *path, size_t len);
+
 #endif

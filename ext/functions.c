@@ -284,14 +284,11 @@ static ZEND_FUNCTION(pfs_glob)
 /* ---- is_writable: false where the policy refuses writes ---- */
 
 /* Whether the policy lets some name be created below directory REL (LEN bytes, below the
- * root): the test the overlay makes before it keeps a lower directory's write bits
- * (node_policy_flags(): N_WRITABLE, or not N_STATIC_BELOW), so that both give one answer. */
+ * root): the one core test the overlay also makes before it keeps a lower directory's write
+ * bits (not N_STATIC_BELOW), so that both give one answer. */
 static bool dir_takes_names(const char *rel, size_t len)
 {
-	const struct policy *pol = PFS_G(policy);
-
-	return policy_class_writable(policy_class_of(pol, rel, len)) ||
-	       policy_may_change(pol, rel, len) || policy_may_change_below(pol, rel, len);
+	return policy_tree_may_change(PFS_G(policy), rel, len);
 }
 
 enum access_answer {

@@ -264,11 +264,10 @@ unsigned classes_view(const struct policy *p, const struct cls_mount *m, const c
 		view |= CLS_VIEW_WRITABLE;
 	if (c == POLICY_LOCAL && m->local)
 		view |= CLS_VIEW_LOCAL;
-	if (!policy_may_change(p, path, len)) {
+	if (!policy_may_change(p, path, len))
 		view |= CLS_VIEW_STATIC;
-		if (!policy_may_change_below(p, path, len))
-			view |= CLS_VIEW_STATIC_BELOW;
-	}
+	if (!policy_tree_may_change(p, path, len))
+		view |= CLS_VIEW_STATIC_BELOW;
 	if (cls)
 		*cls = c;
 	return view;

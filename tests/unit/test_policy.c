@@ -325,6 +325,16 @@ static void test_may_change(void)
 	MCB(p, "/t/tem", 0);
 	MCB(p, "/q", 0);
 	MCB(p, "/unknown/name", 0);
+	/* at or below: /x/q/z has neither; /x/q/y is writable itself; /d has something below */
+	for (const char *const *t = (const char *const[]){"/", "/a/b", "/x/q/y", "/x/q/z", "/d",
+							    "/d/e/q", "/t/temp", "/u/x", NULL};
+	     *t; t++)
+		is_int(policy_tree_may_change(p, *t, strlen(*t)),
+		       policy_may_change(p, *t, strlen(*t)) ||
+			   policy_may_change_below(p, *t, strlen(*t)),
+		       "tree_may_change(%s) is may_change or may_change_below", *t);
+	ok(!policy_tree_may_change(p, "/x/q/z", 6), "tree_may_change(/x/q/z) is false");
+	ok(policy_tree_may_change(p, "/x/q/y", 6), "tree_may_change(/x/q/y) is true");
 	policy_free(p);
 
 	p = parse("/**/x shared\n");
