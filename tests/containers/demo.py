@@ -8,16 +8,16 @@ The first start builds the base image (a few minutes, cached in /var/cache/press
 take seconds.  State (pids, container names) is kept in $PRESSFS_DEMO_DIR (default
 /tmp/pressfs-demo-containers); `stop` removes the containers, their mounts and the servers."""
 
-import json
 import os
 import shutil
-import signal
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "env"))
 import podenv  # noqa: E402
 import podsite as csite  # noqa: E402
+import demostate  # noqa: E402
 import pressenv  # noqa: E402
 
 STATE = os.environ.get("PRESSFS_DEMO_DIR", "/tmp/pressfs-demo-containers")
@@ -25,33 +25,16 @@ STATE_FILE = os.path.join(STATE, "state.json")
 NAMES = ["pressfs-node1", "pressfs-node2"]
 
 
-def say(msg):
-    print("\n\033[1m== %s\033[0m" % msg, flush=True)
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, TypeError):
-        return False
-
-
 def start():
     pm = podenv.Podman()
-    if os.path.exists(STATE_FILE):
-        with open(STATE_FILE) as f:
-            st = json.load(f)
-        if any(alive(p) for p in st["pids"]):
-            print("the demo is already running (%s); `make demo-stop` ends it" % STATE_FILE)
-            return 0
-        stop()
+    if demostate.running(STATE_FILE, stop):
+        return 0
     os.makedirs(STATE, exist_ok=True)
-    say("the pressfs image (the first run builds the Debian 12 base: a few minutes)")
+    demostate.say("the pressfs image (the first run builds the Debian 12 base: a few minutes)")
     image = podenv.build_image(pm)
     env = pressenv.Env(base=STATE, prefix="site-", keep=True)
     s = csite.Site(env, pm, image, names=NAMES, name="demo", mode="enforce")
-    say("starting MariaDB, Redis (ACL user pressfs-demo), 2 memcached, HAProxy on 127.0.0.1 "
+    demostate.say("starting MariaDB, Redis (ACL user pressfs-demo), 2 memcached, HAProxy on 127.0.0.1 "
         "and two read-only containers: %s" % " ".join(NAMES))
     try:
         s.start()
@@ -62,12 +45,10 @@ def start():
     st = {"dir": env.dir, "pids": pids, "containers": NAMES, "url": s.url,
           "peers": [{"name": p.name, "url": p.url} for p in s.peers],
           "redis_port": s.redis.port, "admin": [s.admin_user, s.admin_password]}
-    with open(STATE_FILE, "w") as f:
-        json.dump(st, f, indent=1)
-    pressenv._live_envs.remove(env)     # from here on the servers outlive this script
+    demostate.save(STATE_FILE, st, env)
 
     n1, n2 = s.peers
-    say("a write landing in Redis: an upload written inside pressfs-node1, read inside "
+    demostate.say("a write landing in Redis: an upload written inside pressfs-node1, read inside "
         "pressfs-node2")
     n1.exec("sh", "-c", "date > %s/wp-content/uploads/hello-from-node1.txt" % csite.DOCROOT,
             check=True)
@@ -106,14 +87,9 @@ Stop everything with: make demo-stop""" % (
 
 def stop():
     pm = podenv.Podman()
-    st = {}
-    if os.path.exists(STATE_FILE):
-        with open(STATE_FILE) as f:
-            st = json.load(f)
+    st = demostate.load(STATE_FILE)
     pm.rm(*st.get("containers", NAMES))         # the containers first: they use the servers
-    for p in st.get("pids", []):
-        if alive(p):
-            pressenv.stop_pid(p, sig=signal.SIGTERM, timeout=10)
+    demostate.stop_pids(st.get("pids", []))
     left = podenv.stale_mounts(pm.root)
     shutil.rmtree(STATE, ignore_errors=True)
     print("demo stopped; containers %s removed, %s removed%s" % (
@@ -123,10 +99,4 @@ def stop():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("start", "stop"):
-        print("usage: demo.py start|stop", file=sys.stderr)
-        sys.exit(2)
-    if os.geteuid() != 0:
-        print("demo: run as root (podman, FUSE)", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(start() if sys.argv[1] == "start" else stop())
+    demostate.main(start, stop, "podman, FUSE")

@@ -1,15 +1,13 @@
-"""`make demo` / `make demo-stop`: a real WordPress on two pressfs nodes behind HAProxy, on
-loopback, left running for you to try (tests/compat/twonode.py builds it).
+"""`make demo-host` / `make demo-host-stop`: a real WordPress on two pressfs nodes behind
+HAProxy, on loopback, left running for you to try (tests/compat/twonode.py builds it).
 
     /usr/bin/python3 tests/demo/demo.py start|stop
 
 Its state (every pid, the mount points, the temp dir) is kept in $PRESSFS_DEMO_DIR (default
 /tmp/pressfs-demo); `stop` ends it all by pid and unmounts, whatever state it is in."""
 
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,37 +15,22 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "compat"))
+sys.path.insert(0, os.path.join(TOP, "tests", "env"))
 import twonode  # noqa: E402
+import demostate  # noqa: E402
 import pressenv  # noqa: E402
 
 STATE = os.environ.get("PRESSFS_DEMO_DIR", "/tmp/pressfs-demo")
 STATE_FILE = os.path.join(STATE, "state.json")
 
 
-def say(msg):
-    print("\n\033[1m== %s\033[0m" % msg, flush=True)
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, TypeError):
-        return False
-
-
 def start():
-    if os.path.exists(STATE_FILE):
-        with open(STATE_FILE) as f:
-            st = json.load(f)
-        if any(alive(p) for p in st["pids"]):
-            print("the demo is already running (%s); `make demo-stop` ends it" % STATE_FILE)
-            return 0
-        stop()
+    if demostate.running(STATE_FILE, stop, "make demo-host-stop"):
+        return 0
     os.makedirs(STATE, exist_ok=True)
     env = pressenv.Env(base=STATE, prefix="site-", keep=True)
     c = twonode.Cluster(env, mode="enforce", nodes=2)
-    say("starting MariaDB, Redis, 2 memcached, 2 pressfs nodes (Apache + php-fpm + pressfs.so), "
+    demostate.say("starting MariaDB, Redis, 2 memcached, 2 pressfs nodes (Apache + php-fpm + pressfs.so), "
         "HAProxy, all on 127.0.0.1")
     try:
         c.start()
@@ -63,12 +46,9 @@ def start():
                       "daemon": n.fs.pids()})
     st = {"dir": env.dir, "pids": pids, "nodes": nodes, "url": c.url,
           "redis_port": c.redis.port, "admin": [c.admin_user, c.admin_password]}
-    with open(STATE_FILE, "w") as f:
-        json.dump(st, f, indent=1)
-    # from here on the servers outlive this script: `stop` ends them
-    pressenv._live_envs.remove(env)
+    demostate.save(STATE_FILE, st, env)
 
-    say("a write landing in Redis: an upload written on node1, read on node2")
+    demostate.say("a write landing in Redis: an upload written on node1, read on node2")
     n1, n2 = c.nodes[:2]
     up = os.path.join(n1.mount, "wp-content/uploads/hello-from-node1.txt")
     with open(up, "w") as f:
@@ -95,7 +75,7 @@ Try:
      through pressfs, and node 2 serves %s/hello-world/ at once.
   3. Lose node 1: kill -9 %s (its pressfs daemon) and keep browsing %s: HAProxy
      sends everything to node 2, and every upload is still there.
-Stop everything with: make demo-stop""" % (
+Stop everything with: make demo-host-stop""" % (
         c.url, n1.url, n1.mount, n2.url, n2.mount, c.url, c.admin_user, c.admin_password,
         ", ".join(n["log"] for n in nodes), ", ".join(n["audit_log"] for n in nodes),
         n1.url, n2.url, n2.url, " ".join(map(str, nodes[0]["daemon"])), c.url))
@@ -103,11 +83,10 @@ Stop everything with: make demo-stop""" % (
 
 
 def stop():
-    if not os.path.exists(STATE_FILE):
+    st = demostate.load(STATE_FILE)
+    if not st:
         print("the demo is not running")
         return 0
-    with open(STATE_FILE) as f:
-        st = json.load(f)
     for n in st["nodes"]:               # the web servers first, then the mounts
         for p in n["web"]:
             pressenv.stop_pid(p, timeout=10)
@@ -116,9 +95,7 @@ def stop():
             subprocess.run(["fusermount3", "-u", n["mount"]], capture_output=True)
             if _mounted(n["mount"]):
                 subprocess.run(["fusermount3", "-uz", n["mount"]], capture_output=True)
-    for p in st["pids"]:
-        if alive(p):
-            pressenv.stop_pid(p, sig=signal.SIGTERM, timeout=10)
+    demostate.stop_pids(st["pids"])
     shutil.rmtree(STATE, ignore_errors=True)
     print("demo stopped; %s removed" % STATE)
     return 0
@@ -130,10 +107,4 @@ def _mounted(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("start", "stop"):
-        print("usage: demo.py start|stop", file=sys.stderr)
-        sys.exit(2)
-    if os.geteuid() != 0:
-        print("demo: run as root (it mounts, and runs PHP as www-data)", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(start() if sys.argv[1] == "start" else stop())
+    demostate.main(start, stop, "it mounts, and runs PHP as www-data")
