@@ -2,7 +2,6 @@
  * pipelined batches and publish them, and the pass that reads each back and checks its hash. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -122,127 +121,66 @@ static int publish(struct import *im, const struct entry *d, struct store_import
 	return store_import_files(im->store, d->ino, dp, (size_t)dl, f, n);
 }
 
-enum { PER = BATCH_BYTES / STORE_CHUNK_SIZE };
+/* Chunks of a large file in flight on one connection: enough that Redis never waits for
+ * this worker between two windows, with the other workers' streams beside it. */
+enum { WINDOW = 2 * BATCH_BYTES / STORE_CHUNK_SIZE };
 
-/* One batch of a large file: up to PER chunks read (and hashed, in file order) at OFF. */
-struct fill {
-	int fd;
-	char *buf;
-	uint64_t off; /* where this batch starts; where the next one does, once read */
-	size_t k;     /* chunks read */
-	size_t len[PER];
-	const void *data[PER];
-	bool eof;
-	int err;
-	struct admin_hash *h;
-};
-
-static void *fill_batch(void *arg)
+/* A file too big for a batch: its chunks sent from the page cache a window at a time, then
+ * published.  Its hash, when verifying, is taken from the source at the check. */
+static void import_big(struct import *im, struct entry *e)
 {
-	struct fill *f = arg;
-
-	f->k = 0;
-	f->err = 0;
-	while (f->k < PER && !f->eof) {
-		ssize_t r =
-		    pread(f->fd, f->buf + f->k * STORE_CHUNK_SIZE, STORE_CHUNK_SIZE, (off_t)f->off);
-
-		if (r < 0) {
-			f->err = -errno;
-			break;
-		}
-		f->eof = (size_t)r < STORE_CHUNK_SIZE; /* regular files read whole */
-		if (r == 0)
-			break;
-		f->data[f->k] = f->buf + f->k * STORE_CHUNK_SIZE;
-		f->len[f->k++] = (size_t)r;
-		if (f->h)
-			admin_hash_add(f->h, f->buf + (f->k - 1) * STORE_CHUNK_SIZE, (size_t)r);
-		f->off += (uint64_t)r;
-	}
-	return NULL;
-}
-
-/* A file too big for a batch: uploaded a batch at a time, the next batch read by a helper
- * thread while this one goes to Redis, then published. */
-static void import_big(struct import *im, struct entry *e, char *buf)
-{
-	struct fill *block = calloc(2, sizeof(*block)), *cur = block, *next = block + 1;
-	char path[8192], *buf2 = malloc(BATCH_BYTES);
-	size_t n = 0, cap = 0;
-	uint64_t *ids = NULL;
-	struct admin_hash h;
+	size_t n = 0, len[WINDOW];
+	uint64_t *ids = NULL, size;
+	char path[8192];
 	struct stat st;
-	int fd = -1, rc;
+	int fd, rc = 0;
 
-	if (!block || !buf2) {
+	import_src_path(im, e, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fail(e, fd < 0 ? -errno : -EINVAL, "open");
+		goto out;
+	}
+	size = (uint64_t)st.st_size;
+	ids = malloc((size / STORE_CHUNK_SIZE + 1) * sizeof(*ids));
+	if (!ids) {
 		fail(e, -ENOMEM, "memory");
 		goto out;
 	}
-	admin_hash_init(&h);
-	import_src_path(im, e, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fail(e, -errno, "open");
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (uint64_t off = 0; off < size && !rc; off += STORE_CHUNK_SIZE * WINDOW) {
+		size_t k = 0;
+
+		for (uint64_t o = off; o < size && k < WINDOW; o += STORE_CHUNK_SIZE, k++)
+			len[k] =
+			    size - o < STORE_CHUNK_SIZE ? (size_t)(size - o) : STORE_CHUNK_SIZE;
+		rc = store_put_file_chunks(im->store, fd, off, k, len, ids + n);
+		if (rc == 0) {
+			n += k;
+			progress_add(&im->prog, 0,
+				     size - off < STORE_CHUNK_SIZE * WINDOW
+					 ? size - off
+					 : STORE_CHUNK_SIZE * WINDOW);
+		}
+	}
+	if (rc) {
+		store_release_chunks(im->store, n, ids);
+		fail(e, rc,
+		     rc == -ENODATA ? "upload: the file shrank or could not be read" : "upload");
 		goto out;
 	}
-	*cur = (struct fill){.fd = fd, .buf = buf, .h = im->verify ? &h : NULL};
-	*next = (struct fill){.fd = fd, .buf = buf2, .h = cur->h};
-	fill_batch(cur);
-	for (;;) {
-		bool more = !cur->eof && !cur->err, threaded = false;
-		struct fill *t;
-		pthread_t th;
-
-		if (cur->err) {
-			fail(e, cur->err, "read");
-			goto out;
-		}
-		if (more) {
-			next->off = cur->off;
-			threaded = pthread_create(&th, NULL, fill_batch, next) == 0;
-		}
-		if (n + cur->k > cap) {
-			uint64_t *ni = realloc(ids, (cap = cap * 2 + PER) * sizeof(*ids));
-
-			rc = ni ? 0 : -ENOMEM;
-			ids = ni ? ni : ids;
-		} else {
-			rc = 0;
-		}
-		if (!rc)
-			rc = store_put_chunks(im->store, cur->k, cur->data, cur->len, ids + n);
-		if (threaded)
-			pthread_join(th, NULL);
-		else if (more)
-			fill_batch(next);
-		if (rc < 0) {
-			fail(e, rc, "upload");
-			goto out;
-		}
-		n += cur->k;
-		for (size_t i = 0; i < cur->k; i++)
-			progress_add(&im->prog, 0, cur->len[i]);
-		if (!more)
-			break;
-		t = cur;
-		cur = next;
-		next = t;
-	}
-	st.st_size = (off_t)cur->off;
 	e->st = st;
-	e->hash = admin_hash_end(&h);
-	e->hashed = im->verify;
 	{
 		struct store_import_file f = import_file(e, n, ids);
 
-		published(e, &f, publish(im, &im->e[e->parent], &f, 1), "publish");
+		rc = publish(im, &im->e[e->parent], &f, 1);
+		if (rc == -EAGAIN)
+			store_release_chunks(im->store, n, ids);
+		published(e, &f, rc, "publish");
 	}
 out:
 	if (fd >= 0)
 		close(fd);
-	free(block);
-	free(buf2);
 	free(ids);
 }
 
@@ -366,7 +304,7 @@ static void import_one(struct import *im, struct batch *b, struct entry *e)
 		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
 	} else if ((size_t)e->st.st_size > BATCH_BYTES / 2) {
 		flush(im, b);
-		import_big(im, e, b->buf);
+		import_big(im, e);
 		progress_add(&im->prog, 1, 0);
 	} else {
 		add_small(im, b, e);

@@ -196,6 +196,12 @@ int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, siz
  * than after pending_ttl_s.  Never for chunks a call that may have taken effect was given. */
 void store_release_chunks(struct store *s, size_t nchunks, const uint64_t *chunks);
 
+/* store_put_chunks for file content: N chunks of open file FD from offset OFF on, chunk i
+ * LEN[i] bytes, sent to Redis from the page cache (sendfile), never through a buffer of
+ * this process.  -ENODATA (nothing kept) when the file turned out shorter or unreadable. */
+int store_put_file_chunks(struct store *s, int fd, uint64_t off, size_t n, const size_t *len,
+			  uint64_t *ids);
+
 /* Many new files in directory DIR at once, in one script call (`pressfs import`): each
  * store_import_file names a file and its content (chunks from store_put_chunks), which is
  * published as store_publish_new would, with its permissions, owner and mtime (class shared,
