@@ -210,3 +210,25 @@ def test_import_seen_by_a_peer_mounted_meanwhile(workdir, redis, mount):
             assert f.read() == want[rel][0], rel
     log = open(m.log, errors="replace").read()
     assert "messages were missed" not in log, log[-2000:]
+
+
+def documented_acl(user, site, password):
+    """The ACL rule docs/FORMAT.md gives a site's user, for USER of SITE."""
+    doc = open(os.path.join(harness.ROOT, "docs", "FORMAT.md")).read()
+    m = re.search(r"^ +(ACL SETUSER site-a .*?[^\\])$", doc, re.M | re.S)
+    words = m.group(1).replace("\\\n", " ").split()
+    return [w.replace("site-a", user).replace("{a}", "{%s}" % site).replace("PASSWORD", password)
+            for w in words]
+
+
+def test_import_as_the_documented_acl_user(workdir, redis):
+    """The import's scripts use only the commands a site's ACL user is granted."""
+    acl = documented_acl("site-ops", "ops", "pw0")
+    assert redis.command(*acl[:]) in (b"OK", "OK")
+    src = os.fsencode(os.path.join(workdir, "uploads"))
+    want, _ = make_tree(src, 300, big=((1 << 20) * 9 + 5,), skipped=False)
+    url = "redis://site-ops:pw0@127.0.0.1:%d" % redis.port
+    r = pressfs("import", src, "--store", url, "--site", "ops", "--policy", POLICY)
+    s = summary(r.stdout)
+    assert s["imported"] == len(want) and s["verified"] == len(want), (r.stdout, r.stderr)
+    assert s["failed"] == 0

@@ -15,7 +15,7 @@ while at <= #ARGV[6] do
   at = z + 1
 end
 for line in string.gmatch(ARGV[7], '[^\n]+') do recs[#recs + 1] = line end
-if #recs ~= #names then return EINVAL end
+if #recs ~= #names or #names == 0 then return EINVAL end
 local function chunks_of(rec) return ids(string.match(rec, '^%S+ %S+ %S+ %S+ %S+(.*)$')) end
 if redis.call('EXISTS', D(dir)) == 0 then
   for _, rec in ipairs(recs) do release(chunks_of(rec), {}, 0) end
@@ -25,7 +25,9 @@ if ARGV[5] ~= '' then
   local c = chain(ARGV[5])
   if not c or c[#c] ~= dir then return EAGAIN end
 end
-local out, made = {}, false
+-- Each file's checks first, then the writes: the new inodes numbered from one INCRBY, the
+-- entries written in one HSET (commands a site's ACL user has: docs/FORMAT.md).
+local out, ok, args = {}, {}, {}
 for i, name in ipairs(names) do
   local mode, uid, gid, size, mtime =
     string.match(recs[i], '^([0-7][0-7][0-7][0-7]) (%d+) (%d+) (%d+) (%-?%d+)')
@@ -36,17 +38,23 @@ for i, name in ipairs(names) do
   if err then
     out[i] = release(list, {}, err)
   else
+    ok[#ok + 1] = {i, list, '10' .. mode, uid, gid, size, mtime}
     if t and t ~= 'w' then orphan(old) end
-    persist(list, false)
-    local ino = newid()
-    redis.call('HSET', I(ino), 'type', 'f', 'mode', '10' .. mode, 'uid', uid, 'gid', gid,
-               'size', size, 'mtime', mtime, 'ctime', NOW, 'ver', '1', 'cls', 's',
-               'chunks', table.concat(list, ' '))
-    redis.call('HSET', D(dir), name, 'f' .. ino)
-    pub('E', dir, name)
-    out[i] = ino
-    made = true
   end
 end
-if made then touch(dir) end
+if #ok == 0 then return out end
+local first = redis.call('INCRBY', NEXT, #ok) - #ok
+for j, f in ipairs(ok) do
+  local ino = string.format('%d', first + j)
+  persist(f[2], false)
+  redis.call('HSET', I(ino), 'type', 'f', 'mode', f[3], 'uid', f[4], 'gid', f[5],
+             'size', f[6], 'mtime', f[7], 'ctime', NOW, 'ver', '1', 'cls', 's',
+             'chunks', table.concat(f[2], ' '))
+  args[#args + 1] = names[f[1]]
+  args[#args + 1] = 'f' .. ino
+  out[f[1]] = ino
+end
+redis.call('HSET', D(dir), unpack(args))
+for _, f in ipairs(ok) do pub('E', dir, names[f[1]]) end
+touch(dir)
 return out
