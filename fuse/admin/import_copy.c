@@ -137,8 +137,12 @@ static void import_big(struct import *im, struct entry *e)
 
 	import_src_path(im, e, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fail(e, fd < 0 ? -errno : -EINVAL, "open");
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fail(e, -errno, "open");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(e, -EINVAL, "open: no longer a regular file");
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
@@ -174,7 +178,7 @@ static void import_big(struct import *im, struct entry *e)
 		struct store_import_file f = import_file(e, n, ids);
 
 		rc = publish(im, &im->e[e->parent], &f, 1);
-		if (rc == -EAGAIN)
+		if (rc < 0 && rc != -EIO) /* as in flush */
 			store_release_chunks(im->store, n, ids);
 		published(e, &f, rc, "publish");
 	}
@@ -245,7 +249,7 @@ static void flush(struct import *im, struct batch *b)
 	if (rc == 0) {
 		what = "publish";
 		rc = publish(im, &im->e[im->e[b->idx[0]].parent], b->f, b->n);
-		if (rc == -EAGAIN) /* refused before any change: the chunks are nobody's */
+		if (rc < 0 && rc != -EIO) /* refused before any change: the chunks are nobody's */
 			store_release_chunks(im->store, b->nch, b->ids);
 	}
 	for (size_t i = 0; i < b->n; i++) {
