@@ -1,5 +1,6 @@
-/* import.c - the store's batched publish for `pressfs import`: many new files of one directory,
- * with their modes, owners and mtimes, in one call of the script import.lua. */
+/* import.c - what `pressfs import` adds to the store: many new files of one directory published
+ * with their modes, owners and mtimes in one call of import.lua, and chunk uploads sent from
+ * a file's page cache. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ static int send_all(struct store *s, struct conn *k, const char *buf, size_t len
 }
 
 /* LEN bytes of FD at *OFF to K's socket, straight from the page cache; a file that ends
- * early is made up with zeros (*SHORT set) so that the command stays whole.  0 or -1. */
+ * early is made up with zeros (*SHORTER set) so that the command stays whole.  0 or -1. */
 static int send_file(struct store *s, struct conn *k, int fd, off_t *off, size_t len, bool *shorter)
 {
 	static const char zeros[65536];
