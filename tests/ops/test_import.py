@@ -187,27 +187,52 @@ def store_names(redis, path, site="ops"):
 
 
 def test_import_seen_by_a_peer_mounted_meanwhile(workdir, redis, mount):
-    """A mount that is up during the import, and has looked the names up before (the kernel
-    holds them as absent), sees every imported file at once: each publish announces its
-    entry on the site's channel, numbered in sequence."""
+    """A mount that is up during an import sees what it publishes at once, though it holds
+    the files it read before as answers it trusts until told otherwise: each file the import
+    replaces or adds is announced on the site's channel, numbered in sequence."""
     src = os.fsencode(os.path.join(workdir, "uploads"))
     want, _ = make_tree(src, 600, skipped=False)
+    pressfs("import", src, "--store", redis.url, "--site", "ops", "--policy", POLICY)
     m = mount(redis.url, "a")
     top = os.fsencode(m.mnt) + PREFIX
     sample = list(want)[::37]
-    os.makedirs(top, exist_ok=True)     # a directory the peer made before the import
-    for rel in sample:
-        assert not os.path.lexists(top + rel)
-    pressfs("import", src, "--store", redis.url, "--site", "ops", "--policy", POLICY)
-    deadline = time.time() + 10
-    missing = sample
-    while missing and time.time() < deadline:
-        missing = [rel for rel in missing if not os.path.lexists(top + rel)]
-        time.sleep(0.05)
-    assert not missing, "the peer does not see %d files, e.g. %r" % (len(missing), missing[:3])
-    for rel in sample:
+    for rel in sample:                   # the peer now holds these names and attributes
         with open(top + rel, "rb") as f:
             assert f.read() == want[rel][0], rel
+    for i, rel in enumerate(sample):     # rewritten at the source, and one new file each
+        data = b"second version %d " % i * (i + 1)
+        with open(src + rel, "wb") as f:
+            f.write(data)
+        want[rel] = (data, want[rel][1], want[rel][2] + 1)
+        os.chmod(src + rel, want[rel][1])
+        os.utime(src + rel, ns=(want[rel][2], want[rel][2]))
+        new = os.path.dirname(rel) + b"/new-%d.jpg" % i
+        with open(src + new, "wb") as f:
+            f.write(data)
+        want[new] = (data, 0o644, os.stat(src + new).st_mtime_ns)
+    os.listdir(top + os.path.dirname(sample[0]))
+    r = pressfs("import", src, "--store", redis.url, "--site", "ops", "--policy", POLICY)
+    assert summary(r.stdout)["imported"] == 2 * len(sample), r.stdout
+    changed = [rel for rel in want if rel in sample or b"/new-" in rel]
+
+    def stale():
+        bad = []
+        for rel in changed:
+            try:
+                with open(top + rel, "rb") as f:
+                    if f.read() != want[rel][0]:
+                        bad.append(rel)
+            except FileNotFoundError:
+                bad.append(rel)
+        return bad
+
+    deadline = time.time() + 10
+    while stale() and time.time() < deadline:
+        time.sleep(0.1)
+    bad = stale()
+    assert not bad, "the peer still shows %d files as they were, e.g. %r" % (len(bad), bad[:3])
+    listed = set(os.listdir(top + os.path.dirname(sample[0])))
+    assert b"new-0.jpg" in listed
     log = open(m.log, errors="replace").read()
     assert "messages were missed" not in log, log[-2000:]
 
