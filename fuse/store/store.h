@@ -209,7 +209,7 @@ int store_put_file_chunks(struct store *s, int fd, uint64_t off, size_t n, const
  * (NULL: not checked): -EAGAIN, nothing changed and the chunks kept, when DIR is not there
  * any more.  Returns 0 with each file's ino and rc (0, or the -errno that refused it, its
  * chunks deleted) filled, or a -errno for the whole call (-ENOENT: DIR is gone).  At most
- * STORE_IMPORT_MAX files a call. */
+ * STORE_IMPORT_MAX files a call, their names distinct. */
 #define STORE_IMPORT_MAX 1024
 struct store_import_file {
 	const char *name;
