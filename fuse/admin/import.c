@@ -156,6 +156,13 @@ static void judge(struct import *im)
 			e->state = S_TODO;
 		else
 			e->state = S_POLICY;
+		/* wall 1, as on a mount: a code name the rule grants no code is refused (the
+		 * store side checks the directory is still where it was judged) */
+		if (e->state == S_TODO && e->type != STORE_DIR &&
+		    policy_judge_write(im->policy, sp, (size_t)len, NULL) < 0) {
+			e->state = S_POLICY;
+			e->code = true;
+		}
 		if (e->type == STORE_DIR) {
 			/* A directory is made when something below it is imported, or when
 			 * the policy takes writes at its own path (an empty upload month). */
@@ -240,6 +247,49 @@ static int make_dirs(struct import *im)
 	return 0;
 }
 
+static int by_dir(const void *a, const void *b, void *arg)
+{
+	const struct entry *e = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (e[x].parent != e[y].parent)
+		return e[x].parent < e[y].parent ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+int import_plan(struct import *im)
+{
+	size_t n = 0, bytes = 0;
+	bool open_alone = false; /* the last job holds a large file: nothing joins it */
+
+	im->order = malloc((im->n ? im->n : 1) * sizeof(*im->order));
+	im->job = malloc((im->n ? im->n : 1) * sizeof(*im->job));
+	if (!im->order || !im->job)
+		return -ENOMEM;
+	for (size_t i = 0; i < im->n; i++)
+		if (im->e[i].type != STORE_DIR && im->e[i].state == S_TODO)
+			im->order[n++] = i;
+	qsort_r(im->order, n, sizeof(*im->order), by_dir, im->e);
+	im->njobs = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = &im->e[im->order[i]];
+		struct job *j = im->njobs ? &im->job[im->njobs - 1] : NULL;
+		size_t size = (size_t)e->st.st_size;
+		bool alone = size > BATCH_BYTES / 2;
+
+		if (!j || alone || open_alone || j->n == BATCH_FILES ||
+		    bytes + size > BATCH_BYTES || im->e[im->order[j->first]].parent != e->parent) {
+			j = &im->job[im->njobs++];
+			*j = (struct job){.first = i};
+			bytes = 0;
+			open_alone = alone;
+		}
+		j->n++;
+		bytes += size;
+	}
+	return 0;
+}
+
 static void run_workers(struct import *im, void *(*fn)(void *))
 {
 	pthread_t t[64];
@@ -276,7 +326,16 @@ static void set_dir_times(struct import *im)
 	}
 }
 
-/* The skipped entries, grouped by the rule that decided (NULL: no rule). */
+/* Is entry I skipped, for rule R (and a code name, CODE)? */
+static bool skipped_as(const struct import *im, size_t i, const struct policy_rule *r, bool code)
+{
+	const struct entry *e = &im->e[i];
+
+	return e->state == S_POLICY && e->type != STORE_DIR && e->rule == r && e->code == code;
+}
+
+/* The skipped entries, grouped by the rule that decided (NULL: no rule), a code name its
+ * writable rule grants no code apart. */
 static void print_skipped(struct import *im, FILE *f)
 {
 	char sp[8192];
@@ -284,13 +343,13 @@ static void print_skipped(struct import *im, FILE *f)
 
 	for (size_t i = 0; shown && i < im->n; i++) {
 		const struct policy_rule *r = im->e[i].rule;
+		bool code = im->e[i].code;
 		size_t count = 0, ex = 0;
 
-		if (shown[i] || im->e[i].state != S_POLICY || im->e[i].type == STORE_DIR)
+		if (shown[i] || !skipped_as(im, i, r, code))
 			continue;
 		for (size_t j = i; j < im->n; j++)
-			if (!shown[j] && im->e[j].state == S_POLICY && im->e[j].rule == r &&
-			    im->e[j].type != STORE_DIR) {
+			if (!shown[j] && skipped_as(im, j, r, code)) {
 				shown[j] = true;
 				count++;
 			}
@@ -298,15 +357,15 @@ static void print_skipped(struct import *im, FILE *f)
 			fprintf(
 			    f, "  %-6s line %u: %s  %zu %s%s\n", policy_class_name(r->cls), r->line,
 			    r->pattern, count, count == 1 ? "entry" : "entries",
-			    r->cls == POLICY_CACHE
+			    code ? " (code names: the rule grants no code)"
+			    : r->cls == POLICY_CACHE
 				? " (cache class: plugins regenerate it; --cache=shared imports it)"
 				: "");
 		else
 			fprintf(f, "  none   no rule (read-only)  %zu %s\n", count,
 				count == 1 ? "entry" : "entries");
 		for (size_t j = i; j < im->n && ex < 3; j++)
-			if (im->e[j].state == S_POLICY && im->e[j].rule == r &&
-			    im->e[j].type != STORE_DIR) {
+			if (skipped_as(im, j, r, code)) {
 				long l = import_site_path(im, &im->e[j], sp, sizeof(sp));
 
 				fputs("      e.g. ", f);
@@ -385,11 +444,10 @@ int import_main(int argc, char **argv)
 					     {"timeout", 1, NULL, 't'}, {"no-verify", 0, NULL, 'n'},
 					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
 	struct admin_target t = {0};
-	struct import im = {.jobs = 8};
+	struct import im = {.jobs = 8, .verify = true};
 	struct policy_error perr;
 	const char *policy = NULL, *prefix = "/wp-content/uploads";
 	char msg[512], path[4096] = "";
-	bool verify = true;
 	struct stat st;
 	double secs;
 	int c, rc;
@@ -412,7 +470,7 @@ int import_main(int argc, char **argv)
 			im.jobs = (unsigned)atoi(optarg);
 			break;
 		case 'n':
-			verify = false;
+			im.verify = false;
 			break;
 		case 'c':
 			if (strcmp(optarg, "skip") && strcmp(optarg, "shared")) {
@@ -463,18 +521,22 @@ int import_main(int argc, char **argv)
 	judge(&im);
 	if (im.e[0].needed && make_dirs(&im) < 0)
 		return 1;
+	if (import_plan(&im) < 0) {
+		fprintf(stderr, "pressfs import: %s\n", strerror(ENOMEM));
+		return 1;
+	}
 	progress_start(&im.prog, "import", im.files, im.bytes);
 	run_workers(&im, import_worker);
 	secs = progress_stop(&im.prog);
 	if (!admin_interrupted) {
 		set_dir_times(&im);
-		if (verify) {
+		if (im.verify) {
 			progress_start(&im.prog, "verify", im.files, im.bytes);
 			run_workers(&im, import_verify_worker);
 			progress_stop(&im.prog);
 		}
 	}
-	rc = summary(&im, secs, verify && !admin_interrupted);
+	rc = summary(&im, secs, im.verify && !admin_interrupted);
 	if (admin_interrupted) {
 		printf("interrupted:       run the same command again to go on\n");
 		rc = 130;
@@ -484,6 +546,8 @@ int import_main(int argc, char **argv)
 		store_dirents_free(im.e[i].have, im.e[i].nhave);
 	}
 	free(im.e);
+	free(im.order);
+	free(im.job);
 	store_close(im.store);
 	policy_free(im.policy);
 	return rc;

@@ -34,6 +34,7 @@ struct entry {
 	bool needed;	  /* directories: must exist in the store */
 	bool hashed;	  /* files: hash holds the source content's hash */
 	bool present;	  /* found already imported (by an earlier, interrupted run) */
+	bool code;	  /* S_POLICY: a code name its writable rule grants no code */
 	int err;	  /* -errno of the failure */
 	const char *what; /* the step that failed */
 	uint64_t ino;	  /* store inode once known */
@@ -53,12 +54,23 @@ struct import {
 	unsigned jobs;
 	struct entry *e;
 	size_t n, cap;
-	atomic_size_t next; /* the next entry a worker takes */
+	bool verify;	    /* hash the sources as they are read, for the check at the end */
+	atomic_size_t next; /* the next job (import) or entry (verify) a worker takes */
 	struct progress prog;
 	uint64_t files, bytes; /* what there is to import */
+	/* the work: the files to import, grouped by directory (order: indexes into e), cut into
+	 * jobs of one directory each, at most BATCH_FILES files and BATCH_BYTES */
+	size_t *order;
+	struct job {
+		size_t first, n; /* order[first .. first + n) */
+	} * job;
+	size_t njobs;
 };
 
-#define BATCH_FILES 64
+/* A batch: the files one script call publishes (store_import_files), their content uploaded
+ * in one pipeline before it.  A file over half of BATCH_BYTES is a job of its own, uploaded
+ * a batch of chunks at a time. */
+#define BATCH_FILES 256
 #define BATCH_BYTES (8u << 20)
 
 /* Nanoseconds since the epoch of ST's mtime; mark E failed at step WHAT. */
@@ -82,8 +94,10 @@ void import_src_path(const struct import *im, const struct entry *e, char *buf, 
 int import_dirent_cmp(const void *a, const void *b);
 const struct store_dirent *import_dir_has(const struct entry *d, const char *name, size_t len);
 
-/* Worker threads (each has its own store connection): copy the entries still to do; read
- * the copied ones back and compare. */
+/* Cut the files still to do into im->job (after the directories are made).  0 or -ENOMEM. */
+int import_plan(struct import *im);
+/* Worker threads (each has its own store connection): copy the jobs; read the copied entries
+ * back and compare. */
 void *import_worker(void *arg);
 void *import_verify_worker(void *arg);
 

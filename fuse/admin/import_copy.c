@@ -2,7 +2,6 @@
  * pipelined batches and publish them, and the pass that reads each back and checks its hash. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,9 +11,10 @@
 
 /* Resuming: does the store already hold E as the source has it?  A file counts as there when
  * its name holds a regular file of the same size, permission bits, owner and mtime (to the
- * nanosecond): the import sets the mtime last, after the content is published, so a file
- * whose import was cut short has the time of its publish and is imported again.  Its content
- * is still checked by hash at the end like every other file.  Returns true when present. */
+ * nanosecond): a file gets its mtime in the same atomic step that publishes it (a symlink
+ * gets it last, after it is made), so one whose import was cut short has another mtime and
+ * is imported again.  Its content is still checked by hash at the end like every other file.
+ * Returns true when present. */
 static bool already_there(struct import *im, struct entry *e)
 {
 	const struct store_dirent *de =
@@ -27,7 +27,7 @@ static bool already_there(struct import *im, struct entry *e)
 	if (store_getattr(im->store, de->ino, &a) < 0)
 		return false;
 	same = a.type == e->type && a.size == (uint64_t)e->st.st_size &&
-	       a.mtime_ns == mtime_ns(&e->st) && (a.mode & 07777) == (e->st.st_mode & 07777) &&
+	       a.mtime_ns == mtime_ns(&e->st) && (a.mode & 01777) == (e->st.st_mode & 01777) &&
 	       a.uid == e->st.st_uid && a.gid == e->st.st_gid && a.cls == 's';
 	if (same)
 		e->ino = a.ino;
@@ -71,152 +71,120 @@ static long read_source(struct import *im, struct entry *e, char *buf, size_t ro
 	close(fd);
 	st.st_size = (off_t)got;
 	e->st = st;
-	e->hash = admin_hash(buf, got);
-	e->hashed = true;
+	if (im->verify) {
+		e->hash = admin_hash(buf, got);
+		e->hashed = true;
+	}
 	return (long)got;
 }
 
-/* Name E in the store with content CHUNKS (already uploaded), then give it its mtime. */
-static void publish(struct import *im, struct entry *e, size_t nchunks, const uint64_t *ids)
+/* What the store answered for E: its ino, or why it was refused (RC: the whole call's
+ * failure at step WHAT, else the file's own answer in F). */
+static void published(struct entry *e, const struct store_import_file *f, int rc, const char *what)
 {
-	struct store_attr a = {0}, in = {0}, out = {0};
-	int rc;
-
-	rc = store_publish_new(im->store, im->e[e->parent].ino, e->rel + e->name_off,
-			       e->rel_len - e->name_off, S_IFREG | (e->st.st_mode & 07777),
-			       e->st.st_uid, e->st.st_gid, 's', (uint64_t)e->st.st_size, nchunks,
-			       ids, false, &a);
-	if (rc < 0) {
-		fail(e, rc, "publish");
-		return;
-	}
-	e->ino = a.ino;
-	store_attr_release(&a);
-	in.mtime_ns = mtime_ns(&e->st);
-	rc = store_setattr(im->store, e->ino, STORE_SET_MTIME, &in, &out);
-	store_attr_release(&out);
-	if (rc < 0)
-		fail(e, rc, "set mtime");
-	else
+	if (rc == -EAGAIN)
+		fail(e, rc, "publish: its directory was moved in the store meanwhile (run again)");
+	else if (rc < 0)
+		fail(e, rc, what);
+	else if (f->rc < 0)
+		fail(e, f->rc, "publish");
+	else {
+		e->ino = f->ino;
 		e->state = S_DONE;
-}
-
-enum { PER = BATCH_BYTES / STORE_CHUNK_SIZE };
-
-/* One batch of a large file: up to PER chunks read (and hashed, in file order) at OFF. */
-struct fill {
-	int fd;
-	char *buf;
-	uint64_t off; /* where this batch starts; where the next one does, once read */
-	size_t k;     /* chunks read */
-	size_t len[PER];
-	const void *data[PER];
-	bool eof;
-	int err;
-	struct admin_hash *h;
-};
-
-static void *fill_batch(void *arg)
-{
-	struct fill *f = arg;
-
-	f->k = 0;
-	f->err = 0;
-	while (f->k < PER && !f->eof) {
-		ssize_t r =
-		    pread(f->fd, f->buf + f->k * STORE_CHUNK_SIZE, STORE_CHUNK_SIZE, (off_t)f->off);
-
-		if (r < 0) {
-			f->err = -errno;
-			break;
-		}
-		f->eof = (size_t)r < STORE_CHUNK_SIZE; /* regular files read whole */
-		if (r == 0)
-			break;
-		f->data[f->k] = f->buf + f->k * STORE_CHUNK_SIZE;
-		f->len[f->k++] = (size_t)r;
-		admin_hash_add(f->h, f->buf + (f->k - 1) * STORE_CHUNK_SIZE, (size_t)r);
-		f->off += (uint64_t)r;
 	}
-	return NULL;
 }
 
-/* A file too big for a batch: uploaded a batch at a time, the next batch read by a helper
- * thread while this one goes to Redis, then published. */
-static void import_big(struct import *im, struct entry *e, char *buf)
+/* The store_import_file of E, its content CHUNKS (already uploaded). */
+static struct store_import_file import_file(const struct entry *e, size_t nchunks,
+					    const uint64_t *ids)
 {
-	struct fill *block = calloc(2, sizeof(*block)), *cur = block, *next = block + 1;
-	char path[8192], *buf2 = malloc(BATCH_BYTES);
-	size_t n = 0, cap = 0;
-	uint64_t *ids = NULL;
-	struct admin_hash h;
+	return (struct store_import_file){.name = e->rel + e->name_off,
+					  .namelen = e->rel_len - e->name_off,
+					  .mode = e->st.st_mode & 07777,
+					  .uid = e->st.st_uid,
+					  .gid = e->st.st_gid,
+					  .mtime_ns = mtime_ns(&e->st),
+					  .size = (uint64_t)e->st.st_size,
+					  .nchunks = nchunks,
+					  .chunks = ids};
+}
+
+/* Publish files F[0..N) of directory entry D in one script call, checked against D's site
+ * path, where they were judged.  0 or the call's -errno (each file's own in F). */
+static int publish(struct import *im, const struct entry *d, struct store_import_file *f, size_t n)
+{
+	char dp[8192];
+	long dl = import_site_path(im, d, dp, sizeof(dp));
+
+	if (dl < 0)
+		return (int)dl;
+	return store_import_files(im->store, d->ino, dp, (size_t)dl, f, n);
+}
+
+/* Chunks of a large file in flight on one connection: enough that Redis never waits for
+ * this worker between two windows, with the other workers' streams beside it. */
+enum { WINDOW = 2 * BATCH_BYTES / STORE_CHUNK_SIZE };
+
+/* A file too big for a batch: its chunks sent from the page cache a window at a time, then
+ * published.  Its hash, when verifying, is taken from the source at the check. */
+static void import_big(struct import *im, struct entry *e)
+{
+	size_t n = 0, len[WINDOW];
+	uint64_t *ids = NULL, size;
+	char path[8192];
 	struct stat st;
-	int fd = -1, rc;
+	int fd, rc = 0;
 
-	if (!block || !buf2) {
-		fail(e, -ENOMEM, "memory");
-		goto out;
-	}
-	admin_hash_init(&h);
 	import_src_path(im, e, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		fail(e, -errno, "open");
 		goto out;
 	}
-	*cur = (struct fill){.fd = fd, .buf = buf, .h = &h};
-	*next = (struct fill){.fd = fd, .buf = buf2, .h = &h};
-	fill_batch(cur);
-	for (;;) {
-		bool more = !cur->eof && !cur->err, threaded = false;
-		struct fill *t;
-		pthread_t th;
-
-		if (cur->err) {
-			fail(e, cur->err, "read");
-			goto out;
-		}
-		if (more) {
-			next->off = cur->off;
-			threaded = pthread_create(&th, NULL, fill_batch, next) == 0;
-		}
-		if (n + cur->k > cap) {
-			uint64_t *ni = realloc(ids, (cap = cap * 2 + PER) * sizeof(*ids));
-
-			rc = ni ? 0 : -ENOMEM;
-			ids = ni ? ni : ids;
-		} else {
-			rc = 0;
-		}
-		if (!rc)
-			rc = store_put_chunks(im->store, cur->k, cur->data, cur->len, ids + n);
-		if (threaded)
-			pthread_join(th, NULL);
-		else if (more)
-			fill_batch(next);
-		if (rc < 0) {
-			fail(e, rc, "upload");
-			goto out;
-		}
-		n += cur->k;
-		for (size_t i = 0; i < cur->k; i++)
-			progress_add(&im->prog, 0, cur->len[i]);
-		if (!more)
-			break;
-		t = cur;
-		cur = next;
-		next = t;
+	if (!S_ISREG(st.st_mode)) {
+		fail(e, -EINVAL, "open: no longer a regular file");
+		goto out;
 	}
-	st.st_size = (off_t)cur->off;
+	size = (uint64_t)st.st_size;
+	ids = malloc((size / STORE_CHUNK_SIZE + 1) * sizeof(*ids));
+	if (!ids) {
+		fail(e, -ENOMEM, "memory");
+		goto out;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (uint64_t off = 0; off < size && !rc; off += STORE_CHUNK_SIZE * WINDOW) {
+		size_t k = 0;
+
+		for (uint64_t o = off; o < size && k < WINDOW; o += STORE_CHUNK_SIZE, k++)
+			len[k] =
+			    size - o < STORE_CHUNK_SIZE ? (size_t)(size - o) : STORE_CHUNK_SIZE;
+		rc = store_put_file_chunks(im->store, fd, off, k, len, ids + n);
+		if (rc == 0) {
+			n += k;
+			progress_add(&im->prog, 0,
+				     size - off < STORE_CHUNK_SIZE * WINDOW
+					 ? size - off
+					 : STORE_CHUNK_SIZE * WINDOW);
+		}
+	}
+	if (rc) {
+		store_release_chunks(im->store, n, ids);
+		fail(e, rc,
+		     rc == -ENODATA ? "upload: the file shrank or could not be read" : "upload");
+		goto out;
+	}
 	e->st = st;
-	e->hash = admin_hash_end(&h);
-	e->hashed = true;
-	publish(im, e, n, ids);
+	{
+		struct store_import_file f = import_file(e, n, ids);
+
+		rc = publish(im, &im->e[e->parent], &f, 1);
+		if (rc < 0 && rc != -EIO) /* as in flush */
+			store_release_chunks(im->store, n, ids);
+		published(e, &f, rc, "publish");
+	}
 out:
 	if (fd >= 0)
 		close(fd);
-	free(block);
-	free(buf2);
 	free(ids);
 }
 
@@ -254,8 +222,8 @@ static void import_symlink(struct import *im, struct entry *e)
 		e->state = S_DONE;
 }
 
-/* A worker's batch: small files read into one buffer, uploaded with one pipelined
- * store_put_chunks, then published one by one. */
+/* A worker's batch: small files of one directory read into one buffer, uploaded with one
+ * pipelined store_put_chunks, then published with one store_import_files. */
 struct batch {
 	size_t idx[BATCH_FILES];
 	size_t n, used;
@@ -265,19 +233,29 @@ struct batch {
 	uint64_t ids[BATCH_FILES + BATCH_BYTES / STORE_CHUNK_SIZE];
 	size_t first[BATCH_FILES], nchunks[BATCH_FILES];
 	size_t nch;
+	struct store_import_file f[BATCH_FILES];
 };
 
 static void flush(struct import *im, struct batch *b)
 {
-	int rc = store_put_chunks(im->store, b->nch, b->data, b->len, b->ids);
+	const char *what = "upload";
+	int rc;
 
+	if (b->n == 0)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		b->f[i] = import_file(&im->e[b->idx[i]], b->nchunks[i], b->ids + b->first[i]);
+	rc = store_put_chunks(im->store, b->nch, b->data, b->len, b->ids);
+	if (rc == 0) {
+		what = "publish";
+		rc = publish(im, &im->e[im->e[b->idx[0]].parent], b->f, b->n);
+		if (rc < 0 && rc != -EIO) /* refused before any change: the chunks are nobody's */
+			store_release_chunks(im->store, b->nch, b->ids);
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct entry *e = &im->e[b->idx[i]];
 
-		if (rc < 0)
-			fail(e, rc, "upload");
-		else
-			publish(im, e, b->nchunks[i], b->ids + b->first[i]);
+		published(e, &b->f[i], rc, what);
 		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
 	}
 	b->n = b->used = b->nch = 0;
@@ -313,6 +291,30 @@ static void add_small(struct import *im, struct batch *b, struct entry *e)
 	b->used += (size_t)got;
 }
 
+/* One entry of a job: found there already, a symlink, a large file, or one for the batch. */
+static void import_one(struct import *im, struct batch *b, struct entry *e)
+{
+	if (!im->e[e->parent].ino) {
+		fail(e, -ENOENT, "parent directory");
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+	} else if (already_there(im, e)) {
+		e->state = S_PRESENT;
+		e->present = true;
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+	} else if (e->state == S_FAILED) {
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+	} else if (e->type == STORE_SYMLINK) {
+		import_symlink(im, e);
+		progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
+	} else if ((size_t)e->st.st_size > BATCH_BYTES / 2) {
+		flush(im, b);
+		import_big(im, e);
+		progress_add(&im->prog, 1, 0);
+	} else {
+		add_small(im, b, e);
+	}
+}
+
 void *import_worker(void *arg)
 {
 	struct import *im = arg;
@@ -323,36 +325,14 @@ void *import_worker(void *arg)
 		return (void *)(intptr_t)-ENOMEM;
 	}
 	for (;;) {
-		size_t i = atomic_fetch_add(&im->next, 1);
-		struct entry *e;
+		size_t j = atomic_fetch_add(&im->next, 1);
 
-		if (i >= im->n || admin_interrupted)
+		if (j >= im->njobs || admin_interrupted)
 			break;
-		e = &im->e[i];
-		if (e->state != S_TODO || e->type == STORE_DIR)
-			continue;
-		if (!im->e[e->parent].ino) {
-			fail(e, -ENOENT, "parent directory");
-			continue;
-		}
-		if (already_there(im, e)) {
-			e->state = S_PRESENT;
-			e->present = true;
-			progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
-		} else if (e->state == S_FAILED) {
-			progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
-		} else if (e->type == STORE_SYMLINK) {
-			import_symlink(im, e);
-			progress_add(&im->prog, 1, (uint64_t)e->st.st_size);
-		} else if ((size_t)e->st.st_size > BATCH_BYTES / 2) {
-			flush(im, b);
-			import_big(im, e, b->buf);
-			progress_add(&im->prog, 1, 0);
-		} else {
-			add_small(im, b, e);
-		}
+		for (size_t i = 0; i < im->job[j].n; i++)
+			import_one(im, b, &im->e[im->order[im->job[j].first + i]]);
+		flush(im, b); /* a batch never spans two jobs: each is of one directory */
 	}
-	flush(im, b);
 	free(b->buf);
 	free(b);
 	return NULL;

@@ -43,6 +43,7 @@ enum script_id {
 	SC_DROP_CACHE,
 	SC_LINK,
 	SC_WHERE,
+	SC_IMPORT,
 	SC_COUNT
 };
 struct script {

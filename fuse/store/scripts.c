@@ -7,6 +7,7 @@
 #include "copyup_dir.lua.h"
 #include "create.lua.h"
 #include "drop_cache.lua.h"
+#include "import.lua.h"
 #include "init.lua.h"
 #include "link.lua.h"
 #include "lookup.lua.h"
@@ -34,4 +35,5 @@ const struct script store_scripts[SC_COUNT] = {
     SCRIPT(SC_DROP_CACHE, drop_cache),
     SCRIPT(SC_LINK, link),
     SCRIPT(SC_WHERE, where),
+    SCRIPT(SC_IMPORT, import),
 };

@@ -195,6 +195,36 @@ int store_publish_new_at(struct store *s, uint64_t dir, const char *dirpath, siz
  * refused before the store ran it, or answered -EAGAIN and is not tried again), now rather
  * than after pending_ttl_s.  Never for chunks a call that may have taken effect was given. */
 void store_release_chunks(struct store *s, size_t nchunks, const uint64_t *chunks);
+
+/* store_put_chunks for file content: N chunks of open file FD from offset OFF on, chunk i
+ * LEN[i] bytes, sent to Redis from the page cache (sendfile), never through a buffer of
+ * this process.  -ENODATA (nothing kept) when the file turned out shorter or unreadable. */
+int store_put_file_chunks(struct store *s, int fd, uint64_t off, size_t n, const size_t *len,
+			  uint64_t *ids);
+
+/* Many new files in directory DIR at once, in one script call (`pressfs import`): each
+ * store_import_file names a file and its content (chunks from store_put_chunks), which is
+ * published as store_publish_new would, with its permissions, owner and mtime (class shared,
+ * no merge).  DIRPATH is the path of DIR from the root where the caller judged the names
+ * (NULL: not checked): -EAGAIN, nothing changed and the chunks kept, when DIR is not there
+ * any more.  Returns 0 with each file's ino and rc (0, or the -errno that refused it, its
+ * chunks deleted) filled, or a -errno for the whole call (-ENOENT: DIR is gone).  At most
+ * STORE_IMPORT_MAX files a call, their names distinct. */
+#define STORE_IMPORT_MAX 1024
+struct store_import_file {
+	const char *name;
+	size_t namelen;
+	uint32_t mode; /* permission bits; setuid and setgid are dropped */
+	uint32_t uid, gid;
+	int64_t mtime_ns;
+	uint64_t size;
+	size_t nchunks;
+	const uint64_t *chunks;
+	uint64_t ino; /* out */
+	int rc;	      /* out */
+};
+int store_import_files(struct store *s, uint64_t dir, const char *dirpath, size_t dirpathlen,
+		       struct store_import_file *f, size_t n);
 /* Replace the content of file INO atomically: new size and chunk list; chunks dropped from the
  * list are freed after grace_ms.  -ENOENT when INO is gone (unlinked elsewhere).  Fills *a. */
 int store_commit(struct store *s, uint64_t ino, uint64_t size, size_t nchunks,

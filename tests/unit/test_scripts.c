@@ -642,6 +642,74 @@ static void test_drop_cache(struct store *s)
 	store_attr_release(&a);
 }
 
+/* Many files of one directory in one call (pressfs import): replacing a file, a new one, and
+ * each file refused on its own; the directory checked against the path judged. */
+static void test_import(struct store *s)
+{
+	uint64_t c1 = put(s, "old", 3), old = publish(s, "imp1", 3, c1, false);
+	uint64_t c2 = put(s, "new one", 7), c3 = put(s, "two", 3), c4 = put(s, "four", 4);
+	uint64_t gone = 999999999, c2b;
+	struct store_import_file f[3] = {
+	    {.name = "imp1",
+	     .namelen = 4,
+	     .mode = 06640,
+	     .uid = 7,
+	     .gid = 8,
+	     .mtime_ns = 42,
+	     .size = 7,
+	     .nchunks = 1,
+	     .chunks = &c2},
+	    {.name = "imp2",
+	     .namelen = 4,
+	     .mode = 0600,
+	     .mtime_ns = -5,
+	     .size = 3,
+	     .nchunks = 1,
+	     .chunks = &c3},
+	    {.name = "imp3", .namelen = 4, .mode = 0644, .size = 4, .nchunks = 1, .chunks = &gone},
+	};
+	struct store_attr a = {0};
+	char buf[32];
+
+	is_int(store_import_files(s, 1, "/nowhere", 8, f, 3), -EAGAIN,
+	       "import: the directory is not at the path judged: -EAGAIN");
+	ok(store_lookup(s, 1, "imp2", 4, &a) == -ENOENT, "import: -EAGAIN published nothing");
+	watch((struct ctx){.dir = 1, .old = {old}, .chunk = {c1, c2, c3, gone}});
+	is_int(store_import_files(s, 1, "/", 1, f, 3), 0, "import: three files in one call");
+	seen();
+	check("import");
+	ok(f[0].rc == 0 && f[0].ino > 0 && f[1].rc == 0 && f[1].ino > 0,
+	   "import: two files published (%d, %d)", f[0].rc, f[1].rc);
+	is_int(f[2].rc, -EIO, "import: a file whose chunk is gone is refused on its own");
+	ok(store_lookup(s, 1, "imp1", 4, &a) == STORE_FILE && a.ino == f[0].ino && a.size == 7 &&
+	       a.mtime_ns == 42 && a.mode == (S_IFREG | 0640) && a.uid == 7 && a.gid == 8,
+	   "import: the file replaced, with its mtime, mode (setuid/setgid dropped) and owner");
+	store_attr_release(&a);
+	ok(store_lookup(s, 1, "imp2", 4, &a) == STORE_FILE && a.mtime_ns == -5,
+	   "import: a new file, its mtime kept");
+	store_attr_release(&a);
+	ok(store_lookup(s, 1, "imp3", 4, &a) == -ENOENT, "import: the refused file is absent");
+	is_str(hget(old, "unlinked", buf, sizeof buf)[0] ? "unlinked" : "", "unlinked",
+	       "import: the replaced inode is unlinked");
+	/* a directory of the name refuses that file only, its chunk deleted */
+	mkdir_in(s, 1, "impd");
+	c2b = put(s, "x", 1);
+	f[0] = (struct store_import_file){
+	    .name = "impd", .namelen = 4, .size = 1, .nchunks = 1, .chunks = &c2b};
+	f[1].chunks = &c4;
+	f[1].size = 4;
+	is_int(store_import_files(s, 1, NULL, 0, f, 2), 0, "import: unchecked path");
+	is_int(f[0].rc, -EISDIR, "import: a directory of the name: -EISDIR");
+	is_int(f[1].rc, 0, "import: the other file of the call is published");
+	{
+		redisReply *r = fx_cmd("EXISTS " PREFIX "c:%" PRIu64, c2b);
+
+		ok(r && r->integer == 0, "import: the refused file's pending chunk is deleted");
+		if (r)
+			freeReplyObject(r);
+	}
+}
+
 /* ---- each joined script under redis-cli --eval ---- */
 
 /* Run one script by hand; its output (first line) into OUT.  True when redis-cli exits 0
@@ -708,6 +776,9 @@ static void test_cli(void)
 	   "remove.lua (%s)", out);
 	ok(cli("drop_cache", "1 nothing 5 1 0", out, sizeof out) && !strcmp(out, "(integer) 0"),
 	   "drop_cache.lua (%s)", out);
+	ok(cli("import", "1 / 'i1/i2/' '0644 0 0 0 5\n0600 0 0 0 -6'", out, sizeof out) &&
+	       num(out) > 1,
+	   "import.lua (%s)", out);
 	ok(cli("remove", "1 g 0 f", out, sizeof out) && num(out) == ENOENT,
 	   "remove.lua answers -ENOENT for a name that is gone (%s)", out);
 }
@@ -737,6 +808,7 @@ int main(void)
 	test_rename(s);
 	test_agree(s);
 	test_drop_cache(s);
+	test_import(s);
 	store_close(s);
 	return tap_done();
 }
