@@ -44,8 +44,8 @@ int admin_target_opt(struct admin_target *t, int c, const char *arg)
 	}
 }
 
-/* The common options first, then the command's own; "h" is the only short option (the
- * commands' letters are internal codes, never given on the command line). */
+/* The common options first, then the command's own; "h" and the command's SHORTOPTS are the
+ * short ones (the other letters are internal codes, never given on the command line). */
 enum { ADMIN_MAX_OPTS = 24 };
 
 int admin_parse(int argc, char **argv, const struct admin_cmdline *cl, struct admin_target *t)
@@ -55,6 +55,7 @@ int admin_parse(int argc, char **argv, const struct admin_cmdline *cl, struct ad
 					       {"timeout", 1, NULL, 't'},
 					       {"help", 0, NULL, 'h'}};
 	struct option all[ADMIN_MAX_OPTS];
+	char shorts[32] = "h";
 	size_t n = 0;
 	int c;
 
@@ -66,7 +67,9 @@ int admin_parse(int argc, char **argv, const struct admin_cmdline *cl, struct ad
 		all[n++] = *o;
 	}
 	memset(&all[n], 0, sizeof(all[n]));
-	while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+	if (cl->shortopts && strlen(cl->shortopts) < sizeof(shorts) - 1)
+		strcat(shorts, cl->shortopts);
+	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
 		switch (c) {
 		case 's':
 		case 'S':

@@ -33,6 +33,8 @@ int admin_target_opt(struct admin_target *t, int c, const char *arg);
 #define ADMIN_HELP (-2)
 struct admin_cmdline {
 	const char *usage;
+	const char
+	    *shortopts; /* the command's short options besides "h" (getopt's letters), or NULL */
 	const struct option *opts;
 	int nargs;
 	int (*on_opt)(void *ctx, int c, const char *arg);

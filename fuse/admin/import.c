@@ -423,75 +423,86 @@ static int summary(struct import *im, double secs, bool verified)
 	return failed ? 1 : 0;
 }
 
-static void import_usage(FILE *f)
+static const char import_usage[] =
+    "usage: pressfs import SRC --store URL --policy FILE [--site NAME]\n"
+    "                      [--prefix /wp-content/uploads] [--jobs N] [--cache=skip|shared]\n"
+    "                      [--timeout MS] [--no-verify]\n"
+    "Copies the tree SRC into the site's store at PREFIX, as the policy classes each path.\n"
+    "Run it again after an interruption: what is already there is kept.\n";
+
+struct import_args {
+	struct import *im;
+	const char *policy, *prefix;
+};
+
+static int import_opt(void *ctx, int c, const char *arg)
 {
-	fprintf(f, "usage: pressfs import SRC --store URL --policy FILE [--site NAME]\n"
-		   "                      [--prefix /wp-content/uploads] [--jobs N] "
-		   "[--cache=skip|shared]\n"
-		   "                      [--timeout MS] [--no-verify]\n"
-		   "Copies the tree SRC into the site's store at PREFIX, as the policy classes "
-		   "each path.\n"
-		   "Run it again after an interruption: what is already there is kept.\n");
+	struct import_args *a = ctx;
+	char *end;
+	unsigned long n;
+
+	switch (c) {
+	case 'p':
+		a->policy = arg;
+		return 0;
+	case 'P':
+		a->prefix = arg;
+		return 0;
+	case 'j':
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 256) {
+			fprintf(stderr, "pressfs import: --jobs %s: expected 1-256\n", arg);
+			return -1;
+		}
+		a->im->jobs = (unsigned)n;
+		return 0;
+	case 'n':
+		a->im->verify = false;
+		return 0;
+	default: /* 'c' */
+		if (strcmp(arg, "skip") && strcmp(arg, "shared")) {
+			fprintf(stderr, "pressfs import: --cache is skip or shared\n");
+			return -1;
+		}
+		a->im->cache_shared = !strcmp(arg, "shared");
+		return 0;
+	}
 }
 
 /* `pressfs import`: options, the scan, the workers, the verification and the summary, in the
  * order they run.  One piece: every step reads the counters the one before filled. */
 int import_main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
-					     {"policy", 1, NULL, 'p'},	{"prefix", 1, NULL, 'P'},
-					     {"jobs", 1, NULL, 'j'},	{"cache", 1, NULL, 'c'},
-					     {"timeout", 1, NULL, 't'}, {"no-verify", 0, NULL, 'n'},
-					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"policy", 1, NULL, 'p'},	  {"prefix", 1, NULL, 'P'},
+					     {"jobs", 1, NULL, 'j'},	  {"cache", 1, NULL, 'c'},
+					     {"no-verify", 0, NULL, 'n'}, {NULL, 0, NULL, 0}};
 	struct admin_target t = {0};
 	struct import im = {.jobs = 8, .verify = true};
 	struct policy_error perr;
-	const char *policy = NULL, *prefix = "/wp-content/uploads";
+	const char *policy, *prefix;
 	char msg[512], path[4096] = "";
 	struct stat st;
 	double secs;
+	struct import_args a = {.im = &im, .prefix = "/wp-content/uploads"};
+	const struct admin_cmdline cl = {.usage = import_usage,
+					 .shortopts = "j:",
+					 .opts = opts,
+					 .nargs = 1,
+					 .on_opt = import_opt,
+					 .ctx = &a};
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'S':
-		case 't':
-			if (admin_target_opt(&t, c, optarg) < 0)
-				return 2;
-			break;
-		case 'p':
-			policy = optarg;
-			break;
-		case 'P':
-			prefix = optarg;
-			break;
-		case 'j':
-			im.jobs = (unsigned)atoi(optarg);
-			break;
-		case 'n':
-			im.verify = false;
-			break;
-		case 'c':
-			if (strcmp(optarg, "skip") && strcmp(optarg, "shared")) {
-				fprintf(stderr, "pressfs import: --cache is skip or shared\n");
-				return 2;
-			}
-			im.cache_shared = !strcmp(optarg, "shared");
-			break;
-		case 'h':
-			import_usage(stdout);
-			return 0;
-		default:
-			import_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind + 1 != argc || !t.url || !policy || im.jobs < 1) {
-		import_usage(stderr);
+	c = admin_parse(argc, argv, &cl, &t);
+	if (c < 0)
+		return c == ADMIN_HELP ? 0 : 2;
+	if (!a.policy) {
+		fprintf(stderr, "pressfs import: --policy FILE is required\n%s", import_usage);
 		return 2;
 	}
-	im.src = argv[optind];
+	policy = a.policy;
+	prefix = a.prefix;
+	im.src = argv[c];
 	if (stat(im.src, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "pressfs import: %s: not a directory\n", im.src);
 		return 2;

@@ -131,11 +131,14 @@ def test_every_command_refuses_a_bad_timeout_or_option_and_changes_nothing(redis
                  ("dump", "--store", redis.url, "--timeout", "0", workdir + "/d.tar"),
                  ("export", "--store", redis.url, "--force", workdir + "/out"),
                  ("load", "--store", redis.url),
-                 ("fsck", "--store", redis.url, "--bogus")):
+                 ("fsck", "--store", redis.url, "--bogus"),
+                 ("import", workdir, "--store", redis.url, "--jobs", "0",
+                  "--policy", harness.POLICY),
+                 ("import", workdir, "--store", redis.url)):
         r = pressfs(*argv, timeout=60, check=False)
         assert r.returncode == 2, (argv, r.returncode, r.stderr)
         assert r.stderr.strip(), (argv, "no reason given")
     assert redis.command("DBSIZE") == before
-    for cmd in ("info", "dump", "export", "load", "fsck"):
+    for cmd in ("info", "dump", "export", "load", "fsck", "import"):
         r = pressfs(cmd, "--help", timeout=60)
         assert r.returncode == 0 and b"usage: pressfs " + cmd.encode() in r.stdout, (cmd, r)
