@@ -1,0 +1,319 @@
+# test_cluster.py - a site on Redis Cluster (three primaries with a replica each, started here
+# with cluster-enabled on loopback): two peers write and read each other's files, follow the
+# site's slot when it is resharded under their reads and writes, and follow a primary's kill -9.
+
+import errno
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from harness import Redis, free_port, kill_pid, pattern_bytes, read_bytes, tail, wait_for
+
+UP = "wp-content/uploads"
+SITE = "blog"
+REDIS_CLI = "/usr/bin/redis-cli"
+
+
+class Node(Redis):
+    """A cluster-enabled redis-server; its bus port (cluster-port) is free too.  Its
+    nodes.conf stays in its directory, so a restarted node rejoins as what it was told."""
+
+    def __init__(self, workdir, maxmemory=None):
+        super().__init__(workdir)
+        self.bus = free_port()
+        self.maxmemory = maxmemory
+
+    def argv(self):
+        a = super().argv() + ["--cluster-enabled", "yes", "--cluster-port", str(self.bus),
+                              "--cluster-config-file", os.path.join(self.dir, "nodes.conf"),
+                              "--cluster-node-timeout", "2000",
+                              "--maxmemory-policy", "noeviction"]
+        return a + (["--maxmemory", str(self.maxmemory)] if self.maxmemory else [])
+
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def role(self):
+        info = self.command("INFO", "replication").decode()
+        return "master" if "role:master" in info else "slave"
+
+
+def cli(*args, timeout=120):
+    r = subprocess.run([REDIS_CLI] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout)
+    assert r.returncode == 0, "redis-cli %s: %s%s" % (" ".join(map(str, args)),
+                                                      r.stdout.decode(), r.stderr.decode())
+    return r.stdout.decode()
+
+
+def state_ok(n):
+    try:
+        return b"cluster_state:ok" in n.command("CLUSTER", "INFO")
+    except (OSError, ConnectionError):
+        return False
+
+
+@pytest.fixture
+def cluster(workdir):
+    """start(maxmemory=None) -> [six Nodes], the first three primaries; stopped by pid
+    after the test, whatever happened."""
+    started = []
+
+    def start(maxmemory=None):
+        for i in range(6):
+            n = Node(os.path.join(workdir, "node%d" % i), maxmemory).start()
+            started.append(n)
+        cli("--cluster", "create", *[n.addr() for n in started], "--cluster-replicas", "1",
+            "--cluster-yes")
+        for n in started:
+            wait_for(lambda: state_ok(n), 60, interval=0.1, what="cluster_state:ok")
+        # every replica in sync before anything is killed
+        for n in started:
+            wait_for(lambda: n.role() == "master" or
+                     b"master_link_status:up" in n.command("INFO", "replication"), 60,
+                     interval=0.1, what="replicas in sync")
+        return list(started)
+
+    yield start
+    for n in reversed(started):
+        n.stop()
+
+
+def url(nodes):
+    return "redis-cluster://" + ",".join(n.addr() for n in nodes[:3])
+
+
+def site_slot(n):
+    return n.command("CLUSTER", "KEYSLOT", "pressfs:{%s}:" % SITE)
+
+
+def owner(nodes, slot):
+    """The node serving SLOT, as the first node that answers sees it."""
+    for n in nodes:
+        if n.proc is None:
+            continue
+        try:
+            for r in n.command("CLUSTER", "SLOTS"):
+                if r[0] <= slot <= r[1]:
+                    port = r[2][1]
+                    return next((x for x in nodes if x.port == port), None)
+        except (OSError, ConnectionError):
+            continue
+    return None
+
+
+def _read(path, timeout=20):
+    """A read may fail with EIO for retry_ms after the daemon's connection failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read_bytes(path)
+        except OSError as e:
+            if e.errno != errno.EIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _write(path, data, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+            return
+        except OSError as e:
+            if e.errno != errno.EIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class Writers:
+    """Threads writing files of their own on PEERS until stopped; remembers what each close()
+    that returned 0 wrote, and each failed attempt."""
+
+    def __init__(self, peers, per_peer=2):
+        self.stop = threading.Event()
+        self.acked, self.tried, self.errors = {}, {}, []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, args=(peers[i % len(peers)], i))
+                        for i in range(per_peer * len(peers))]
+
+    def _run(self, m, w):
+        n = 0
+        while not self.stop.is_set():
+            rel = "%s/w%d-%d.bin" % (UP, w, n)
+            data = pattern_bytes("%d-%d" % (w, n), 1000 + (n * 7919 + w * 104729) % 2500000)
+            try:
+                with open(m / rel, "wb") as f:
+                    f.write(data)
+                with self.lock:
+                    self.acked[rel] = data
+            except OSError as e:
+                with self.lock:
+                    self.tried[rel] = data
+                    self.errors.append(e.errno)
+                time.sleep(0.05)
+            n += 1
+
+    def wait_acked(self, more, timeout):
+        with self.lock:
+            target = len(self.acked) + more
+        wait_for(lambda: len(self.acked) >= target, timeout, interval=0.1,
+                 what="%d more acknowledged writes" % more)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+    def check(self, peers):
+        """Every acknowledged file whole on every peer; a failed one absent or whole."""
+        for m in peers:
+            for rel, data in self.acked.items():
+                got = _read(m / rel)
+                assert got == data, "%s on %s: %d bytes, not the %d acknowledged" % (
+                    rel, m.mnt, len(got), len(data))
+            for rel, data in self.tried.items():
+                if rel in self.acked:
+                    continue
+                try:
+                    got = _read(m / rel)
+                except OSError as e:
+                    assert e.errno == errno.ENOENT, (rel, os.strerror(e.errno))
+                    continue
+                assert got == data, "%s on %s: partial" % (rel, m.mnt)
+
+
+def peers(mount, nodes, extra=()):
+    return [mount(name, store=url(nodes), site=SITE, timeout_ms=1000, extra=list(extra))
+            for name in ("a", "b")]
+
+
+@pytest.mark.limit(180)
+def test_two_peers_write_and_read(mount, cluster):
+    nodes = cluster()
+    a, b = peers(mount, nodes)
+    big = pattern_bytes("big", 3 * 1048576 + 17)
+    with open(a / UP + "/big.bin", "wb") as f:
+        f.write(big)
+    with open(b / UP + "/small.txt", "wb") as f:
+        f.write(b"from b\n")
+    assert _read(b / UP + "/big.bin") == big
+    # b's change reaches a through the invalidation channel (a held nothing of it)
+    wait_for(lambda: os.path.exists(a / UP + "/small.txt"), 10, what="b's file seen on a")
+    assert _read(a / UP + "/small.txt") == b"from b\n"
+    with open(a / UP + "/small.txt", "wb") as f:
+        f.write(b"rewritten on a\n")
+    wait_for(lambda: read_bytes(b / UP + "/small.txt") == b"rewritten on a\n", 10,
+             what="a's rewrite seen on b")
+    # the site's keys are on the node serving its slot, and on no other primary
+    home = owner(nodes, site_slot(nodes[0]))
+    assert home.keys("pressfs:{%s}:*" % SITE), "no site key on its slot's node"
+    for n in nodes[:3]:
+        if n is not home and n.role() == "master":
+            assert not n.keys("pressfs:*"), "site keys on %s" % n.addr()
+
+
+def test_bad_cluster_urls(mount, lower, workdir):
+    import harness
+    for bad, what in (("redis-cluster://", "expected redis-cluster://"),
+                      ("redis-cluster://127.0.0.1:1/0", "no database"),
+                      ("redis-cluster://u:p@127.0.0.1:1", "takes no credentials"),
+                      ("redis-cluster://127.0.0.1:1,,127.0.0.1:2", "empty seed node"),
+                      ("redis-cluster://127.0.0.1", "expected host:port")):
+        m = harness.Mount(bad, lower, os.path.join(workdir, "mnt-bad"), site=SITE)
+        with pytest.raises(harness.MountError) as e:
+            m.start()
+        assert what in str(e.value), (bad, str(e.value))
+
+
+def migrate_slot(nodes, slot, src, dst):
+    """Move SLOT from SRC to DST key by key, as redis-cli --cluster reshard does (SETSLOT
+    IMPORTING/MIGRATING, MIGRATE in batches, SETSLOT NODE everywhere), slowly enough that
+    the peers' commands meet the slot half moved.  Returns how many keys moved."""
+    sid, did = src.command("CLUSTER", "MYID"), dst.command("CLUSTER", "MYID")
+    dst.command("CLUSTER", "SETSLOT", slot, "IMPORTING", sid)
+    src.command("CLUSTER", "SETSLOT", slot, "MIGRATING", did)
+    moved = 0
+    while True:
+        keys = src.command("CLUSTER", "GETKEYSINSLOT", slot, 5)
+        if not keys:
+            break
+        src.command("MIGRATE", "127.0.0.1", dst.port, "", 0, 10000, "KEYS", *keys)
+        moved += len(keys)
+        time.sleep(0.02)
+    for n in nodes:
+        if n.proc is not None and n.role() == "master":
+            n.command("CLUSTER", "SETSLOT", slot, "NODE", did)
+    return moved
+
+
+@pytest.mark.limit(300)
+def test_reshard_site_slot_during_writes(mount, cluster):
+    """The site's slot (its metadata and, until chunks spread, its chunks) migrates to
+    another primary and back while two peers write and read: nothing acknowledged is lost,
+    and both peers follow the MOVED without a remount."""
+    nodes = cluster()
+    a, b = peers(mount, nodes, extra=["durability=0"])
+    slot = site_slot(nodes[0])
+    old = owner(nodes, slot)
+    new = next(n for n in nodes[:3] if n is not old and n.role() == "master")
+    with Writers([a, b]) as w:
+        w.wait_acked(20, 90)
+        assert migrate_slot(nodes, slot, old, new) > 0
+        wait_for(lambda: owner(nodes, slot) is new, 30, what="the slot to move")
+        w.wait_acked(20, 90)
+        migrate_slot(nodes, slot, new, old)
+        wait_for(lambda: owner(nodes, slot) is old, 30, what="the slot to move back")
+        w.wait_acked(20, 90)
+    assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
+    w.check([a, b])
+    for m in (a, b):
+        _write(m / UP + ("/after-%s.txt" % m.node), b"after the reshard\n")
+    for m in (a, b):
+        for o in (a, b):
+            assert _read(m / UP + ("/after-%s.txt" % o.node)) == b"after the reshard\n"
+    log = open(a.log).read() + open(b.log).read()
+    assert "is served by %s (MOVED)" % new.addr() in log, tail(a.log)
+
+
+@pytest.mark.limit(300)
+def test_kill9_primary_of_the_site(mount, cluster):
+    """kill -9 of the primary serving the site's slot: its replica takes over, the peers
+    find it (CLUSTER SLOTS after the connection error) and write again without a remount;
+    every acknowledged file reads back on both.  durability=1 (the default): writes wait for
+    a replica, so they fail until the killed node is back as the new primary's replica."""
+    nodes = cluster()
+    a, b = peers(mount, nodes)
+    slot = site_slot(nodes[0])
+    home = owner(nodes, slot)
+    _write(a / UP + "/before.txt", b"before\n")
+    with Writers([a, b]) as w:
+        w.wait_acked(20, 90)
+        kill_pid(home.proc.pid, signal.SIGKILL)
+        home.proc.wait(10)
+        home.proc = None
+        rest = [n for n in nodes if n is not home]
+        wait_for(lambda: owner(nodes, slot) not in (None, home) and
+                 all(state_ok(n) for n in rest), 60, interval=0.2,
+                 what="the replica's fail-over")
+        home.start()     # its nodes.conf makes it the new primary's replica
+        wait_for(lambda: home.role() == "slave" and b"master_link_status:up" in
+                 home.command("INFO", "replication"), 60, interval=0.2,
+                 what="the old primary back as a replica")
+        w.wait_acked(20, 120)
+    assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
+    w.check([a, b])
+    assert _read(b / UP + "/before.txt") == b"before\n"
+    new = owner(nodes, slot)
+    log = open(a.log).read()
+    assert "is served by %s" % new.addr() in log, tail(a.log)
