@@ -188,12 +188,20 @@ void route_lost(struct store *s, bool moved);
  * ROUTE_ASK (this one command goes to *D's node, after ASKING). */
 enum route_verdict { ROUTE_NONE, ROUTE_AGAIN, ROUTE_ASK };
 enum route_verdict route_redirect(struct store *s, const redisReply *r, struct cluster_redirect *d);
-/* ASKING and then ARGC/ARGV/LENS on a connection of its own to D's node.  The reply, or
- * NULL with K's error set. */
-redisReply *route_ask(struct store *s, struct conn *k, const struct cluster_redirect *d, int argc,
-		      const char **argv, const size_t *lens);
-/* Up to ROUTE_TRIES attempts, ROUTE_PAUSE_MS apart, while a slot moves. */
-#define ROUTE_TRIES    40
+/* ARGC/ARGV/LENS again, on a connection of its own to D's node (after ASKING for an ASK).
+ * The reply, or NULL with K's error set. */
+redisReply *route_resend(struct store *s, struct conn *k, const struct cluster_redirect *d,
+			 int argc, const char **argv, const size_t *lens);
+/* The next reply on K's connection, of a pipeline whose command was ARGC/ARGV/LENS: on a
+ * cluster, a MOVED or ASK is followed by sending the command again where it points, and *OUT
+ * is that node's reply.  REDIS_OK with *OUT (which may be an error reply: the caller's to
+ * refuse), or REDIS_ERR on an I/O error of K's connection (conn_fail's).  A pipeline of
+ * single-key commands reads each of its replies with it instead of redisGetReply. */
+int route_reply(struct store *s, struct conn *k, int argc, const char **argv, const size_t *lens,
+		redisReply **out);
+/* Up to ROUTE_TRIES attempts, ROUTE_PAUSE_MS apart, while a slot moves: a site's slot of
+ * 100,000 files migrates in a few seconds, and a commit that gives up loses a close(). */
+#define ROUTE_TRIES    200
 #define ROUTE_PAUSE_MS 50
 
 /* ---- resp.c: commands, scripts and their replies ---- */

@@ -89,7 +89,7 @@ again:
 		goto again;
 	case ROUTE_ASK:
 		freeReplyObject(r);
-		r = route_ask(s, k, &d, a->n, a->v, a->l);
+		r = route_resend(s, k, &d, a->n, a->v, a->l);
 		if (!r)
 			return -EIO;
 		if (route_redirect(s, r, &d) != ROUTE_NONE) {

@@ -196,31 +196,63 @@ enum route_verdict route_redirect(struct store *s, const redisReply *r, struct c
 	return ROUTE_NONE;
 }
 
-redisReply *route_ask(struct store *s, struct conn *k, const struct cluster_redirect *d, int argc,
-		      const char **argv, const size_t *lens)
+redisReply *route_resend(struct store *s, struct conn *k, const struct cluster_redirect *d,
+			 int argc, const char **argv, const size_t *lens)
 {
 	char why[192], host[CLUSTER_HOSTMAX];
 	redisContext *c;
 	redisReply *r = NULL, *ok = NULL;
+	bool got;
 
 	pthread_mutex_lock(&s->prim_lock);
 	snprintf(host, sizeof host, "%s", d->host[0] ? d->host : s->prim_host);
 	pthread_mutex_unlock(&s->prim_lock);
 	c = node_connect(s, host, d->port, why, sizeof why);
 	if (!c) {
-		set_err(k, "ASK %u: %s", d->slot, why);
+		set_err(k, "%s %u: %s", d->ask ? "ASK" : "MOVED", d->slot, why);
 		return NULL;
 	}
-	redisAppendCommand(c, "ASKING");
+	if (d->ask)
+		redisAppendCommand(c, "ASKING");
 	redisAppendCommandArgv(c, argc, argv, lens);
-	if (redisGetReply(c, (void **)&ok) != REDIS_OK ||
-	    redisGetReply(c, (void **)&r) != REDIS_OK) {
-		set_err(k, "ASK %u: node %s:%d: %s", d->slot, host, d->port,
-			io_reason(c, s->timeout_ms, why, sizeof why));
+	got = !d->ask || redisGetReply(c, (void **)&ok) == REDIS_OK;
+	if (!got || redisGetReply(c, (void **)&r) != REDIS_OK) {
+		set_err(k, "%s %u: node %s:%d: %s", d->ask ? "ASK" : "MOVED", d->slot, host,
+			d->port, io_reason(c, s->timeout_ms, why, sizeof why));
 		r = NULL;
 	}
 	if (ok)
 		freeReplyObject(ok);
 	redisFree(c);
 	return r;
+}
+
+int route_reply(struct store *s, struct conn *k, int argc, const char **argv, const size_t *lens,
+		redisReply **out)
+{
+	struct cluster_redirect d;
+	redisReply *r;
+
+	*out = NULL;
+	if (redisGetReply(k->c, (void **)&r) != REDIS_OK)
+		return REDIS_ERR;
+	switch (route_redirect(s, r, &d)) {
+	case ROUTE_AGAIN:
+		if (!d.port) /* TRYAGAIN, CLUSTERDOWN: the caller's refusal */
+			break;
+		__attribute__((fallthrough)); /* MOVED: to the node named */
+	case ROUTE_ASK: {
+		redisReply *again = route_resend(s, k, &d, argc, argv, lens);
+
+		if (again) { /* else the redirection itself is the answer */
+			freeReplyObject(r);
+			r = again;
+		}
+		break;
+	}
+	case ROUTE_NONE:
+		break;
+	}
+	*out = r;
+	return REDIS_OK;
 }
