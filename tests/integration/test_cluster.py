@@ -131,6 +131,17 @@ def _write(path, data, timeout=30):
             time.sleep(0.2)
 
 
+def check_invalidation(a, b, tag):
+    """B holds a file, A rewrites it: B serves the new content within seconds (the
+    invalidation reached it through the site's channel)."""
+    rel = UP + "/inval-%s.txt" % tag
+    _write(a / rel, b"first\n")
+    assert _read(b / rel) == b"first\n"
+    _write(a / rel, b"second, longer\n")
+    wait_for(lambda: read_bytes(b / rel) == b"second, longer\n", 15,
+             what="a's rewrite of %s seen on b" % rel)
+
+
 class Writers:
     """Threads writing files of their own on PEERS until stopped; remembers what each close()
     that returned 0 wrote, and each failed attempt."""
@@ -319,6 +330,8 @@ def test_reshard_site_slot_during_writes(mount, cluster):
     assert not w.errors, "writes failed with %s" % set(map(errno.errorcode.get, w.errors))
     assert r.reads > 0 and not r.failures, "%d reads, failed: %s" % (r.reads, r.failures[:5])
     w.check([a, b])
+    check_invalidation(a, b, "reshard")
+    check_invalidation(b, a, "reshard")
     for m in (a, b):
         _write(m / UP + ("/after-%s.txt" % m.node), b"after the reshard\n")
     for m in (a, b):
@@ -356,6 +369,8 @@ def test_kill9_primary_of_the_site(mount, cluster):
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
     w.check([a, b])
     assert _read(b / UP + "/before.txt") == b"before\n"
+    check_invalidation(a, b, "failover")
+    check_invalidation(b, a, "failover")
     new = owner(nodes, slot)
     log = open(a.log).read()
     assert "is served by %s" % new.addr() in log, tail(a.log)
