@@ -177,10 +177,11 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	lens[1] = key_next(key, s->prefix);
 	lens[2] = (size_t)snprintf(num, sizeof num, "%zu", want);
 	t0 = stats_clock();
-	r = redisCommandArgv(k->c, 3, argv, lens);
-	stats_store_rtt(stats_clock() - t0);
-	if (!r)
+	/* route_reply: on a cluster whose site's slot is moving, the ASK is followed */
+	if (redisAppendCommandArgv(k->c, 3, argv, lens) != REDIS_OK ||
+	    route_reply(s, k, 3, argv, lens, &r) != REDIS_OK)
 		return conn_fail(s, k);
+	stats_store_rtt(stats_clock() - t0);
 	if (r->type != REDIS_REPLY_INTEGER || r->integer < (long long)want) {
 		rc = refused(s, k, "INCRBY next", r);
 	} else {
