@@ -232,18 +232,27 @@ static int parse_sentinel(struct store_url *u, const char *url, char *msg, size_
 	return 0;
 }
 
-/* redis-cluster://host:port[,host:port...]: seed nodes, any of the cluster's, asked for the
- * slot map.  No credentials (as for Sentinel) and no database: a cluster has only 0. */
+/* redis-cluster://[user@]host:port[,host:port...]: seed nodes, any of the cluster's, asked
+ * for the slot map.  A user (an ACL user of every node) but no password: that comes from
+ * password_file= or the environment, as for Sentinel.  No database: a cluster has only 0. */
 static int parse_cluster(struct store_url *u, const char *url, char *msg, size_t msglen)
 {
-	const char *p = url + 16;
+	const char *p = url + 16, *at = strrchr(p, '@');
 	int rc;
 
-	if (strchr(p, '@')) {
+	if (at && (memchr(p, ':', (size_t)(at - p)) || at == p)) {
 		snprintf(msg, msglen,
-			 "bad URL: a redis-cluster:// URL takes no credentials: give the password "
-			 "with password_file= or PRESSFS_STORE_PASSWORD");
+			 "bad URL: a redis-cluster:// URL takes a user but no password: give the "
+			 "password with password_file= or PRESSFS_STORE_PASSWORD");
 		return -EINVAL;
+	}
+	if (at) {
+		u->user = pct_decode(p, (size_t)(at - p));
+		if (!u->user) {
+			snprintf(msg, msglen, "bad URL: malformed %%-escape in the user");
+			return -EINVAL;
+		}
+		p = at + 1;
 	}
 	if (!*p || strchr(p, '/')) {
 		snprintf(msg, msglen,

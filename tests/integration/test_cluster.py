@@ -238,7 +238,8 @@ def test_bad_cluster_urls(mount, lower, workdir):
     import harness
     for bad, what in (("redis-cluster://", "expected redis-cluster://"),
                       ("redis-cluster://127.0.0.1:1/0", "no database"),
-                      ("redis-cluster://u:p@127.0.0.1:1", "takes no credentials"),
+                      ("redis-cluster://u:p@127.0.0.1:1", "takes a user but no password"),
+                      ("redis-cluster://u@127.0.0.1:1", "a Redis user was given without"),
                       ("redis-cluster://127.0.0.1:1,,127.0.0.1:2", "empty seed node"),
                       ("redis-cluster://127.0.0.1", "expected host:port")):
         m = harness.Mount(bad, lower, os.path.join(workdir, "mnt-bad"), site=SITE)
@@ -374,3 +375,49 @@ def test_kill9_primary_of_the_site(mount, cluster):
     new = owner(nodes, slot)
     log = open(a.log).read()
     assert "is served by %s" % new.addr() in log, tail(a.log)
+
+
+# docs/FORMAT.md's rule for a site's user, and what a cluster adds (docs/TOPOLOGY.md)
+ACL_RULE = ("on >{pw} resetkeys ~pressfs:{{{site}}}:* resetchannels &pressfs:{{{site}}}:* "
+            "-@all +ping +select +info +script|load +eval +evalsha +get +set +incr +incrby "
+            "+exists +del +getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel "
+            "+hgetall +hincrby +publish +subscribe +cluster|slots +asking +wait")
+
+
+@pytest.mark.limit(300)
+def test_acl_user_and_password(mount, cluster, workdir):
+    """A site's ACL user on every node, named in the URL, its password from password_file=:
+    the peers write and read, follow a migration of the site's slot (ASKING on connections of
+    their own, authenticated too), and never log the password."""
+    pw = "s3cret-cluster-pw"
+    nodes = cluster()
+    for n in nodes:
+        assert n.command("ACL", "SETUSER", "site-blog",
+                         *ACL_RULE.format(pw=pw, site=SITE).split()) in ("OK", b"OK")
+    pwfile = os.path.join(workdir, "pw")
+    with open(pwfile, "w") as f:
+        f.write(pw + "\n")
+    os.chmod(pwfile, 0o600)
+    store = "redis-cluster://site-blog@" + ",".join(n.addr() for n in nodes[:3])
+    a, b = [mount(name, store=store, site=SITE, timeout_ms=1000,
+                  extra=["password_file=" + pwfile, "durability=0"]) for name in ("a", "b")]
+    slot = site_slot(nodes[0])
+    old = owner(nodes, slot)
+    new = next(n for n in nodes[:3] if n is not old and n.role() == "master")
+    with Writers([a, b], per_peer=1) as w, Readers([a, b], w) as r:
+        w.wait_acked(10, 90)
+        migrate_slot(nodes, slot, old, new)
+        wait_for(lambda: owner(nodes, slot) is new, 30, what="the slot to move")
+        w.wait_acked(10, 90)
+    assert not w.errors, "writes failed with %s" % set(map(errno.errorcode.get, w.errors))
+    assert r.reads > 0 and not r.failures, "%d reads, failed: %s" % (r.reads, r.failures[:5])
+    w.check([a, b])
+    check_invalidation(a, b, "acl")
+    for m in (a, b):
+        assert pw not in open(m.log).read(), "the password is in the log"
+    # another site's keys are out of the user's reach on a cluster too
+    other = "redis-cluster://site-blog@" + nodes[0].addr()
+    with pytest.raises(Exception) as e:
+        mount("c", store=other, site="other", timeout_ms=1000,
+              extra=["password_file=" + pwfile])
+    assert "NOPERM" in str(e.value) or "no permissions" in str(e.value), str(e.value)

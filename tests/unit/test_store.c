@@ -197,6 +197,8 @@ static void test_open(void)
 	       "cluster url: credentials refused");
 	ok(strstr(last_log, "password_file") && !strstr(last_log, "s3cret"),
 	   "... saying where the password goes, never quoting it (%s)", last_log);
+	is_int(open_rc("redis-cluster://site@127.0.0.1:1", "x"), -EINVAL,
+	       "cluster url: a user without a password refused");
 	is_int(open_rc("redis-cluster://127.0.0.1:1,127.0.0.1:2", "x"), -EIO,
 	       "cluster url: no seed answers: -EIO");
 	{
