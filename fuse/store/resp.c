@@ -83,11 +83,16 @@ again:
 	/* on a cluster: MOVED, ASK, TRYAGAIN (the store's commands are one key each) */
 	switch (tries++ < ROUTE_TRIES ? route_redirect(s, r, &d) : ROUTE_NONE) {
 	case ROUTE_AGAIN:
+		/* a MOVED of another slot than the site's: sent where it points (the site's
+		 * moving moves the connection itself) */
+		if (d.port && d.slot != s->site_slot)
+			goto resend;
 		freeReplyObject(r);
 		if (tries > 1)
 			route_pause();
 		goto again;
 	case ROUTE_ASK:
+	resend:
 		freeReplyObject(r);
 		r = route_resend(s, k, &d, a->n, a->v, a->l);
 		if (!r)

@@ -377,6 +377,34 @@ def test_kill9_primary_of_the_site(mount, cluster):
     assert "is served by %s" % new.addr() in log, tail(a.log)
 
 
+@pytest.mark.limit(300)
+def test_planned_failover(mount, cluster):
+    """CLUSTER FAILOVER on the replica of the site's primary: the old primary stays up and
+    answers MOVED; the writing peers, and a peer that was idle throughout, follow it."""
+    nodes = cluster()
+    a, b = peers(mount, nodes)
+    idle = mount("idle", store=url(nodes), site=SITE, timeout_ms=1000)
+    slot = site_slot(nodes[0])
+    home = owner(nodes, slot)
+    myid = home.command("CLUSTER", "MYID")
+    line = home.command("CLUSTER", "REPLICAS", myid)[0].decode()   # "id host:port@bus ..."
+    rep = next(n for n in nodes if " %s@" % n.addr() in line)
+    with Writers([a, b]) as w:
+        w.wait_acked(20, 90)
+        assert rep.command("CLUSTER", "FAILOVER") in ("OK", b"OK")
+        wait_for(lambda: owner(nodes, slot) is rep and home.role() == "slave", 60,
+                 interval=0.2, what="the planned fail-over")
+        w.wait_acked(20, 90)
+    assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
+    w.check([a, b, idle])
+    check_invalidation(idle, a, "planned")
+    check_invalidation(b, idle, "planned")
+    for m in (a, b, idle):
+        _write(m / UP + ("/after-%s.txt" % m.node), b"after the planned fail-over\n")
+    log = open(idle.log).read()
+    assert "is served by %s (MOVED)" % rep.addr() in log, tail(idle.log)
+
+
 # docs/FORMAT.md's rule for a site's user, and what a cluster adds (docs/TOPOLOGY.md)
 ACL_RULE = ("on >{pw} resetkeys ~pressfs:{{{site}}}:* resetchannels &pressfs:{{{site}}}:* "
             "-@all +ping +select +info +script|load +eval +evalsha +get +set +incr +incrby "
