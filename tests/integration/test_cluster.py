@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from harness import Redis, free_port, kill_pid, pattern_bytes, read_bytes, tail, wait_for
+from harness import (Redis, free_port, kill_pid, pattern_bytes, read_bytes, run_pressfs, tail,
+                     wait_for)
 
 UP = "wp-content/uploads"
 SITE = "blog"
@@ -403,6 +404,37 @@ def test_planned_failover(mount, cluster):
         _write(m / UP + ("/after-%s.txt" % m.node), b"after the planned fail-over\n")
     log = open(idle.log).read()
     assert "is served by %s (MOVED)" % rep.addr() in log, tail(idle.log)
+
+
+def _admin(*args):
+    r = run_pressfs(*args, timeout=120)
+    assert r.returncode == 0, "pressfs %s: exit %d\n%s%s" % (
+        " ".join(args), r.returncode, r.stdout.decode(errors="replace"),
+        r.stderr.decode(errors="replace"))
+    return r.stdout.decode(errors="replace")
+
+
+@pytest.mark.limit(240)
+def test_admin_commands(mount, cluster, workdir):
+    """dump and load take the redis-cluster:// URL (each site to its slot's node: the copy
+    lands on another site, in another slot); fsck and info take the redis:// of the node
+    serving the site's slot."""
+    nodes = cluster()
+    a = mount("a", store=url(nodes), site=SITE, timeout_ms=1000)
+    big = pattern_bytes("admin", 2 * 1048576 + 5)
+    _write(a / UP + "/one.bin", big)
+    _write(a / UP + "/two.txt", b"two\n")
+    a.stop()
+    arch = os.path.join(workdir, "site.tar")
+    _admin("dump", arch, "--store", url(nodes), "--site", SITE)
+    _admin("load", arch, "--store", url(nodes), "--site", "copy")
+    copy_home = owner(nodes, nodes[0].command("CLUSTER", "KEYSLOT", "pressfs:{copy}:"))
+    assert "files" in _admin("info", "--store", "redis://" + copy_home.addr(), "--site", "copy")
+    home = owner(nodes, site_slot(nodes[0]))
+    _admin("fsck", "--store", "redis://" + home.addr(), "--site", SITE)
+    c = mount("c", store=url(nodes), site="copy", timeout_ms=1000)
+    assert _read(c / UP + "/one.bin") == big
+    assert _read(c / UP + "/two.txt") == b"two\n"
 
 
 # docs/FORMAT.md's rule for a site's user, and what a cluster adds (docs/TOPOLOGY.md)
