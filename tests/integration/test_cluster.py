@@ -441,7 +441,7 @@ def test_admin_commands(mount, cluster, workdir):
 ACL_RULE = ("on >{pw} resetkeys ~pressfs:{{{site}}}:* resetchannels &pressfs:{{{site}}}:* "
             "-@all +ping +select +info +script|load +eval +evalsha +get +set +incr +incrby "
             "+exists +del +getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel "
-            "+hgetall +hincrby +publish +subscribe +cluster|slots +asking +wait")
+            "+hgetall +hvals +hincrby +publish +subscribe +cluster|slots +asking +wait")
 
 
 @pytest.mark.limit(300)
@@ -472,6 +472,8 @@ def test_acl_user_and_password(mount, cluster, workdir):
     assert not w.errors, "writes failed with %s" % set(map(errno.errorcode.get, w.errors))
     assert r.reads > 0 and not r.failures, "%d reads, failed: %s" % (r.reads, r.failures[:5])
     w.check([a, b])
+    os.makedirs(a / UP + "/acl-dir/sub")
+    assert os.stat(b / UP + "/acl-dir").st_nlink == 3   # a store-only directory's count
     check_invalidation(a, b, "acl")
     for m in (a, b):
         assert pw not in open(m.log).read(), "the password is in the log"

@@ -1173,7 +1173,7 @@ static void test_acl(void)
 	    "ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
 	    "&pressfs:{acl}:* -@all +ping +select +info +script|load +eval +evalsha +get +set "
 	    "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
-	    "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
+	    "+hget +hset +hdel +hgetall +hvals +hincrby +publish +subscribe");
 	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER (%s)",
 	   r && r->type == REDIS_REPLY_ERROR ? r->str : "ok");
 	if (r)
@@ -1190,6 +1190,13 @@ static void test_acl(void)
 			store_attr_release(&a);
 			is_int(store_lookup(s, 1, "f", 1, &a), STORE_FILE, "and reads it");
 			store_attr_release(&a);
+			{
+				uint32_t sub = 99;
+
+				is_int(store_count_subdirs(s, 1, &sub), 0,
+				       "and counts a directory's subdirectories (HVALS)");
+				is_int(sub, 0, "... none");
+			}
 			store_close(s);
 		}
 		cfg.site = "main";
