@@ -1,6 +1,6 @@
 /* cluster.h - Redis Cluster routing, the pieces a cluster store is built on (hiredis 0.14 has
  * none): the slot of a key, MOVED/ASK redirections, and the slot map CLUSTER SLOTS gives.
- * Not wired into the store yet: a site still lives on one server or behind Sentinel. */
+ * The store uses them in route.c (a redis-cluster:// URL). */
 #ifndef PRESSFS_STORE_CLUSTER_H
 #define PRESSFS_STORE_CLUSTER_H
 

@@ -89,8 +89,10 @@ int refused(struct store *s, struct conn *k, const char *what, const redisReply 
 
 	k->oom = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "OOM", 3);
 	/* a primary demoted under us: find the new one, and move every connection to it */
-	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "READONLY", 8))
+	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "READONLY", 8)) {
 		sentinel_lost(s, true);
+		route_lost(s, true);
+	}
 	if (r && r->type == REDIS_REPLY_ERROR)
 		set_err(k, "%s: Redis replied: %.*s", what, (int)r->len, r->str);
 	else
@@ -145,11 +147,12 @@ int connect_raw(struct store *s, redisContext **out, char *why, size_t whylen)
 	redisReply *r = NULL;
 
 	*out = NULL;
-	if (s->url.master) {
+	if (s->url.master || s->url.cluster) {
 		char host[256];
 		int port;
 
-		if (sentinel_primary(s, host, sizeof host, &port, why, whylen))
+		if (s->url.master ? sentinel_primary(s, host, sizeof host, &port, why, whylen)
+				  : route_primary(s, host, sizeof host, &port, why, whylen))
 			return -EIO;
 		c = redisConnectWithTimeout(host, port, tv);
 	} else {
@@ -185,8 +188,10 @@ int connect_raw(struct store *s, redisContext **out, char *why, size_t whylen)
 fail:
 	if (r)
 		freeReplyObject(r);
-	if (c->err)
-		sentinel_lost(s, false); /* a dead primary: ask the sentinels next time */
+	if (c->err) { /* a dead primary: ask the sentinels (the cluster) next time */
+		sentinel_lost(s, false);
+		route_lost(s, false);
+	}
 	redisFree(c);
 	return -EIO;
 }
@@ -194,6 +199,12 @@ fail:
 /* The init script's answer R (see lua/init.lua).  0, or -EIO/-EPROTO with K's error set. */
 static int init_answer(struct store *s, struct conn *k, const redisReply *r)
 {
+	struct cluster_redirect d;
+
+	if (route_redirect(s, r, &d) != ROUTE_NONE) {
+		set_err(k, "site check: %s (the site's slot is moving)", r->str);
+		return -EAGAIN; /* connect again, to where the slot is now */
+	}
 	if (r->type != REDIS_REPLY_INTEGER) {
 		set_err(k, "site check refused: %s",
 			r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
@@ -324,6 +335,7 @@ int conn_fail(struct store *s, struct conn *k)
 	}
 	k->retry_at_ms = mono_ms() + s->retry_ms;
 	sentinel_lost(s, false);
+	route_lost(s, false);
 	note_down(s, k->err);
 	return -EIO;
 }
@@ -374,6 +386,15 @@ int conn_get(struct store *s, struct conn **out)
 	if (mono_ms() < k->retry_at_ms)
 		return -EIO;
 	rc = conn_connect(s, k);
+	/* a cluster's slot on its way: after a pause, to where it is now */
+	for (int i = 0; rc == -EAGAIN && i < ROUTE_TRIES; i++) {
+		struct timespec ts = {0, ROUTE_PAUSE_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+		rc = conn_connect(s, k);
+	}
+	if (rc == -EAGAIN)
+		rc = -EIO;
 	if (rc) {
 		k->retry_at_ms = mono_ms() + s->retry_ms;
 		if (rc != -EPROTO)
@@ -434,6 +455,7 @@ static int check_eviction(struct store *s, bool allow)
 
 static void store_free(struct store *s)
 {
+	cluster_map_free(&s->cmap);
 	url_free(&s->url);
 	free(s->user);
 	if (s->pass) {
@@ -498,6 +520,7 @@ static int store_setup(struct store *s, const struct store_config *cfg)
 	if (!s->peer || !s->prefix)
 		return -ENOMEM;
 	s->prefix_len = strlen(s->prefix);
+	s->site_slot = cluster_slot(s->prefix, s->prefix_len);
 	s->peer_len = strlen(s->peer);
 	if (s->peer_len > PEER_MAX) {
 		slog(s, LOG_ERR, "store: peer id longer than %d bytes", PEER_MAX);
@@ -534,7 +557,7 @@ int store_open(const struct store_config *cfg, struct store **out)
 	if (cfg->durability_set) {
 		s->wait_replicas = cfg->durability;
 		s->wait_ms = cfg->durability_timeout_ms ? cfg->durability_timeout_ms : 1000;
-	} else if (s->url.master) {
+	} else if (s->url.master || s->url.cluster) {
 		s->wait_replicas = 1;
 		s->wait_ms = 1000;
 	}

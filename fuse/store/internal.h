@@ -17,6 +17,7 @@
 #include <hiredis/hiredis.h>
 
 #include "path.h"
+#include "store/cluster.h"
 #include "store/keys.h"
 #include "store/store.h"
 
@@ -66,13 +67,16 @@ struct store_url {
 	char *user, *pass; /* NULL when the URL has no credentials */
 	int db;
 	char where[160]; /* host:port or unix:path, for messages: never the password */
-	/* redis-sentinel://: the sentinels to ask and the name of the primary they watch */
+	/* redis-sentinel://: the sentinels to ask and the name of the primary they watch;
+	 * redis-cluster://: cluster set, and the seed nodes in sentinels[] */
 	char *master;
+	bool cluster;
 	int nsentinels;
 	struct sentinel_addr sentinels[SENTINEL_MAX];
 };
-/* redis://[user:password@]host:port[/db], unix:///abs/path or
- * redis-sentinel://host:port[,host:port...]/MASTER[/db] into *U.  -EINVAL with MSG (which
+/* redis://[user:password@]host:port[/db], unix:///abs/path,
+ * redis-sentinel://host:port[,host:port...]/MASTER[/db] or
+ * redis-cluster://host:port[,host:port...] into *U.  -EINVAL with MSG (which
  * never holds the password), -ENOMEM. */
 int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen);
 void url_free(struct store_url *u);
@@ -119,7 +123,8 @@ struct store {
 	/* durability: WAIT for this many replicas, this long, after each change (0: no WAIT) */
 	unsigned wait_replicas, wait_ms;
 
-	/* sentinel.c: the primary of url.master as last learnt (prim_lock guards the three) */
+	/* sentinel.c: the primary of url.master as last learnt; route.c: the primary serving
+	 * the site's slot (prim_lock guards the three, and cmap) */
 	pthread_mutex_t prim_lock;
 	char prim_host[256];
 	int prim_port;
@@ -130,6 +135,10 @@ struct store {
 	bool watching;
 	int watch_pipe[2];
 	atomic_bool watch_stop;
+
+	/* route.c: a cluster's slot map as last learnt, and the site's slot */
+	struct cluster_map cmap;
+	unsigned site_slot;
 
 	atomic_int listen_fd;	 /* the subscription's socket, -1 while there is none */
 	atomic_bool listen_busy; /* the listener holds messages it has not delivered yet */
@@ -167,6 +176,34 @@ void sentinel_lost(struct store *s, bool moved);
 /* The thread that follows +switch-master; none without a sentinel URL. */
 int sentinel_watch_start(struct store *s);
 void sentinel_watch_stop(struct store *s);
+
+/* ---- route.c: a store on Redis Cluster (a no-op, each, without a cluster URL) ---- */
+/* The node serving the site's slot: as last learnt, else from CLUSTER SLOTS asked of the
+ * known nodes and the seeds.  0, or -EIO with WHY. */
+int route_primary(struct store *s, char *host, size_t hostlen, int *port, char *why, size_t whylen);
+/* Forget the map (asked again at the next connect); MOVED: every connection reconnects. */
+void route_lost(struct store *s, bool moved);
+/* What to do with the error reply R of a command on a cluster: ROUTE_NONE (not a cluster's
+ * error: the caller's to report), ROUTE_AGAIN (the site's slot moved, or the cluster is in
+ * the middle of a change: after a pause, the caller gets its connection again and retries),
+ * ROUTE_ASK (this one command goes to *D's node, after ASKING). */
+enum route_verdict { ROUTE_NONE, ROUTE_AGAIN, ROUTE_ASK };
+enum route_verdict route_redirect(struct store *s, const redisReply *r, struct cluster_redirect *d);
+/* ARGC/ARGV/LENS again, on a connection of its own to D's node (after ASKING for an ASK).
+ * The reply, or NULL with K's error set. */
+redisReply *route_resend(struct store *s, struct conn *k, const struct cluster_redirect *d,
+			 int argc, const char **argv, const size_t *lens);
+/* The next reply on K's connection, of a pipeline whose command was ARGC/ARGV/LENS: on a
+ * cluster, a MOVED or ASK is followed by sending the command again where it points, and *OUT
+ * is that node's reply.  REDIS_OK with *OUT (which may be an error reply: the caller's to
+ * refuse), or REDIS_ERR on an I/O error of K's connection (conn_fail's).  A pipeline of
+ * single-key commands reads each of its replies with it instead of redisGetReply. */
+int route_reply(struct store *s, struct conn *k, int argc, const char **argv, const size_t *lens,
+		redisReply **out);
+/* Up to ROUTE_TRIES attempts, ROUTE_PAUSE_MS apart, while a slot moves: a site's slot of
+ * 100,000 files migrates in a few seconds, and a commit that gives up loses a close(). */
+#define ROUTE_TRIES    200
+#define ROUTE_PAUSE_MS 50
 
 /* ---- resp.c: commands, scripts and their replies ---- */
 struct args {

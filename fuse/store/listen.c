@@ -93,6 +93,10 @@ static int read_seq(struct store *s, redisContext *c, uint64_t *seq)
 		if (!parse_u64(r->str, r->len, 10, seq))
 			rc = -EIO;
 	} else if (r->type != REDIS_REPLY_NIL) {
+		struct cluster_redirect d;
+
+		/* a cluster whose site's slot moved: the caller connects again, to its node */
+		route_redirect(s, r, &d);
 		rc = -EIO;
 	}
 	freeReplyObject(r);

@@ -210,11 +210,14 @@ static int fetch_linos(struct store *s, struct store_dirent *d, size_t n)
 		sent++;
 	}
 	for (size_t i = 0; i < n && sent; i++) {
+		const char *argv[3] = {"HGET", key, "lino"};
+		size_t lens[3] = {4, 0, 4};
 		redisReply *r;
 
 		if (d[i].type == STORE_WHITEOUT)
 			continue;
-		if (redisGetReply(k->c, (void **)&r) != REDIS_OK)
+		lens[1] = key_inode(key, s->prefix, d[i].ino); /* for a cluster's redirection */
+		if (route_reply(s, k, 3, argv, lens, &r) != REDIS_OK)
 			return conn_fail(s, k);
 		sent--;
 		if (r->type == REDIS_REPLY_STRING && !parse_u64(r->str, r->len, 10, &d[i].lino))

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "stats.h"
 #include "store/internal.h"
@@ -53,14 +54,24 @@ void arg_key_done(struct args *a, size_t len)
 
 /* ---- calls ---- */
 
+/* A pause between two tries while a cluster's slot moves. */
+static void route_pause(void)
+{
+	struct timespec ts = {0, ROUTE_PAUSE_MS * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 int command(struct store *s, const char *what, struct args *a, redisReply **out)
 {
+	struct cluster_redirect d;
 	struct conn *k;
 	redisReply *r;
 	uint64_t t0;
-	int rc;
+	int rc, tries = 0;
 
 	*out = NULL;
+again:
 	rc = conn_get(s, &k);
 	if (rc)
 		return rc == -EPROTO ? -EIO : rc;
@@ -69,6 +80,32 @@ int command(struct store *s, const char *what, struct args *a, redisReply **out)
 	stats_store_rtt(stats_clock() - t0);
 	if (!r)
 		return conn_fail(s, k);
+	/* on a cluster: MOVED, ASK, TRYAGAIN (the store's commands are one key each) */
+	switch (tries++ < ROUTE_TRIES ? route_redirect(s, r, &d) : ROUTE_NONE) {
+	case ROUTE_AGAIN:
+		/* a MOVED of another slot than the site's: sent where it points (the site's
+		 * moving moves the connection itself) */
+		if (d.port && d.slot != s->site_slot)
+			goto resend;
+		freeReplyObject(r);
+		if (tries > 1)
+			route_pause();
+		goto again;
+	case ROUTE_ASK:
+	resend:
+		freeReplyObject(r);
+		r = route_resend(s, k, &d, a->n, a->v, a->l);
+		if (!r)
+			return -EIO;
+		if (route_redirect(s, r, &d) != ROUTE_NONE) {
+			freeReplyObject(r);
+			route_pause();
+			goto again;
+		}
+		break;
+	case ROUTE_NONE:
+		break;
+	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		rc = refused(s, k, what, r);
 		freeReplyObject(r);
@@ -124,16 +161,19 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 	const char *argv[ARGS_MAX + 7];
 	size_t lens[ARGS_MAX + 7];
 	char now[24], grace[16];
+	struct cluster_redirect d;
 	struct conn *k;
 	redisReply *r;
 	uint64_t t0;
-	int rc, argc = 0;
+	int rc, argc, tries = 0;
 
 	*out = NULL;
+again:
 	rc = conn_get(s, &k);
 	if (rc)
 		return rc == -EPROTO ? -EIO : rc;
 	k->oom = false;
+	argc = 0;
 	snprintf(now, sizeof now, "%" PRId64, real_ns());
 	snprintf(grace, sizeof grace, "%u", s->grace_ms);
 	argv[argc] = "EVALSHA", lens[argc++] = 7;
@@ -160,6 +200,15 @@ int script(struct store *s, enum script_id which, const struct args *a, redisRep
 		stats_store_rtt(stats_clock() - t0);
 		if (!r)
 			return conn_fail(s, k);
+	}
+	/* On a cluster, a script touches the keys of the site's slot only, undeclared: it
+	 * cannot follow an ASK (the slot's keys are split between two nodes until the migration
+	 * ends, and the script would see half of them), it waits for the MOVED that ends it. */
+	if (tries++ < ROUTE_TRIES && route_redirect(s, r, &d) != ROUTE_NONE) {
+		freeReplyObject(r);
+		if (tries > 1)
+			route_pause();
+		goto again;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		rc = refused(s, k, sc->name, r);

@@ -1,6 +1,6 @@
-/* url.c - the store's URL: redis://[user:password@]host:port[/db], unix:///path or
- * redis-sentinel://h1:p1,h2:p2/MASTER[/db], parsed strictly so that a typo is refused at
- * start-up rather than tried at every connect. */
+/* url.c - the store's URL: redis://[user:password@]host:port[/db], unix:///path,
+ * redis-sentinel://h1:p1,h2:p2/MASTER[/db] or redis-cluster://h1:p1,h2:p2, parsed strictly so
+ * that a typo is refused at start-up rather than tried at every connect. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -150,12 +150,48 @@ static bool master_ok(const char *p, size_t len)
 	return true;
 }
 
+/* The comma-separated host:port list P..END of URL into ADDRS (*N of them, at most
+ * SENTINEL_MAX); WHAT names one of them in messages ("sentinel", "seed node"). */
+static int parse_hosts(const char *p, const char *end, const char *url, const char *what,
+		       struct sentinel_addr *addrs, int *n, char *msg, size_t msglen)
+{
+	while (p < end) {
+		const char *e = memchr(p, ',', (size_t)(end - p));
+		struct store_url one = {0};
+		int rc;
+
+		if (!e)
+			e = end;
+		if (*n == SENTINEL_MAX) {
+			snprintf(msg, msglen, "bad URL \"%.120s\": more than %d %ss", url,
+				 SENTINEL_MAX, what);
+			return -EINVAL;
+		}
+		rc = e == p ? -EINVAL : parse_host(&one, p, e, url, msg, msglen);
+		if (e == p)
+			snprintf(msg, msglen, "bad URL \"%.120s\": empty %s address", url, what);
+		if (rc) {
+			free(one.host);
+			return rc;
+		}
+		addrs[*n].host = one.host;
+		addrs[(*n)++].port = one.port;
+		p = e + (e < end);
+		if (e < end && p == end) {
+			snprintf(msg, msglen, "bad URL \"%.120s\": empty %s address", url, what);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* redis-sentinel://host:port[,host:port...]/MASTER[/db].  No credentials in this URL: the
  * password comes from password_file= or the environment (docs/FORMAT.md, "Sentinel"). */
 static int parse_sentinel(struct store_url *u, const char *url, char *msg, size_t msglen)
 {
 	const char *p = url + 17, *slash = strchr(p, '/'), *m, *mend;
 	uint64_t v;
+	int rc;
 
 	if (strchr(p, '@')) {
 		snprintf(msg, msglen,
@@ -170,33 +206,9 @@ static int parse_sentinel(struct store_url *u, const char *url, char *msg, size_
 			 url);
 		return -EINVAL;
 	}
-	while (p < slash) {
-		const char *end = memchr(p, ',', (size_t)(slash - p));
-		struct store_url one = {0};
-		int rc;
-
-		if (!end)
-			end = slash;
-		if (u->nsentinels == SENTINEL_MAX) {
-			snprintf(msg, msglen, "bad URL \"%.120s\": more than %d sentinels", url,
-				 SENTINEL_MAX);
-			return -EINVAL;
-		}
-		rc = end == p ? -EINVAL : parse_host(&one, p, end, url, msg, msglen);
-		if (end == p)
-			snprintf(msg, msglen, "bad URL \"%.120s\": empty sentinel address", url);
-		if (rc) {
-			free(one.host);
-			return rc;
-		}
-		u->sentinels[u->nsentinels].host = one.host;
-		u->sentinels[u->nsentinels++].port = one.port;
-		p = end + (end < slash);
-		if (end < slash && p == slash) {
-			snprintf(msg, msglen, "bad URL \"%.120s\": empty sentinel address", url);
-			return -EINVAL;
-		}
-	}
+	rc = parse_hosts(p, slash, url, "sentinel", u->sentinels, &u->nsentinels, msg, msglen);
+	if (rc)
+		return rc;
 	m = slash + 1;
 	mend = m + strcspn(m, "/");
 	if (!master_ok(m, (size_t)(mend - m))) {
@@ -220,6 +232,45 @@ static int parse_sentinel(struct store_url *u, const char *url, char *msg, size_
 	return 0;
 }
 
+/* redis-cluster://[user@]host:port[,host:port...]: seed nodes, any of the cluster's, asked
+ * for the slot map.  A user (an ACL user of every node) but no password: that comes from
+ * password_file= or the environment, as for Sentinel.  No database: a cluster has only 0. */
+static int parse_cluster(struct store_url *u, const char *url, char *msg, size_t msglen)
+{
+	const char *p = url + 16, *at = strrchr(p, '@');
+	int rc;
+
+	if (at && (memchr(p, ':', (size_t)(at - p)) || at == p)) {
+		snprintf(msg, msglen,
+			 "bad URL: a redis-cluster:// URL takes a user but no password: give the "
+			 "password with password_file= or PRESSFS_STORE_PASSWORD");
+		return -EINVAL;
+	}
+	if (at) {
+		u->user = pct_decode(p, (size_t)(at - p));
+		if (!u->user) {
+			snprintf(msg, msglen, "bad URL: malformed %%-escape in the user");
+			return -EINVAL;
+		}
+		p = at + 1;
+	}
+	if (!*p || strchr(p, '/')) {
+		snprintf(msg, msglen,
+			 "bad URL \"%.120s\": expected redis-cluster://host:port[,host:port...] "
+			 "(a cluster has no database but 0)",
+			 url);
+		return -EINVAL;
+	}
+	rc = parse_hosts(p, p + strlen(p), url, "seed node", u->sentinels, &u->nsentinels, msg,
+			 msglen);
+	if (rc)
+		return rc;
+	u->cluster = true;
+	snprintf(u->where, sizeof u->where, "cluster %s:%d", u->sentinels[0].host,
+		 u->sentinels[0].port);
+	return 0;
+}
+
 int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen)
 {
 	const char *p, *auth_end, *at = NULL;
@@ -236,10 +287,13 @@ int url_parse(struct store_url *u, const char *url, char *msg, size_t msglen)
 		return parse_unix(u, url, msg, msglen);
 	if (!strncmp(url, "redis-sentinel://", 17))
 		return parse_sentinel(u, url, msg, msglen);
+	if (!strncmp(url, "redis-cluster://", 16))
+		return parse_cluster(u, url, msg, msglen);
 	if (strncmp(url, "redis://", 8)) {
 		snprintf(msg, msglen,
 			 "bad URL: expected redis://[user:password@]host:port[/db], "
-			 "unix:///path or redis-sentinel://host:port[,host:port...]/MASTER");
+			 "unix:///path, redis-sentinel://host:port[,host:port...]/MASTER or "
+			 "redis-cluster://host:port[,host:port...]");
 		return -EINVAL;
 	}
 	p = url + 8;

@@ -177,10 +177,11 @@ static int reserve_ids(struct store *s, struct conn *k, size_t n, uint64_t *firs
 	lens[1] = key_next(key, s->prefix);
 	lens[2] = (size_t)snprintf(num, sizeof num, "%zu", want);
 	t0 = stats_clock();
-	r = redisCommandArgv(k->c, 3, argv, lens);
-	stats_store_rtt(stats_clock() - t0);
-	if (!r)
+	/* route_reply: on a cluster whose site's slot is moving, the ASK is followed */
+	if (redisAppendCommandArgv(k->c, 3, argv, lens) != REDIS_OK ||
+	    route_reply(s, k, 3, argv, lens, &r) != REDIS_OK)
 		return conn_fail(s, k);
+	stats_store_rtt(stats_clock() - t0);
 	if (r->type != REDIS_REPLY_INTEGER || r->integer < (long long)want) {
 		rc = refused(s, k, "INCRBY next", r);
 	} else {
@@ -215,10 +216,16 @@ static void release_chunks(struct store *s, size_t n, const uint64_t *ids)
 			break;
 		sent++;
 	}
-	for (size_t i = 0; i < sent; i++) {
+	for (size_t i = 0, j = 0; j < sent; i++) {
+		const char *argv[2] = {"DEL", key};
+		size_t lens[2] = {3, 0};
 		redisReply *r;
 
-		if (redisGetReply(k->c, (void **)&r) != REDIS_OK) {
+		if (!ids[i])
+			continue;
+		j++;
+		lens[1] = key_chunk(key, s->prefix, ids[i]); /* for a cluster's redirection */
+		if (route_reply(s, k, 2, argv, lens, &r) != REDIS_OK) {
 			conn_fail(s, k);
 			return;
 		}
@@ -258,9 +265,12 @@ int store_put_chunks(struct store *s, size_t n, const void *const *data, const s
 	}
 	rc = 0;
 	for (got = 0; got < n; got++) {
+		const char *argv[5] = {"SET", key, data[got], "EX", ttl};
+		size_t lens[5] = {3, 0, len[got], 2, strlen(ttl)};
 		redisReply *r;
 
-		if (redisGetReply(k->c, (void **)&r) != REDIS_OK)
+		lens[1] = key_chunk(key, s->prefix, ids[got]); /* for a cluster's redirection */
+		if (route_reply(s, k, 5, argv, lens, &r) != REDIS_OK)
 			return conn_fail(s, k);
 		if (r->type != REDIS_REPLY_STATUS) {
 			if (!rc)

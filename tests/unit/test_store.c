@@ -187,6 +187,29 @@ static void test_open(void)
 		ok(strstr(last_log, "does not know master m") != NULL,
 		   "... saying the sentinels do not know the master (%s)", last_log);
 	}
+	is_int(open_rc("redis-cluster://", "x"), -EINVAL, "cluster url: no seed refused");
+	is_int(open_rc("redis-cluster://127.0.0.1:1/0", "x"), -EINVAL,
+	       "cluster url: a database refused");
+	ok(strstr(last_log, "no database but 0") != NULL, "... saying why (%s)", last_log);
+	is_int(open_rc("redis-cluster://127.0.0.1:1,", "x"), -EINVAL,
+	       "cluster url: trailing comma refused");
+	is_int(open_rc("redis-cluster://u:s3cret@127.0.0.1:1", "x"), -EINVAL,
+	       "cluster url: credentials refused");
+	ok(strstr(last_log, "password_file") && !strstr(last_log, "s3cret"),
+	   "... saying where the password goes, never quoting it (%s)", last_log);
+	is_int(open_rc("redis-cluster://site@127.0.0.1:1", "x"), -EINVAL,
+	       "cluster url: a user without a password refused");
+	is_int(open_rc("redis-cluster://127.0.0.1:1,127.0.0.1:2", "x"), -EIO,
+	       "cluster url: no seed answers: -EIO");
+	{
+		char url[160];
+
+		/* a Redis without cluster-enabled refuses CLUSTER SLOTS: no map, so -EIO */
+		snprintf(url, sizeof url, "redis-cluster://127.0.0.1:1,127.0.0.1:%d", fx.port);
+		is_int(open_rc(url, "x"), -EIO, "cluster url: a server that is no cluster: -EIO");
+		ok(strstr(last_log, "CLUSTER SLOTS refused") != NULL,
+		   "... saying the node refused CLUSTER SLOTS (%s)", last_log);
+	}
 	is_int(open_rc(NULL, "x"), -EINVAL, "url: none refused");
 	is_int(open_rc(fx.url, "a:b"), -EINVAL, "site with ':' refused");
 	is_int(open_rc(fx.url, "{x}"), -EINVAL, "site with braces refused");
@@ -1150,7 +1173,7 @@ static void test_acl(void)
 	    "ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
 	    "&pressfs:{acl}:* -@all +ping +select +info +script|load +eval +evalsha +get +set "
 	    "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
-	    "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
+	    "+hget +hset +hdel +hgetall +hvals +hincrby +publish +subscribe");
 	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER (%s)",
 	   r && r->type == REDIS_REPLY_ERROR ? r->str : "ok");
 	if (r)
@@ -1167,6 +1190,13 @@ static void test_acl(void)
 			store_attr_release(&a);
 			is_int(store_lookup(s, 1, "f", 1, &a), STORE_FILE, "and reads it");
 			store_attr_release(&a);
+			{
+				uint32_t sub = 99;
+
+				is_int(store_count_subdirs(s, 1, &sub), 0,
+				       "and counts a directory's subdirectories (HVALS)");
+				is_int(sub, 0, "... none");
+			}
 			store_close(s);
 		}
 		cfg.site = "main";
