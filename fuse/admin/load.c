@@ -73,7 +73,8 @@ static int push_dir(struct load *l, const struct tar_meta *m, uint64_t ino)
 	l->stack[l->depth].path = malloc(m->len + 1);
 	if (!l->stack[l->depth].path)
 		return -ENOMEM;
-	memcpy(l->stack[l->depth].path, m->path, m->len);
+	if (m->len) /* the root's path is empty, and may be NULL */
+		memcpy(l->stack[l->depth].path, m->path, m->len);
 	l->stack[l->depth].len = m->len;
 	l->stack[l->depth++].ino = ino;
 	l->dirs[l->ndirs] = *m;
