@@ -67,8 +67,9 @@ static const char *const refused[] = {"suid", "dev"};
 void mount_usage(FILE *f)
 {
 	fprintf(f, "usage: pressfs mount [-f] [-d] [-o OPTION[,OPTION...]] STORE MOUNTPOINT\n\n"
-		   "STORE is redis://[user[:password]@]host:port[/db], unix:///path/redis.sock or\n"
-		   "redis-sentinel://host:port[,host:port...]/MASTER[/db]\n\n"
+		   "STORE is redis://[user[:password]@]host:port[/db], unix:///path/redis.sock,\n"
+		   "redis-sentinel://host:port[,host:port...]/MASTER[/db] or\n"
+		   "redis-cluster://[user@]host:port[,host:port...] (seed nodes)\n\n"
 		   "pressfs options:\n");
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char key[48];
