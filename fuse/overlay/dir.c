@@ -361,19 +361,25 @@ int dir_nlink(struct pfs *fs, struct node *n)
 {
 	struct dirlist *l;
 	uint64_t sino = 0;
+	uint32_t kept = 0;
 	bool merged;
 	int err, nlink = 2;
 
 	pthread_mutex_lock(&fs->lock);
 	merged = (n->flags & (N_LOWER | N_INLOCAL)) != 0 || !n->sino;
 	sino = n->sino;
+	if (n->known.valid && n->known.type == STORE_DIR)
+		kept = n->known.nlink;
 	pthread_mutex_unlock(&fs->lock);
 	if (!merged) {
-		/* Only the store has it: count its subdirectories there, in one command.  (A
-		 * full merged listing for every changed version made creating N files in one
-		 * directory cost O(N^2) round trips and parses.) */
+		/* Only the store has it: its inode's own count, which the scripts that make,
+		 * remove and move directories keep (docs/FORMAT.md), with the attributes this
+		 * peer was last told.  A directory made before the count was kept is counted
+		 * in one command; the next change in it gives it its count. */
 		uint32_t sub;
 
+		if (kept >= 2)
+			return kept < (uint32_t)INT_MAX ? (int)kept : INT_MAX;
 		err = store_count_subdirs(fs->store, sino, &sub);
 		if (err)
 			return err;
