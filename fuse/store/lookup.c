@@ -252,6 +252,43 @@ int store_count_subdirs(struct store *s, uint64_t dir, uint32_t *n)
 	return rc;
 }
 
+int store_dir_has(struct store *s, uint64_t dir, size_t n, const char *const *names,
+		  const size_t *lens, bool *has)
+{
+	char key[KEY_MAX];
+	struct conn *k;
+	size_t klen;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		has[i] = false;
+	if (!n)
+		return 0;
+	rc = conn_get(s, &k);
+	if (rc)
+		return rc;
+	klen = key_dir(key, s->prefix, dir);
+	for (size_t i = 0; i < n; i++) {
+		const char *argv[3] = {"HGET", key, names[i]};
+		size_t al[3] = {4, klen, lens[i]};
+
+		if (redisAppendCommandArgv(k->c, 3, argv, al) != REDIS_OK)
+			return conn_fail(s, k);
+	}
+	for (size_t i = 0; i < n; i++) {
+		redisReply *r;
+
+		if (redisGetReply(k->c, (void **)&r) != REDIS_OK)
+			return conn_fail(s, k);
+		if (r->type == REDIS_REPLY_STRING)
+			has[i] = true;
+		else if (r->type != REDIS_REPLY_NIL && !rc)
+			rc = refused(s, k, "readdir", r); /* (the other replies are still read) */
+		freeReplyObject(r);
+	}
+	return rc;
+}
+
 int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n)
 {
 	struct args args = {0};

@@ -3,6 +3,7 @@
 # right across mkdir, rmdir and rename on two peers, and fsck finds and repairs a wrong one.
 
 import os
+import shutil
 
 from harness import run_pressfs, wait_for
 
@@ -69,6 +70,32 @@ def test_create_costs_the_same_in_a_full_directory(redis, mount):
     # bytes (messages and the new inode), whatever the directory holds.
     assert big[1] <= 2 * small[1] + 256, (small, big)
     assert nlink(d) == 2
+
+
+def test_create_costs_the_same_in_a_full_merged_directory(redis, mount, lower):
+    """The same in a directory of the image (merged with the lower tree): its link count is the
+    store's count plus the lower subdirectories the store does not hide, not a merged listing."""
+    m = mount("a")
+    d = os.path.join(m.mnt, UP)
+    lower_subdirs = sum(1 for e in os.scandir(os.path.join(lower, UP)) if e.is_dir())
+    assert lower_subdirs >= 1
+    make_files(d, 0, 100)
+    small = per_create(redis, d, 100, 50)
+    make_files(d, 150, 2850)
+    big = per_create(redis, d, 3000, 50)
+    assert big[0] <= small[0] + 0.5, (small, big)
+    assert big[1] <= 2 * small[1] + 256, (small, big)
+    assert nlink(d) == 2 + lower_subdirs
+    os.mkdir(d + "/new")
+    assert nlink(d) == 3 + lower_subdirs
+    gone = sorted(e.name for e in os.scandir(os.path.join(lower, UP)) if e.is_dir())[0]
+    shutil.rmtree(os.path.join(d, gone))               # a lower directory whited out
+    assert not os.path.exists(os.path.join(d, gone))
+    assert nlink(d) == 2 + lower_subdirs
+    os.mkdir(os.path.join(d, gone))                    # made again over its whiteout
+    assert nlink(d) == 3 + lower_subdirs
+    os.rmdir(d + "/new")
+    assert nlink(d) == 2 + lower_subdirs
 
 
 def test_nlink_kept_across_peers(redis, nodes):
