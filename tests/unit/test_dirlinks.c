@@ -108,6 +108,42 @@ static void test_uncounted(struct store *s)
 	is_int(links(s, old), 4, "mkdir in it: counted with the new one");
 }
 
+/* The site's ACL user of docs/FORMAT.md runs every command the counts take: the scripts'
+ * count of a directory without one, and the overlay's (store_count_subdirs). */
+static void test_acl(void)
+{
+	struct store_config cfg = {.site = "dlacl", .peer = "p", .log = quiet_log};
+	redisReply *r = fx_cmd(
+	    "ACL SETUSER dl-acl on >pw resetkeys ~pressfs:{dlacl}:* resetchannels "
+	    "&pressfs:{dlacl}:* -@all +ping +select +info +script|load +eval +evalsha +get +set "
+	    "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
+	    "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
+	struct store *s = NULL;
+	char url[128];
+	uint64_t d;
+	uint32_t n = 0;
+
+	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER");
+	if (r)
+		freeReplyObject(r);
+	snprintf(url, sizeof url, "redis://dl-acl:pw@127.0.0.1:%d", fx.port);
+	cfg.url = url;
+	if (store_open(&cfg, &s) != 0) {
+		ok(false, "the site's user opens its site");
+		return;
+	}
+	d = mk(s, STORE_ROOT_INO, "d", S_IFDIR | 0755);
+	mk(s, d, "sub", S_IFDIR | 0755);
+	r = fx_cmd("HDEL pressfs:{dlacl}:i:%llu nlink", (unsigned long long)d);
+	if (r)
+		freeReplyObject(r);
+	is_int(store_count_subdirs(s, d, &n), 0, "an uncounted directory counted under the ACL");
+	is_int(n, 1, "one subdirectory");
+	ok(mk(s, d, "f", S_IFREG | 0644), "a script counts it under the ACL");
+	is_int(links(s, d), 3, "and writes the count");
+	store_close(s);
+}
+
 int main(void)
 {
 	struct store_config cfg = {.url = NULL, .site = SITE, .peer = "p", .log = quiet_log};
@@ -126,5 +162,6 @@ int main(void)
 	test_moves(s);
 	test_uncounted(s);
 	store_close(s);
+	test_acl();
 	return tap_done();
 }
