@@ -289,6 +289,55 @@ int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink)
 	return v;
 }
 
+int raw_dir_nlink(struct raw *r, uint64_t id, bool fix, uint32_t *stored, uint32_t *counted)
+{
+	/* The count and the comparison in one step: a directory made or removed meanwhile by a
+	 * peer changes both or neither.  A repair is numbered and announced like any change. */
+	static const char script[] =
+	    "local k = KEYS[1]\n"
+	    "if redis.call('HGET', k, 'type') ~= 'd' then return {-1, 0} end\n"
+	    "if redis.call('HEXISTS', k, 'unlinked') == 1 then return {-1, 0} end\n"
+	    "local have = redis.call('HGET', k, 'nlink')\n"
+	    "if not have then return {-1, 0} end\n"
+	    "local n = 2\n"
+	    "local e = redis.call('HGETALL', KEYS[2])\n"
+	    "for i = 2, #e, 2 do\n"
+	    "  if string.sub(e[i], 1, 1) == 'd' then n = n + 1 end\n"
+	    "end\n"
+	    "local was = tonumber(have) or 0\n"
+	    "if was == n or ARGV[1] ~= '1' then return {was, n} end\n"
+	    "redis.call('HSET', k, 'nlink', string.format('%d', n))\n"
+	    "redis.call('HINCRBY', k, 'ver', 1)\n"
+	    "local s = redis.call('INCR', KEYS[3])\n"
+	    "redis.call('PUBLISH', ARGV[2], 'I:' .. s .. ' ' .. ARGV[3] .. ' fsck' .. "
+	    "string.char(0))\n"
+	    "return {was, n}\n";
+	char k[128], d[128], seq[128], ch[128], ids[24];
+	redisReply *rep;
+	int v = -EIO;
+
+	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
+	snprintf(seq, sizeof(seq), "%sseq", r->prefix);
+	snprintf(ids, sizeof(ids), "%" PRIu64, id);
+	rep = cmd(r, "EVAL %s 3 %s %s %s %s %s %s", script, key(r, k, sizeof(k), 'i', id),
+		  key(r, d, sizeof(d), 'd', id), seq, fix ? "1" : "0", ch, ids);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER) {
+		long long was = rep->element[0]->integer, n = rep->element[1]->integer;
+
+		if (was < 0) {
+			v = 0; /* gone, or no count kept: nothing to compare */
+		} else {
+			*stored = was > UINT32_MAX ? UINT32_MAX : (uint32_t)was;
+			*counted = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+			v = was != n;
+		}
+	}
+	freeReplyObject(rep);
+	return v;
+}
+
 /* The value of FIELD in an INFO reply ("field:value\r\n" lines). */
 static const char *info_field(const char *info, const char *field, char *out, size_t size)
 {

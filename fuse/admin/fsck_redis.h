@@ -5,6 +5,7 @@
 #ifndef PRESSFS_ADMIN_FSCK_REDIS_H
 #define PRESSFS_ADMIN_FSCK_REDIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,10 @@ int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len); /
  * message, in one script, only while its `ver` is still VERSION and it is not unlinked: 1 when
  * set, 0 when the inode had moved on. */
 int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink);
+/* A directory's kept link count (`nlink`, 2 + the directories among its entries) against its
+ * entries, counted in the same script: 1 when they differ (*STORED the count kept, *COUNTED
+ * the right one; with FIX set to the right one, with ver and an I message), 0 when they agree
+ * or there is nothing to compare (not a directory, unlinked, no count kept), or -errno. */
+int raw_dir_nlink(struct raw *r, uint64_t id, bool fix, uint32_t *stored, uint32_t *counted);
 
 #endif

@@ -357,21 +357,95 @@ int dir_is_empty(struct pfs *fs, struct node *n)
 	return err;
 }
 
+/* The lower subdirectories of the directory at PATH that no entry of store directory SINO hides
+ * (a directory of the store's own, a file or a whiteout of the same name): with the store's
+ * kept count, the merged link count, for a listing of the lower part and one pipelined round
+ * trip instead of a merged listing of the store's part, however many entries that holds.
+ * Lower entries whose type readdir does not give are not directories to list_dir either. */
+static int lower_subdirs_shown(struct pfs *fs, const char *path, uint64_t sino, uint32_t *out)
+{
+	enum { BATCH = 256 };
+	const char *names[BATCH];
+	size_t lens[BATCH], k = 0;
+	bool has[BATCH];
+	struct dirent *de;
+	int fd = lower_opendir(fs, path), err = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char *held[BATCH];
+
+	*out = 0;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0; /* its lower part is gone: upper only, as list_dir has it */
+	}
+	for (;;) {
+		de = readdir(d);
+		if (de &&
+		    (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")))
+			continue;
+		if (de) {
+			/* (readdir may reuse its buffer: the batch keeps copies) */
+			held[k] = strdup(de->d_name);
+			if (!held[k]) {
+				err = -ENOMEM;
+				break;
+			}
+			names[k] = held[k];
+			lens[k] = strlen(held[k]);
+			k++;
+		}
+		if (k == BATCH || (!de && k)) {
+			err = store_dir_has(fs->store, sino, k, names, lens, has);
+			for (size_t i = 0; i < k; i++) {
+				*out += !err && !has[i];
+				free(held[i]);
+			}
+			k = 0;
+		}
+		if (err || !de)
+			break;
+	}
+	for (size_t i = 0; i < k; i++)
+		free(held[i]);
+	closedir(d);
+	return err;
+}
+
 int dir_nlink(struct pfs *fs, struct node *n)
 {
 	struct dirlist *l;
 	uint64_t sino = 0;
-	bool merged;
+	uint32_t kept = 0;
+	bool merged, lower;
 	int err, nlink = 2;
 
 	pthread_mutex_lock(&fs->lock);
 	merged = (n->flags & (N_LOWER | N_INLOCAL)) != 0 || !n->sino;
+	lower = (n->flags & (N_LOWER | N_OPAQUE)) == N_LOWER;
 	sino = n->sino;
+	if (n->known.valid && n->known.type == STORE_DIR && !(n->flags & N_INLOCAL))
+		kept = n->known.nlink;
 	pthread_mutex_unlock(&fs->lock);
+	/* The store part's count is its inode's own, kept by the scripts that make, remove and
+	 * move directories (docs/FORMAT.md), as this peer was last told it: no command. */
+	if (sino && lower && kept >= 2 && kept < INT_MAX / 2) {
+		/* Merged with the lower tree: the lower part's subdirectories it does not hide. */
+		char path[PFS_PATH_MAX];
+		uint32_t shown;
+
+		err = node_path(fs, n, path, sizeof(path));
+		if (err >= 0)
+			err = lower_subdirs_shown(fs, path, sino, &shown);
+		if (!err)
+			return shown < (uint32_t)(INT_MAX - kept) ? (int)(kept + shown) : INT_MAX;
+	} else if (sino && kept >= 2) {
+		/* The store's alone, or an opaque directory hiding its lower part: its count. */
+		return kept < (uint32_t)INT_MAX ? (int)kept : INT_MAX;
+	}
 	if (!merged) {
-		/* Only the store has it: count its subdirectories there, in one command.  (A
-		 * full merged listing for every changed version made creating N files in one
-		 * directory cost O(N^2) round trips and parses.) */
+		/* Only the store has it, made before directories kept a count: its entries
+		 * counted in one command, until the next change in it writes its count. */
 		uint32_t sub;
 
 		err = store_count_subdirs(fs->store, sino, &sub);

@@ -394,6 +394,7 @@ void node_remember(struct node *n, const struct store_attr *a)
 	    .mtime_ns = a->mtime_ns,
 	    .ctime_ns = a->ctime_ns,
 	    .lino = a->lino,
+	    .nlink = a->nlink,
 	};
 }
 
@@ -413,6 +414,7 @@ bool node_recall(const struct node *n, struct store_attr *a)
 	    .ctime_ns = n->known.ctime_ns,
 	    .version = n->told_version,
 	    .lino = n->known.lino,
+	    .nlink = n->known.nlink,
 	};
 	return true;
 }

@@ -29,6 +29,8 @@ struct known {
 	uint64_t size;
 	int64_t mtime_ns, ctime_ns;
 	uint64_t lino;
+	uint32_t
+	    nlink; /* the store's link count; directories: 2 + subdirectories, 0 if none kept */
 };
 
 /* Every field is under fs->lock, but for these: `of` may be read without it by a holder of an

@@ -263,16 +263,43 @@ static int check_moved_open(struct pfs *fs, struct node *src, const char *old, c
 	return err;
 }
 
+/* NAME under P as this peer knows it, without asking the store again: the kernel has just
+ * looked both names up, and two more lookups are two round trips per rename.  The target while
+ * the store's answer on it is trusted (no invalidation since: overlay/trust.h); a file at the
+ * source while this peer has its store inode, on the first try (SOURCE), since the store's move
+ * refuses (-EAGAIN) unless the source name still holds that inode, and the retry looks it up.
+ * An answer a peer's change overtook is no worse than a lookup it overtook: the store does its
+ * own checks of what the target holds.  Anything else is looked up through the layers. */
+static int rename_lookup(struct pfs *fs, struct node *p, const char *name, size_t len, bool source,
+			 struct node **out)
+{
+	struct fuse_entry_param e;
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = node_find(fs, p, name, len);
+	if (n && n->sino && !n->of && !(n->flags & (N_UNLINKED | N_INLOCAL)) &&
+	    (source ? S_ISREG(n->type) : trust_held(n)))
+		n = node_child(fs, p, name, len); /* a lookup count, as overlay_lookup takes */
+	else
+		n = NULL;
+	pthread_mutex_unlock(&fs->lock);
+	if (n) {
+		*out = n;
+		return 0;
+	}
+	return overlay_lookup(fs, p, name, len, &e, out);
+}
+
 /* One piece, in the order rename(2) must check things: the names, both entries, the verdict,
  * what a directory carries, the destination's kind, then the copy-ups and the one store move,
  * which checks that what was judged still holds (-EAGAIN: judge again). */
 static int rename_once(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
-		       const char *dname, unsigned flags)
+		       const char *dname, unsigned flags, bool first)
 {
 	struct store_rename_check chk = {0};
 	struct walked w = {0};
 	size_t slen = strlen(sname), dlen = strlen(dname);
-	struct fuse_entry_param e;
 	struct node *src = NULL, *dst = NULL;
 	char path[PFS_PATH_MAX], spath[PFS_PATH_MAX];
 	uint64_t spino, dpino;
@@ -295,12 +322,12 @@ static int rename_once(struct pfs *fs, struct node *sp, const char *sname, struc
 	if (len < 0)
 		return len;
 
-	err = overlay_lookup(fs, sp, sname, slen, &e, &src);
+	err = rename_lookup(fs, sp, sname, slen, first, &src);
 	if (!err && !src)
 		err = -ENOENT;
 	if (err)
 		goto out;
-	err = overlay_lookup(fs, dp, dname, dlen, &e, &dst);
+	err = rename_lookup(fs, dp, dname, dlen, false, &dst);
 	if (err)
 		goto out;
 	f.from = spath;
@@ -451,7 +478,7 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 
 			nanosleep(&pause, NULL); /* for the other peer's invalidation */
 		}
-		err = rename_once(fs, sp, sname, dp, dname, flags);
+		err = rename_once(fs, sp, sname, dp, dname, flags, i == 0);
 	}
 	if (!err) {
 		/* both listings changed here: see lookup_made */

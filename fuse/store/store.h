@@ -304,9 +304,13 @@ int store_rename_checked(struct store *s, uint64_t sdir, const char *sname, size
  * gone. */
 int store_readdir(struct store *s, uint64_t dir, struct store_dirent **out, size_t *n);
 /* How many of DIR's entries are directories, in one command (no entry is parsed or checked
- * beyond its type): what the link count of a directory with no lower part needs.  -ENOENT if
- * DIR is gone. */
+ * beyond its type): the link count of a directory with no lower part that was made before
+ * directories kept their own (`nlink`, docs/FORMAT.md).  -ENOENT if DIR is gone. */
 int store_count_subdirs(struct store *s, uint64_t dir, uint32_t *n);
+/* Which of the N names (NAMES[i], LENS[i] bytes) have an entry in DIR, whiteouts included:
+ * HAS[i].  One HGET each, pipelined: one round trip however large DIR is. */
+int store_dir_has(struct store *s, uint64_t dir, size_t n, const char *const *names,
+		  const size_t *lens, bool *has);
 void store_dirents_free(struct store_dirent *d, size_t n);
 
 /* Invalidation.  Every change above is announced atomically with it, on the site's channel,

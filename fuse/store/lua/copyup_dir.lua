@@ -10,12 +10,13 @@ if t then return EEXIST end
 local ino = newid()
 redis.call('HSET', I(ino), 'type', 'd', 'mode', ARGV[6], 'uid', ARGV[7], 'gid', ARGV[8],
            'size', '0', 'mtime', ARGV[9], 'ctime', NOW, 'ver', '1', 'cls', 's',
-           'opaque', '0', 'parent', dir)
+           'opaque', '0', 'parent', dir, 'nlink', '2')
 if ARGV[10] and string.match(ARGV[10], '^[1-9]%d*$') then
   redis.call('HSET', I(ino), 'lino', ARGV[10])
 end
 redis.call('HSET', D(ino), '.', '')
 redis.call('HSET', D(dir), name, 'd' .. ino)
+links(dir, 1)
 bump(dir)
 pub('E', dir, name)
 return ino

@@ -21,10 +21,12 @@ elseif t ~= 'd' then
 else
   h[#h + 1] = 'opaque'; h[#h + 1] = old and '1' or '0'
   h[#h + 1] = 'parent'; h[#h + 1] = dir
+  h[#h + 1] = 'nlink'; h[#h + 1] = '2'
   redis.call('HSET', D(ino), '.', '')
 end
 redis.call('HSET', I(ino), unpack(h))
 redis.call('HSET', D(dir), name, t .. ino)
+links(dir, t == 'd' and 1 or 0)
 touch(dir)
 pub('E', dir, name)
 return reply(ino)

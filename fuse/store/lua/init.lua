@@ -16,7 +16,7 @@ if redis.call('EXISTS', D('1')) == 0 then
   if made == 0 then made = 2 end
   redis.call('HSET', I('1'), 'type', 'd', 'mode', '40755', 'uid', '0', 'gid', '0',
              'size', '0', 'mtime', NOW, 'ctime', NOW, 'ver', '1', 'cls', 's',
-             'opaque', '0')
+             'opaque', '0', 'nlink', '2')
   redis.call('HDEL', I('1'), 'unlinked')
   redis.call('PERSIST', I('1'))
   redis.call('HSET', D('1'), '.', '')

@@ -65,6 +65,23 @@ local function touch(dir)
   redis.call('HSET', I(dir), 'mtime', NOW, 'ctime', NOW)
   redis.call('HINCRBY', I(dir), 'ver', 1)
 end
+-- DIR's entries changed, DELTA of them directories (+1 made or moved in, -1 removed or moved
+-- away): its link count `nlink` (2 + the directories among its entries) follows, so that
+-- reading it is one field, however large DIR is.  A directory without it (made before it
+-- was kept) is counted once, here, from its entries as they now are.
+local function links(dir, delta)
+  local n = tonumber(redis.call('HGET', I(dir), 'nlink'))
+  if n then
+    if delta ~= 0 then redis.call('HSET', I(dir), 'nlink', string.format('%d', n + delta)) end
+    return
+  end
+  n = 2
+  local r = redis.call('HGETALL', D(dir))  -- (HVALS is not among the commands of an ACL)
+  for i = 2, #r, 2 do
+    if string.sub(r[i], 1, 1) == 'd' then n = n + 1 end
+  end
+  redis.call('HSET', I(dir), 'nlink', string.format('%d', n))
+end
 -- A change of the store's listing that the merged one does not show (a copy-up): peers must
 -- drop what they hold of DIR, but its times stay those of the directory users see.
 local function bump(dir)

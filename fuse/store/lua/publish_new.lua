@@ -54,6 +54,7 @@ if ARGV[14] and string.match(ARGV[14], '^[1-9]%d*$') then
   redis.call('HSET', I(ino), 'lino', ARGV[14])
 end
 redis.call('HSET', D(dir), name, 'f' .. ino)
+links(dir, 0)
 touch(dir)
 pub('E', dir, name)
 return reply(ino)

@@ -18,6 +18,7 @@ elseif not wh then
 end
 if t then orphan(ino) end
 if wh then redis.call('HSET', D(dir), name, 'w') else redis.call('HDEL', D(dir), name) end
+links(dir, t == 'd' and -1 or 0)
 touch(dir)
 pub('E', dir, name)
 return 0

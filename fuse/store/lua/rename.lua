@@ -63,6 +63,9 @@ if st == 'd' then
     end
   end
 end
+-- The link counts: a directory moved leaves SDIR and joins DDIR; one replaced leaves DDIR.
+local out, into = st == 'd' and 1 or 0, (st == 'd' and 1 or 0) - (dt == 'd' and 1 or 0)
+if ddir == sdir then links(sdir, into - out) else links(sdir, -out); links(ddir, into) end
 redis.call('HSET', I(sino), 'ctime', NOW)
 redis.call('HINCRBY', I(sino), 'ver', 1)
 touch(sdir)
