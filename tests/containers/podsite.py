@@ -31,7 +31,7 @@ SECRET = "/run/secrets/redis-password"
 # The commands pressfs uses (docs/FORMAT.md, "Isolating sites with ACLs"), nothing more.
 SITE_COMMANDS = ("-@all +ping +select +info +script|load +eval +evalsha +get +set +incr +incrby +exists "
                  "+del +getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel "
-                 "+hgetall +hvals +hincrby +publish +subscribe")
+                 "+hgetall +hincrby +publish +subscribe")
 
 
 def urllib_quote(s):

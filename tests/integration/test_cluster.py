@@ -441,7 +441,7 @@ def test_admin_commands(mount, cluster, workdir):
 ACL_RULE = ("on >{pw} resetkeys ~pressfs:{{{site}}}:* resetchannels &pressfs:{{{site}}}:* "
             "-@all +ping +select +info +script|load +eval +evalsha +get +set +incr +incrby "
             "+exists +del +getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel "
-            "+hgetall +hvals +hincrby +publish +subscribe +cluster|slots +asking +wait")
+            "+hgetall +hincrby +publish +subscribe +cluster|slots +asking +wait")
 
 
 @pytest.mark.limit(300)

@@ -110,7 +110,7 @@ def test_the_site_acl_user_sees_the_registry(redis, mount):
     rule = ("on >pw resetkeys ~pressfs:{ops}:* resetchannels &pressfs:{ops}:* -@all +ping "
             "+select +info +script|load +eval +evalsha +get +set +incr +incrby +exists +del "
             "+getrange +strlen +append +persist +pexpire +pttl +hget +hset +hdel +hgetall "
-            "+hvals +hincrby +publish +subscribe").split()
+            "+hincrby +publish +subscribe").split()
     assert redis.command("ACL", "SETUSER", "site-ops", *rule) in (b"OK", "OK")
     url = "redis://site-ops:pw@127.0.0.1:%d" % redis.port
     mount(url, "alpha")

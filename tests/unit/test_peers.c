@@ -136,7 +136,7 @@ static void test_acl(void)
 	r = fx_cmd("ACL SETUSER site-reg on >pw resetkeys ~pressfs:{reg}:* resetchannels "
 		   "&pressfs:{reg}:* -@all +ping +select +info +script|load +eval +evalsha +get "
 		   "+set +incr +incrby +exists +del +getrange +strlen +append +persist +pexpire "
-		   "+pttl +hget +hset +hdel +hgetall +hvals +hincrby +publish +subscribe");
+		   "+pttl +hget +hset +hdel +hgetall +hincrby +publish +subscribe");
 	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER");
 	if (r)
 		freeReplyObject(r);

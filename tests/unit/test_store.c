@@ -1173,7 +1173,7 @@ static void test_acl(void)
 	    "ACL SETUSER site-acl on >s3cret:pw resetkeys ~pressfs:{acl}:* resetchannels "
 	    "&pressfs:{acl}:* -@all +ping +select +info +script|load +eval +evalsha +get +set "
 	    "+incr +incrby +exists +del +getrange +strlen +append +persist +pexpire +pttl "
-	    "+hget +hset +hdel +hgetall +hvals +hincrby +publish +subscribe");
+	    "+hget +hset +hdel +hgetall +hincrby +publish +subscribe");
 	ok(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER (%s)",
 	   r && r->type == REDIS_REPLY_ERROR ? r->str : "ok");
 	if (r)
