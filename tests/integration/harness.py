@@ -804,3 +804,85 @@ def frame_complete(data):
                 and fields[b"sha"] == hashlib.sha256(body).hexdigest().encode())
     except (ValueError, KeyError):
         return False
+
+
+# --- writers that remember what was acknowledged (fail-over tests) --------------------------
+
+def read_retrying(path, timeout=20):
+    """Read PATH whole; an EIO is retried for TIMEOUT seconds: right after a fail-over a daemon
+    thread whose own last call failed fails at once for retry_ms before it tries again, while
+    a chunk really lost stays EIO and fails the read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read_bytes(path)
+        except OSError as e:
+            if e.errno != errno.EIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+class AckedWriters:
+    """PER_PEER threads per mount of PEERS writing files of their own below UP (up to MAX_SIZE
+    bytes each) until stopped; remembers what each close() that returned 0 wrote (acked) and
+    each attempt that failed (tried), so that a test can say nothing acknowledged was lost."""
+
+    def __init__(self, peers, up, per_peer=4, max_size=300000):
+        self.up, self.max_size = up, max_size
+        self.stop = threading.Event()
+        self.acked, self.tried, self.errors = {}, {}, []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, args=(peers[i % len(peers)], i))
+                        for i in range(per_peer * len(peers))]
+
+    def _run(self, m, w):
+        n = 0
+        while not self.stop.is_set():
+            rel = "%s/w%d-%d.bin" % (self.up, w, n)
+            data = pattern_bytes("%d-%d" % (w, n), 1000 + (n * 7919 + w * 104729) % self.max_size)
+            try:
+                with open(m / rel, "wb") as f:
+                    f.write(data)
+                with self.lock:
+                    self.acked[rel] = data
+            except OSError as e:
+                with self.lock:
+                    self.tried[rel] = data
+                    self.errors.append(e.errno)
+                time.sleep(0.05)
+            n += 1
+
+    def wait_acked(self, more, timeout):
+        """Wait until MORE further files were acknowledged (writes work again)."""
+        with self.lock:
+            target = len(self.acked) + more
+        wait_for(lambda: len(self.acked) >= target, timeout, interval=0.1,
+                 what="%d more acknowledged writes" % more)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+    def check(self, peers, timeout=20):
+        """Every acknowledged file whole on every peer; a failed one absent or whole."""
+        for m in peers:
+            for rel, data in self.acked.items():
+                got = read_retrying(m / rel, timeout)
+                assert got == data, "%s on %s: %d bytes, not the %d acknowledged" % (
+                    rel, m.mnt, len(got), len(data))
+            for rel, data in self.tried.items():
+                if rel in self.acked:
+                    continue
+                try:
+                    got = read_retrying(m / rel, timeout)
+                except OSError as e:
+                    assert e.errno == errno.ENOENT, (rel, os.strerror(e.errno))
+                    continue
+                assert got == data, "%s on %s: partial (%d of %d bytes)" % (
+                    rel, m.mnt, len(got), len(data))

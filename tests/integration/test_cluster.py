@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from harness import (Redis, free_port, kill_pid, pattern_bytes, read_bytes, run_pressfs, tail,
-                     wait_for)
+from harness import (AckedWriters, Redis, free_port, kill_pid, pattern_bytes, read_bytes,
+                     read_retrying, run_pressfs, tail, wait_for)
 
 UP = "wp-content/uploads"
 SITE = "blog"
@@ -107,18 +107,6 @@ def owner(nodes, slot):
     return None
 
 
-def _read(path, timeout=20):
-    """A read may fail with EIO for retry_ms after the daemon's connection failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return read_bytes(path)
-        except OSError as e:
-            if e.errno != errno.EIO or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def _write(path, data, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
@@ -137,72 +125,10 @@ def check_invalidation(a, b, tag):
     invalidation reached it through the site's channel)."""
     rel = UP + "/inval-%s.txt" % tag
     _write(a / rel, b"first\n")
-    assert _read(b / rel) == b"first\n"
+    assert read_retrying(b / rel) == b"first\n"
     _write(a / rel, b"second, longer\n")
     wait_for(lambda: read_bytes(b / rel) == b"second, longer\n", 15,
              what="a's rewrite of %s seen on b" % rel)
-
-
-class Writers:
-    """Threads writing files of their own on PEERS until stopped; remembers what each close()
-    that returned 0 wrote, and each failed attempt."""
-
-    def __init__(self, peers, per_peer=2):
-        self.stop = threading.Event()
-        self.acked, self.tried, self.errors = {}, {}, []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(peers[i % len(peers)], i))
-                        for i in range(per_peer * len(peers))]
-
-    def _run(self, m, w):
-        n = 0
-        while not self.stop.is_set():
-            rel = "%s/w%d-%d.bin" % (UP, w, n)
-            data = pattern_bytes("%d-%d" % (w, n), 1000 + (n * 7919 + w * 104729) % 2500000)
-            try:
-                with open(m / rel, "wb") as f:
-                    f.write(data)
-                with self.lock:
-                    self.acked[rel] = data
-            except OSError as e:
-                with self.lock:
-                    self.tried[rel] = data
-                    self.errors.append(e.errno)
-                time.sleep(0.05)
-            n += 1
-
-    def wait_acked(self, more, timeout):
-        with self.lock:
-            target = len(self.acked) + more
-        wait_for(lambda: len(self.acked) >= target, timeout, interval=0.1,
-                 what="%d more acknowledged writes" % more)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
-
-    def check(self, peers):
-        """Every acknowledged file whole on every peer; a failed one absent or whole."""
-        for m in peers:
-            for rel, data in self.acked.items():
-                got = _read(m / rel)
-                assert got == data, "%s on %s: %d bytes, not the %d acknowledged" % (
-                    rel, m.mnt, len(got), len(data))
-            for rel, data in self.tried.items():
-                if rel in self.acked:
-                    continue
-                try:
-                    got = _read(m / rel)
-                except OSError as e:
-                    assert e.errno == errno.ENOENT, (rel, os.strerror(e.errno))
-                    continue
-                assert got == data, "%s on %s: partial" % (rel, m.mnt)
 
 
 def peers(mount, nodes, extra=()):
@@ -219,10 +145,10 @@ def test_two_peers_write_and_read(mount, cluster):
         f.write(big)
     with open(b / UP + "/small.txt", "wb") as f:
         f.write(b"from b\n")
-    assert _read(b / UP + "/big.bin") == big
+    assert read_retrying(b / UP + "/big.bin") == big
     # b's change reaches a through the invalidation channel (a held nothing of it)
     wait_for(lambda: os.path.exists(a / UP + "/small.txt"), 10, what="b's file seen on a")
-    assert _read(a / UP + "/small.txt") == b"from b\n"
+    assert read_retrying(a / UP + "/small.txt") == b"from b\n"
     with open(a / UP + "/small.txt", "wb") as f:
         f.write(b"rewritten on a\n")
     wait_for(lambda: read_bytes(b / UP + "/small.txt") == b"rewritten on a\n", 10,
@@ -321,7 +247,7 @@ def test_reshard_site_slot_during_writes(mount, cluster):
     slot = site_slot(nodes[0])
     old = owner(nodes, slot)
     new = next(n for n in nodes[:3] if n is not old and n.role() == "master")
-    with Writers([a, b]) as w, Readers([a, b], w) as r:
+    with AckedWriters([a, b], UP, per_peer=2, max_size=2500000) as w, Readers([a, b], w) as r:
         w.wait_acked(20, 90)
         assert migrate_slot(nodes, slot, old, new) > 0
         wait_for(lambda: owner(nodes, slot) is new, 30, what="the slot to move")
@@ -338,7 +264,7 @@ def test_reshard_site_slot_during_writes(mount, cluster):
         _write(m / UP + ("/after-%s.txt" % m.node), b"after the reshard\n")
     for m in (a, b):
         for o in (a, b):
-            assert _read(m / UP + ("/after-%s.txt" % o.node)) == b"after the reshard\n"
+            assert read_retrying(m / UP + ("/after-%s.txt" % o.node)) == b"after the reshard\n"
     log = open(a.log).read() + open(b.log).read()
     assert "is served by %s (MOVED)" % new.addr() in log, tail(a.log)
 
@@ -354,7 +280,7 @@ def test_kill9_primary_of_the_site(mount, cluster):
     slot = site_slot(nodes[0])
     home = owner(nodes, slot)
     _write(a / UP + "/before.txt", b"before\n")
-    with Writers([a, b]) as w:
+    with AckedWriters([a, b], UP, per_peer=2, max_size=2500000) as w:
         w.wait_acked(20, 90)
         kill_pid(home.proc.pid, signal.SIGKILL)
         home.proc.wait(10)
@@ -370,7 +296,7 @@ def test_kill9_primary_of_the_site(mount, cluster):
         w.wait_acked(20, 120)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
     w.check([a, b])
-    assert _read(b / UP + "/before.txt") == b"before\n"
+    assert read_retrying(b / UP + "/before.txt") == b"before\n"
     check_invalidation(a, b, "failover")
     check_invalidation(b, a, "failover")
     new = owner(nodes, slot)
@@ -390,7 +316,7 @@ def test_planned_failover(mount, cluster):
     myid = home.command("CLUSTER", "MYID")
     line = home.command("CLUSTER", "REPLICAS", myid)[0].decode()   # "id host:port@bus ..."
     rep = next(n for n in nodes if " %s@" % n.addr() in line)
-    with Writers([a, b]) as w:
+    with AckedWriters([a, b], UP, per_peer=2, max_size=2500000) as w:
         w.wait_acked(20, 90)
         assert rep.command("CLUSTER", "FAILOVER") in ("OK", b"OK")
         wait_for(lambda: owner(nodes, slot) is rep and home.role() == "slave", 60,
@@ -433,8 +359,8 @@ def test_admin_commands(mount, cluster, workdir):
     home = owner(nodes, site_slot(nodes[0]))
     _admin("fsck", "--store", "redis://" + home.addr(), "--site", SITE)
     c = mount("c", store=url(nodes), site="copy", timeout_ms=1000)
-    assert _read(c / UP + "/one.bin") == big
-    assert _read(c / UP + "/two.txt") == b"two\n"
+    assert read_retrying(c / UP + "/one.bin") == big
+    assert read_retrying(c / UP + "/two.txt") == b"two\n"
 
 
 # docs/FORMAT.md's rule for a site's user, and what a cluster adds (docs/TOPOLOGY.md)
@@ -464,7 +390,7 @@ def test_acl_user_and_password(mount, cluster, workdir):
     slot = site_slot(nodes[0])
     old = owner(nodes, slot)
     new = next(n for n in nodes[:3] if n is not old and n.role() == "master")
-    with Writers([a, b], per_peer=1) as w, Readers([a, b], w) as r:
+    with AckedWriters([a, b], UP, per_peer=1, max_size=2500000) as w, Readers([a, b], w) as r:
         w.wait_acked(10, 90)
         migrate_slot(nodes, slot, old, new)
         wait_for(lambda: owner(nodes, slot) is new, 30, what="the slot to move")

@@ -5,13 +5,12 @@
 import errno
 import os
 import signal
-import threading
 import time
 
 import pytest
 
 import harness
-from harness import Redis, kill_pid, pattern_bytes, read_bytes, tail, wait_for
+from harness import AckedWriters, Redis, kill_pid, read_retrying, tail, wait_for
 
 UP = "wp-content/uploads"
 MASTER = "mymaster"
@@ -99,87 +98,6 @@ def url(sents):
     return "redis-sentinel://" + ",".join("127.0.0.1:%d" % s.port for s in sents) + "/" + MASTER
 
 
-class Writers:
-    """Eight threads, four per peer, each writing its own files until stopped.  Remembers, per
-    file, the content of the last write whose close() returned 0 and of every attempt."""
-
-    def __init__(self, peers, per_peer=4):
-        self.stop = threading.Event()
-        self.acked = {}      # rel -> bytes whose close returned 0
-        self.tried = {}      # rel -> bytes of an attempt that failed
-        self.errors = []     # errnos of failed attempts
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, args=(peers[i % len(peers)], i))
-                        for i in range(per_peer * len(peers))]
-
-    def _run(self, m, w):
-        n = 0
-        while not self.stop.is_set():
-            rel = "%s/w%d-%d.bin" % (UP, w, n)
-            data = pattern_bytes("%d-%d" % (w, n), 1000 + (n * 7919 + w * 104729) % 300000)
-            try:
-                with open(m / rel, "wb") as f:
-                    f.write(data)
-                with self.lock:
-                    self.acked[rel] = data
-            except OSError as e:
-                with self.lock:
-                    self.tried[rel] = data
-                    self.errors.append(e.errno)
-                time.sleep(0.05)
-            n += 1
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
-
-
-def _wait_acked(w, more, timeout):
-    """Wait until MORE further files were acknowledged (writes work again)."""
-    with w.lock:
-        target = len(w.acked) + more
-    wait_for(lambda: len(w.acked) >= target, timeout, interval=0.1,
-             what="writes to succeed again")
-
-
-def _read(path, timeout=10):
-    """A read right after the fail-over: a daemon thread whose own last call failed fails at
-    once for retry_ms (500 ms) before it tries again; a lost chunk stays EIO and fails."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return read_bytes(path)
-        except OSError as e:
-            if e.errno != errno.EIO or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _check(peers, w):
-    """Every acknowledged file is whole on every peer; a failed one is absent or whole."""
-    for m in peers:
-        for rel, data in w.acked.items():
-            got = _read(m / rel)
-            assert got == data, "%s on %s: %d bytes, not the %d acknowledged" % (
-                rel, m.mnt, len(got), len(data))
-        for rel, data in w.tried.items():
-            if rel in w.acked:
-                continue
-            try:
-                got = _read(m / rel)
-            except OSError as e:
-                assert e.errno == errno.ENOENT, (rel, os.strerror(e.errno))
-                continue
-            assert got == data, "%s on %s: partial (%d of %d bytes)" % (
-                rel, m.mnt, len(got), len(data))
-
-
 def _write_again(peers, tag):
     for m in peers:
         rel = "%s/again-%s-%s.txt" % (UP, tag, m.node)
@@ -195,7 +113,7 @@ def _write_again(peers, tag):
                 time.sleep(0.2)
     for m in peers:
         for o in peers:
-            assert _read(m / ("%s/again-%s-%s.txt" % (UP, tag, o.node))) == \
+            assert read_retrying(m / ("%s/again-%s-%s.txt" % (UP, tag, o.node))) == \
                 b"after the fail-over\n"
 
 
@@ -206,16 +124,16 @@ def test_kill9_primary_mid_write(mount, topology):
     b = mount("b", store=url(sents), timeout_ms=1000)
     with open(a / UP + "/before.txt", "wb") as f:
         f.write(b"before\n")
-    with Writers([a, b]) as w:
-        _wait_acked(w, 40, 60)
+    with AckedWriters([a, b], UP) as w:
+        w.wait_acked(40, 60)
         kill_pid(primary.proc.pid, signal.SIGKILL)
         primary.proc.wait(10)
         wait_for(lambda: all(s.primary_port() not in (None, primary.port) for s in sents), 60,
                  interval=0.2, what="the sentinels' fail-over")
-        _wait_acked(w, 40, 90)
+        w.wait_acked(40, 90)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
-    _check([a, b], w)
-    assert _read(b / UP + "/before.txt") == b"before\n"
+    w.check([a, b], timeout=10)
+    assert read_retrying(b / UP + "/before.txt") == b"before\n"
     _write_again([a, b], "1")
     assert "sentinel master %s: the primary is" % MASTER in open(a.log).read()
 
@@ -227,8 +145,8 @@ def test_old_primary_returns_as_replica(mount, topology):
     primary, reps, sents = topology(1)
     a = mount("a", store=url(sents), timeout_ms=1000)
     b = mount("b", store=url(sents), timeout_ms=1000)
-    with Writers([a, b]) as w:
-        _wait_acked(w, 40, 60)
+    with AckedWriters([a, b], UP) as w:
+        w.wait_acked(40, 60)
         kill_pid(primary.proc.pid, signal.SIGKILL)
         primary.proc.wait(10)
         wait_for(lambda: all(s.primary_port() == reps[0].port for s in sents), 60,
@@ -246,9 +164,9 @@ def test_old_primary_returns_as_replica(mount, topology):
             pytest.fail("the old primary is not a replica:\n%s\nsentinel log:\n%s\n"
                         "its log:\n%s" % (primary.command("INFO", "replication").decode(),
                                           tail(sents[0].log, 40), tail(primary.log, 40)))
-        _wait_acked(w, 40, 90)
+        w.wait_acked(40, 90)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
-    _check([a, b], w)
+    w.check([a, b], timeout=10)
     _write_again([a, b], "2")
     log = open(a.log).read() + open(b.log).read()
     assert "replicas durability= asks for acknowledged" in log, tail(a.log)
@@ -283,21 +201,21 @@ def test_planned_failover_old_primary_stays_up(mount, topology):
     a = mount("a", store=url(sents), timeout_ms=1000)
     b = mount("b", store=url(sents), timeout_ms=1000)
     idle = mount("idle", store=url(sents), timeout_ms=1000)  # no error will tell it
-    with Writers([a, b]) as w:
-        _wait_acked(w, 40, 60)
+    with AckedWriters([a, b], UP) as w:
+        w.wait_acked(40, 60)
         assert sents[0].command("SENTINEL", "FAILOVER", MASTER) == "OK"
         wait_for(lambda: all(s.primary_port() == reps[0].port for s in sents), 60,
                  interval=0.2, what="the sentinels' fail-over")
         wait_for(lambda: b"role:slave" in primary.command("INFO", "replication"), 60,
                  interval=0.2, what="the old primary to turn replica")
-        _wait_acked(w, 40, 90)
+        w.wait_acked(40, 90)
     assert set(w.errors) <= {errno.EIO}, "writes failed with %s" % set(w.errors)
     # the sentinels' announcement reached the daemons (their watcher runs after the fork);
     # a peer may have learnt it from a READONLY reply first, so any of the three will do
     wait_for(lambda: any("127.0.0.1:%d (+switch-master)" % reps[0].port in open(m.log).read()
                          for m in (a, b, idle)),
              30, what="+switch-master in a peer's log")
-    _check([a, b, idle], w)
+    w.check([a, b, idle], timeout=10)
     _write_again([a, b, idle], "3")
     for m in (a, b):
         assert "the primary is 127.0.0.1:%d" % reps[0].port in open(m.log).read(), tail(m.log)
@@ -315,14 +233,14 @@ def test_passwords_on_servers_and_sentinels(mount, topology, workdir):
     os.chmod(pwfile, 0o600)
     a = mount("a", store=url(sents), timeout_ms=1000, extra=["password_file=" + pwfile])
     b = mount("b", store=url(sents), timeout_ms=1000, extra=["password_file=" + pwfile])
-    with Writers([a, b], per_peer=2) as w:
-        _wait_acked(w, 20, 60)
+    with AckedWriters([a, b], UP, per_peer=2) as w:
+        w.wait_acked(20, 60)
         kill_pid(primary.proc.pid, signal.SIGKILL)
         primary.proc.wait(10)
         wait_for(lambda: all(s.primary_port() not in (None, primary.port) for s in sents), 60,
                  interval=0.2, what="the sentinels' fail-over")
-        _wait_acked(w, 20, 90)
-    _check([a, b], w)
+        w.wait_acked(20, 90)
+    w.check([a, b], timeout=10)
     _write_again([a, b], "4")
     for m in (a, b):
         assert pw not in open(m.log).read(), "the password is in the log"
