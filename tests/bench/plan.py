@@ -34,7 +34,7 @@ def estimate(name, a, ncols, nfs):
         return a.rounds * (2 + nfs * (0.3 + (64 * a.upload_64m_count + a.upload_1m_count)
                                       / 400))
     if name == "bigfile":
-        return a.rounds * nfs * (1.5 + a.big_mib / 1024 * 4)  # 2 drop_caches each
+        return (a.rounds + 0.5) * nfs * (1.5 + a.big_mib / 1024 * 4)  # and the warm-up
     if name == "crossnode":
         return 5 + a.rounds * a.xnode_files * 0.005
     if name == "coldstart":
