@@ -421,6 +421,7 @@ class Bench(ColdStart):
                 disk = self.env.start(loopfs.RamDisk(self.env, "disk", mib))
                 self.res.meta["disk"] = (f"an ext4 of {mib} MiB on a loop device over a file "
                                          "in /dev/shm (RAM, allocated before mkfs)")
+                self.res.meta["disk_image"] = disk.image  # for test_bench.py
                 log(f"data disk: {mib} MiB in RAM at {disk.root}")
                 return disk
             except Exception as e:

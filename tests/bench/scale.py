@@ -14,6 +14,7 @@ import time
 import pressenv
 
 GNU_TIME = "/usr/bin/time"  # Debian's `time` package (BENCH_PKGS)
+GRACE = 60  # s: the default grace_ms of docs/FORMAT.md, which removed data waits out
 
 
 def used_memory(redis):
@@ -46,7 +47,7 @@ class MemoryPerFile:
     theirs: it is not if data of earlier workloads was freed meanwhile (a key of theirs
     expired, its grace over), and then the row says why it was not measured."""
 
-    def __init__(self, redis, started, wait=40.0):
+    def __init__(self, redis, started, wait=GRACE + 10):
         self.redis = redis
         self.left = wait_expired(redis, started + wait)
         self.mem0 = used_memory(redis)

@@ -82,16 +82,17 @@ def drain(p, out, timeout):
         pytest.fail("bench.py did not exit after the signal:\n" + "\n".join(out[-40:]))
 
 
-def leftovers(base, pids):
-    """What the bench left behind below BASE: mounts, loop devices, processes."""
-    found = []
+def leftovers(base, pids, images=()):
+    """What the bench left behind below BASE: mounts, loop devices (also on IMAGES, the data
+    disk's file in /dev/shm), processes."""
+    found = [f"{img} still exists" for img in images if os.path.exists(img)]
     with open("/proc/self/mountinfo") as f:
         for line in f:
             mp = line.split()[4]
             if mp.startswith(base):
                 found.append(f"mounted: {mp}")
     for dev, backing in loopfs.backing_files().items():
-        if backing.startswith(base):
+        if backing.startswith(base) or any(backing.startswith(i) for i in images):
             found.append(f"loop device {dev} on {backing}")
     for name, pid in pids.items():
         try:
@@ -160,7 +161,8 @@ def test_interrupted_run_keeps_its_rows(tmp_path, sig):
     assert re.search(r"^\| 500 \(or what 5 s allow\) × 4 KiB create\+write\+close, "
                      r"uploads/ \(shared\) \|", md, re.M), md
 
-    left = leftovers(base, m.get("pids", {}))
+    assert m.get("disk_image"), "no data disk in RAM: " + "; ".join(data["notes"])
+    left = leftovers(base, m.get("pids", {}), [m["disk_image"]])
     assert not left, left
     assert os.listdir(base) == [], "the bench's temp dir was not removed"
 
