@@ -206,7 +206,7 @@ def test_run_out_of_budget_starts_no_workload(tmp_path):
     base, outdir = str(tmp_path / "tmp"), str(tmp_path / "results")
     os.makedirs(base)
     r = subprocess.run(["/usr/bin/python3", BENCH, "--quick", "--only", "policy,import",
-                        "--columns", "native", "--budget", "25", "--tmp", base,
+                        "--columns", "native", "--budget", "10", "--tmp", base,
                         "--out", outdir], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     with open(os.path.join(outdir, "latest.json")) as f:
