@@ -29,6 +29,8 @@ import plan  # noqa: E402
 import loopfs  # noqa: E402
 import scale  # noqa: E402
 import serving  # noqa: E402
+import bigfile  # noqa: E402
+import smallfiles  # noqa: E402
 from coldstart import ColdStart  # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -38,8 +40,12 @@ EXT_BENCH = os.path.join(HERE, "ext_bench.php")
 RESULTS = os.path.join(HERE, "results")
 
 COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
-WORKLOADS = ["pages", "storm", "ext", "static", "small", "uploads", "bigfile", "crossnode",
-             "coldstart", "policy", "import"]
+# In the order they run: the cheap tool rows (policy, import) early, so that a run short of time
+# never loses them; cold start last, as its 100,000 files would weigh on every later workload.
+# A new workload (the Redis Cluster / Sentinel rows, say) is a module with run(bench), a name
+# here and in Bench.run()'s steps, an estimate in plan.estimate() and its rows in report.rows().
+WORKLOADS = ["pages", "storm", "ext", "policy", "import", "static", "bigfile", "uploads",
+             "crossnode", "small", "coldstart"]
 FRONT, ADMIN = "/", "/wp-admin/edit.php"
 BENCH_UPLOADS = "wp-content/uploads/pressfs-bench"  # policy class shared
 BENCH_CACHE = "wp-content/cache/pressfs-bench"      # policy class cache
@@ -71,10 +77,29 @@ def rotated(cols, r):
     return cols[k:] + cols[:k]
 
 
-def settle():
-    """Write back what earlier cells left dirty, so that no cell (native's least of all, whose
-    writes only reach the page cache) is throttled by another's writeback."""
+def dirty_kib():
+    """Dirty + Writeback of /proc/meminfo: what the kernel still has to write back."""
+    n = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith(("Dirty:", "Writeback:")):
+                n += int(line.split()[1])
+    return n
+
+
+def settle(limit_kib=16384, wait=5.0):
+    """Write back what earlier cells (and workloads) left dirty and wait, up to WAIT seconds,
+    until less than LIMIT_KIB is still dirty or under writeback, so that no cell (native's
+    least of all, whose writes only reach the page cache) pays for another's writeback.
+    Returns the KiB still dirty (other processes on the machine may keep writing)."""
     os.sync()
+    deadline = time.monotonic() + wait
+    left = dirty_kib()
+    while left > limit_kib and time.monotonic() < deadline:
+        time.sleep(0.1)
+        os.sync()
+        left = dirty_kib()
+    return left
 
 
 def log(msg):
@@ -88,7 +113,7 @@ class Results:
 
     def __init__(self, args):
         self.data = {"samples": {}, "failed": {}, "notes": [], "meta": {}, "extra": {},
-                     "unavailable": {}}
+                     "unavailable": {}, "not_measured": {}}
         self.meta = self.data["meta"]
         self.meta["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.meta["args"] = vars(args)
@@ -109,6 +134,10 @@ class Results:
 
     def extra(self, key, value):
         self.data["extra"][key] = value
+
+    def not_measured(self, row, col, reason):
+        """ROW could not be measured for COL in this run, for REASON (shown in the table)."""
+        self.data["not_measured"].setdefault(row, {})[col] = reason
 
     def unavailable(self, row, reason):
         """ROW cannot be measured in this build (the feature does not exist yet)."""
@@ -162,6 +191,8 @@ class Bench(ColdStart):
     serving in serving.py, policy and import in scale.py), the bookkeeping."""
 
     UPLOADS = BENCH_UPLOADS
+    rotated = staticmethod(rotated)
+    settle = staticmethod(settle)
 
     def __init__(self, args):
         self.args = args
@@ -177,6 +208,22 @@ class Bench(ColdStart):
 
     def progress(self, msg):
         log(msg)
+
+    def another_round(self, r, rounds):
+        """Whether round R (from 0) of the current workload may start: the first always, a
+        later one if a round as long as the ones so far still ends inside the budget (less
+        the clean-up's reserve).  A workload cut short says so in the notes."""
+        if r == 0:
+            self.round_t0 = time.monotonic()
+            return True
+        per = (time.monotonic() - self.round_t0) / r
+        if self.elapsed() + per <= self.args.budget - plan.RESERVE:
+            return True
+        name = self.res.meta.get("current")
+        self.res.note(f"{name}: {r} of {rounds} rounds, the next would have ended past the "
+                      f"{self.args.budget} s budget")
+        self.res.meta.setdefault("cut_short", {})[name] = r
+        return False
 
     def tool_column(self):
         """Where rows measured with pressfs's own tools (no mount) are shown."""
@@ -272,7 +319,8 @@ class Bench(ColdStart):
         a = self.args
         env = self.env = pressenv.Env(base=a.tmp, prefix="pressfs-bench-", keep=a.keep)
         log(f"temp dir {env.dir}")
-        lower = env.path("lower")
+        self.disk = self.data_disk()
+        lower = os.path.join(self.disk.root, "lower") if self.disk else env.path("lower")
         pressenv.wordpress_tree(lower)
         for d in ("wp-content/uploads", "wp-content/cache"):
             os.makedirs(os.path.join(lower, d), exist_ok=True)
@@ -296,13 +344,20 @@ class Bench(ColdStart):
         want = set(a.columns)
         if "pressfs+ext" in want:
             want.add("pressfs")
-        if "native" in want:
-            self.cols["native"] = Column("native", mounts.Native(env, lower))
-        if "overlayfs" in want:
-            self.cols["overlayfs"] = Column("overlayfs", mounts.KernelOverlay(env, lower))
-        if "fuse-overlayfs" in want:
-            self.cols["fuse-overlayfs"] = Column("fuse-overlayfs",
-                                                 mounts.FuseOverlayfs(env, lower))
+        disk = self.disk
+        for name in ("native", "overlayfs", "fuse-overlayfs"):
+            if name not in want:
+                continue
+            if disk is None:
+                fs = {"native": mounts.Native, "overlayfs": mounts.KernelOverlay,
+                      "fuse-overlayfs": mounts.FuseOverlayfs}[name](env, lower)
+            elif name == "native":
+                fs = loopfs.DiskNative(env, lower, disk)
+            elif name == "overlayfs":
+                fs = loopfs.ImageOverlay(env, lower, disk, sub="overlayfs")
+            else:
+                fs = loopfs.ImageFuseOverlay(env, lower, disk, sub="fuse-overlayfs")
+            self.cols[name] = Column(name, fs)
         if "pressfs" in want:
             self.cols["pressfs"] = Column("pressfs", self.pressfs_fs("a", "bench"))
             self.res.note("pressfs: uploads/ (shared) in Redis, cache/ (cache) in a memcached "
@@ -347,6 +402,33 @@ class Bench(ColdStart):
 
         if {"pages", "coldstart"} & set(a.only):
             self.setup_wordpress()
+
+    def data_disk(self):
+        """The RAM data disk (loopfs.RamDisk) for the lower tree and the ext4 columns' files,
+        or None (--disk tmp, too little memory, no loop devices): then the temp dir's."""
+        a = self.args
+        if a.disk != "ram":
+            return None
+        r = subprocess.run(["du", "-sLm", pressenv.WP_SOURCE], capture_output=True, text=True)
+        wp = int(r.stdout.split()[0]) if r.returncode == 0 and r.stdout else 200
+        mib = loopfs.ram_disk_mib(a, wp + 20)
+        free = loopfs.ram_available_mib()
+        why = None
+        if free < mib + 4096:
+            why = f"{free} MiB of memory available, {mib} MiB + 4 GiB needed"
+        else:
+            try:
+                disk = self.env.start(loopfs.RamDisk(self.env, "disk", mib))
+                self.res.meta["disk"] = (f"an ext4 of {mib} MiB on a loop device over a file "
+                                         "in /dev/shm (RAM, allocated before mkfs)")
+                self.res.meta["disk_image"] = disk.image  # for test_bench.py
+                log(f"data disk: {mib} MiB in RAM at {disk.root}")
+                return disk
+            except Exception as e:
+                why = str(e).strip().splitlines()[0][:300] if str(e).strip() else repr(e)
+        self.res.note(f"no data disk in RAM ({why}): the lower tree and the ext4 columns' "
+                      "files are on the temp dir's file system")
+        return None
 
     def setup_wordpress(self):
         """One php-fpm pool per column, one nginx with a site per column, WordPress installed."""
@@ -424,6 +506,8 @@ class Bench(ColdStart):
             for row, path in (("front_daemon_reqs", FRONT), ("admin_daemon_reqs", ADMIN)):
                 self.cell(row, c, lambda: self.daemon_requests(c, path, cookies[c.name], row))
         for r in range(a.page_rounds):
+            if not self.another_round(r, a.page_rounds):
+                break
             for c in rotated(self.live(COLUMNS, php=True), r):
                 for page, path, cookie in (("front", FRONT, None),
                                            ("admin", ADMIN, cookies.get(c.name))):
@@ -474,6 +558,8 @@ class Bench(ColdStart):
 
     def run_storm(self):
         for r in range(self.args.rounds):
+            if not self.another_round(r, self.args.rounds):
+                break
             for c in rotated(self.live(COLUMNS), r):
                 self.cell("storm", c, lambda: self.storm(c))
             log(f"storm: round {r + 1}/{self.args.rounds} done ({self.elapsed():.0f}s)")
@@ -487,76 +573,13 @@ class Bench(ColdStart):
         a = self.args
         if not os.path.isfile(a.ext):
             raise BenchError(f"{a.ext} is missing: make ext")
-        n = 5000 if a.quick else 100000
+        n = plan.ext_calls(a)
         r = subprocess.run(["php", "-n", EXT_BENCH, "--php=" + shutil.which("php"),
                             "--ext=" + a.ext, f"--n={n}", f"--rounds={a.rounds}", "--json"],
                            capture_output=True, text=True, timeout=900)
         if r.returncode != 0:
             raise BenchError(f"ext_bench.php: {(r.stderr or r.stdout).strip()[-300:]}")
         self.res.extra("ext_cost", json.loads(r.stdout))
-
-    # -- 4. small files and rename-over ----------------------------------------------------------
-
-    def small_target(self, c, what, r):
-        """The file system one small-file measurement runs on.  pressfs: its mount (its files
-        live in Redis and memcached).  The columns that write to ext4: a new ext4 image and a
-        new mount of that column's kind on it (loopfs.METHOD), so that none of them creates
-        files where thousands were just deleted.  Returns (column, things to stop after)."""
-        if c.name == "pressfs" or not self.args.fresh_images:
-            return c, []
-        fs, img = loopfs.fresh_column(self.env, c.name, self.lower, f"{c.name}-{what}-{r}")
-        tmp = Column(c.name, fs)
-        self.fsload(tmp, ["mkdir", tmp.path(BENCH_UPLOADS), tmp.path(BENCH_CACHE)], 60)
-        return tmp, [fs, img]
-
-    def small_one(self, c, what, r, fn):
-        """Run FN(column) on small_target(); a failure to make the image marks the cell."""
-        try:
-            t, stop = self.small_target(c, what, r)
-        except Exception as e:  # no loop devices here (a container?): measure as before
-            msg = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
-            self.args.fresh_images = False
-            self.res.meta["small_method"] = None
-            self.res.note(f"fresh ext4 images failed ({msg}): the small files of every column "
-                          "were measured on the temp dir's file system instead")
-            t, stop = c, []
-        try:
-            fn(t)
-        finally:
-            for thing in stop:
-                self.env.stop(thing)
-
-    def run_small(self):
-        a = self.args
-        if a.fresh_images:
-            self.res.meta["small_method"] = loopfs.METHOD
-        for r in range(a.rounds):
-            for c in rotated(self.fs_cols(), r):
-                for cls, base in (("shared", BENCH_UPLOADS), ("cache", BENCH_CACHE)):
-                    def small(t, cls=cls, base=base):
-                        d = t.path(f"{base}/small-{r}")
-                        res = self.cell(f"small_create_{cls}", c, lambda: self.fsload(
-                            t, ["small", d, a.small_files, 4096], a.small_timeout),
-                            pick=lambda v: v["create_per_s"])
-                        if res:
-                            self.res.add(f"small_read_{cls}", c.name, res["read_per_s"])
-                            if res["mismatches"]:
-                                self.res.note(f"{c.name}: {res['mismatches']} small files "
-                                              "read back wrong")
-                        if t is c:
-                            self.cell("_cleanup", c, lambda: self.fsload(
-                                c, ["rm", d], a.small_timeout))
-                    self.small_one(c, f"small_create_{cls}", r, small)
-
-                def renameover(t):
-                    d = t.path(f"{BENCH_CACHE}/renameover")
-                    self.cell("rename_over", c, lambda: self.fsload(
-                        t, ["renameover", d, a.rename_ops, 100], a.small_timeout)["ops_per_s"])
-                    if t is c:
-                        self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d],
-                                                                     a.small_timeout))
-                self.small_one(c, "renameover", r, renameover)
-            log(f"small files: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
 
     # -- 5. uploads against the raw Redis rate ---------------------------------------------------
 
@@ -579,6 +602,8 @@ class Bench(ColdStart):
         self.res.meta["redis_benchmark"] = ("redis-benchmark -t set -d 1048576 -P 8 -n 256 "
                                             "(50 clients) over TCP 127.0.0.1")
         for r in range(a.rounds):
+            if not self.another_round(r, a.rounds):
+                break
             if "pressfs" in self.cols:  # shown in the pressfs column, measured regardless
                 self.cell("redis_set_raw", Column("pressfs"), self.redis_raw)
             for c in rotated(self.fs_cols(), r):
@@ -590,67 +615,6 @@ class Bench(ColdStart):
                         c, ["upload", d, mib, count], a.big_timeout)["mb_s"])
                     self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", d], a.big_timeout))
             log(f"uploads: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
-
-    # -- 3. large file -------------------------------------------------------------------------
-
-    def run_bigfile(self):
-        a = self.args
-        for r in range(a.rounds):
-            for c in rotated(self.fs_cols(), r):
-                f = c.path(f"{BENCH_UPLOADS}/big-{r}.bin")
-                t = a.big_timeout
-                settle()
-                ok = self.cell("big_write", c, lambda: self.fsload(
-                    c, ["write", f, a.big_mib, "--fsync"], t)["mb_s"])
-                if ok:
-                    self.cell("_prime", c, lambda: self.fsload(c, ["read", f], t) and None)
-                    self.cell("big_read_warm", c,
-                              lambda: self.fsload(c, ["read", f], t)["mb_s"])
-                    self.cell("big_read_cold", c,
-                              lambda: self.fsload(c, ["read", f, "--drop-caches"], t)["mb_s"])
-                self.cell("_cleanup", c, lambda: self.fsload(c, ["rm", f], t))
-                low = c.path(LOWER_BIG)
-                self.cell("_prime", c, lambda: self.fsload(c, ["read", low], t) and None)
-                before = self.reads(c)
-                self.cell("lower_read_warm", c, lambda: self.fsload(c, ["read", low], t)["mb_s"])
-                if c.name == "pressfs":
-                    self.passthrough(c, before)
-                self.cell("lower_read_cold", c,
-                          lambda: self.fsload(c, ["read", low, "--drop-caches"], t)["mb_s"])
-            log(f"large file: round {r + 1}/{a.rounds} done ({self.elapsed():.0f}s)")
-
-    def reads(self, c):
-        if c.name != "pressfs" or c.dead:
-            return None
-        try:
-            return c.fs.request_counts().get("read", 0)
-        except Exception:
-            return None
-
-    def passthrough(self, c, reads_before):
-        """Whether the warm lower read used FUSE passthrough: the daemon's status says so in a
-        `passthrough` field where it has one; the READs it answered are counted either way."""
-        try:
-            st = c.fs.status()
-        except Exception as e:
-            log(f"pressfs status failed: {e}")
-            return
-        pt = st.get("passthrough")
-        if pt is None:
-            pt = {k: v for k, v in st.get("events", {}).items() if "passthrough" in k} or None
-        if pt is None:
-            text, why = "not available", "the daemon's status has no passthrough field"
-        elif isinstance(pt, dict):
-            text = "yes" if any(pt.values()) else "no"
-            why = ", ".join(f"{k} {v}" for k, v in sorted(pt.items()))
-        else:
-            text = "yes" if pt and pt not in ("no", "off", "0") else "no"
-            why = f"status says passthrough: {pt}"
-        reads = st.get("requests", {}).get("read")
-        if reads is not None and reads_before is not None:
-            why += f"; the daemon answered {reads - reads_before} READs during the warm read"
-        self.res.extra("passthrough", text)
-        self.res.extra("passthrough_detail", why)  # the last round's, in the report's notes
 
     # -- 6. cross-node visibility --------------------------------------------------------------
 
@@ -686,7 +650,7 @@ class Bench(ColdStart):
         one (meta: partial, done, current), so whatever stops the run keeps what it measured."""
         a = self.args
         m = self.res.meta
-        todo = [w for w in WORKLOADS if w in a.only]
+        todo = list(dict.fromkeys(a.only))  # in the order given (by default WORKLOADS')
         m.update(partial=True, planned=todo, done=[], skipped=[], current="set-up",
                  workload_seconds={})
         self.machine()
@@ -696,8 +660,8 @@ class Bench(ColdStart):
         m["columns"] = [n for n in COLUMNS if n in self.cols]
         m["setup_seconds"] = round(self.elapsed())
         steps = {"pages": self.run_pages, "storm": self.run_storm, "ext": self.run_ext,
-                 "static": lambda: serving.run(self), "small": self.run_small,
-                 "uploads": self.run_uploads, "bigfile": self.run_bigfile,
+                 "static": lambda: serving.run(self), "small": lambda: smallfiles.run(self),
+                 "uploads": self.run_uploads, "bigfile": lambda: bigfile.run(self),
                  "crossnode": self.run_crossnode, "coldstart": self.run_coldstart,
                  "policy": lambda: scale.run_policy(self),
                  "import": lambda: scale.run_import(self)}
@@ -708,8 +672,10 @@ class Bench(ColdStart):
         log(f"set-up took {self.elapsed():.0f} s; the workloads should take about "
             f"{sum(est.values()) / 60:.1f} min")
         for name in todo:
-            if self.elapsed() > a.budget:
-                self.res.note(f"{name}: skipped, the run was over its {a.budget}s budget")
+            need = est[name] * prog.scale()
+            if self.elapsed() + need > a.budget - plan.RESERVE:
+                self.res.note(f"{name}: skipped: at {self.elapsed():.0f} s it would have "
+                              f"ended past the run's {a.budget} s budget (about {need:.0f} s)")
                 m["skipped"].append(name)
                 continue
             m["current"] = name

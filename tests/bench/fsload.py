@@ -5,8 +5,9 @@ hung filesystem can be aborted without taking the harness down.  Prints one JSON
     fsload.py rm DIR...                         remove trees (not timed)
     fsload.py write FILE MIB [--fsync]          sequential write, 1 MiB blocks
     fsload.py read FILE [--drop-caches]         sequential read, 1 MiB blocks
-    fsload.py small DIR COUNT SIZE              create+write+close COUNT files, then read back
-    fsload.py renameover DIR COUNT TARGETS      write a temp file, rename it over a target
+    fsload.py small DIR COUNT SIZE [SECS]       create+write+close COUNT files (or as many as
+                                                SECS allow), then read them back
+    fsload.py renameover DIR COUNT TARGETS [SECS]  write a temp file, rename it over a target
     fsload.py upload DIR MIB COUNT              COUNT files of MIB each, open to close timed
     fsload.py crossnode ADIR BDIR COUNT         close() on A to new content readable on B
     fsload.py populate DIR COUNT THREADS SECS   many 10-byte files, as fast as THREADS can
@@ -86,16 +87,24 @@ def cmd_read(path, drop):
     out(seconds=s, bytes=total, mb_s=total / s / 1e6)
 
 
-def cmd_small(d, count, size):
+def cmd_small(d, count, size, seconds=None):
+    """COUNT files, or as many as SECONDS allow (a slow file system must not stretch the run:
+    the rate is then taken over the files it did create, and `files` says how many)."""
     os.makedirs(d, exist_ok=True)
     data = BLOCK[:size]
-    names = [os.path.join(d, f"f{i:05d}") for i in range(count)]
+    names = []
     t = time.perf_counter()
-    for p in names:
+    stop = t + seconds if seconds else None
+    for i in range(count):
+        p = os.path.join(d, f"f{i:05d}")
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         os.write(fd, data)
         os.close(fd)
+        names.append(p)
+        if stop and time.perf_counter() > stop:
+            break
     create_s = time.perf_counter() - t
+    count = len(names)
     t = time.perf_counter()
     bad = 0
     for p in names:
@@ -109,21 +118,26 @@ def cmd_small(d, count, size):
         os.unlink(p)
     unlink_s = time.perf_counter() - t
     out(create_per_s=count / create_s, read_per_s=count / read_s,
-        unlink_per_s=count / unlink_s, mismatches=bad)
+        unlink_per_s=count / unlink_s, mismatches=bad, files=count)
 
 
-def cmd_renameover(d, count, targets):
+def cmd_renameover(d, count, targets, seconds=None):
     os.makedirs(d, exist_ok=True)
     data = BLOCK[:4096]
     t = time.perf_counter()
+    stop = t + seconds if seconds else None
+    done = 0
     for i in range(count):
         tmp = os.path.join(d, f".tmp-{i}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         os.write(fd, data)
         os.close(fd)
         os.rename(tmp, os.path.join(d, f"page-{i % targets:03d}.html"))
+        done += 1
+        if stop and time.perf_counter() > stop:
+            break
     s = time.perf_counter() - t
-    out(ops_per_s=count / s)
+    out(ops_per_s=done / s, ops=done)
 
 
 def cmd_upload(d, mib, count):
@@ -244,9 +258,9 @@ def main(argv):
     elif cmd == "read":
         cmd_read(a[0], "--drop-caches" in a)
     elif cmd == "small":
-        cmd_small(a[0], int(a[1]), int(a[2]))
+        cmd_small(a[0], int(a[1]), int(a[2]), float(a[3]) if len(a) > 3 else None)
     elif cmd == "renameover":
-        cmd_renameover(a[0], int(a[1]), int(a[2]))
+        cmd_renameover(a[0], int(a[1]), int(a[2]), float(a[3]) if len(a) > 3 else None)
     elif cmd == "upload":
         cmd_upload(a[0], int(a[1]), int(a[2]))
     elif cmd == "crossnode":

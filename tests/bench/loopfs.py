@@ -1,5 +1,6 @@
-"""loopfs - fresh ext4 file systems for the bench's native-side small-file cells: a sparse file,
-mkfs.ext4, a loop device, a mount; stop() unmounts, detaches and deletes it.
+"""loopfs - ext4 file systems on loop devices for the bench: a fresh one per native-side
+small-file cell (a sparse file, mkfs.ext4, a loop device, a mount; stop() unmounts, detaches and
+deletes it), and the data disk in RAM that holds the lower tree and the ext4 columns' files.
 
 ext4 avoids reusing inodes freed by a recent mass delete for a while, so files created minutes
 after an `rm -rf` of thousands of others are created far slower (and at a rate that varies run to
@@ -46,6 +47,8 @@ def backing_files():
 class Ext4Image:
     """A new, empty ext4 mounted at .root (mode 0777), in ENV's temp dir."""
 
+    mkfs = MKFS
+
     def __init__(self, env, name, size_mib=1024):
         self.env = env
         self.name = name
@@ -54,10 +57,13 @@ class Ext4Image:
         self.size_mib = size_mib
         self.dev = None
 
-    def start(self):
+    def make_image(self):
         with open(self.image, "wb") as f:
             f.truncate(self.size_mib << 20)
-        _run(MKFS + [self.image])
+
+    def start(self):
+        self.make_image()
+        _run(self.mkfs + [self.image])
         self.dev = _run(["losetup", "--find", "--show", self.image]).strip()
         _run(["mount", "-t", "ext4", self.dev, self.root])
         os.chmod(self.root, 0o777)
@@ -68,7 +74,8 @@ class Ext4Image:
             r = subprocess.run(["umount", self.root], capture_output=True, timeout=120)
             if r.returncode != 0:
                 subprocess.run(["umount", "-l", self.root], capture_output=True, timeout=60)
-        if self.dev and backing_files().get(self.dev) == self.image:
+        # "IMAGE (deleted)" once a RamDisk has unlinked its file
+        if self.dev and backing_files().get(self.dev, "").startswith(self.image):
             subprocess.run(["losetup", "-d", self.dev], capture_output=True, timeout=60)
         self.dev = None
         for p in (self.image,):
@@ -83,6 +90,64 @@ class Ext4Image:
 
     def __repr__(self):
         return f"<ext4 image {self.image} on {self.dev}>"
+
+
+class RamDisk(Ext4Image):
+    """The data disk: an ext4 on a loop device whose file is in /dev/shm, all of it allocated
+    before mkfs, and unlinked once attached (the memory goes with the loop device, whatever
+    stops the run).  The lower tree and the ext4 columns' files live on it, so a cold read
+    (drop_caches) or an fsync reaches a device of constant speed, not the virtual machine's
+    disk, whose speed varied 400-2,000 MB/s between two reads of the same file."""
+
+    # one inode per 8 KiB: the cold-start workload stores 100,000 files per ext4 column
+    mkfs = MKFS + ["-i", "8192"]
+    SHM = "/dev/shm"
+
+    def __init__(self, env, name, size_mib):
+        super().__init__(env, name, size_mib)
+        self.image = os.path.join(self.SHM, f"{os.path.basename(env.dir)}-{name}.img")
+
+    def make_image(self):
+        fd = os.open(self.image, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            # every page now, so no measured write pays for tmpfs allocating it
+            os.posix_fallocate(fd, 0, self.size_mib << 20)
+        except OSError:
+            os.close(fd)
+            os.unlink(self.image)
+            raise
+        os.close(fd)
+
+    def start(self):
+        try:
+            super().start()
+        finally:
+            if os.path.exists(self.image):
+                os.unlink(self.image)
+        return self
+
+
+def ram_disk_mib(a, lower_mib):
+    """How big the data disk must be for the workloads of A: the lower tree, the large file
+    and one written copy, the static files, and the cold-start files of three ext4 columns."""
+    mib = 512 + lower_mib
+    if "bigfile" in a.only:
+        mib += 2 * a.big_mib
+    if "uploads" in a.only:
+        mib += 64 * a.upload_64m_count + a.upload_1m_count
+    if "static" in a.only:
+        mib += 3 * a.static_files * 140 // 1024
+    if "coldstart" in a.only:
+        mib += 3 * a.cold_files * 5 // 1024  # a 4 KiB block, an inode and a name each
+    return mib
+
+
+def ram_available_mib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    return 0
 
 
 class ImageNative(mounts.FsVariant):
@@ -104,20 +169,28 @@ class ImageNative(mounts.FsVariant):
         pass
 
 
-class ImageOverlay(mounts.KernelOverlay):
-    """Kernel overlayfs whose upper and work dirs are on IMAGE."""
+class DiskNative(mounts.Native):
+    """The native column on the data disk: a hard-linked copy of LOWER (which is on it too)."""
 
-    def __init__(self, env, lower, image, name=None):
-        super().__init__(env, lower, name, upper=os.path.join(image.root, "upper"))
-        self.work = os.path.join(image.root, "work")
+    def __init__(self, env, lower, disk, name=None):
+        super().__init__(env, lower, name)
+        self.root = os.path.join(disk.root, "native")
+
+
+class ImageOverlay(mounts.KernelOverlay):
+    """Kernel overlayfs whose upper and work dirs are on IMAGE (in its directory SUB)."""
+
+    def __init__(self, env, lower, image, name=None, sub=""):
+        super().__init__(env, lower, name, upper=os.path.join(image.root, sub, "upper"))
+        self.work = os.path.join(image.root, sub, "work")
 
 
 class ImageFuseOverlay(mounts.FuseOverlayfs):
-    """fuse-overlayfs whose upper and work dirs are on IMAGE."""
+    """fuse-overlayfs whose upper and work dirs are on IMAGE (in its directory SUB)."""
 
-    def __init__(self, env, lower, image, name=None):
-        super().__init__(env, lower, name, upper=os.path.join(image.root, "upper"))
-        self.work = os.path.join(image.root, "work")
+    def __init__(self, env, lower, image, name=None, sub=""):
+        super().__init__(env, lower, name, upper=os.path.join(image.root, sub, "upper"))
+        self.work = os.path.join(image.root, sub, "work")
 
 
 def fresh_column(env, kind, lower, name):

@@ -13,6 +13,8 @@ import sys
 COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
 HIGHER, LOWER = "higher", "lower"
 # the rows where the PHP extension can make a difference (the rest do not run PHP)
+# rows whose value is a growth: one at or below zero is no measurement (shown as such)
+POSITIVE_ROWS = {"redis_bytes_per_file"}
 EXT_ROWS = {"front_rps", "front_p99", "admin_rps", "admin_p99", "front_daemon_reqs",
             "admin_daemon_reqs", "storm", "first_view"}
 
@@ -28,6 +30,8 @@ def rows(meta, extra=None):
     imp = (f"{a.get('import_small_files', 10000):,}", a.get("import_large_files", 8),
            a.get("import_large_mib", 32))
     small = f"{a.get('small_files', 10000):,}"
+    if a.get("small_seconds"):
+        small += f" (or what {a['small_seconds']:g} s allow)"
     big = f"{a.get('big_mib', 1024) // 1024} GiB" if a.get("big_mib", 1024) >= 1024 \
         else f"{a.get('big_mib')} MiB"
     cold = f"{a.get('cold_files', 100000):,}"
@@ -79,7 +83,10 @@ def rows(meta, extra=None):
          f"{(extra or {}).get('redis_bytes_files') or a.get('cold_files', 100000):,} files; "
          "JuiceFS publishes ~300 B of metadata per file)", "bytes", LOWER, False),
         ("mount_empty", "mount time, nothing stored", "ms", LOWER, False),
-        ("mount_100k", f"mount time, {cold} files stored", "ms", LOWER, False),
+        ("mount_100k", f"mount time, {cold} files stored" + (
+            " (fewer where the notes say)" if any(
+                k.startswith("cold_files:") and v < a.get("cold_files", 100000)
+                for k, v in (extra or {}).items()) else ""), "ms", LOWER, False),
         ("first_view", "first front page after mount (caches dropped, fresh php-fpm)", "ms",
          LOWER, True),
         ("policy_small_s", f"policy compile, {pol[0]:,} rules (`pressfs policy check`)", "s",
@@ -187,16 +194,20 @@ def issue_goals(data):
         return (f"{fmt(worst)} (worst row)", worst <= 0.05)
     out.append(("store commands per warm static request", "≤ 0.05", per_col(store_per_req)))
 
-    def only_pressfs(key, target, text, ok):
+    def only_pressfs(key, target, text, ok, valid=lambda m: True):
         def fn(col):
             if col != "pressfs":
                 return None
             m = median(S.get(key, {}).get(col, []))
-            return None if m is None else (text(m), ok(m))
+            if m is None or not valid(m):
+                measured = m is not None or col in data.get("not_measured", {}).get(key, {})
+                return ("not measured", None) if measured else None
+            return (text(m), ok(m))
         return per_col(fn)
+    # memory per file is a growth: a negative one (memory freed meanwhile) is no measurement
     out.append(("Redis memory per 10-byte file", "≤ 250 bytes",
                 only_pressfs("redis_bytes_per_file", 250, lambda m: f"{m:.0f} B",
-                             lambda m: m <= 250)))
+                             lambda m: m <= 250, valid=lambda m: m > 0)))
     def policy(col):
         if col != "pressfs":
             return None
@@ -289,17 +300,25 @@ def table(data):
     for key, label, unit, better, _ in rows(meta, data.get("extra")):
         s = data["samples"].get(key, {})
         f = data.get("failed", {}).get(key, {})
+        nm = dict(data.get("not_measured", {}).get(key, {}))
+        if key in POSITIVE_ROWS:
+            for c, v in s.items():
+                if v and not [x for x in v if x > 0]:
+                    nm.setdefault(c, "its change was not a growth")
+            s = {c: [x for x in v if x > 0] for c, v in s.items()}
         if key in unavailable:
             arrow = "↑" if better == HIGHER else "↓"
             cells = ["not available" if c == "pressfs" else "" for c in cols]
             lines.append(f"| {label} | {unit} {arrow} | " + " | ".join(cells + ["—", "—"])
                          + " |")
             continue
-        if not s and not f:
+        if not s and not f and not nm:
             continue
         cells = []
         for c in cols:
-            if c in failed_all:
+            if c in nm and not s.get(c):
+                cells.append("not measured")
+            elif c in failed_all:
                 cells.append("failed" if "failed" in failed_all[c] else "skipped")
             elif c == "pressfs+ext" and key not in EXT_ROWS:
                 cells.append("")
@@ -323,7 +342,8 @@ def goal_table(data):
         for col in ("pressfs", "pressfs+ext"):
             if col in res:
                 text, met = res[col]
-                cells.append(f"{text} {'**met**' if met else '**missed**'}")
+                verdict = "" if met is None else " **met**" if met else " **missed**"
+                cells.append(text + verdict)
             else:
                 cells.append("—")
         lines.append(f"| {goal} | {target} | " + " | ".join(cells) + " |")
@@ -436,7 +456,8 @@ def markdown(data, chart_name=None):
                f"{m.get('mem_gib', '?')} GiB, Linux {m.get('kernel', '?')}, Debian "
                f"{m.get('debian', '?')}; pressfs at {m.get('git', '?')}. Load average (1/5/15 "
                f"min) at the start {load(m.get('load_start'))}, at the end "
-               f"{load(m.get('load_end'))}. The run took {m.get('seconds', '?')} s.")
+               f"{load(m.get('load_end'))}. The run took {m.get('seconds', '?')} s"
+               + (f" (budget {a['budget']} s)." if a.get("budget") else "."))
     out.append("")
     out.append(f"Each cell: median of {a.get('rounds', '?')} rounds ({a.get('page_rounds', a.get('rounds', '?'))} "
                "for page views, each round starting at another column) ± half the range between "
@@ -452,6 +473,11 @@ def markdown(data, chart_name=None):
                 "and memcached."]
     if m.get("static"):
         out += ["", f"Static rows: {m['static']}."]
+    if m.get("disk"):
+        out += ["", "The lower tree (with its large file) and the files of native, overlayfs and "
+                f"fuse-overlayfs (their upper dirs) are on a data disk: {m['disk']}, so that a "
+                "cold read or an fsync does not measure the virtual machine's disk. Large "
+                "writes start once earlier writeback is done."]
     out.append("")
     out.append(table(data))
     out.append("")
@@ -468,6 +494,10 @@ def markdown(data, chart_name=None):
     if bd:
         out += ["", "### Daemon requests per warm page view, by type", "", bd]
     notes = list(data.get("notes", []))
+    labels = {k: lab for k, lab, *_ in rows(m, data.get("extra"))}
+    for key, cols in sorted(data.get("not_measured", {}).items()):
+        for col, why in sorted(cols.items()):
+            notes.append(f"{labels.get(key, key).split(' (')[0]}, {col}: not measured: {why}.")
     ex = data.get("extra", {})
     if ex.get("passthrough"):
         notes.append(f"Large lower file, FUSE passthrough: {ex['passthrough']} "

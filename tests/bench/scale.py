@@ -14,12 +14,58 @@ import time
 import pressenv
 
 GNU_TIME = "/usr/bin/time"  # Debian's `time` package (BENCH_PKGS)
+GRACE = 60  # s: the default grace_ms of docs/FORMAT.md, which removed data waits out
 
 
 def used_memory(redis):
     """INFO memory's used_memory of REDIS, in bytes."""
     m = re.search(r"^used_memory:(\d+)", redis.cli("INFO", "memory"), re.M)
     return int(m.group(1))
+
+
+def expiry_state(redis):
+    """(keys waiting to expire, keys expired so far) of REDIS: the data pressfs replaced or
+    removed waits out its grace with a TTL (docs/FORMAT.md), and is freed when it expires."""
+    info = redis.cli("INFO", "keyspace") + redis.cli("INFO", "stats")
+    pending = sum(int(x) for x in re.findall(r"^db\d+:keys=\d+,expires=(\d+)", info, re.M))
+    m = re.search(r"^expired_keys:(\d+)", info, re.M)
+    return pending, int(m.group(1)) if m else 0
+
+
+def wait_expired(redis, until):
+    """Wait, until monotonic time UNTIL at most, for every pending expiry of REDIS to happen;
+    returns the keys still waiting."""
+    pending, _ = expiry_state(redis)
+    while pending and time.monotonic() < until:
+        time.sleep(0.5)
+        pending, _ = expiry_state(redis)
+    return pending
+
+
+class MemoryPerFile:
+    """Redis's used_memory before and after files are stored, and whether the difference is
+    theirs: it is not if data of earlier workloads was freed meanwhile (a key of theirs
+    expired, its grace over), and then the row says why it was not measured."""
+
+    def __init__(self, redis, started, wait=GRACE + 10):
+        self.redis = redis
+        self.left = wait_expired(redis, started + wait)
+        self.mem0 = used_memory(redis)
+        self.exp0 = expiry_state(redis)[1]
+
+    def result(self, files):
+        """(bytes per file, None) or (None, why it is no measurement)."""
+        time.sleep(1)  # let the daemon's last commits land
+        delta = used_memory(self.redis) - self.mem0
+        expired = expiry_state(self.redis)[1] - self.exp0
+        if expired:
+            return None, (f"{expired:,} keys of earlier workloads expired (their grace ended) "
+                          f"while the files were stored, so used_memory's change "
+                          f"({delta:+,} bytes) is not theirs alone")
+        if delta <= 0:
+            return None, (f"used_memory fell by {-delta:,} bytes while {files:,} files were "
+                          "stored: memory was freed meanwhile")
+        return delta / files, None
 
 
 # --- policy compile -----------------------------------------------------------------------------

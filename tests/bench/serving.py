@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 
+import plan
 import pressenv
 
 UPLOADS = "wp-content/uploads/pressfs-bench/static"          # class shared
@@ -111,6 +112,13 @@ class Static:
                         raise RuntimeError(f"{server} GET {p} on {c.name}: HTTP {status}, "
                                            f"{len(body)} bytes")
 
+    def warm_wrk(self, c):
+        """wrk for plan.STATIC_WARM s on each server of C, not counted: the servers' workers,
+        their open-file caches and the kernel's pages of every file in their steady state
+        before the first round (one GET per file leaves the first round slower)."""
+        for i in (0, 1):
+            self.wrk(self.sites[c.name][i].url, self.lua["uploads"], plan.STATIC_WARM)
+
     def wrk(self, url, lua, seconds):
         argv = ["wrk", "-t1", f"-c{self.a.wrk_connections}", f"-d{seconds}s", "--timeout",
                 "10s", "-s", lua, url]
@@ -163,15 +171,23 @@ def run(bench):
     time.sleep(1.5)  # pressfs keeps a shared file's pages once its version is a second old
     for c in cols:
         bench.cell("_static_warm", c, lambda: st.warm(c))
+        bench.cell("_static_warm", c, lambda: st.warm_wrk(c))
     ok = [c for c in cols if c.name not in bench.res.data["failed"].get("_static_warm", {})]
     if not ok:
         raise RuntimeError("no column served the static files")
     bench.res.meta["static"] = (f"{a.static_files} uploads of 20-200 KB in /{UPLOADS}/ (shared) "
                                 f"and {a.static_files} pages of 8-40 KB in /{PAGES}/ (cache), "
                                 f"GET at random by wrk (1 thread, {a.wrk_connections} "
-                                f"connections, {a.static_seconds} s); nginx with sendfile, "
+                                f"connections, {a.static_seconds} s), after {plan.STATIC_WARM} "
+                                "s of wrk per column and server not counted, every round "
+                                "after the files' writeback was done; nginx with sendfile, "
                                 "Apache event MPM with AllowOverride All")
     for r in range(a.rounds):
+        if not bench.another_round(r, a.rounds):
+            break
+        # the files just written (and the last round's logs) are written back now, not in
+        # the middle of a row 30 s later (dirty_expire_centisecs) on a shared CPU
+        bench.settle()
         for row, server, kind in ROWS:
             for c in ok[r % len(ok):] + ok[:r % len(ok)]:
                 bench.cell(row, c, lambda: st.measure(c, row, server, kind))
