@@ -164,14 +164,13 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		goto done;
 	}
 	if (n->flags & N_STATIC) {
-		/* Never changes while mounted: the kernel may keep its pages and skip FLUSH. */
+		/* Never changes while mounted: the kernel may keep its pages for ever. */
 		fh->lower_fd = lower_open(fs, path);
 		if (fh->lower_fd < 0) {
 			err = fh->lower_fd;
 			goto fail;
 		}
 		fi->keep_cache = 1;
-		fi->noflush = 1;
 		fh->backing = static_backing(fs, n, fh->lower_fd);
 		goto done;
 	}
@@ -253,6 +252,9 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 	}
 done:
+	/* A reader's close has nothing to commit (handle_commit): the kernel need not wait for
+	 * a FLUSH.  A writer's close still flushes, the commit that close-to-open rests on. */
+	fi->noflush = !writer;
 	node_hold(fs, n);
 	fi->fh = (uintptr_t)fh;
 	return 0;
