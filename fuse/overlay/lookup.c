@@ -6,6 +6,7 @@
 #include "overlay/attr.h"
 #include "overlay/classes.h"
 #include "overlay/content.h"
+#include "overlay/inval.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
@@ -67,6 +68,24 @@ static bool cache_readable(struct pfs *fs, struct node *n, const struct store_at
 	return err == 0;
 }
 
+/* How long the kernel may keep the absence of NAME in PARENT that the store just answered
+ * under TOKEN: for ever where nothing can appear; where something can, until a message says
+ * so (the maker's, which drops the name from the kernel, or a resync, which drops every
+ * recorded one), but only an answer no message came across while the stream was in step. */
+static double negative_timeout(struct pfs *fs, struct node *parent, const char *name,
+			       size_t namelen, unsigned pf, uint64_t token)
+{
+	bool kept;
+
+	if (pf & N_STATIC)
+		return TIMEOUT_FOREVER;
+	pthread_mutex_lock(&fs->lock);
+	kept = trust_holds_locked(fs, token) &&
+	       inval_negative_keep_locked(fs, node_id(fs, parent), name, namelen);
+	pthread_mutex_unlock(&fs->lock);
+	return kept ? TIMEOUT_TRUSTED : 0;
+}
+
 /* One piece: the layers are asked in the order that decides which hides which (local, pending,
  * store, lower), each answer shaping the one entry the kernel gets. */
 int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t namelen,
@@ -108,9 +127,8 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	if (err)
 		return err;
 	if (!r.local && !resolved_upper(&r) && !r.lower) {
-		/* Negative: forever where nothing can appear, else not cached at all. */
 		e->ino = 0;
-		e->entry_timeout = (pf & N_STATIC) ? TIMEOUT_FOREVER : 0;
+		e->entry_timeout = negative_timeout(fs, parent, name, namelen, pf, token);
 		store_attr_release(&r.ua);
 		return 0;
 	}

@@ -16,6 +16,11 @@ uint64_t trust_begin(struct pfs *fs)
 	return t;
 }
 
+bool trust_holds_locked(const struct pfs *fs, uint64_t token)
+{
+	return token && fs->in_step && token == fs->trust_gen;
+}
+
 void trust_drop_locked(struct node *n)
 {
 	__atomic_store_n(&n->trusted, false, __ATOMIC_RELAXED);
@@ -40,7 +45,7 @@ void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *
 	uint64_t *chunks = NULL;
 
 	trust_drop_locked(n);
-	if (!token || !fs->in_step || token != fs->trust_gen || a->unlinked ||
+	if (!trust_holds_locked(fs, token) || a->unlinked ||
 	    (a->type != STORE_FILE && a->type != STORE_DIR))
 		return;
 	if (a->nchunks) {

@@ -11,6 +11,8 @@
 /* Taken before asking the store: an answer may be kept only if no message came meanwhile
  * and the stream was in step all along.  0 means "do not keep". */
 uint64_t trust_begin(struct pfs *fs);
+/* TOKEN still holds: no message came since it was taken, and the stream stayed in step. */
+bool trust_holds_locked(const struct pfs *fs, uint64_t token);
 /* Keep A as N's trusted answer if TOKEN still holds (caller holds fs->lock). */
 void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *a, uint64_t token);
 void trust_keep(struct pfs *fs, struct node *n, const struct store_attr *a, uint64_t token);
