@@ -50,6 +50,15 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 			trust_keep_locked(fs, n, &r->ua, token);
 		} else {
 			node_set_sino(fs, n, 0);
+			/* Its parent's upper directory was asked (a change here is a message about
+			 * it), or the parent is itself such a kept lower directory (the change
+			 * then begins with a copy-up above, whose message drops the whole subtree
+			 * from the kernel, each name then looked up again). */
+			if (r->lower && !r->local &&
+			    (r->psino || parent == fs->root || trust_held(parent)))
+				trust_keep_lower_locked(fs, n, token);
+			else
+				trust_drop_locked(n);
 		}
 	}
 	pthread_mutex_unlock(&fs->lock);

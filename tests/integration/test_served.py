@@ -159,3 +159,40 @@ def _entry_ino(redis, dino, name):
     v = v.decode()
     assert v[0] == "d", v
     return v[1:]
+
+
+def _lower_quiet(m, p, redis, want):
+    before = commandstats(redis)
+    os.stat(m / p)
+    assert read_bytes(m / p) == want
+    return work_done(before, commandstats(redis)) == {}
+
+
+def test_a_lower_file_of_a_writable_area_is_kept_until_another_peer_changes_it(nodes, redis):
+    # The image's /.htaccess (shared) and an upload the image ships: Apache stats and opens
+    # them on every request.  Their "no upper entry" is kept like any answer...
+    a, b = nodes
+    in_step(a, redis)
+    in_step(b, redis)
+    for p in (".htaccess", UP + "/2020/01/photo-150x150.jpg"):
+        want = read_bytes(a / p)
+        wait_for(lambda: _lower_quiet(a, p, redis, want), 30, what="A keeps %s" % p)
+        for attempt in range(3):
+            r0 = events(a)["resyncs"]
+            before = commandstats(redis)
+            for _ in range(500):
+                os.stat(a / p)
+                with open(a / p, "rb") as f:
+                    assert f.read(64) == want[:64]
+            after = commandstats(redis)
+            if events(a)["resyncs"] == r0:
+                break
+            wait_for(lambda: _lower_quiet(a, p, redis, want), 30, what="A keeps it again")
+        assert work_done(before, after) == {}, "opens of an unchanged lower file asked the store"
+    # ...until B writes it (its copy-up) or removes it: A reads the change within the bound.
+    p = UP + "/2020/01/photo-150x150.jpg"
+    write_bytes(b / p, b"new thumb")
+    wait_for(lambda: read_bytes(a / p) == b"new thumb", INVAL, what="A reads B's copy-up")
+    assert os.stat(a / p).st_size == len(b"new thumb")
+    os.unlink(b / ".htaccess")
+    wait_for(lambda: not os.path.exists(a / ".htaccess"), INVAL, what="A sees B's removal")
