@@ -234,7 +234,8 @@ static int attr_fresh_(struct pfs *fs, struct node *n, struct stat *st)
 		if (err)
 			return err;
 	} else {
-		if (!(n->flags & N_STATIC) && n != fs->root && S_ISREG(n->type)) {
+		if (!(n->flags & N_STATIC) && n != fs->root && S_ISREG(n->type) &&
+		    !trust_lower(fs, n)) {
 			err = lower_still(fs, n, path);
 			if (err)
 				return err;

@@ -129,7 +129,7 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 	bool writer = acc != O_RDONLY || (fi->flags & O_TRUNC);
 	char path[PFS_PATH_MAX];
 	uint64_t sino, token, told;
-	bool stale = false;
+	bool stale = false, lower_kept = false;
 	struct fh *fh;
 	int len, err = 0;
 
@@ -164,14 +164,13 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		goto done;
 	}
 	if (n->flags & N_STATIC) {
-		/* Never changes while mounted: the kernel may keep its pages and skip FLUSH. */
+		/* Never changes while mounted: the kernel may keep its pages for ever. */
 		fh->lower_fd = lower_open(fs, path);
 		if (fh->lower_fd < 0) {
 			err = fh->lower_fd;
 			goto fail;
 		}
 		fi->keep_cache = 1;
-		fi->noflush = 1;
 		fh->backing = static_backing(fs, n, fh->lower_fd);
 		goto done;
 	}
@@ -180,12 +179,16 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		 * the kernel's pages of its version with it (README, "Consistency"). */
 		fh->snap_valid = true;
 		stats_event(EV_TRUSTED_OPEN);
+	} else if (!writer && trust_lower(fs, n)) {
+		/* Still the lower file: nothing was said of its name since the store said so. */
+		lower_kept = true;
+		stats_event(EV_TRUSTED_OPEN);
 	}
 	token = fh->snap_valid ? 0 : trust_begin(fs);
 	pthread_mutex_lock(&fs->lock);
 	told = n->told_version; /* what the kernel's size is of, before still_named's lookup */
 	pthread_mutex_unlock(&fs->lock);
-	if (!fh->snap_valid && !file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
+	if (!fh->snap_valid && !lower_kept && !file_pending(fs, n) && !(n->flags & N_UNLINKED)) {
 		/* Close-to-open: ask the store which file the name is now.  (A node this node
 		 * itself removed or replaced was reached by an open racing that change: like a
 		 * local file system, it gets the file it reached, kept for grace_ms.) */
@@ -253,6 +256,9 @@ int handle_open(struct pfs *fs, struct node *n, struct fuse_file_info *fi)
 		}
 	}
 done:
+	/* A reader's close has nothing to commit (handle_commit): the kernel need not wait for
+	 * a FLUSH.  A writer's close still flushes, the commit that close-to-open rests on. */
+	fi->noflush = !writer;
 	node_hold(fs, n);
 	fi->fh = (uintptr_t)fh;
 	return 0;

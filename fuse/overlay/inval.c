@@ -75,6 +75,71 @@ static void collect_changeable(struct node *n, void *arg)
 		add_target(c->t, c->fs, n);
 }
 
+/* The negative entries the kernel was told to keep long (inval.h), under fs->lock: a list, so
+ * that a resync drops each.  Full, the whole list is handed to the helper thread (below) to
+ * drop, and recording starts afresh: a name looked up again costs one more lookup. */
+#define NEG_MAX 8192
+struct neg {
+	struct neg *next;
+	fuse_ino_t parent;
+	size_t namelen;
+	char name[];
+};
+static struct {
+	struct neg *head;
+	size_t n;
+} negs;
+
+static void later_negs(struct neg *list);
+
+bool inval_negative_keep_locked(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen)
+{
+	struct neg *g = malloc(sizeof(*g) + namelen);
+
+	(void)fs;
+	if (!g)
+		return false;
+	if (negs.n == NEG_MAX) {
+		later_negs(negs.head);
+		negs.head = NULL;
+		negs.n = 0;
+	}
+	g->parent = parent;
+	g->namelen = namelen;
+	memcpy(g->name, name, namelen);
+	g->next = negs.head;
+	negs.head = g;
+	negs.n++;
+	return true;
+}
+
+/* Every recorded negative entry, taken out of the record (caller holds fs->lock). */
+static struct neg *negs_take_locked(void)
+{
+	struct neg *all = negs.head;
+
+	negs.head = NULL;
+	negs.n = 0;
+	return all;
+}
+
+/* Tell the kernel to drop each entry of LIST, and free it. */
+static size_t negs_drop(struct pfs *fs, struct neg *list)
+{
+	size_t told = 0;
+
+	while (list) {
+		struct neg *next = list->next;
+
+		if (fs->se && fuse_lowlevel_notify_inval_entry(fs->se, list->parent, list->name,
+							       list->namelen) == 0)
+			told++;
+		free(list);
+		list = next;
+	}
+	return told;
+}
+
 /* One message, or the stream's state (see store.h).  The kept answers it ends are dropped
  * first, under fs->lock, so that no request trusts them while the kernel is being told. */
 static void on_change(void *arg, const char *origin, enum store_inval what, uint64_t ino,
@@ -83,6 +148,7 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	struct pfs *fs = arg;
 	struct targets t = {0};
 	struct collect c = {.t = &t, .fs = fs};
+	struct neg *missed = NULL;
 
 	if (what == STORE_INVAL_LOST) {
 		/* Nothing kept is trusted any more, but the kernel keeps what it has: while
@@ -96,6 +162,7 @@ static void on_change(void *arg, const char *origin, enum store_inval what, uint
 	if (what == STORE_INVAL_ALL) {
 		pthread_mutex_lock(&fs->lock);
 		trust_in_step_locked(fs);
+		missed = negs_take_locked(); /* a name made in a message missed may be among them */
 		pthread_mutex_unlock(&fs->lock);
 		stats_event(EV_RESYNC);
 		t.entries = true;
@@ -144,6 +211,8 @@ tell:
 		}
 		stats_event(EV_INVAL_SENT_KERNEL);
 	}
+	for (size_t i = negs_drop(fs, missed); i; i--)
+		stats_event(EV_INVAL_SENT_KERNEL);
 	if (t.names)
 		for (size_t i = 0; i < t.n; i++)
 			free(t.names[i]);
@@ -165,6 +234,7 @@ static struct {
 	pthread_cond_t cond;
 	struct later_one q[LATER_MAX];
 	size_t n;
+	struct neg *negs; /* a full record, to drop (inval_negative_keep_locked) */
 	bool stop;
 	pthread_t th;
 	bool running;
@@ -202,6 +272,22 @@ void inval_entry_later(struct pfs *fs, fuse_ino_t parent, const char *name, size
 	later_add(parent, name, namelen);
 }
 
+/* (Called under fs->lock: later.lock is taken inside fs->lock, never the other way round.) */
+static void later_negs(struct neg *list)
+{
+	struct neg *last = list;
+
+	if (!list)
+		return;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&later.lock);
+	last->next = later.negs;
+	later.negs = list;
+	pthread_cond_signal(&later.cond);
+	pthread_mutex_unlock(&later.lock);
+}
+
 static void *later_main(void *arg)
 {
 	struct pfs *fs = arg;
@@ -210,6 +296,16 @@ static void *later_main(void *arg)
 	while (!later.stop) {
 		struct later_one one;
 
+		if (later.negs) {
+			struct neg *list = later.negs;
+
+			later.negs = NULL;
+			pthread_mutex_unlock(&later.lock);
+			for (size_t i = negs_drop(fs, list); i; i--)
+				stats_event(EV_INVAL_SENT_KERNEL);
+			pthread_mutex_lock(&later.lock);
+			continue;
+		}
 		if (!later.n) {
 			pthread_cond_wait(&later.cond, &later.lock);
 			continue;
@@ -229,6 +325,16 @@ static void *later_main(void *arg)
 		free(later.q[--later.n].name);
 	pthread_mutex_unlock(&later.lock);
 	return NULL;
+}
+
+static void freelist(struct neg *list)
+{
+	while (list) {
+		struct neg *next = list->next;
+
+		free(list);
+		list = next;
+	}
 }
 
 static void *listen_main(void *arg)
@@ -266,4 +372,11 @@ void inval_stop(struct pfs *fs)
 		pthread_join(later.th, NULL);
 		later.running = false;
 	}
+	pthread_mutex_lock(&fs->lock);
+	freelist(negs_take_locked());
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_lock(&later.lock);
+	freelist(later.negs);
+	later.negs = NULL;
+	pthread_mutex_unlock(&later.lock);
 }

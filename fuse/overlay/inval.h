@@ -12,5 +12,11 @@ void inval_stop(struct pfs *fs);
 void inval_later(struct pfs *fs, fuse_ino_t ino);
 /* The same for the kernel's entry NAME of directory node PARENT. */
 void inval_entry_later(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen);
+/* The kernel is about to be told to keep the negative entry NAME of directory node PARENT
+ * for long (overlay/lookup.c): recorded, so that a resync of the stream drops it (a name
+ * another peer makes is dropped by that peer's message, recorded or not).  False when it
+ * cannot be recorded: the kernel must then not keep it.  Caller holds fs->lock. */
+bool inval_negative_keep_locked(struct pfs *fs, fuse_ino_t parent, const char *name,
+				size_t namelen);
 
 #endif

@@ -6,6 +6,7 @@
 #include "overlay/attr.h"
 #include "overlay/classes.h"
 #include "overlay/content.h"
+#include "overlay/inval.h"
 #include "overlay/lookup.h"
 #include "overlay/ofile.h"
 #include "overlay/resolve.h"
@@ -49,6 +50,15 @@ static struct node *lookup_node(struct pfs *fs, struct node *parent, const char 
 			trust_keep_locked(fs, n, &r->ua, token);
 		} else {
 			node_set_sino(fs, n, 0);
+			/* Its parent's upper directory was asked (a change here is a message about
+			 * it), or the parent is itself such a kept lower directory (the change
+			 * then begins with a copy-up above, whose message drops the whole subtree
+			 * from the kernel, each name then looked up again). */
+			if (r->lower && !r->local &&
+			    (r->psino || parent == fs->root || trust_held(parent)))
+				trust_keep_lower_locked(fs, n, token);
+			else
+				trust_drop_locked(n);
 		}
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -65,6 +75,24 @@ static bool cache_readable(struct pfs *fs, struct node *n, const struct store_at
 	err = content_hold(fs, n, a, &c);
 	content_put(fs, c);
 	return err == 0;
+}
+
+/* How long the kernel may keep the absence of NAME in PARENT that the store just answered
+ * under TOKEN: for ever where nothing can appear; where something can, until a message says
+ * so (the maker's, which drops the name from the kernel, or a resync, which drops every
+ * recorded one), but only an answer no message came across while the stream was in step. */
+static double negative_timeout(struct pfs *fs, struct node *parent, const char *name,
+			       size_t namelen, unsigned pf, uint64_t token)
+{
+	bool kept;
+
+	if (pf & N_STATIC)
+		return TIMEOUT_FOREVER;
+	pthread_mutex_lock(&fs->lock);
+	kept = trust_holds_locked(fs, token) &&
+	       inval_negative_keep_locked(fs, node_id(fs, parent), name, namelen);
+	pthread_mutex_unlock(&fs->lock);
+	return kept ? TIMEOUT_TRUSTED : 0;
 }
 
 /* One piece: the layers are asked in the order that decides which hides which (local, pending,
@@ -108,9 +136,8 @@ int overlay_lookup(struct pfs *fs, struct node *parent, const char *name, size_t
 	if (err)
 		return err;
 	if (!r.local && !resolved_upper(&r) && !r.lower) {
-		/* Negative: forever where nothing can appear, else not cached at all. */
 		e->ino = 0;
-		e->entry_timeout = (pf & N_STATIC) ? TIMEOUT_FOREVER : 0;
+		e->entry_timeout = negative_timeout(fs, parent, name, namelen, pf, token);
 		store_attr_release(&r.ua);
 		return 0;
 	}

@@ -16,6 +16,11 @@ uint64_t trust_begin(struct pfs *fs)
 	return t;
 }
 
+bool trust_holds_locked(const struct pfs *fs, uint64_t token)
+{
+	return token && fs->in_step && token == fs->trust_gen;
+}
+
 void trust_drop_locked(struct node *n)
 {
 	__atomic_store_n(&n->trusted, false, __ATOMIC_RELAXED);
@@ -40,7 +45,7 @@ void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *
 	uint64_t *chunks = NULL;
 
 	trust_drop_locked(n);
-	if (!token || !fs->in_step || token != fs->trust_gen || a->unlinked ||
+	if (!trust_holds_locked(fs, token) || a->unlinked ||
 	    (a->type != STORE_FILE && a->type != STORE_DIR))
 		return;
 	if (a->nchunks) {
@@ -54,6 +59,29 @@ void trust_keep_locked(struct pfs *fs, struct node *n, const struct store_attr *
 	n->tattr.chunks = chunks;
 	n->tattr.target = NULL;
 	__atomic_store_n(&n->trusted, true, __ATOMIC_RELAXED);
+}
+
+void trust_keep_lower_locked(struct pfs *fs, struct node *n, uint64_t token)
+{
+	trust_drop_locked(n);
+	if (!trust_holds_locked(fs, token))
+		return;
+	free(n->tattr.chunks);
+	memset(&n->tattr, 0, sizeof(n->tattr)); /* type 0: the answer is "no upper entry" */
+	__atomic_store_n(&n->trusted, true, __ATOMIC_RELAXED);
+}
+
+bool trust_lower(struct pfs *fs, struct node *n)
+{
+	bool ok;
+
+	if (store_listen_pending(fs->store))
+		return false;
+	pthread_mutex_lock(&fs->lock);
+	ok = n->trusted && fs->in_step && !(n->flags & N_UNLINKED) && (n->flags & N_LOWER) &&
+	     !n->sino && !n->tattr.type;
+	pthread_mutex_unlock(&fs->lock);
+	return ok;
 }
 
 void trust_keep(struct pfs *fs, struct node *n, const struct store_attr *a, uint64_t token)
@@ -71,7 +99,8 @@ bool trust_get(struct pfs *fs, struct node *n, struct store_attr *a)
 	if (store_listen_pending(fs->store))
 		return false; /* a message may be about to end it: ask */
 	pthread_mutex_lock(&fs->lock);
-	ok = n->trusted && fs->in_step && !(n->flags & N_UNLINKED) && n->sino == n->tattr.ino;
+	ok = n->trusted && fs->in_step && !(n->flags & N_UNLINKED) && n->tattr.type &&
+	     n->sino == n->tattr.ino;
 	if (ok) {
 		*a = n->tattr;
 		a->chunks = NULL;
