@@ -464,9 +464,11 @@ out:
 	return err;
 }
 
-/* A rename the store refused because another peer changed what it was judged on is judged
- * again on the store as it is then, a few times; a peer that keeps changing it gets -ESTALE,
- * on which the kernel looks both paths up afresh and tries once more itself. */
+/* A rename the store refused because something changed what it was judged on is judged
+ * again on the store as it is then, a few times.  From the second try this peer's own other
+ * changes wait (store_hold_changes): a directory whose tree this peer keeps writing into
+ * would otherwise lose every try to its own commits.  A peer that keeps changing it gets
+ * -ESTALE, on which the kernel looks both paths up afresh and tries once more itself. */
 int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct node *dp,
 		   const char *dname, unsigned flags)
 {
@@ -477,8 +479,11 @@ int overlay_rename(struct pfs *fs, struct node *sp, const char *sname, struct no
 			struct timespec pause = {0, 5 * 1000 * 1000 * i};
 
 			nanosleep(&pause, NULL); /* for the other peer's invalidation */
+			store_hold_changes(fs->store);
 		}
 		err = rename_once(fs, sp, sname, dp, dname, flags, i == 0);
+		if (i)
+			store_release_changes(fs->store);
 	}
 	if (!err) {
 		/* both listings changed here: see lookup_made */

@@ -543,6 +543,14 @@ int store_open(const struct store_config *cfg, struct store **out)
 	s->log_arg = cfg->log_arg;
 	pthread_mutex_init(&s->why_lock, NULL);
 	pthread_mutex_init(&s->prim_lock, NULL);
+	{
+		pthread_rwlockattr_t ra;
+
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&s->changes, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
 	s->stop_pipe[0] = s->stop_pipe[1] = -1;
 	s->watch_pipe[0] = s->watch_pipe[1] = -1;
 	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 2000;
@@ -599,6 +607,7 @@ fail_pipe:
 fail:
 	pthread_mutex_destroy(&s->why_lock);
 	pthread_mutex_destroy(&s->prim_lock);
+	pthread_rwlock_destroy(&s->changes);
 	store_free(s);
 	return rc;
 }
@@ -619,6 +628,7 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->why_lock);
 	pthread_mutex_destroy(&s->prim_lock);
+	pthread_rwlock_destroy(&s->changes);
 	close(s->stop_pipe[0]);
 	close(s->stop_pipe[1]);
 	store_free(s);

@@ -112,6 +112,9 @@ struct store {
 	bool ready;		  /* store_open has succeeded: an empty site is data loss */
 	atomic_bool down;	  /* an outage has been logged and not yet its end */
 	atomic_bool proto_logged; /* the site's format refusal has been logged */
+	/* store_hold_changes(): the holder's scripts go through, this peer's other changing
+	 * scripts take it shared (writer-preferring: a waiting holder is not starved) */
+	pthread_rwlock_t changes;
 	pthread_mutex_t why_lock;
 	char why[160];		   /* the reason of the current or last outage */
 	atomic_llong last_err_log; /* second of the last logged error reply */

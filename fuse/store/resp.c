@@ -154,8 +154,41 @@ static int durable(struct store *s, struct conn *k, const char *what)
 	return -EIO;
 }
 
-/* EVALSHA first; a Redis that lost its script cache (a restart) gets the text. */
+/* The store whose changes this thread holds (store_hold_changes), if any. */
+static __thread struct store *changes_held;
+
+void store_hold_changes(struct store *s)
+{
+	pthread_rwlock_wrlock(&s->changes);
+	changes_held = s;
+}
+
+void store_release_changes(struct store *s)
+{
+	changes_held = NULL;
+	pthread_rwlock_unlock(&s->changes);
+}
+
+static int script_call(struct store *s, enum script_id which, const struct args *a,
+		       redisReply **out);
+
+/* A changing script waits while another thread holds the store's changes. */
 int script(struct store *s, enum script_id which, const struct args *a, redisReply **out)
+{
+	bool shared = !read_only(which) && changes_held != s;
+	int rc;
+
+	if (shared)
+		pthread_rwlock_rdlock(&s->changes);
+	rc = script_call(s, which, a, out);
+	if (shared)
+		pthread_rwlock_unlock(&s->changes);
+	return rc;
+}
+
+/* EVALSHA first; a Redis that lost its script cache (a restart) gets the text. */
+static int script_call(struct store *s, enum script_id which, const struct args *a,
+		       redisReply **out)
 {
 	const struct script *sc = &store_scripts[which];
 	const char *argv[ARGS_MAX + 7];

@@ -268,6 +268,14 @@ int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen,
 int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen, uint64_t ino,
 		     uint64_t version, bool whiteout);
 
+/* While a thread holds them, this peer's other threads make no change to the site (their
+ * changing calls wait; reads go on), and the holder's own calls go through: a directory
+ * rename judged on what the tree carries is not raced by this peer's writes into the tree.
+ * Not nested; held for one store change and what it needs, never across a wait for another
+ * thread. */
+void store_hold_changes(struct store *s);
+void store_release_changes(struct store *s);
+
 #define STORE_RENAME_NOREPLACE (1u << 0) /* -EEXIST if the target exists */
 #define STORE_RENAME_WHITEOUT  (1u << 1) /* leave a whiteout where the source was */
 #define STORE_RENAME_OPAQUE    (1u << 2) /* a moved directory becomes opaque */
