@@ -342,55 +342,44 @@ static int check_dir_links(struct fsck *f, struct tree *t)
 	return 0;
 }
 
+static int fsck_opt(void *ctx, int c, const char *arg)
+{
+	struct fsck *f = ctx;
+	struct policy_error perr;
+	char msg[512];
+
+	if (c == 'r') {
+		f->repair = true;
+		return 0;
+	}
+	if (policy_load(arg, &f->policy, &perr) < 0) { /* --policy */
+		policy_error_format(&perr, msg, sizeof(msg));
+		fprintf(stderr, "pressfs fsck: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* `pressfs fsck`: options, one walk, the report, then (with --repair) the second walk that
  * confirms each orphan before touching it.  One piece: the steps share their counters. */
 int fsck_main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"store", 1, NULL, 's'},	{"site", 1, NULL, 'S'},
-					     {"timeout", 1, NULL, 't'}, {"policy", 1, NULL, 'p'},
-					     {"repair", 0, NULL, 'r'},	{"help", 0, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"policy", 1, NULL, 'p'}, {"repair", 0, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	static const char usage[] =
 	    "usage: pressfs fsck --store URL [--site NAME] [--policy FILE] [--repair]\n"
 	    "Checks the site's store; --repair fixes what can be fixed without losing a file.\n";
 	struct admin_target t = {0};
 	struct fsck f = {0};
-	struct policy_error perr;
 	struct tree tr;
 	uint64_t bad = 0, left = 0;
-	char msg[512];
+	const struct admin_cmdline cl = {
+	    .usage = usage, .opts = opts, .nargs = 0, .on_opt = fsck_opt, .ctx = &f};
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-		case 'S':
-		case 't':
-			if (admin_target_opt(&t, c, optarg) < 0)
-				return 2;
-			break;
-		case 'r':
-			f.repair = true;
-			break;
-		case 'p':
-			if (policy_load(optarg, &f.policy, &perr) < 0) {
-				policy_error_format(&perr, msg, sizeof(msg));
-				fprintf(stderr, "pressfs fsck: %s\n", msg);
-				return 2;
-			}
-			break;
-		case 'h':
-			printf("%s", usage);
-			return 0;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
-	if (optind != argc || !t.url) {
-		fprintf(stderr, "%s", usage);
-		return 2;
-	}
+	c = admin_parse(argc, argv, &cl, &t);
+	if (c < 0)
+		return c == ADMIN_HELP ? 0 : 2;
 	if (admin_open(&t, "fsck", &f.s) < 0)
 		return 1;
 	rc = raw_open(t.url, t.site ? t.site : "default", t.timeout_ms ? t.timeout_ms : 5000,
