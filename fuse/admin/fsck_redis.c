@@ -10,10 +10,11 @@
 #include <time.h>
 
 #include "admin/fsck_redis.h"
+#include "store/keys.h"
 
 struct raw {
 	redisContext *c;
-	char prefix[96];
+	char prefix[KEY_MAX];
 	size_t plen;
 };
 
@@ -62,7 +63,10 @@ int raw_open(const char *url, const char *site, unsigned timeout_ms, struct raw 
 
 	if (!r)
 		return -ENOMEM;
-	snprintf(r->prefix, sizeof(r->prefix), "pressfs:{%s}:", site);
+	if (key_prefix(r->prefix, site) < 0) {
+		free(r);
+		return -EINVAL;
+	}
 	r->plen = strlen(r->prefix);
 	if (!strncmp(url, "unix://", 7)) {
 		r->c = redisConnectUnixWithTimeout(url + 7, tv);
@@ -143,7 +147,7 @@ void raw_close(struct raw *r)
 
 int raw_scan(struct raw *r, raw_key_fn fn, void *arg)
 {
-	char cursor[32] = "0", pattern[128];
+	char cursor[32] = "0", pattern[KEY_MAX + 1];
 
 	snprintf(pattern, sizeof(pattern), "%s*", r->prefix);
 	do {
@@ -175,16 +179,23 @@ int raw_scan(struct raw *r, raw_key_fn fn, void *arg)
 	return 0;
 }
 
-/* The key KIND:ID of the site, into BUF (hiredis formats take no %c). */
+/* The key of KIND ('i' inode, 'd' directory, 'c' chunk) and ID, from store/keys.h's
+ * builders; SIZE is KEY_MAX. */
 static const char *key(const struct raw *r, char *buf, size_t size, char kind, uint64_t id)
 {
-	snprintf(buf, size, "%s%c:%" PRIu64, r->prefix, kind, id);
+	(void)size;
+	if (kind == 'i')
+		key_inode(buf, r->prefix, id);
+	else if (kind == 'd')
+		key_dir(buf, r->prefix, id);
+	else
+		key_chunk(buf, r->prefix, id);
 	return buf;
 }
 
 long long raw_pttl(struct raw *r, char kind, uint64_t id)
 {
-	char k[128];
+	char k[KEY_MAX];
 	redisReply *rep = cmd(r, "PTTL %s", key(r, k, sizeof(k), kind, id));
 	long long v = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -EIO;
 
@@ -194,7 +205,7 @@ long long raw_pttl(struct raw *r, char kind, uint64_t id)
 
 int raw_inode_unlinked(struct raw *r, uint64_t id)
 {
-	char k[128];
+	char k[KEY_MAX];
 	redisReply *rep = cmd(r, "HEXISTS %s unlinked", key(r, k, sizeof(k), 'i', id));
 	int v = rep && rep->type == REDIS_REPLY_INTEGER ? (int)rep->integer : -EIO;
 
@@ -204,7 +215,7 @@ int raw_inode_unlinked(struct raw *r, uint64_t id)
 
 int raw_expire(struct raw *r, char kind, uint64_t id, unsigned ms)
 {
-	char k[128];
+	char k[KEY_MAX];
 	redisReply *rep = cmd(r, "PEXPIRE %s %u", key(r, k, sizeof(k), kind, id), ms);
 	int v = rep && rep->type == REDIS_REPLY_INTEGER ? 0 : -EIO;
 
@@ -220,7 +231,7 @@ int raw_unlink_inode(struct raw *r, uint64_t id, unsigned grace_ms)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
-	char k[128];
+	char k[KEY_MAX];
 
 	rep = cmd(r, "HSET %s unlinked %s", key(r, k, sizeof(k), 'i', id), now);
 	freeReplyObject(rep);
@@ -234,7 +245,7 @@ int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 	    "local n = redis.call('INCR', KEYS[1]) "
 	    "return redis.call('PUBLISH', ARGV[1], 'E:' .. n .. ' ' .. ARGV[2] "
 	    ".. ' fsck' .. string.char(0) .. ARGV[3])";
-	char k[128], seq[128], chan[128], dirs[24];
+	char k[KEY_MAX], seq[KEY_MAX], chan[KEY_MAX], dirs[24];
 	redisReply *rep;
 
 	if (len > 255)
@@ -245,8 +256,8 @@ int raw_drop_entry(struct raw *r, uint64_t dir, const char *name, size_t len)
 		return -EIO;
 	}
 	freeReplyObject(rep);
-	snprintf(seq, sizeof(seq), "%sseq", r->prefix);
-	snprintf(chan, sizeof(chan), "%sinval", r->prefix);
+	key_seq(seq, r->prefix);
+	key_inval(chan, r->prefix);
 	snprintf(dirs, sizeof(dirs), "%" PRIu64, dir);
 	rep = cmd(r, "EVAL %s 1 %s %s %s %b", pub, seq, chan, dirs, name, len);
 	freeReplyObject(rep);
@@ -270,7 +281,7 @@ int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink)
 	    "redis.call('PUBLISH', ARGV[4], 'I:' .. s .. ' ' .. ARGV[5] .. ' fsck' .. "
 	    "string.char(0))\n"
 	    "return 1\n";
-	char k[128], seq[128], ver[24], n[16], now[32], ch[128], ids[24];
+	char k[KEY_MAX], seq[KEY_MAX], ver[24], n[16], now[32], ch[KEY_MAX], ids[24];
 	struct timespec ts;
 	redisReply *rep;
 	int v;
@@ -279,8 +290,8 @@ int raw_set_nlink(struct raw *r, uint64_t id, uint64_t version, uint32_t nlink)
 	snprintf(now, sizeof(now), "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	snprintf(ver, sizeof(ver), "%" PRIu64, version);
 	snprintf(n, sizeof(n), "%u", nlink);
-	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
-	snprintf(seq, sizeof(seq), "%sseq", r->prefix);
+	key_inval(ch, r->prefix);
+	key_seq(seq, r->prefix);
 	snprintf(ids, sizeof(ids), "%" PRIu64, id);
 	rep = cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s", script, key(r, k, sizeof(k), 'i', id), seq,
 		  ver, n, now, ch, ids);
@@ -312,12 +323,12 @@ int raw_dir_nlink(struct raw *r, uint64_t id, bool fix, uint32_t *stored, uint32
 	    "redis.call('PUBLISH', ARGV[2], 'I:' .. s .. ' ' .. ARGV[3] .. ' fsck' .. "
 	    "string.char(0))\n"
 	    "return {was, n}\n";
-	char k[128], d[128], seq[128], ch[128], ids[24];
+	char k[KEY_MAX], d[KEY_MAX], seq[KEY_MAX], ch[KEY_MAX], ids[24];
 	redisReply *rep;
 	int v = -EIO;
 
-	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
-	snprintf(seq, sizeof(seq), "%sseq", r->prefix);
+	key_inval(ch, r->prefix);
+	key_seq(seq, r->prefix);
 	snprintf(ids, sizeof(ids), "%" PRIu64, id);
 	rep = cmd(r, "EVAL %s 3 %s %s %s %s %s %s", script, key(r, k, sizeof(k), 'i', id),
 		  key(r, d, sizeof(d), 'd', id), seq, fix ? "1" : "0", ch, ids);
@@ -372,11 +383,11 @@ int raw_memory(struct raw *r, long long *used, long long *max, char *policy, siz
 
 long long raw_listeners(struct raw *r)
 {
-	char ch[128];
+	char ch[KEY_MAX];
 	redisReply *rep;
 	long long n = -EIO;
 
-	snprintf(ch, sizeof(ch), "%sinval", r->prefix);
+	key_inval(ch, r->prefix);
 	rep = cmd(r, "PUBSUB NUMSUB %s", ch);
 	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
 	    rep->element[1]->type == REDIS_REPLY_INTEGER)
