@@ -382,8 +382,7 @@ int fsck_main(int argc, char **argv)
 		return c == ADMIN_HELP ? 0 : 2;
 	if (admin_open(&t, "fsck", &f.s) < 0)
 		return 1;
-	rc = raw_open(t.url, t.site ? t.site : "default", t.timeout_ms ? t.timeout_ms : 5000,
-		      &f.raw);
+	rc = raw_open(f.s, t.site ? t.site : "default", &f.raw);
 	if (!rc)
 		rc =
 		    raw_scan(f.raw, on_key, &f); /* keys first: what the walk adds later is newer */

@@ -1,4 +1,5 @@
-/* fsck_redis.c - fsck's own view of a site's keys, over hiredis (see fsck_redis.h). */
+/* fsck_redis.c - fsck's and info's own view of a site's keys, over the store's connection
+ * (see fsck_redis.h). */
 #include <errno.h>
 #include <hiredis.h>
 #include <inttypes.h>
@@ -6,41 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "admin/fsck_redis.h"
 #include "store/keys.h"
+#include "store/store.h"
 
 struct raw {
 	redisContext *c;
 	char prefix[KEY_MAX];
 	size_t plen;
 };
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9'		    ? c - '0'
-	       : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
-						    : -1;
-}
-
-/* Percent-decode S[0..n) into OUT (size > n). */
-static void decode(const char *s, size_t n, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n + 1 && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = 0;
-}
 
 static redisReply *cmd(struct raw *r, const char *fmt, ...)
 {
@@ -53,13 +30,10 @@ static redisReply *cmd(struct raw *r, const char *fmt, ...)
 	return rep;
 }
 
-int raw_open(const char *url, const char *site, unsigned timeout_ms, struct raw **out)
+int raw_open(struct store *s, const char *site, struct raw **out)
 {
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-	char user[256] = "", pass[256] = "", host[256] = "";
-	const char *p, *at, *end;
 	struct raw *r = calloc(1, sizeof(*r));
-	int port = 0, db = 0;
+	int rc = -EIO;
 
 	if (!r)
 		return -ENOMEM;
@@ -68,81 +42,18 @@ int raw_open(const char *url, const char *site, unsigned timeout_ms, struct raw 
 		return -EINVAL;
 	}
 	r->plen = strlen(r->prefix);
-	if (!strncmp(url, "unix://", 7)) {
-		r->c = redisConnectUnixWithTimeout(url + 7, tv);
-	} else if (!strncmp(url, "redis://", 8)) {
-		p = url + 8;
-		end = p + strcspn(p, "/");
-		at = memchr(p, '@', (size_t)(end - p));
-		if (at) {
-			const char *colon = memchr(p, ':', (size_t)(at - p));
-
-			if (colon && (size_t)(colon - p) < sizeof(user) &&
-			    (size_t)(at - colon) < sizeof(pass)) {
-				decode(p, (size_t)(colon - p), user);
-				decode(colon + 1, (size_t)(at - colon - 1), pass);
-			}
-			p = at + 1;
-		}
-		if (*p == '[') {
-			const char *rb = strchr(p, ']');
-
-			if (!rb || (size_t)(rb - p) >= sizeof(host))
-				goto bad;
-			memcpy(host, p + 1, (size_t)(rb - p - 1));
-			p = rb + 1;
-		} else {
-			size_t hl = strcspn(p, ":/");
-
-			if (hl >= sizeof(host))
-				goto bad;
-			memcpy(host, p, hl);
-			p += hl;
-		}
-		if (*p != ':' || (port = atoi(p + 1)) <= 0 || port > 65535)
-			goto bad;
-		if (*end == '/')
-			db = atoi(end + 1);
-		r->c = redisConnectWithTimeout(host, port, tv);
-	} else {
-		goto bad;
-	}
-	if (!r->c || r->c->err) {
-		fprintf(stderr, "pressfs fsck: cannot connect to the store: %s\n",
-			r->c ? r->c->errstr : "out of memory");
-		raw_close(r);
-		return -EIO;
-	}
-	redisSetTimeout(r->c, tv);
-	if (*pass || *user) {
-		redisReply *a = *user ? cmd(r, "AUTH %s %s", user, pass) : cmd(r, "AUTH %s", pass);
-		int ok = a && a->type != REDIS_REPLY_ERROR;
-
-		freeReplyObject(a);
-		if (!ok) {
-			raw_close(r);
-			return -EACCES;
-		}
-	}
-	if (db) {
-		redisReply *s = cmd(r, "SELECT %d", db);
-
-		freeReplyObject(s);
+	r->c = store_raw_context(s, &rc);
+	if (!r->c) {
+		free(r);
+		return rc;
 	}
 	*out = r;
 	return 0;
-bad:
-	free(r);
-	return -EINVAL;
 }
 
 void raw_close(struct raw *r)
 {
-	if (!r)
-		return;
-	if (r->c)
-		redisFree(r->c);
-	free(r);
+	free(r); /* the connection is the store's */
 }
 
 int raw_scan(struct raw *r, raw_key_fn fn, void *arg)

@@ -1,7 +1,6 @@
-/* fsck_redis.h - what fsck needs and the store's API does not give: every key of a site, TTLs,
- * and the few raw repairs, done over a hiredis connection of its own with the key names of
- * docs/FORMAT.md ("pressfs:{SITE}:" + "i:<ino>", "c:<id>", "d:<ino>", "inval").  Nothing else
- * in pressfs builds these names outside fuse/store; this is the one place that reads them. */
+/* fsck_redis.h - what fsck and info need and the store's API does not give: every key of a
+ * site, TTLs, memory, and the few raw repairs, sent on the store's own connection to the site's
+ * primary with the key names store/keys.h builds (docs/FORMAT.md). */
 #ifndef PRESSFS_ADMIN_FSCK_REDIS_H
 #define PRESSFS_ADMIN_FSCK_REDIS_H
 
@@ -11,8 +10,11 @@
 
 struct raw;
 
-/* Connect to URL (redis://[user:password@]host:port[/db] or unix:///path) for SITE. */
-int raw_open(const char *url, const char *site, unsigned timeout_ms, struct raw **out);
+struct store;
+
+/* Raw access to SITE through the calling thread's connection of S (any URL the store takes:
+ * its primary, its credentials, its database).  0 or -errno. */
+int raw_open(struct store *s, const char *site, struct raw **out);
 void raw_close(struct raw *r);
 
 /* Every key of the site: KIND is 'i', 'c' or 'd' with its number, or 0 for the others. */

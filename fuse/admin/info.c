@@ -178,7 +178,7 @@ static int print_json(const struct info *in)
 }
 
 /* Everything info shows, read from the store (tree, registry) and Redis (memory, NUMSUB). */
-static int gather(const struct admin_target *t, struct store *s, struct info *in)
+static int gather(struct store *s, struct info *in)
 {
 	struct timespec now;
 	struct raw *raw;
@@ -187,7 +187,7 @@ static int gather(const struct admin_target *t, struct store *s, struct info *in
 	rc = tree_walk(s, STORE_ROOT_INO, &in->tr);
 	if (rc < 0)
 		return rc;
-	rc = raw_open(t->url, in->site, t->timeout_ms ? t->timeout_ms : 5000, &raw);
+	rc = raw_open(s, in->site, &raw);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < in->tr.n; i++) {
@@ -227,7 +227,7 @@ int info_main(int argc, char **argv)
 	if (admin_open(&t, "info", &s) < 0)
 		return 1;
 	in.site = t.site ? t.site : "default";
-	rc = gather(&t, s, &in);
+	rc = gather(s, &in);
 	if (rc < 0)
 		fprintf(stderr, "pressfs info: reading the store: %s\n", strerror(-rc));
 	else if (json)

@@ -354,6 +354,18 @@ struct conn *conn_current(struct store *s)
 	return pthread_getspecific(s->key);
 }
 
+struct redisContext *store_raw_context(struct store *s, int *err)
+{
+	struct conn *k;
+	int rc = conn_get(s, &k);
+
+	if (rc) {
+		*err = rc == -EPROTO ? -EIO : rc;
+		return NULL;
+	}
+	return k->c;
+}
+
 int conn_get(struct store *s, struct conn **out)
 {
 	struct conn *k = pthread_getspecific(s->key);

@@ -268,6 +268,12 @@ int store_rmdir(struct store *s, uint64_t dir, const char *name, size_t namelen,
 int store_drop_cache(struct store *s, uint64_t dir, const char *name, size_t namelen, uint64_t ino,
 		     uint64_t version, bool whiteout);
 
+/* The calling thread's connection to the primary serving the site, for the admin tools' raw
+ * reads and repairs (fsck, info); NULL with -errno in *ERR when the store cannot be reached.
+ * The store's own: never freed by the caller, valid until the thread's next failing call. */
+struct redisContext;
+struct redisContext *store_raw_context(struct store *s, int *err);
+
 /* While a thread holds them, this peer's other threads make no change to the site (their
  * changing calls wait; reads go on), and the holder's own calls go through: a directory
  * rename judged on what the tree carries is not raced by this peer's writes into the tree.
