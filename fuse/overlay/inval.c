@@ -83,7 +83,7 @@ struct neg {
 	struct neg *next;
 	fuse_ino_t parent;
 	size_t namelen;
-	char name[];
+	char name[]; /* NUL-terminated: libfuse sends the name with its NUL */
 };
 static struct {
 	struct neg *head;
@@ -94,7 +94,7 @@ static void later_negs(struct neg *list);
 
 bool inval_negative_keep_locked(struct pfs *fs, fuse_ino_t parent, const char *name, size_t namelen)
 {
-	struct neg *g = malloc(sizeof(*g) + namelen);
+	struct neg *g = malloc(sizeof(*g) + namelen + 1);
 
 	(void)fs;
 	if (!g)
@@ -107,6 +107,7 @@ bool inval_negative_keep_locked(struct pfs *fs, fuse_ino_t parent, const char *n
 	g->parent = parent;
 	g->namelen = namelen;
 	memcpy(g->name, name, namelen);
+	g->name[namelen] = '\0';
 	g->next = negs.head;
 	negs.head = g;
 	negs.n++;
