@@ -41,11 +41,12 @@ RESULTS = os.path.join(HERE, "results")
 
 COLUMNS = ["native", "overlayfs", "fuse-overlayfs", "pressfs", "pressfs+ext"]
 # In the order they run: the cheap tool rows (policy, import) early, so that a run short of time
-# never loses them; cold start last, as its 100,000 files would weigh on every later workload.
-# A new workload (the Redis Cluster / Sentinel rows, say) is a module with run(bench), a name
-# here and in Bench.run()'s steps, an estimate in plan.estimate() and its rows in report.rows().
+# never loses them; cold start late, as its 100,000 files would weigh on every later workload
+# but the topologies', which run on servers of their own.  A new workload is a module with
+# run(bench), a name here and in Bench.run()'s steps, an estimate in plan.estimate() and its
+# rows in report.rows().
 WORKLOADS = ["pages", "storm", "ext", "policy", "import", "static", "bigfile", "uploads",
-             "crossnode", "small", "coldstart"]
+             "crossnode", "small", "coldstart", "topology"]
 FRONT, ADMIN = "/", "/wp-admin/edit.php"
 BENCH_UPLOADS = "wp-content/uploads/pressfs-bench"  # policy class shared
 BENCH_CACHE = "wp-content/cache/pressfs-bench"      # policy class cache
@@ -420,7 +421,7 @@ class Bench(ColdStart):
             try:
                 disk = self.env.start(loopfs.RamDisk(self.env, "disk", mib))
                 self.res.meta["disk"] = (f"an ext4 of {mib} MiB on a loop device over a file "
-                                         "in /dev/shm (RAM, allocated before mkfs)")
+                                         "in /dev/shm (RAM, written before mkfs)")
                 self.res.meta["disk_image"] = disk.image  # for test_bench.py
                 log(f"data disk: {mib} MiB in RAM at {disk.root}")
                 return disk
@@ -643,6 +644,14 @@ class Bench(ColdStart):
         log(f"cross-node: done ({self.elapsed():.0f}s)")
         self.env.stop(b)
 
+    # -- 7. the store's topologies ---------------------------------------------------------------
+
+    def run_topology(self):
+        """topology.py: uploads and visibility on a single Redis, Sentinel and a Redis
+        Cluster.  Imported here, as it brings the integration tests' set-up (and pytest)."""
+        import topology
+        topology.run(self)
+
     # -- the run -------------------------------------------------------------------------------
 
     def run(self):
@@ -664,7 +673,8 @@ class Bench(ColdStart):
                  "uploads": self.run_uploads, "bigfile": lambda: bigfile.run(self),
                  "crossnode": self.run_crossnode, "coldstart": self.run_coldstart,
                  "policy": lambda: scale.run_policy(self),
-                 "import": lambda: scale.run_import(self)}
+                 "import": lambda: scale.run_import(self),
+                 "topology": self.run_topology}
         ncols, nfs = len(self.live(COLUMNS)), len(self.fs_cols())
         est = {w: plan.estimate(w, a, ncols, nfs) for w in todo}
         m["estimated_seconds"] = {w: round(v) for w, v in est.items()}

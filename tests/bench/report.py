@@ -15,6 +15,10 @@ HIGHER, LOWER = "higher", "lower"
 # the rows where the PHP extension can make a difference (the rest do not run PHP)
 # rows whose value is a growth: one at or below zero is no measurement (shown as such)
 POSITIVE_ROWS = {"redis_bytes_per_file"}
+# tests/bench/topology.py's stores, each with the durability it has by default
+TOPOLOGIES = (("single", "single Redis (durability=0)"),
+              ("sentinel", "Sentinel: a primary, 1 replica, 3 sentinels (durability=1)"),
+              ("cluster", "Redis Cluster: 3 primaries, 1 replica each (durability=1)"))
 EXT_ROWS = {"front_rps", "front_p99", "admin_rps", "admin_p99", "front_daemon_reqs",
             "admin_daemon_reqs", "storm", "first_view"}
 
@@ -35,6 +39,7 @@ def rows(meta, extra=None):
     big = f"{a.get('big_mib', 1024) // 1024} GiB" if a.get("big_mib", 1024) >= 1024 \
         else f"{a.get('big_mib')} MiB"
     cold = f"{a.get('cold_files', 100000):,}"
+    topo_files = a.get("topo_files", 200)
     return [
         # key, label, unit, which way is better, in the chart
         ("front_rps", "WordPress front page", "req/s", HIGHER, True),
@@ -100,7 +105,10 @@ def rows(meta, extra=None):
          False),
         ("import_large_vs_raw", "`pressfs import` of large files ÷ raw Redis SET rate", "×",
          HIGHER, False),
-    ]
+    ] + [(f"topo_upload_{k}", f"upload: {topo_files} × 100 KB files one after another, {v}",
+          "files/s", HIGHER, False) for k, v in TOPOLOGIES] + [
+        (f"topo_vis_{k}", f"cross-node visibility p50, {v}", "ms", LOWER, False)
+        for k, v in TOPOLOGIES]
 
 
 def fmt(v):

@@ -167,6 +167,38 @@ def test_interrupted_run_keeps_its_rows(tmp_path, sig):
     assert os.listdir(base) == [], "the bench's temp dir was not removed"
 
 
+@needs_root
+def test_topology_rows(tmp_path):
+    """The topology workload measures uploads and visibility on a single Redis, Sentinel and
+    a Redis Cluster it starts, shows them in the table, and stops every server it started."""
+    base, outdir = str(tmp_path / "tmp"), str(tmp_path / "results")
+    os.makedirs(base)
+    os.chmod(tmp_path, 0o755)
+    r = subprocess.run(["/usr/bin/python3", BENCH, "--quick", "--only", "topology",
+                        "--columns", "pressfs", "--tmp", base, "--out", outdir],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    with open(os.path.join(outdir, "latest.json")) as f:
+        data = json.load(f)
+    assert data["meta"]["done"] == ["topology"], data["meta"]
+    for store in ("single", "sentinel", "cluster"):
+        for row in ("topo_upload_", "topo_vis_"):
+            got = data["samples"].get(row + store, {}).get("pressfs")
+            assert got and all(v > 0 for v in got), (row + store, data["samples"],
+                                                      data["failed"])
+    with open(os.path.join(outdir, "latest.md")) as f:
+        md = f.read()
+    for label in ("single Redis (durability=0)", "Sentinel: a primary, 1 replica",
+                  "Redis Cluster: 3 primaries, 1 replica each"):
+        assert re.search(r"^\| upload: 20 × 100 KB files one after another, " +
+                         re.escape(label) + r".*\| \d", md, re.M), md
+        assert re.search(r"^\| cross-node visibility p50, " + re.escape(label) + r".*\| \d",
+                         md, re.M), md
+    image = data["meta"].get("disk_image")
+    left = leftovers(base, data["meta"].get("pids", {}), [image] if image else [])
+    assert not left, left
+
+
 # --- the time the run takes -------------------------------------------------------------------
 
 def test_default_run_fits_in_fifteen_minutes():

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-# topology.py - upload rate and cross-peer visibility of one site on a single Redis and on a
-# Redis Cluster (three primaries, a replica each), two peers mounting it; standalone (the servers
-# and mounts are its own, on loopback, stopped by pid at the end), not part of bench.py.
-#
-#   tests/bench/topology.py [--files N] [--size BYTES] [--trials N]
-#
-# Rows: single and cluster with durability=0 (no WAIT: the same work on both), and the cluster
-# with its default durability=1 (each change waits for a replica).
+"""topology - `make bench`'s topology workload: one site on a single Redis, behind Redis
+Sentinel (a primary, a replica, three sentinels) and on a Redis Cluster (three primaries, a
+replica each), two peers mounting it: the rate of uploads into it and how soon the other peer
+reads a change.  Each topology runs with its own default durability (docs/TOPOLOGY.md): the
+single Redis without WAIT, Sentinel and Cluster waiting for one replica, as a user gets them.
+
+The servers are started here (the integration tests' set-up, on loopback, in the bench's temp
+dir) and stopped by pid when the topology is done, whatever happened.  Standalone:
+    /usr/bin/python3 tests/bench/topology.py [--files N] [--trials N] [--rounds N]"""
 
 import argparse
 import os
@@ -20,91 +21,128 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import harness  # noqa: E402
 from harness import Mount, Redis, make_synthetic_lower, pattern_bytes, read_bytes  # noqa: E402
-import test_cluster  # noqa: E402  (its Node and cluster set-up)
+import test_cluster  # noqa: E402  (start_cluster)
+import test_sentinel  # noqa: E402  (start_topology)
 
 UP = "wp-content/uploads"
+SIZE = 100000  # bytes per upload: a web-sized image
+SITE = "bench"
+# the order they run in; their rows and labels are in report.rows()
+STORES = ("single", "sentinel", "cluster")
+ROWS = ("topo_upload_", "topo_vis_")  # + a store's name: files/s, ms
 
 
-def upload(m, files, size):
-    """Files per second and MB/s of FILES new files of SIZE bytes written one after the other."""
-    data = pattern_bytes("up", size)
+def start_store(name, top, started):
+    """The store URL of topology NAME, its servers started under TOP (and added to STARTED)."""
+    if name == "single":
+        r = Redis(os.path.join(top, "single")).start()
+        started.append(r)
+        return r.url
+    if name == "sentinel":
+        _, _, sents = test_sentinel.start_topology(os.path.join(top, "sentinel"), started, 1)
+        return test_sentinel.url(sents)
+    return test_cluster.url(test_cluster.start_cluster(os.path.join(top, "cluster"), started))
+
+
+def upload(m, tag, files):
+    """Files per second of FILES new files of SIZE bytes written one after the other on M."""
+    data = pattern_bytes("up", SIZE)
+    os.makedirs(m / ("%s/%s" % (UP, tag)), exist_ok=True)
     t0 = time.monotonic()
     for i in range(files):
-        with open(m / ("%s/up-%d.bin" % (UP, i)), "wb") as f:
+        with open(m / ("%s/%s/up-%d.bin" % (UP, tag, i)), "wb") as f:
             f.write(data)
-    dt = time.monotonic() - t0
-    return files / dt, files * size / dt / 1e6
+    return files / (time.monotonic() - t0)
 
 
-def visibility(a, b, trials):
-    """Milliseconds from A's close() of a rewrite to B reading it, B holding the old content;
-    the median and the worst of TRIALS."""
-    rel = UP + "/vis.txt"
+def visibility(a, b, tag, trials):
+    """The median milliseconds from A's close() of a rewrite to B reading it (B holding the
+    old content) over TRIALS; a change B has not read after 2 s stops the measurement."""
+    rel = "%s/%s/vis.txt" % (UP, tag)
     out = []
     for i in range(trials):
         old, new = b"old %d\n" % i, b"new %d, longer\n" % i
         with open(a / rel, "wb") as f:
             f.write(old)
+        deadline = time.monotonic() + 2
         while read_bytes(b / rel) != old:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the other peer did not read a change within 2 s")
             time.sleep(0.001)
         with open(a / rel, "wb") as f:
             f.write(new)
         t0 = time.monotonic()
         while read_bytes(b / rel) != new:
+            if time.monotonic() - t0 > 2:
+                raise RuntimeError("the other peer did not read a change within 2 s")
             time.sleep(0.0005)
         out.append((time.monotonic() - t0) * 1000)
-    return statistics.median(out), max(out)
+    return statistics.median(out)
 
 
-def run(name, url, top, args, durability=0):
-    lower = os.path.join(top, "lower-" + name)
-    make_synthetic_lower(lower)
-    extra = ["durability=%d" % durability]
-    a = Mount(url, lower, os.path.join(top, name + "-a"), site="bench", node="a",
-              extra=extra).start()
-    b = Mount(url, lower, os.path.join(top, name + "-b"), site="bench", node="b",
-              extra=extra).start()
+def measure(name, top, rounds, files, trials, add, fail):
+    """Start topology NAME, mount it twice, and ADD(row, value) each round's upload rate and
+    visibility; FAIL(row, why) for what could not be measured.  Everything started is
+    stopped before returning."""
+    started, mounts = [], []
     try:
-        fps, mbs = upload(a, args.files, args.size)
-        med, worst = visibility(a, b, args.trials)
+        try:
+            url = start_store(name, top, started)
+            lower = os.path.join(top, "lower-" + name)
+            make_synthetic_lower(lower)
+            for node in ("a", "b"):
+                mounts.append(Mount(url, lower, os.path.join(top, "%s-%s" % (name, node)),
+                                    site=SITE, node=node).start())
+        except Exception as e:
+            why = f"set-up failed: {str(e).strip().splitlines()[0][:160]}" if str(e) \
+                else type(e).__name__
+            for row in ROWS:
+                fail(row + name, why)
+            return
+        a, b = mounts
+        for r in range(rounds):
+            for row, fn in (("topo_upload_", lambda: upload(a, "r%d" % r, files)),
+                            ("topo_vis_", lambda: visibility(a, b, "r%d" % r, trials))):
+                try:
+                    add(row + name, fn())
+                except Exception as e:
+                    fail(row + name, str(e).strip().splitlines()[0][:200] if str(e)
+                         else type(e).__name__)
     finally:
-        b.stop()
-        a.stop()
-    print("%-8s %10.1f %8.1f %12.2f %10.2f" % (name, fps, mbs, med, worst), flush=True)
+        for m in reversed(mounts):
+            m.stop()
+        for s in reversed(started):
+            s.stop()
+
+
+def run(bench):
+    """The workload in bench.py: rows in the pressfs column."""
+    a = bench.args
+    harness.PRESSFS = a.pressfs  # the daemon the bench was given
+    top = bench.env.mkdir("topology")
+    col = bench.tool_column()
+    for name in STORES:
+        measure(name, top, a.rounds, a.topo_files, a.topo_trials,
+                lambda row, v: bench.res.add(row, col.name, v),
+                lambda row, why: bench.res.fail(row, col.name, why))
+        bench.progress(f"topology: {name} done ({bench.elapsed():.0f}s)")
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--files", type=int, default=200)
-    p.add_argument("--size", type=int, default=100000)
-    p.add_argument("--trials", type=int, default=50)
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=1)
     args = p.parse_args()
-    started = []
+    res = {}
     with tempfile.TemporaryDirectory(prefix="pressfs-topology-") as top:
-        try:
-            print("%-8s %10s %8s %12s %10s" % ("store", "files/s", "MB/s", "visible ms",
-                                              "worst ms"))
-            r = Redis(os.path.join(top, "single")).start()
-            started.append(r)
-            run("single", r.url, top, args)
-            nodes = []
-            for i in range(6):
-                n = test_cluster.Node(os.path.join(top, "node%d" % i)).start()
-                started.append(n)
-                nodes.append(n)
-            test_cluster.cli("--cluster", "create", *[n.addr() for n in nodes],
-                             "--cluster-replicas", "1", "--cluster-yes")
-            for n in nodes:
-                harness.wait_for(lambda: test_cluster.state_ok(n), 60, what="cluster ok")
-            run("cluster", test_cluster.url(nodes), top, args)
-            # the cluster's default: every change waits for a replica
-            for n in nodes:
-                harness.wait_for(lambda: n.role() == "master" or b"master_link_status:up" in
-                                 n.command("INFO", "replication"), 60, what="replicas")
-            run("clust-d1", test_cluster.url(nodes), top, args, durability=1)
-        finally:
-            for s in reversed(started):
-                s.stop()
+        for name in STORES:
+            measure(name, top, args.rounds, args.files, args.trials,
+                    lambda row, v: res.setdefault(row, []).append(v),
+                    lambda row, why: res.setdefault(row, []).append(why))
+    for key in sorted(res):
+        print("%-22s %s" % (key, ", ".join("%.2f" % v if isinstance(v, float) else v
+                                           for v in res[key])))
 
 
 if __name__ == "__main__":

@@ -59,6 +59,27 @@ def state_ok(n):
         return False
 
 
+def start_cluster(workdir, started, maxmemory=None):
+    """Six cluster nodes under WORKDIR, the first three primaries with a replica each, the
+    cluster ok and every replica in sync: the six Nodes.  Each is appended to STARTED as it
+    starts, for the caller to stop (tests/bench/topology.py uses it too)."""
+    nodes = []
+    for i in range(6):
+        n = Node(os.path.join(workdir, "node%d" % i), maxmemory).start()
+        started.append(n)
+        nodes.append(n)
+    cli("--cluster", "create", *[n.addr() for n in nodes], "--cluster-replicas", "1",
+        "--cluster-yes")
+    for n in nodes:
+        wait_for(lambda: state_ok(n), 60, interval=0.1, what="cluster_state:ok")
+    # every replica in sync before anything is killed
+    for n in nodes:
+        wait_for(lambda: n.role() == "master" or
+                 b"master_link_status:up" in n.command("INFO", "replication"), 60,
+                 interval=0.1, what="replicas in sync")
+    return nodes
+
+
 @pytest.fixture
 def cluster(workdir):
     """start(maxmemory=None) -> [six Nodes], the first three primaries; stopped by pid
@@ -66,19 +87,7 @@ def cluster(workdir):
     started = []
 
     def start(maxmemory=None):
-        for i in range(6):
-            n = Node(os.path.join(workdir, "node%d" % i), maxmemory).start()
-            started.append(n)
-        cli("--cluster", "create", *[n.addr() for n in started], "--cluster-replicas", "1",
-            "--cluster-yes")
-        for n in started:
-            wait_for(lambda: state_ok(n), 60, interval=0.1, what="cluster_state:ok")
-        # every replica in sync before anything is killed
-        for n in started:
-            wait_for(lambda: n.role() == "master" or
-                     b"master_link_status:up" in n.command("INFO", "replication"), 60,
-                     interval=0.1, what="replicas in sync")
-        return list(started)
+        return start_cluster(workdir, started, maxmemory)
 
     yield start
     for n in reversed(started):

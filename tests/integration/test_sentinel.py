@@ -58,36 +58,46 @@ class Sentinel(Redis):
         return int(r[1]) if r else None
 
 
+def start_topology(workdir, started, nreplicas, password=None):
+    """A primary, NREPLICAS replicas in sync and three sentinels that know them all and each
+    other, under WORKDIR: (primary, [replicas], [sentinels]).  Each is appended to STARTED as
+    it starts, for the caller to stop (tests/bench/topology.py uses it too)."""
+    if not os.path.exists(REDIS_SENTINEL):
+        raise RuntimeError("%s is missing: run `make deps` (package redis-sentinel)"
+                           % REDIS_SENTINEL)
+    p = Server(os.path.join(workdir, "primary"), None, password).start()
+    started.append(p)
+    reps = []
+    for i in range(nreplicas):
+        r = Server(os.path.join(workdir, "replica%d" % i), p.port, password).start()
+        started.append(r)
+        reps.append(r)
+    for r in reps:
+        wait_for(lambda: b"master_link_status:up" in r.command("INFO", "replication"), 20,
+                 what="replica in sync")
+    sents = []
+    for i in range(3):
+        s = Sentinel(os.path.join(workdir, "sentinel%d" % i), p.port, password).start()
+        started.append(s)
+        sents.append(s)
+    # every sentinel knows the replicas and the others before anything is killed
+    for s in sents:
+        wait_for(lambda: len(s.command("SENTINEL", "replicas", MASTER)) == nreplicas and
+                 len(s.command("SENTINEL", "sentinels", MASTER)) == 2, 30,
+                 what="sentinels to discover each other")
+    return p, reps, sents
+
+
 @pytest.fixture
 def topology(workdir):
     """start(replicas) -> (primary, [replicas], [sentinels]); all stopped after the test."""
     started = []
 
     def start(nreplicas, password=None):
-        if not os.path.exists(REDIS_SENTINEL):
-            pytest.fail("%s is missing: run `make deps` (package redis-sentinel)"
-                        % REDIS_SENTINEL)
-        p = Server(os.path.join(workdir, "primary"), None, password).start()
-        started.append(p)
-        reps = []
-        for i in range(nreplicas):
-            r = Server(os.path.join(workdir, "replica%d" % i), p.port, password).start()
-            started.append(r)
-            reps.append(r)
-        for r in reps:
-            wait_for(lambda: b"master_link_status:up" in r.command("INFO", "replication"), 20,
-                     what="replica in sync")
-        sents = []
-        for i in range(3):
-            s = Sentinel(os.path.join(workdir, "sentinel%d" % i), p.port, password).start()
-            started.append(s)
-            sents.append(s)
-        # every sentinel knows the replicas and the others before anything is killed
-        for s in sents:
-            wait_for(lambda: len(s.command("SENTINEL", "replicas", MASTER)) == nreplicas and
-                     len(s.command("SENTINEL", "sentinels", MASTER)) == 2, 30,
-                     what="sentinels to discover each other")
-        return p, reps, sents
+        try:
+            return start_topology(workdir, started, nreplicas, password)
+        except RuntimeError as e:
+            pytest.fail(str(e))
 
     yield start
     for r in reversed(started):
