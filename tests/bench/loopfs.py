@@ -110,9 +110,9 @@ class RamDisk(Ext4Image):
     def make_image(self):
         fd = os.open(self.image, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            # every page written now, so no measured write pays for tmpfs allocating it or
-            # zeroing it (fallocate'd tmpfs pages are zeroed at their first write: the first
-            # 512 MiB written on a new disk ran at a quarter of the rate of the next)
+            # every page written now, not only allocated, so that no measured write is the
+            # first to touch a page of the disk: with posix_fallocate the first round's native
+            # 512 MiB write ran at a quarter of the next ones (docs/PERFORMANCE.md has the runs)
             zeros = bytes(64 << 20)
             left = self.size_mib << 20
             while left:

@@ -57,9 +57,10 @@ def estimate(name, a, ncols, nfs):
                                + a.import_large_files * a.import_large_mib / 300)
     if name == "topology":
         # set-up: a Redis, Sentinel (its sentinels find each other), a cluster, two mounts
-        # each; then per round and topology the uploads (650-1,200/s) and the visibility
-        # trials: 19 s in all for 3 rounds of 200 files and 30 trials (18:40 UTC, 2026-12-04)
-        return 18 + a.rounds * 3 * (a.topo_files / 400 + a.topo_trials * 0.01)
+        # each; then per round and topology the 1 MiB uploads (as upload_1m, ~300 MB/s with
+        # a WAIT) and the visibility files (as crossnode): 29 s in all at the default sizes
+        # (21:32 UTC, 2026-12-04)
+        return 26 + a.rounds * 3 * (a.topo_files / 300 + a.topo_trials * 0.003)
     return 30
 
 
@@ -144,7 +145,7 @@ DEFAULTS = dict(rounds=3, page_rounds=3, wrk_seconds=5, storm_seconds=2, small_f
                 upload_1m_count=32, xnode_files=1000, cold_files=100000, populate_seconds=60.0,
                 warmup_views=15, static_files=400, static_seconds=2,
                 policy_rules="20000,100000", policy_timeout=20, import_small_files=10000,
-                import_large_files=8, import_large_mib=32, topo_files=200, topo_trials=30,
+                import_large_files=8, import_large_mib=32, topo_files=32, topo_trials=100,
                 budget=900)
 FULL = dict(page_rounds=5, wrk_seconds=8, storm_seconds=3, small_files=10000,
             small_seconds=30.0, big_mib=1024, populate_seconds=240.0, static_seconds=4,
@@ -154,7 +155,7 @@ QUICK = dict(rounds=1, page_rounds=1, wrk_seconds=2, storm_seconds=1, small_file
              upload_1m_count=4, xnode_files=50, cold_files=2000, populate_seconds=30.0,
              warmup_views=3, static_files=40, static_seconds=1, policy_rules="2000,5000",
              policy_timeout=30, import_small_files=500, import_large_files=2,
-             import_large_mib=8, topo_files=20, topo_trials=5, budget=900)
+             import_large_mib=8, topo_files=4, topo_trials=10, budget=900)
 # `pressfs import` as the operations work (issue 16) defines it: SRC is an uploads directory.
 IMPORT_CMD = "{pressfs} import {src} --store {store} --site {site} --policy {policy} --no-verify"
 

@@ -190,10 +190,10 @@ def test_topology_rows(tmp_path):
         md = f.read()
     for label in ("single Redis (durability=0)", "Sentinel: a primary, 1 replica",
                   "Redis Cluster: 3 primaries, 1 replica each"):
-        assert re.search(r"^\| upload: 20 × 100 KB files one after another, " +
-                         re.escape(label) + r".*\| \d", md, re.M), md
-        assert re.search(r"^\| cross-node visibility p50, " + re.escape(label) + r".*\| \d",
-                         md, re.M), md
+        assert re.search(r"^\| upload: 4 × 1 MiB files into uploads/, " + re.escape(label) +
+                         r".*\| \d", md, re.M), md
+        assert re.search(r"^\| cross-node visibility p50 \(10 files\), " + re.escape(label) +
+                         r".*\| \d", md, re.M), md
     image = data["meta"].get("disk_image")
     left = leftovers(base, data["meta"].get("pids", {}), [image] if image else [])
     assert not left, left

@@ -94,10 +94,7 @@ def topology(workdir):
     started = []
 
     def start(nreplicas, password=None):
-        try:
-            return start_topology(workdir, started, nreplicas, password)
-        except RuntimeError as e:
-            pytest.fail(str(e))
+        return start_topology(workdir, started, nreplicas, password)
 
     yield start
     for r in reversed(started):
